@@ -1,0 +1,29 @@
+"""Counsellor portal: municipal budget- och skuldrådgivare and their admins."""
+
+from __future__ import annotations
+
+from flask import Flask
+
+from portals.counsellor.views.home import bp as home_bp
+from shared.models import Role
+from shared.web import create_portal
+from shared.web.demo import demo_blueprint
+from shared.web.staff_auth import staff_auth_blueprint
+
+ROLES = {Role.COUNSELLOR, Role.MUNICIPALITY_ADMIN}
+
+
+def create_app(overrides: dict | None = None) -> Flask:
+    app = create_portal(
+        "counsellor",
+        __name__,
+        login="staff",
+        title="Rådgivare",
+        home="home.index",
+        accent="teal",
+        blueprints=[home_bp, staff_auth_blueprint(ROLES, "home.index")],
+        overrides=overrides,
+    )
+    if app.config["SETTINGS"].demo:
+        app.register_blueprint(demo_blueprint())
+    return app

@@ -1,0 +1,29 @@
+"""Creditor portal: creditors and collection agencies (staff; API keys later)."""
+
+from __future__ import annotations
+
+from flask import Flask
+
+from portals.creditor.views.home import bp as home_bp
+from shared.models import Role
+from shared.web import create_portal
+from shared.web.demo import demo_blueprint
+from shared.web.staff_auth import staff_auth_blueprint
+
+ROLES = {Role.CREDITOR_AGENT, Role.CREDITOR_ADMIN}
+
+
+def create_app(overrides: dict | None = None) -> Flask:
+    app = create_portal(
+        "creditor",
+        __name__,
+        login="staff",
+        title="Borgenär",
+        home="home.index",
+        accent="indigo",
+        blueprints=[home_bp, staff_auth_blueprint(ROLES, "home.index")],
+        overrides=overrides,
+    )
+    if app.config["SETTINGS"].demo:
+        app.register_blueprint(demo_blueprint())
+    return app

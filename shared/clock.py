@@ -1,0 +1,98 @@
+"""The only source of "now" and "today".
+
+``now()`` is the business clock: in demo mode an admin can move it forward (the offset
+lives in ``instance/demo_clock.json`` so the web process and the worker agree), and tests
+freeze it. ``wall_now()`` is real time, for security timers (TOTP, session idle time,
+BankID order lifetimes) that must never be moved by the demo clock.
+"""
+
+from __future__ import annotations
+
+import json
+import threading
+from collections.abc import Iterator
+from contextlib import contextmanager
+from datetime import UTC, date, datetime, timedelta
+from pathlib import Path
+from zoneinfo import ZoneInfo
+
+STOCKHOLM = ZoneInfo("Europe/Stockholm")
+
+_lock = threading.Lock()
+_frozen: datetime | None = None
+_offset_file: Path | None = None
+_offset_cache: tuple[float, timedelta] = (-1.0, timedelta(0))
+
+
+def wall_now() -> datetime:
+    return datetime.now(UTC)
+
+
+def _offset() -> timedelta:
+    global _offset_cache
+    if _offset_file is None:
+        return timedelta(0)
+    try:
+        mtime = _offset_file.stat().st_mtime
+    except FileNotFoundError:
+        return timedelta(0)
+    if mtime != _offset_cache[0]:
+        seconds = json.loads(_offset_file.read_text()).get("offset_seconds", 0)
+        _offset_cache = (mtime, timedelta(seconds=seconds))
+    return _offset_cache[1]
+
+
+def now() -> datetime:
+    """Aware UTC datetime of the business clock."""
+    if _frozen is not None:
+        return _frozen
+    return wall_now() + _offset()
+
+
+def today() -> date:
+    """Today's date in Sweden (a due date is a Swedish calendar date)."""
+    return now().astimezone(STOCKHOLM).date()
+
+
+def use_demo_offset_file(path: Path | None) -> None:
+    """Let the demo clock read (and ``advance`` write) its offset from ``path``."""
+    global _offset_file, _offset_cache
+    _offset_file = path
+    _offset_cache = (-1.0, timedelta(0))
+
+
+def demo_offset() -> timedelta:
+    return _offset()
+
+
+def advance(delta: timedelta) -> datetime:
+    """Move the demo clock forward (never backwards: deadlines already passed stay passed)."""
+    if _offset_file is None:
+        raise RuntimeError("the demo clock is only available in demo mode")
+    if delta < timedelta(0):
+        raise ValueError("the demo clock only moves forward")
+    with _lock:
+        total = _offset() + delta
+        _offset_file.parent.mkdir(parents=True, exist_ok=True)
+        tmp = _offset_file.with_suffix(".tmp")
+        tmp.write_text(json.dumps({"offset_seconds": total.total_seconds()}))
+        tmp.replace(_offset_file)
+    return now()
+
+
+def reset_demo_offset() -> None:
+    if _offset_file is not None and _offset_file.exists():
+        _offset_file.unlink()
+
+
+@contextmanager
+def frozen(at: datetime) -> Iterator[datetime]:
+    """Freeze the business clock (tests)."""
+    global _frozen
+    if at.tzinfo is None:
+        raise ValueError("the clock is aware: pass a datetime with tzinfo")
+    previous, _frozen = _frozen, at.astimezone(UTC)
+    try:
+        yield _frozen
+    finally:
+        _frozen = previous

@@ -1,0 +1,125 @@
+"""Append-only, hash-chained audit log.
+
+Every view or change of a person's data calls ``record``. Each entry's hash covers the
+previous entry's hash and its own content; ``verify`` recomputes the chain and names
+the first entry that does not match. The database refuses UPDATE and DELETE on the
+table, and on PostgreSQL an advisory lock orders concurrent writers.
+"""
+
+from __future__ import annotations
+
+import hashlib
+import json
+import uuid
+from dataclasses import dataclass
+from typing import Any
+
+from sqlalchemy import select, text
+from sqlalchemy.orm import Session
+
+from shared import clock
+from shared.models import AuditEntry
+
+GENESIS = "0" * 64
+_LOCK_ID = 0x5C0A0D17  # pg_advisory_xact_lock key for the audit chain
+
+
+@dataclass(frozen=True)
+class Actor:
+    type: str  # user | person | api | system
+    id: str | None = None
+    organisation_id: uuid.UUID | None = None
+
+    @classmethod
+    def system(cls, name: str = "system") -> Actor:
+        return cls("system", name)
+
+
+def _canonical(entry: AuditEntry) -> bytes:
+    body = {
+        "at": entry.at.isoformat(timespec="microseconds"),
+        "actor_type": entry.actor_type,
+        "actor_id": entry.actor_id,
+        "organisation_id": str(entry.organisation_id) if entry.organisation_id else None,
+        "action": entry.action,
+        "subject_type": entry.subject_type,
+        "subject_id": entry.subject_id,
+        "reason": entry.reason,
+        "details": entry.details or {},
+    }
+    return json.dumps(body, sort_keys=True, separators=(",", ":"), default=str).encode()
+
+
+def entry_hash(prev_hash: str, entry: AuditEntry) -> str:
+    return hashlib.sha256(prev_hash.encode() + b"\n" + _canonical(entry)).hexdigest()
+
+
+def record(
+    session: Session,
+    actor: Actor,
+    action: str,
+    *,
+    subject_type: str | None = None,
+    subject_id: Any = None,
+    reason: str | None = None,
+    details: dict[str, Any] | None = None,
+) -> AuditEntry:
+    """Append one entry in the caller's transaction (never a personnummer or a name)."""
+    if session.get_bind().dialect.name == "postgresql":
+        session.execute(text("SELECT pg_advisory_xact_lock(:k)"), {"k": _LOCK_ID})
+    prev = session.scalar(
+        select(AuditEntry.hash).order_by(AuditEntry.seq.desc()).limit(1)
+    )
+    entry = AuditEntry(
+        at=clock.now(),
+        actor_type=actor.type,
+        actor_id=actor.id,
+        organisation_id=actor.organisation_id,
+        action=action,
+        subject_type=subject_type,
+        subject_id=str(subject_id) if subject_id is not None else None,
+        reason=reason,
+        details=details or {},
+        prev_hash=prev or GENESIS,
+    )
+    entry.hash = entry_hash(entry.prev_hash, entry)
+    session.add(entry)
+    session.flush()
+    return entry
+
+
+@dataclass(frozen=True)
+class VerifyResult:
+    ok: bool
+    checked: int
+    broken_seq: int | None = None
+    problem: str | None = None
+
+
+def verify(session: Session, batch: int = 5000) -> VerifyResult:
+    """Walk the chain in order; the first entry whose link or hash is wrong is named."""
+    prev = GENESIS
+    checked = 0
+    last_seq = 0
+    while True:
+        rows = session.scalars(
+            select(AuditEntry)
+            .where(AuditEntry.seq > last_seq)
+            .order_by(AuditEntry.seq)
+            .limit(batch)
+            .execution_options(yield_per=batch)
+        ).all()
+        if not rows:
+            return VerifyResult(True, checked)
+        for entry in rows:
+            if entry.prev_hash != prev:
+                return VerifyResult(False, checked, entry.seq,
+                                    "prev_hash does not match the entry before it "
+                                    "(an entry was removed or reordered)")
+            if entry_hash(prev, entry) != entry.hash:
+                return VerifyResult(False, checked, entry.seq,
+                                    "content does not match its hash (the entry was changed)")
+            prev = entry.hash
+            checked += 1
+            last_seq = entry.seq
+        session.expunge_all()

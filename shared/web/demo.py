@@ -1,0 +1,46 @@
+"""Demo-only pages: move the demo clock forward to watch deadlines pass.
+
+Registered only in demo mode, so the routes do not exist elsewhere; the access rule
+says the same again.
+"""
+
+from __future__ import annotations
+
+from datetime import timedelta
+
+from flask import Blueprint, flash, render_template, url_for
+from flask_babel import gettext as _
+from flask_login import current_user
+
+from shared import clock
+from shared.models import Role
+from shared.security import audit
+from shared.web import htmx
+from shared.web.access import access, demo_only, staff
+from shared.web.factory import db_session
+from shared.web.forms import DemoClockForm
+
+ADMINS = (Role.MUNICIPALITY_ADMIN, Role.CREDITOR_ADMIN)
+
+
+def demo_blueprint() -> Blueprint:
+    bp = Blueprint("demo", __name__, url_prefix="/admin/demo-clock")
+
+    @bp.route("", methods=["GET", "POST"])
+    @access(demo_only(staff(*ADMINS)))
+    def demo_clock():
+        form = DemoClockForm()
+        if form.validate_on_submit():
+            days = int(form.days.data)
+            before = clock.now()
+            after = clock.advance(timedelta(days=days))
+            audit.record(db_session(), current_user.actor, "demo.clock_advanced",
+                         details={"from": before.isoformat(), "to": after.isoformat()})
+            flash(_("Demoklockan flyttades fram %(days)s dagar.", days=days), "success")
+            return htmx.redirect(url_for("demo.demo_clock"))
+        return render_template(
+            "shared/admin/demo_clock.html", form=form, now=clock.now(),
+            offset_days=clock.demo_offset() / timedelta(days=1),
+        ), (422 if form.is_submitted() else 200)
+
+    return bp

@@ -1,0 +1,47 @@
+"""Template filters: money in Swedish kronor, masked identity numbers, dates."""
+
+from __future__ import annotations
+
+from datetime import date, datetime
+
+from babel.numbers import format_currency
+from flask import Flask
+from flask_babel import get_locale
+
+from shared.clock import STOCKHOLM
+from shared.rules.identity import mask
+
+
+def sek(ore: int | None, locale: str | None = None) -> str:
+    """Integer öre as Swedish kronor: ``123450`` -> ``1 234,50 kr``."""
+    if ore is None:
+        return ""
+    loc = locale or "sv_SE"
+    return format_currency(ore / 100, "SEK", locale=loc)
+
+
+def pnr(digits12: str | None, full: bool = False) -> str:
+    if not digits12:
+        return ""
+    return f"{digits12[:8]}-{digits12[8:]}" if full else mask(digits12)
+
+
+def local_dt(value: datetime | None) -> str:
+    if value is None:
+        return ""
+    return value.astimezone(STOCKHOLM).strftime("%Y-%m-%d %H:%M")
+
+
+def iso_date(value: date | datetime | None) -> str:
+    if value is None:
+        return ""
+    if isinstance(value, datetime):
+        value = value.astimezone(STOCKHOLM).date()
+    return value.isoformat()
+
+
+def init_app(app: Flask) -> None:
+    app.add_template_filter(lambda ore: sek(ore, str(get_locale() or "sv_SE")), "sek")
+    app.add_template_filter(pnr, "pnr")
+    app.add_template_filter(local_dt, "datetime")
+    app.add_template_filter(iso_date, "date")

@@ -1,0 +1,123 @@
+"""Staff sign-in pages (counsellor and creditor portals): password, then TOTP."""
+
+from __future__ import annotations
+
+import uuid
+from urllib.parse import urlsplit
+
+from flask import Blueprint, flash, render_template, request, session, url_for
+from flask_babel import gettext as _
+from flask_login import current_user, login_user, logout_user
+
+from shared import clock
+from shared import db as dbmod
+from shared.models import Role, User
+from shared.services import staff_auth
+from shared.web import htmx
+from shared.web.access import PUBLIC, access, staff
+from shared.web.factory import db_session
+from shared.web.forms import EmptyForm, LoginForm, TotpForm
+from shared.web.principals import StaffPrincipal
+
+PENDING = "pending_staff"
+PENDING_SECONDS = 300
+FAILED = "Inloggningen misslyckades. Kontrollera uppgifterna och försök igen."
+
+
+def safe_next(target: str | None, default: str) -> str:
+    if not target:
+        return default
+    parts = urlsplit(target)
+    if parts.scheme or parts.netloc or not target.startswith("/"):
+        return default
+    return target
+
+
+def staff_auth_blueprint(roles: set[Role], home_endpoint: str) -> Blueprint:
+    bp = Blueprint("auth", __name__)
+
+    def pending_user() -> User | None:
+        pending = session.get(PENDING)
+        if not pending or clock.wall_now().timestamp() - pending["at"] > PENDING_SECONDS:
+            session.pop(PENDING, None)
+            return None
+        with dbmod.tenant(None):
+            return db_session().get(User, uuid.UUID(pending["user"]))
+
+    @bp.route("/login", methods=["GET", "POST"])
+    @access(PUBLIC)
+    def login():
+        if current_user.is_authenticated:
+            return htmx.redirect(url_for(home_endpoint))
+        form = LoginForm()
+        if form.validate_on_submit():
+            s = db_session()
+            try:
+                user = staff_auth.check_password(s, form.email.data, form.password.data)
+                if user.role not in roles:
+                    raise staff_auth.SignInFailed()
+            except staff_auth.SignInFailed:
+                s.commit()  # keep the failure counter even though we answer 422
+                form.password.errors.append(_(FAILED))
+                return render_template("shared/auth/login.html", form=form), 422
+            session.clear()
+            session[PENDING] = {"user": str(user.id), "at": clock.wall_now().timestamp(),
+                                "next": safe_next(request.args.get("next"), "")}
+            step = "auth.totp" if user.totp_enrolled_at else "auth.enrol"
+            return htmx.redirect(url_for(step))
+        status = 422 if form.is_submitted() else 200
+        return render_template("shared/auth/login.html", form=form), status
+
+    @bp.route("/login/totp", methods=["GET", "POST"])
+    @access(PUBLIC)
+    def totp():
+        user = pending_user()
+        if user is None:
+            return htmx.redirect(url_for("auth.login"))
+        form = TotpForm()
+        if form.validate_on_submit():
+            return _finish(user, form, "shared/auth/totp.html")
+        return render_template("shared/auth/totp.html", form=form), (
+            422 if form.is_submitted() else 200)
+
+    @bp.route("/login/enrol", methods=["GET", "POST"])
+    @access(PUBLIC)
+    def enrol():
+        user = pending_user()
+        if user is None:
+            return htmx.redirect(url_for("auth.login"))
+        if user.totp_enrolled_at is not None:
+            return htmx.redirect(url_for("auth.totp"))
+        secret = staff_auth.begin_enrolment(user)
+        form = TotpForm()
+        ctx = {"qr_svg": staff_auth.enrolment_qr_svg(user), "secret": secret}
+        if form.validate_on_submit():
+            return _finish(user, form, "shared/auth/enrol.html", **ctx)
+        return render_template("shared/auth/enrol.html", form=form, **ctx), (
+            422 if form.is_submitted() else 200)
+
+    def _finish(user: User, form: TotpForm, template: str, **ctx):
+        s = db_session()
+        try:
+            staff_auth.check_totp(s, user, form.code.data)
+        except staff_auth.SignInFailed:
+            s.commit()
+            form.code.errors.append(_("Koden stämmer inte. Vänta på nästa kod och försök igen."))
+            return render_template(template, form=form, **ctx), 422
+        target = session.get(PENDING, {}).get("next") or url_for(home_endpoint)
+        session.clear()
+        login_user(StaffPrincipal(user))
+        session["seen"] = clock.wall_now().timestamp()
+        return htmx.redirect(target)
+
+    @bp.post("/logout")
+    @access(staff())
+    def logout():
+        form = EmptyForm()
+        if form.validate_on_submit():
+            logout_user()
+            session.clear()
+            flash(_("Du är utloggad."), "info")
+        return htmx.redirect(url_for("auth.login"))
+
+    return bp

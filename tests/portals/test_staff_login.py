@@ -1,0 +1,145 @@
+"""Staff sign-in: password, then TOTP (enrolment the first time), lockout, idle timeout."""
+
+from __future__ import annotations
+
+from datetime import timedelta
+
+import pyotp
+import pytest
+from sqlalchemy import select
+
+from shared import clock
+from shared.models import AuditEntry, OrgKind, Role
+from shared.services.staff_auth import lock_time
+from tests.conftest import PASSWORD, login_staff
+
+
+@pytest.fixture
+def municipality(factories):
+    return factories.org(OrgKind.MUNICIPALITY, "Skövde kommun")
+
+
+@pytest.fixture
+def counsellor_app(make_app):
+    return make_app("counsellor")
+
+
+def sign_in(client, user, password=PASSWORD):
+    return client.post("/login", data={"email": user.email, "password": password})
+
+
+def test_password_then_totp_signs_in(counsellor_app, factories, municipality, db):
+    user = factories.user(municipality, Role.COUNSELLOR, name="Anna Rådgivare")
+    client = counsellor_app.test_client()
+    r = sign_in(client, user)
+    assert r.status_code == 303 and r.headers["Location"].endswith("/login/totp")
+    assert client.get("/").status_code in (302, 303)  # not signed in before the code
+    code = pyotp.TOTP(user.totp_secret).now()
+    r = client.post("/login/totp", data={"code": code})
+    assert r.status_code == 303
+    page = client.get("/")
+    assert page.status_code == 200
+    assert "Anna Rådgivare" in page.get_data(as_text=True)
+    actions = db.scalars(select(AuditEntry.action).where(AuditEntry.actor_id == str(user.id)))
+    assert "user.login" in list(actions)
+
+
+def test_same_message_for_wrong_password_and_unknown_user(counsellor_app, factories, municipality):
+    user = factories.user(municipality)
+    client = counsellor_app.test_client()
+    wrong = client.post("/login", data={"email": user.email, "password": "fel lösenord här"})
+    unknown = client.post("/login", data={"email": "ingen@example.se", "password": "x" * 12})
+    assert wrong.status_code == unknown.status_code == 422
+    msg = "Inloggningen misslyckades. Kontrollera uppgifterna och försök igen."
+    assert msg in wrong.get_data(as_text=True)
+    assert msg in unknown.get_data(as_text=True)
+
+
+def test_totp_code_cannot_be_reused(counsellor_app, factories, municipality):
+    user = factories.user(municipality)
+    code = pyotp.TOTP(user.totp_secret).now()
+    first, second = counsellor_app.test_client(), counsellor_app.test_client()
+    sign_in(first, user)
+    assert first.post("/login/totp", data={"code": code}).status_code == 303
+    sign_in(second, user)
+    r = second.post("/login/totp", data={"code": code})
+    assert r.status_code == 422
+    assert "Koden stämmer inte" in r.get_data(as_text=True)
+
+
+def test_wrong_code_is_refused(counsellor_app, factories, municipality):
+    user = factories.user(municipality)
+    client = counsellor_app.test_client()
+    sign_in(client, user)
+    bad = str((int(pyotp.TOTP(user.totp_secret).now()) + 1) % 1_000_000).zfill(6)
+    assert client.post("/login/totp", data={"code": bad}).status_code == 422
+    assert client.post("/login/totp", data={"code": "12ab"}).status_code == 422
+
+
+def test_repeated_failures_lock_the_account_for_growing_time(counsellor_app, factories,
+                                                             municipality, db):
+    user = factories.user(municipality)
+    client = counsellor_app.test_client()
+    for _ in range(6):
+        assert sign_in(client, user, "wrong password!!").status_code == 422
+    db.refresh(user)
+    assert user.failed_logins == 6
+    assert user.locked_until is not None and user.locked_until > clock.wall_now()
+    # Even the right password is refused while locked, with the same message.
+    r = sign_in(client, user)
+    assert r.status_code == 422
+    assert lock_time(4) == timedelta(0)
+    assert lock_time(5) < lock_time(6) < lock_time(7) <= lock_time(40) == timedelta(minutes=15)
+
+
+def test_first_sign_in_enrols_totp_with_a_qr_code(counsellor_app, factories, municipality, db):
+    user = factories.user(municipality, enrolled=False)
+    user.totp_secret = None
+    db.flush()
+    client = counsellor_app.test_client()
+    r = sign_in(client, user)
+    assert r.headers["Location"].endswith("/login/enrol")
+    page = client.get("/login/enrol")
+    html = page.get_data(as_text=True)
+    assert page.status_code == 200 and "<svg" in html
+    db.refresh(user)
+    assert user.totp_secret and user.totp_secret in html
+    r = client.post("/login/enrol", data={"code": pyotp.TOTP(user.totp_secret).now()})
+    assert r.status_code == 303
+    db.refresh(user)
+    assert user.totp_enrolled_at is not None
+    assert client.get("/").status_code == 200
+
+
+def test_creditor_staff_cannot_sign_in_to_counsellor_portal(counsellor_app, factories):
+    agency = factories.org(OrgKind.AGENCY)
+    agent = factories.user(agency, Role.CREDITOR_AGENT)
+    r = sign_in(counsellor_app.test_client(), agent)
+    assert r.status_code == 422
+
+
+def test_idle_session_is_signed_out(counsellor_app, factories, municipality):
+    user = factories.user(municipality)
+    client = counsellor_app.test_client()
+    login_staff(client, user)
+    assert client.get("/").status_code == 200
+    with client.session_transaction() as sess:
+        sess["seen"] = clock.wall_now().timestamp() - 31 * 60
+    r = client.get("/")
+    assert r.status_code == 303 and "/login" in r.headers["Location"]
+
+
+def test_logout(counsellor_app, factories, municipality):
+    user = factories.user(municipality)
+    client = counsellor_app.test_client()
+    login_staff(client, user)
+    assert client.post("/logout").status_code == 303
+    assert client.get("/").status_code == 303
+
+
+def test_session_cookie_is_per_portal_and_safe(counsellor_app, factories, municipality):
+    user = factories.user(municipality)
+    client = counsellor_app.test_client()
+    sign_in(client, user)
+    cookie = client.get_cookie("sk_counsellor", path="/counsellor")
+    assert cookie is not None and cookie.http_only and cookie.same_site == "Lax"
