@@ -1,0 +1,81 @@
+"""The landing page at ``/`` (links the portals; demo logins in demo mode) and
+``/healthz`` (JSON: database and job backend)."""
+
+from __future__ import annotations
+
+from flask import Blueprint, Flask, current_app, render_template
+from sqlalchemy import select, text
+
+from shared import jobs
+from shared.models import Role, User
+from shared.services.staff_auth import current_code
+from shared.web.access import PUBLIC, access
+from shared.web.factory import create_portal, db_session
+
+bp = Blueprint("landing", __name__)
+
+PORTALS = [
+    ("counsellor", "Rådgivare", "För kommunens budget- och skuldrådgivare: klienter, "
+     "fullmakter, förfrågningar till borgenärer, skuldsammanställning och plan."),
+    ("client", "Klient", "För dig som får skuldrådgivning: signera fullmakten med BankID "
+     "och följ svaren från dina borgenärer."),
+    ("creditor", "Borgenär", "För fordringsägare och inkassobolag: besvara förfrågningar, "
+     "kundfrågor, fordringar och betalningar."),
+    ("debtor", "Mina skulder", "För dig som har en skuld: se vad du är skyldig, betala, "
+     "begär avbetalningsplan eller anstånd."),
+]
+
+
+@bp.get("/")
+@access(PUBLIC)
+def index():
+    settings = current_app.config["SETTINGS"]
+    demo_users, test_persons = [], []
+    if settings.demo:
+        demo_users = _demo_logins()
+        from shared.integrations.test_persons import load_test_persons
+
+        test_persons = load_test_persons()[:6]
+    return render_template("shared/landing.html", portals=PORTALS, demo_users=demo_users,
+                           test_persons=test_persons)
+
+
+def _demo_logins() -> list[dict]:
+    from shared.demo_data import DEMO_PASSWORD
+
+    portal_of = {Role.COUNSELLOR: "counsellor", Role.MUNICIPALITY_ADMIN: "counsellor",
+                 Role.CREDITOR_AGENT: "creditor", Role.CREDITOR_ADMIN: "creditor"}
+    users = db_session().scalars(
+        select(User).where(User.email.like("%@demo.skuldkoll.se"), User.active.is_(True))
+        .order_by(User.email)
+    ).all()
+    return [{"email": u.email, "name": u.name, "role": u.role, "org": u.organisation.name,
+             "portal": portal_of[u.role], "password": DEMO_PASSWORD,
+             "code": current_code(u.totp_secret) if u.totp_secret else None}
+            for u in users]
+
+
+@bp.get("/healthz")
+@access(PUBLIC)
+def healthz():
+    state = {"database": "ok", "jobs": {"backend": jobs.backend(), "state": "ok"}}
+    status = 200
+    try:
+        db_session().execute(text("SELECT 1"))
+    except Exception as exc:  # noqa: BLE001 - reported, not raised
+        state["database"] = f"error: {type(exc).__name__}"
+        status = 503
+    if state["jobs"]["backend"] == "rq":
+        try:
+            jobs.redis_connection().ping()
+        except Exception as exc:  # noqa: BLE001
+            state["jobs"]["state"] = f"error: {type(exc).__name__}"
+            status = 503
+    state["status"] = "ok" if status == 200 else "degraded"
+    return state, status
+
+
+def create_landing(overrides: dict | None = None) -> Flask:
+    return create_portal("landing", __name__, login="staff", title="Skuldkoll",
+                         home="landing.index", accent="teal", blueprints=[bp],
+                         overrides=overrides, mount="/")

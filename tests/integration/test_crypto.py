@@ -1,0 +1,134 @@
+"""Envelope encryption at rest, the blind index, and key rotation."""
+
+from __future__ import annotations
+
+import pytest
+from cryptography.exceptions import InvalidTag
+from sqlalchemy import select, text
+
+from shared import db as dbmod
+from shared.models import DataKey, Person, User
+from shared.security import crypto
+
+PNR = "197805142397"
+
+
+def raw_rows(db, table: str) -> str:
+    rows = db.execute(text(f"SELECT * FROM {table}")).all()  # noqa: S608 - fixed names
+    return repr(rows)
+
+
+def test_raw_tables_hold_no_personnummer_or_name_in_clear_text(db, factories):
+    factories.person(PNR, "Gunilla", "Åkerström")
+    db.commit()
+    raw = raw_rows(db, "persons")
+    for clear in (PNR, PNR[2:], "Gunilla", "Åkerström", "kerstr"):
+        assert clear not in raw
+    assert "v1." in raw  # stored as ciphertext tokens
+
+
+def test_person_is_found_by_blind_index_and_decrypts(db, factories, settings):
+    person = factories.person(PNR, "Gunilla", "Åkerström")
+    db.commit()
+    db.expunge_all()
+    found = db.scalar(select(Person).where(
+        Person.pnr_index == crypto.blind_index(settings.blind_index_key, PNR)))
+    assert found.id == person.id
+    assert (found.personnummer, found.name) == (PNR, "Gunilla Åkerström")
+
+
+def test_totp_secrets_are_encrypted(db, factories):
+    from shared.models import OrgKind
+
+    user = factories.user(factories.org(OrgKind.MUNICIPALITY))
+    db.commit()
+    assert user.totp_secret not in raw_rows(db, "users")
+
+
+def test_ciphertext_is_bound_to_its_column(db, factories):
+    person = factories.person(PNR, "Gunilla", "Åkerström")
+    db.commit()
+    token = db.execute(text("SELECT surname FROM persons WHERE id = :id"),
+                       {"id": person.id if db.bind.dialect.name == "postgresql"
+                        else person.id.hex}).scalar_one()
+    kr = crypto.keyring()
+    assert kr.decrypt(token, b"persons.surname") == "Åkerström"
+    with pytest.raises(InvalidTag):
+        kr.decrypt(token, b"persons.given_name")
+
+
+def test_data_key_rotation_keeps_old_values_readable(db, factories, database):
+    old = factories.person(PNR, "Gunilla", "Åkerström")
+    db.commit()
+    old_key = database.keyring.default_key_id
+    new_key = dbmod.create_data_key(db, "system", current=True).id
+    assert new_key != old_key
+    fresh = factories.person("198112189876", "Nils", "Öberg")
+    db.commit()
+    db.expunge_all()
+    tokens = dict(db.execute(text("SELECT pnr_index, surname FROM persons")).all())
+    key_of = {crypto.token_key_id(t) for t in tokens.values()}
+    assert {old_key, new_key} <= key_of
+    assert db.get(Person, old.id).surname == "Åkerström"
+    assert db.get(Person, fresh.id).surname == "Öberg"
+    database.keyring.default_key_id = old_key  # leave the shared keyring as it was
+
+
+def test_master_key_rotation_rewraps_data_keys(db, factories, database, settings):
+    factories.person(PNR, "Gunilla", "Åkerström")
+    db.commit()
+    new_master = crypto.new_master_key_spec("m2")
+    both = crypto.Keyring(f"{new_master},{settings.master_keys}")
+    both.loader = database._load_key
+    database.keyring.master_keys = both.master_keys
+    database.keyring.current_master_id = "m2"
+    assert dbmod.rewrap_data_keys(db) >= 1
+    db.commit()
+    db.expire_all()
+    # A keyring that knows only the new master key reads everything.
+    only_new = crypto.Keyring(new_master)
+
+    def load_in_this_transaction(key_id):
+        row = db.get(DataKey, key_id)
+        return crypto.WrappedKey(row.id, row.master_key_id, row.wrapped)
+
+    only_new.loader = load_in_this_transaction
+    assert {row.master_key_id for row in db.scalars(select(DataKey))} == {"m2"}
+    token = db.execute(text("SELECT surname FROM persons")).scalars().first()
+    assert only_new.decrypt(token, b"persons.surname") == "Åkerström"
+    restored = crypto.Keyring(settings.master_keys)
+    database.keyring.master_keys = {**restored.master_keys, **both.master_keys}
+    database.keyring.current_master_id = restored.current_master_id
+
+
+def test_destroyed_data_key_makes_data_unreadable(db, factories, database):
+    key = dbmod.create_data_key(db, "case")
+    with crypto.data_key_scope(key.id):
+        person = factories.person(PNR, "Gunilla", "Åkerström")
+    db.commit()
+    token = db.execute(text("SELECT surname FROM persons")).scalars().first()
+    assert crypto.token_key_id(token) == key.id
+    dbmod.destroy_data_key(db, key.id)
+    db.commit()
+    db.expunge_all()
+    with pytest.raises(crypto.DataKeyError):
+        db.get(Person, person.id)
+
+
+def test_unknown_master_key_is_refused():
+    with pytest.raises(ValueError):
+        crypto.parse_master_keys("k1:dG9vLXNob3J0")
+
+
+def test_users_are_scoped_to_the_tenant(db, factories):
+    from shared.models import OrgKind
+
+    a, b = factories.org(OrgKind.MUNICIPALITY), factories.org(OrgKind.MUNICIPALITY)
+    ua, ub = factories.user(a), factories.user(b)
+    db.commit()
+    with dbmod.tenant(a.id):
+        seen = set(db.scalars(select(User.id)))
+        assert ua.id in seen and ub.id not in seen
+        assert db.scalars(select(User).where(User.id == ub.id)).first() is None
+        everyone = set(db.scalars(select(User.id).execution_options(all_tenants=True)))
+        assert {ua.id, ub.id} <= everyone

@@ -1,0 +1,70 @@
+"""shared.jobs: the outbox runs jobs after commit, once, and never after a rollback."""
+
+from __future__ import annotations
+
+import pytest
+from sqlalchemy import func, select
+
+from shared import jobs
+from shared.models import AuditEntry, OutboxMessage
+
+
+def heartbeats(db, note):
+    return db.scalar(select(func.count()).select_from(AuditEntry).where(
+        AuditEntry.action == "worker.heartbeat", AuditEntry.details["note"].as_string() == note))
+
+
+def test_job_runs_in_process_after_commit_not_before(db):
+    msg_id = jobs.enqueue(db, "worker.jobs.record_heartbeat", note="after-commit")
+    assert heartbeats(db, "after-commit") == 0
+    db.commit()
+    jobs.after_commit(db)
+    db.expire_all()
+    assert heartbeats(db, "after-commit") == 1
+    assert db.get(OutboxMessage, msg_id).done_at is not None
+
+
+def test_rolled_back_transaction_sends_nothing(db):
+    jobs.enqueue(db, "worker.jobs.record_heartbeat", note="rolled-back")
+    db.rollback()
+    jobs.after_commit(db)
+    assert heartbeats(db, "rolled-back") == 0
+    assert db.scalar(select(func.count()).select_from(OutboxMessage)) == 0
+
+
+def test_running_a_message_twice_changes_nothing(db):
+    msg_id = jobs.enqueue(db, "worker.jobs.record_heartbeat", note="twice")
+    db.commit()
+    assert jobs.run_message(msg_id) == "done"
+    assert jobs.run_message(msg_id) == "skipped"
+    assert heartbeats(db, "twice") == 1
+
+
+def test_failed_job_is_recorded_and_retried_by_the_sweep(db, monkeypatch):
+    calls = []
+
+    def flaky(session, **payload):
+        calls.append(payload)
+        if len(calls) == 1:
+            raise RuntimeError("receiver down")
+
+    import worker.jobs
+
+    monkeypatch.setattr(worker.jobs, "flaky", flaky, raising=False)
+    msg_id = jobs.enqueue(db, "worker.jobs.flaky", n=1)
+    db.commit()
+    jobs.after_commit(db)  # fails, logged, kept
+    db.expire_all()
+    msg = db.get(OutboxMessage, msg_id)
+    assert msg.done_at is None and msg.attempts == 1 and "receiver down" in msg.last_error
+    from datetime import timedelta
+
+    assert jobs.sweep_outbox(stale_after=timedelta(0)) == 1
+    db.expire_all()
+    assert db.get(OutboxMessage, msg_id).done_at is not None
+    assert len(calls) == 2
+
+
+def test_only_worker_functions_can_be_enqueued(db):
+    with pytest.raises(ValueError):
+        jobs.enqueue(db, "os.system", cmd="true")

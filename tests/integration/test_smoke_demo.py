@@ -1,0 +1,57 @@
+"""The embedded default never rots: migrations, demo data (twice), the WSGI app and the
+audit CLI, on a fresh SQLite file, as `make demo` runs them."""
+
+from __future__ import annotations
+
+import os
+import sqlite3
+import subprocess
+import sys
+from pathlib import Path
+
+ROOT = Path(__file__).resolve().parents[2]
+BIN = Path(sys.executable).parent
+
+CHECK_APP = """
+import wsgi
+from werkzeug.test import Client
+c = Client(wsgi.application)
+r = c.get("/")
+body = r.get_data(as_text=True)
+assert r.status_code == 200, r.status_code
+assert "anna.berg@demo.skuldkoll.se" in body and "skuldkoll-demo" in body, body[:2000]
+h = c.get("/healthz")
+assert h.status_code == 200 and h.json["database"] == "ok", h.json
+for prefix in ("counsellor", "creditor"):
+    assert c.get(f"/{prefix}/login").status_code == 200, prefix
+for prefix in ("client", "debtor"):
+    assert c.get(f"/{prefix}/login").status_code == 200, prefix
+assert c.get("/bankid-sim/app").status_code == 200
+print("ok")
+"""
+
+
+def run(args, env, **kw):
+    return subprocess.run(args, cwd=ROOT, env=env, capture_output=True, text=True, **kw)
+
+
+def test_migrations_demo_data_app_and_audit_verify_on_sqlite(tmp_path):
+    env = {k: v for k, v in os.environ.items() if k not in {"DATABASE_URL", "REDIS_URL"}}
+    env.update(SKULDKOLL_ENV="demo", INSTANCE_DIR=str(tmp_path))
+    assert run([BIN / "alembic", "upgrade", "head"], env).returncode == 0
+    first = run([BIN / "skuldkoll", "demo-data"], env)
+    assert first.returncode == 0, first.stderr
+    assert "5 new organisations, 7 new users" in first.stdout
+    again = run([BIN / "skuldkoll", "demo-data"], env)
+    assert again.returncode == 0 and "0 new organisations, 0 new users" in again.stdout
+    app = run([sys.executable, "-c", CHECK_APP], env, timeout=120)
+    assert app.returncode == 0 and "ok" in app.stdout, app.stderr[-3000:]
+
+    ok = run([BIN / "skuldkoll", "audit-verify"], env)
+    assert ok.returncode == 0 and "chain intact" in ok.stdout
+    db = sqlite3.connect(tmp_path / "skuldkoll.db")
+    db.execute("DROP TRIGGER audit_log_no_update")
+    db.execute("UPDATE audit_log SET action = 'forged' WHERE seq = 1")
+    db.commit()
+    broken = run([BIN / "skuldkoll", "audit-verify"], env)
+    assert broken.returncode == 1 and "seq=1" in broken.stderr

@@ -1,0 +1,17 @@
+"""Jobs: plain functions taking ``(session, **payload)`` that call shared services.
+
+They run inside the transaction that marks their outbox message done (see
+``shared.jobs``), so a job that runs twice changes nothing the second time.
+"""
+
+from __future__ import annotations
+
+from sqlalchemy.orm import Session
+
+from shared.security import audit
+
+
+def record_heartbeat(session: Session, *, note: str) -> None:
+    """A trivial job that proves the pipeline end to end (healthz, tests, `make worker`)."""
+    audit.record(session, audit.Actor.system("worker"), "worker.heartbeat",
+                 details={"note": note})
