@@ -25,7 +25,7 @@ def create_application(settings=None):
         "/creditor": creditor.create_app(overrides),
         "/debtor": debtor.create_app(overrides),
     }
-    if settings.bankid_simulated and not settings.env == "production":
+    if settings.bankid_simulated and settings.env != "production":
         from simulators.bankid import create_app as create_bankid_simulator
 
         mounts["/bankid-sim"] = create_bankid_simulator()

@@ -99,6 +99,12 @@ def database(settings, engine):
     connection.close()
 
 
+@pytest.fixture(autouse=True)
+def _no_demo_clock():
+    yield
+    clock.use_demo_offset_file(None)
+
+
 @pytest.fixture
 def db(database):
     session = database.session()
@@ -152,7 +158,7 @@ class Factories:
         self.s.flush()
         return user
 
-    def person(self, personnummer: str = "198001012386", given_name: str = "Test",
+    def person(self, personnummer: str = "198001012387", given_name: str = "Test",
                surname: str = "Testsson") -> Person:
         key = dbmod.get().settings.blind_index_key
         person = Person(pnr_index=crypto.blind_index(key, personnummer),

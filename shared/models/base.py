@@ -2,10 +2,9 @@
 
 from __future__ import annotations
 
+import enum
 import uuid
 from datetime import UTC, datetime
-
-import enum
 
 from sqlalchemy import DateTime, Enum, ForeignKey, MetaData, Text, TypeDecorator, Uuid
 from sqlalchemy.orm import DeclarativeBase, Mapped, declared_attr, mapped_column

@@ -23,7 +23,7 @@ class Organisation(IdMixin, TimestampMixin, Base):
     orgnr: Mapped[str] = mapped_column(String(11), unique=True)  # organisationsnummer NNNNNN-NNNN
     kind: Mapped[OrgKind] = mapped_column(str_enum(OrgKind, 20))
 
-    users: Mapped[list[User]] = relationship(back_populates="organisation")
+    users: Mapped[list[User]] = relationship(back_populates="organisation")  # noqa: F821
 
     def __repr__(self) -> str:
         return f"<Organisation {self.name}>"

@@ -31,9 +31,10 @@ class Rule:
     )
 
     def allows(self, principal: Any, view_args: dict[str, Any]) -> bool:
-        if self.login is not None:
-            if not principal.is_authenticated or principal.kind != self.login:
-                return False
+        if self.login is not None and (
+            not principal.is_authenticated or principal.kind != self.login
+        ):
+            return False
         return self.predicate(principal, view_args)
 
     def __str__(self) -> str:

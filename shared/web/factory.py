@@ -9,7 +9,7 @@ from collections.abc import Iterable
 from datetime import timedelta
 from pathlib import Path
 
-from flask import Blueprint, Flask, flash, g, redirect, request, session, url_for
+from flask import Blueprint, Flask, flash, g, request, session, url_for
 from flask_babel import Babel, get_locale
 from flask_babel import gettext as _
 from flask_limiter import Limiter

@@ -10,7 +10,7 @@ from shared import db as dbmod
 from shared.models import DataKey, Person, User
 from shared.security import crypto
 
-PNR = "197805142397"
+PNR = "197805142390"
 
 
 def raw_rows(db, table: str) -> str:
@@ -63,7 +63,7 @@ def test_data_key_rotation_keeps_old_values_readable(db, factories, database):
     old_key = database.keyring.default_key_id
     new_key = dbmod.create_data_key(db, "system", current=True).id
     assert new_key != old_key
-    fresh = factories.person("198112189876", "Nils", "Öberg")
+    fresh = factories.person("198112189871", "Nils", "Öberg")
     db.commit()
     db.expunge_all()
     tokens = dict(db.execute(text("SELECT pnr_index, surname FROM persons")).all())

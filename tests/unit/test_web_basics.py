@@ -1,0 +1,74 @@
+"""Formatting, configuration guards, the clock and the demo scheduler."""
+
+from __future__ import annotations
+
+from datetime import UTC, datetime, timedelta
+
+import pytest
+
+from shared import clock
+from shared.config import ConfigError, Settings, load
+from shared.web.filters import pnr, sek
+from worker.inline import is_due
+
+
+def test_money_is_swedish_kronor():
+    assert sek(123450) == "1\xa0234,50\xa0kr"
+    assert sek(5) == "0,05\xa0kr"
+    assert sek(-100000) == "−1\xa0000,00\xa0kr" or sek(-100000) == "-1\xa0000,00\xa0kr"
+
+
+def test_personnummer_is_masked_unless_asked():
+    assert pnr("197805142390") == "19780514-****"
+    assert pnr("197805142390", full=True) == "19780514-2390"
+
+
+def test_production_refuses_demo_secrets():
+    with pytest.raises(ConfigError) as err:
+        load({"SKULDKOLL_ENV": "production"})
+    for name in ("SECRET_KEY", "MASTER_KEYS", "BLIND_INDEX_KEY", "REDIS_URL"):
+        assert name in str(err.value)
+
+
+def test_production_starts_with_real_settings(tmp_path):
+    from shared.security.crypto import new_master_key_spec
+
+    settings = load({
+        "SKULDKOLL_ENV": "production", "SECRET_KEY": "s" * 40,
+        "MASTER_KEYS": new_master_key_spec("k2026"), "BLIND_INDEX_KEY": "b" * 40,
+        "DATABASE_URL": "postgresql+psycopg://app@db/skuldkoll",
+        "REDIS_URL": "redis://redis:6379/0", "BANKID_URL": "https://appapi2.bankid.com/rp/v6.0/",
+        "BANKID_CERT": "/etc/skuldkoll/rp.pem", "INSTANCE_DIR": str(tmp_path),
+    })
+    assert settings.env == "production" and settings.secure_cookies
+    assert not settings.bankid_simulated
+
+
+def test_demo_defaults_point_at_the_local_simulator():
+    settings = Settings(port=5123)
+    assert settings.bankid_base_url == "http://127.0.0.1:5123/bankid-sim/rp/v6.0/"
+
+
+def test_frozen_clock_and_today_in_stockholm():
+    with clock.frozen(datetime(2026, 12, 31, 23, 30, tzinfo=UTC)):
+        assert clock.today().isoformat() == "2027-01-01"  # already new year in Sweden
+
+
+def test_demo_clock_only_moves_forward(tmp_path):
+    clock.use_demo_offset_file(tmp_path / "demo_clock.json")
+    try:
+        before = clock.now()
+        clock.advance(timedelta(days=3))
+        assert clock.now() - before >= timedelta(days=3)
+        with pytest.raises(ValueError):
+            clock.advance(timedelta(days=-1))
+        assert abs(clock.wall_now() - before) < timedelta(minutes=1)  # wall time untouched
+    finally:
+        clock.use_demo_offset_file(None)
+
+
+def test_cron_expressions_of_the_demo_scheduler():
+    at = datetime(2026, 11, 24, 2, 30, tzinfo=UTC)
+    assert is_due("* * * * *", at)
+    assert is_due("30 2 * * *", at) and not is_due("31 2 * * *", at)
+    assert is_due("*/15 * * * *", at) and not is_due("*/7 * * * *", at)
