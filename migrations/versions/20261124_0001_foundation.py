@@ -32,7 +32,8 @@ def upgrade() -> None:
     sa.Column('prev_hash', sa.String(length=64), nullable=False),
     sa.Column('hash', sa.String(length=64), nullable=False),
     sa.PrimaryKeyConstraint('seq', name=op.f('pk_audit_log')),
-    sa.UniqueConstraint('hash', name=op.f('uq_audit_log_hash'))
+    sa.UniqueConstraint('hash', name=op.f('uq_audit_log_hash')),
+    sa.UniqueConstraint('prev_hash', name=op.f('uq_audit_log_prev_hash'))
     )
     with op.batch_alter_table('audit_log', schema=None) as batch_op:
         batch_op.create_index(batch_op.f('ix_audit_log_organisation_id'), ['organisation_id'], unique=False)

@@ -32,5 +32,6 @@ class AuditEntry(Base):
     subject_id: Mapped[str | None] = mapped_column(String(64), index=True)
     reason: Mapped[str | None] = mapped_column(String(200))
     details: Mapped[dict] = mapped_column(JSON, default=dict)
-    prev_hash: Mapped[str] = mapped_column(String(64))
+    # unique: two entries claiming the same predecessor would be a fork in the chain
+    prev_hash: Mapped[str] = mapped_column(String(64), unique=True)
     hash: Mapped[str] = mapped_column(String(64), unique=True)

@@ -14,7 +14,7 @@ import uuid
 from dataclasses import dataclass
 from typing import Any
 
-from sqlalchemy import select, text
+from sqlalchemy import event, select, text
 from sqlalchemy.orm import Session
 
 from shared import clock
@@ -22,6 +22,7 @@ from shared.models import AuditEntry
 
 GENESIS = "0" * 64
 _LOCK_ID = 0x5C0A0D17  # pg_advisory_xact_lock key for the audit chain
+_TAIL = "audit_chain_tail"
 
 
 @dataclass(frozen=True)
@@ -65,11 +66,15 @@ def record(
     details: dict[str, Any] | None = None,
 ) -> AuditEntry:
     """Append one entry in the caller's transaction (never a personnummer or a name)."""
-    if session.get_bind().dialect.name == "postgresql":
-        session.execute(text("SELECT pg_advisory_xact_lock(:k)"), {"k": _LOCK_ID})
-    prev = session.scalar(
-        select(AuditEntry.hash).order_by(AuditEntry.seq.desc()).limit(1)
-    )
+    # Within one transaction the chain's tail is ours (the advisory lock is held until
+    # commit), so it is read once and then remembered.
+    prev = session.info.get(_TAIL)
+    if prev is None:
+        if session.get_bind().dialect.name == "postgresql":
+            session.execute(text("SELECT pg_advisory_xact_lock(:k)"), {"k": _LOCK_ID})
+        prev = session.scalar(
+            select(AuditEntry.hash).order_by(AuditEntry.seq.desc()).limit(1)
+        )
     entry = AuditEntry(
         at=clock.now(),
         actor_type=actor.type,
@@ -84,8 +89,14 @@ def record(
     )
     entry.hash = entry_hash(entry.prev_hash, entry)
     session.add(entry)
-    session.flush()
+    session.info[_TAIL] = entry.hash
     return entry
+
+
+@event.listens_for(Session, "after_transaction_end")
+def _forget_tail(session: Session, transaction) -> None:
+    if transaction.parent is None or transaction.nested:
+        session.info.pop(_TAIL, None)
 
 
 @dataclass(frozen=True)

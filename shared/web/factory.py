@@ -32,6 +32,7 @@ from shared.web.principals import Anonymous, CitizenPrincipal, StaffPrincipal
 log = logging.getLogger(__name__)
 WEB_DIR = Path(__file__).resolve().parent
 LANGUAGES = ("sv", "en")
+SIGN_IN_RATE = "10 per minute;50 per hour"
 
 shared_bp = Blueprint(
     "shared",
@@ -125,7 +126,7 @@ def create_portal(
     Babel(app, locale_selector=_select_locale)
     htmx.init_app(app)
     filters.init_app(app)
-    app.extensions["limiter"] = Limiter(
+    limiter = Limiter(
         get_remote_address,
         app=app,
         storage_uri=app.config["RATELIMIT_STORAGE_URI"],
@@ -135,6 +136,9 @@ def create_portal(
     _init_login(app, login)
     app.register_blueprint(shared_bp)
     for bp in blueprints:
+        if bp.name == "auth":
+            # Sign-in attempts per address, on top of the per-account lockout.
+            limiter.limit(SIGN_IN_RATE, methods=["POST"])(bp)
         app.register_blueprint(bp)
     _install_request_hooks(app)
     _install_error_pages(app)

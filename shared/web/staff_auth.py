@@ -25,10 +25,12 @@ FAILED = "Inloggningen misslyckades. Kontrollera uppgifterna och försök igen."
 
 
 def safe_next(target: str | None, default: str) -> str:
-    if not target:
+    """A path inside this portal, or ``default`` (no open redirects: browsers read
+    ``/\\host`` as ``//host``)."""
+    if not target or "\\" in target:
         return default
     parts = urlsplit(target)
-    if parts.scheme or parts.netloc or not target.startswith("/"):
+    if parts.scheme or parts.netloc or not target.startswith("/") or target.startswith("//"):
         return default
     return target
 
@@ -104,7 +106,9 @@ def staff_auth_blueprint(roles: set[Role], home_endpoint: str) -> Blueprint:
             s.commit()
             form.code.errors.append(_("Koden stämmer inte. Vänta på nästa kod och försök igen."))
             return render_template(template, form=form, **ctx), 422
-        target = session.get(PENDING, {}).get("next") or url_for(home_endpoint)
+        nxt = session.get(PENDING, {}).get("next")
+        # ``next`` is relative to the portal (request.full_path has no mount prefix).
+        target = request.script_root + nxt if nxt else url_for(home_endpoint)
         session.clear()
         login_user(StaffPrincipal(user))
         session["seen"] = clock.wall_now().timestamp()

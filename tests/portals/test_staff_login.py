@@ -143,3 +143,37 @@ def test_session_cookie_is_per_portal_and_safe(counsellor_app, factories, munici
     sign_in(client, user)
     cookie = client.get_cookie("sk_counsellor", path="/counsellor")
     assert cookie is not None and cookie.http_only and cookie.same_site == "Lax"
+
+
+def test_sign_in_attempts_are_rate_limited_per_address(make_app, factories, municipality):
+    app = make_app("counsellor", RATELIMIT_ENABLED=True,
+                   RATELIMIT_STORAGE_URI="memory://")
+    client = app.test_client()
+    statuses = [client.post("/login", data={"email": "x@example.se", "password": "y" * 12},
+                            environ_base={"REMOTE_ADDR": "10.9.8.7"}).status_code
+                for _ in range(11)]
+    assert statuses[:10] == [422] * 10
+    assert statuses[10] == 429
+    # Reading the page is not limited.
+    assert client.get("/login", environ_base={"REMOTE_ADDR": "10.9.8.7"}).status_code == 200
+
+
+def test_next_is_kept_inside_the_portal():
+    from shared.web.staff_auth import safe_next
+
+    assert safe_next("/cases?x=1", "/") == "/cases?x=1"
+    for evil in ("https://evil.example/", "//evil.example", "/\\evil.example", "cases"):
+        assert safe_next(evil, "/home") == "/home"
+
+
+def test_sign_in_returns_to_the_page_asked_for(counsellor_app, factories, municipality):
+    user = factories.user(municipality)
+    client = counsellor_app.test_client()
+    r = client.get("/admin/demo-clock")
+    assert r.status_code == 404  # not demo: the page does not exist at all
+    r = client.get("/")
+    assert r.status_code == 303
+    login_url = r.headers["Location"]
+    client.post(login_url, data={"email": user.email, "password": PASSWORD})
+    r = client.post("/login/totp", data={"code": pyotp.TOTP(user.totp_secret).now()})
+    assert r.headers["Location"].startswith("/counsellor/")

@@ -1,0 +1,22 @@
+"""Client portal: the counselled citizen signs in with BankID."""
+
+from __future__ import annotations
+
+from flask import Flask
+
+from portals.client.views.home import bp as home_bp
+from shared.web import create_portal
+from shared.web.citizen_auth import citizen_auth_blueprint
+
+
+def create_app(overrides: dict | None = None) -> Flask:
+    return create_portal(
+        "client",
+        __name__,
+        login="citizen",
+        title="Klient",
+        home="home.index",
+        accent="green",
+        blueprints=[home_bp, citizen_auth_blueprint("home.index")],
+        overrides=overrides,
+    )

@@ -1,0 +1,22 @@
+"""Debtor portal: citizens who owe money sign in with BankID."""
+
+from __future__ import annotations
+
+from flask import Flask
+
+from portals.debtor.views.home import bp as home_bp
+from shared.web import create_portal
+from shared.web.citizen_auth import citizen_auth_blueprint
+
+
+def create_app(overrides: dict | None = None) -> Flask:
+    return create_portal(
+        "debtor",
+        __name__,
+        login="citizen",
+        title="Mina skulder",
+        home="home.index",
+        accent="amber",
+        blueprints=[home_bp, citizen_auth_blueprint("home.index")],
+        overrides=overrides,
+    )
