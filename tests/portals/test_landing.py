@@ -1,0 +1,51 @@
+"""The landing page and /healthz."""
+
+from __future__ import annotations
+
+from shared.web.landing import create_landing
+
+
+def landing(settings, **kw):
+    return create_landing({"SETTINGS": settings.with_overrides(**kw), "TESTING": True})
+
+
+def test_healthz_reports_database_and_inline_jobs(settings, database):
+    r = landing(settings).test_client().get("/healthz")
+    assert r.status_code == 200
+    assert r.json == {"database": "ok", "jobs": {"backend": "inline", "state": "ok"},
+                      "status": "ok"}
+
+
+def test_healthz_reports_an_unreachable_job_backend(settings, database):
+    database.settings = settings.with_overrides(redis_url="redis://127.0.0.1:1/0")
+    try:
+        r = landing(settings).test_client().get("/healthz")
+    finally:
+        database.settings = settings
+    assert r.status_code == 503
+    assert r.json["jobs"]["backend"] == "rq" and r.json["jobs"]["state"].startswith("error")
+    assert r.json["status"] == "degraded"
+
+
+def test_landing_links_portals_and_hides_demo_logins_outside_demo(settings, database):
+    html = landing(settings).test_client().get("/").get_data(as_text=True)
+    for prefix in ("/counsellor/", "/client/", "/creditor/", "/debtor/"):
+        assert f'href="{prefix}"' in html
+    assert "Demoinloggningar" not in html and "skuldkoll-demo" not in html
+
+
+def test_landing_in_demo_mode_lists_logins_with_current_codes(settings, database, db):
+    import time
+
+    import pyotp
+
+    from shared import demo_data
+
+    demo_data.load(db)
+    db.commit()
+    html = landing(settings, env="demo").test_client().get("/").get_data(as_text=True)
+    email = "anna.berg@demo.skuldkoll.se"
+    assert email in html and demo_data.DEMO_PASSWORD in html
+    totp = pyotp.TOTP(demo_data.demo_totp_secret(email))
+    assert totp.now() in html or totp.at(time.time() - 30) in html  # a step may have passed
+    assert "Testpersoner för BankID" in html
