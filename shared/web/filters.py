@@ -7,8 +7,10 @@ from datetime import date, datetime
 from babel.numbers import format_currency
 from flask import Flask
 from flask_babel import get_locale
+from flask_babel import lazy_gettext as _l
 
 from shared.clock import STOCKHOLM
+from shared.models import Role
 from shared.rules.identity import mask
 
 
@@ -40,7 +42,20 @@ def iso_date(value: date | datetime | None) -> str:
     return value.isoformat()
 
 
+ROLE_LABELS = {
+    Role.COUNSELLOR: _l("Budget- och skuldrådgivare"),
+    Role.MUNICIPALITY_ADMIN: _l("Administratör, kommun"),
+    Role.CREDITOR_AGENT: _l("Handläggare, borgenär"),
+    Role.CREDITOR_ADMIN: _l("Administratör, borgenär"),
+}
+
+
+def role_label(role: Role | str) -> str:
+    return str(ROLE_LABELS.get(Role(role), role))
+
+
 def init_app(app: Flask) -> None:
+    app.add_template_filter(role_label, "role")
     app.add_template_filter(lambda ore: sek(ore, str(get_locale() or "sv_SE")), "sek")
     app.add_template_filter(pnr, "pnr")
     app.add_template_filter(local_dt, "datetime")

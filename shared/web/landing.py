@@ -37,7 +37,8 @@ def index():
 
         test_persons = load_test_persons()[:6]
     return render_template("shared/landing.html", portals=PORTALS, demo_users=demo_users,
-                           test_persons=test_persons)
+                           test_persons=test_persons,
+                           portal_titles={key: title for key, title, _text in PORTALS})
 
 
 def _demo_logins() -> list[dict]:

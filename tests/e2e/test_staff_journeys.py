@@ -22,7 +22,7 @@ def staff_sign_in(page, base: str, portal: str, email: str) -> None:
 def test_landing_page_lists_portals_and_demo_logins(page, demo_server):
     page.goto(demo_server + "/")
     for name in ("Rådgivare", "Klient", "Borgenär", "Mina skulder"):
-        assert page.get_by_role("link", name=name).is_visible()
+        assert page.locator(".tile").get_by_role("link", name=name).is_visible()
     assert page.get_by_text("anna.berg@demo.skuldkoll.se").is_visible()
     code = page.locator("code.totp").first.inner_text()
     assert code.isdigit() and len(code) == 6
