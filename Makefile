@@ -28,6 +28,7 @@ demo: translations demo-data
 
 ## test: set up everything and run the whole suite
 test: translations
+	$(BIN)/ruff check .
 	$(BIN)/pytest
 
 test-fast: translations
