@@ -11,6 +11,7 @@ import importlib
 import os
 import uuid
 from collections.abc import Callable
+from datetime import timedelta
 from pathlib import Path
 
 import pyotp
@@ -186,6 +187,26 @@ def login_citizen(client, person: Person) -> None:
         sess["_user_id"] = f"citizen:{person.id}"
         sess["_fresh"] = True
         sess["seen"] = clock.wall_now().timestamp()
+
+
+class FakeWall:
+    """Wall time that only moves when told (BankID is asked at most every 2 s)."""
+
+    def __init__(self):
+        self.now = clock.wall_now()
+
+    def __call__(self):
+        return self.now
+
+    def advance(self, seconds: float) -> None:
+        self.now += timedelta(seconds=seconds)
+
+
+@pytest.fixture
+def wall(monkeypatch) -> FakeWall:
+    fake = FakeWall()
+    monkeypatch.setattr(clock, "wall_now", fake)
+    return fake
 
 
 @pytest.fixture

@@ -27,9 +27,8 @@ from flask import (
     url_for,
 )
 from flask_babel import gettext as _
-from flask_login import current_user, login_user, logout_user
+from flask_login import current_user
 
-from shared import clock
 from shared.integrations import bankid
 from shared.integrations.bankid import BankIdClient, BankIdError
 from shared.models import BankIdOrder, Person
@@ -39,7 +38,7 @@ from shared.web.access import PUBLIC, access, citizen
 from shared.web.factory import db_session
 from shared.web.forms import EmptyForm
 from shared.web.principals import CitizenPrincipal
-from shared.web.staff_auth import safe_next
+from shared.web.signin import safe_next, sign_out, start_session
 
 log = logging.getLogger(__name__)
 
@@ -120,9 +119,7 @@ def citizen_auth_blueprint(home_endpoint: str) -> Blueprint:
         # ``next`` is a path inside this portal (the login redirect's request.full_path).
         target = (request.script_root + session[NEXT]) if session.get(NEXT) else url_for(
             home_endpoint)
-        session.clear()  # a new session for the signed-in person (no fixation)
-        login_user(CitizenPrincipal(person))
-        session["seen"] = clock.wall_now().timestamp()
+        start_session(CitizenPrincipal(person))
         if htmx.wants_partial():
             response = htmx.stop_polling()
             response.headers["HX-Redirect"] = target
@@ -186,11 +183,6 @@ def citizen_auth_blueprint(home_endpoint: str) -> Blueprint:
     @bp.post("/logout", endpoint="logout")
     @access(citizen())
     def logout():
-        form = EmptyForm()
-        if form.validate_on_submit():
-            logout_user()
-            session.clear()
-            flash(_("Du är utloggad."), "info")
-        return htmx.redirect(url_for("auth.login"))
+        return sign_out()
 
     return bp

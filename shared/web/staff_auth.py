@@ -3,11 +3,10 @@
 from __future__ import annotations
 
 import uuid
-from urllib.parse import urlsplit
 
-from flask import Blueprint, flash, render_template, request, session, url_for
+from flask import Blueprint, render_template, request, session, url_for
 from flask_babel import gettext as _
-from flask_login import current_user, login_user, logout_user
+from flask_login import current_user
 
 from shared import clock
 from shared import db as dbmod
@@ -16,23 +15,13 @@ from shared.services import staff_auth
 from shared.web import htmx
 from shared.web.access import PUBLIC, access, staff
 from shared.web.factory import db_session
-from shared.web.forms import EmptyForm, LoginForm, TotpForm
+from shared.web.forms import LoginForm, TotpForm
 from shared.web.principals import StaffPrincipal
+from shared.web.signin import safe_next, sign_out, start_session
 
 PENDING = "pending_staff"
 PENDING_SECONDS = 300
 FAILED = "Inloggningen misslyckades. Kontrollera uppgifterna och försök igen."
-
-
-def safe_next(target: str | None, default: str) -> str:
-    """A path inside this portal, or ``default`` (no open redirects: browsers read
-    ``/\\host`` as ``//host``)."""
-    if not target or "\\" in target:
-        return default
-    parts = urlsplit(target)
-    if parts.scheme or parts.netloc or not target.startswith("/") or target.startswith("//"):
-        return default
-    return target
 
 
 def staff_auth_blueprint(roles: set[Role], home_endpoint: str) -> Blueprint:
@@ -109,19 +98,12 @@ def staff_auth_blueprint(roles: set[Role], home_endpoint: str) -> Blueprint:
         nxt = session.get(PENDING, {}).get("next")
         # ``next`` is relative to the portal (request.full_path has no mount prefix).
         target = request.script_root + nxt if nxt else url_for(home_endpoint)
-        session.clear()
-        login_user(StaffPrincipal(user))
-        session["seen"] = clock.wall_now().timestamp()
+        start_session(StaffPrincipal(user))
         return htmx.redirect(target)
 
     @bp.post("/logout")
     @access(staff())
     def logout():
-        form = EmptyForm()
-        if form.validate_on_submit():
-            logout_user()
-            session.clear()
-            flash(_("Du är utloggad."), "info")
-        return htmx.redirect(url_for("auth.login"))
+        return sign_out()
 
     return bp

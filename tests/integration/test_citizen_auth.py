@@ -4,13 +4,11 @@ from __future__ import annotations
 
 import base64
 import json
-from datetime import timedelta
 
 import httpx
 import pytest
 from sqlalchemy import select, text
 
-from shared import clock
 from shared.integrations import bankid
 from shared.integrations.bankid import BankIdClient
 from shared.models import AuditEntry, Person
@@ -19,24 +17,6 @@ from simulators.bankid import create_app as create_simulator
 from simulators.bankid.signature import verify_signature
 
 ERIK = "198403122719"
-
-
-class FakeWall:
-    def __init__(self):
-        self.now = clock.wall_now()
-
-    def __call__(self):
-        return self.now
-
-    def advance(self, seconds: float) -> None:
-        self.now += timedelta(seconds=seconds)
-
-
-@pytest.fixture
-def wall(monkeypatch):
-    fake = FakeWall()
-    monkeypatch.setattr(clock, "wall_now", fake)
-    return fake
 
 
 @pytest.fixture

@@ -4,7 +4,6 @@ mounted at /bankid-sim as in the demo (through httpx.WSGITransport)."""
 from __future__ import annotations
 
 import re
-from datetime import timedelta
 
 import httpx
 import pytest
@@ -12,7 +11,6 @@ from sqlalchemy import select
 from werkzeug.exceptions import NotFound
 from werkzeug.middleware.dispatcher import DispatcherMiddleware
 
-from shared import clock
 from shared.integrations import bankid
 from shared.models import AuditEntry, BankIdOrder, Person
 from simulators.bankid import create_app as create_simulator
@@ -20,26 +18,6 @@ from simulators.bankid import create_app as create_simulator
 ERIK = "198403122719"
 HX = {"HX-Request": "true"}
 PORTALS = ["client", "debtor"]
-
-
-class FakeWall:
-    """Wall time that only moves when told (BankID is asked at most every 2 s)."""
-
-    def __init__(self):
-        self.now = clock.wall_now()
-
-    def __call__(self):
-        return self.now
-
-    def advance(self, seconds: float) -> None:
-        self.now += timedelta(seconds=seconds)
-
-
-@pytest.fixture
-def wall(monkeypatch):
-    fake = FakeWall()
-    monkeypatch.setattr(clock, "wall_now", fake)
-    return fake
 
 
 @pytest.fixture

@@ -159,7 +159,7 @@ def test_sign_in_attempts_are_rate_limited_per_address(make_app, factories, muni
 
 
 def test_next_is_kept_inside_the_portal():
-    from shared.web.staff_auth import safe_next
+    from shared.web.signin import safe_next
 
     assert safe_next("/cases?x=1", "/") == "/cases?x=1"
     for evil in ("https://evil.example/", "//evil.example", "/\\evil.example", "cases"):
