@@ -29,6 +29,7 @@ demo: translations demo-data
 ## test: set up everything and run the whole suite
 test: translations
 	$(BIN)/ruff check .
+	bash scripts/i18n.sh check
 	$(BIN)/pytest
 
 test-fast: translations

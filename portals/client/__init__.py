@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 from flask import Flask
+from flask_babel import lazy_gettext as _l
 
 from portals.client.views.home import bp as home_bp
 from shared.web import create_portal
@@ -14,7 +15,7 @@ def create_app(overrides: dict | None = None) -> Flask:
         "client",
         __name__,
         login="citizen",
-        title="Klient",
+        title=_l("Klient"),
         home="home.index",
         accent="green",
         blueprints=[home_bp, citizen_auth_blueprint("home.index")],

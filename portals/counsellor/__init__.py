@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 from flask import Flask
+from flask_babel import lazy_gettext as _l
 
 from portals.counsellor.views.home import bp as home_bp
 from shared.models import Role
@@ -18,7 +19,7 @@ def create_app(overrides: dict | None = None) -> Flask:
         "counsellor",
         __name__,
         login="staff",
-        title="Rådgivare",
+        title=_l("Rådgivare"),
         home="home.index",
         accent="teal",
         blueprints=[home_bp, staff_auth_blueprint(ROLES, "home.index")],

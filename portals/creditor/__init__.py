@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 from flask import Flask
+from flask_babel import lazy_gettext as _l
 
 from portals.creditor.views.home import bp as home_bp
 from shared.models import Role
@@ -18,7 +19,7 @@ def create_app(overrides: dict | None = None) -> Flask:
         "creditor",
         __name__,
         login="staff",
-        title="Borgenär",
+        title=_l("Borgenär"),
         home="home.index",
         accent="indigo",
         blueprints=[home_bp, staff_auth_blueprint(ROLES, "home.index")],

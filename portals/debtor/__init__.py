@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 from flask import Flask
+from flask_babel import lazy_gettext as _l
 
 from portals.debtor.views.home import bp as home_bp
 from shared.web import create_portal
@@ -14,7 +15,7 @@ def create_app(overrides: dict | None = None) -> Flask:
         "debtor",
         __name__,
         login="citizen",
-        title="Mina skulder",
+        title=_l("Mina skulder"),
         home="home.index",
         accent="amber",
         blueprints=[home_bp, citizen_auth_blueprint("home.index")],

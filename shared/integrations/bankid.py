@@ -37,31 +37,38 @@ ERROR_CODES = frozenset({
     "requestTimeout", "unsupportedMediaType", "internalError", "maintenance", "tooManyRequests",
 })
 
-# Recommended user messages (RFA), in Swedish as BankID prescribes them.
-RFA1 = "Starta BankID-appen."
-RFA3 = "Åtgärden avbruten. Försök igen."
-RFA4 = ("En identifiering eller underskrift för det här personnumret är redan påbörjad. "
+
+
+def N_(message: str) -> str:  # noqa: N802 - Babel's marker for "extract, translate later"
+    return message
+
+
+# Recommended user messages (RFA), in Swedish as BankID prescribes them; the web layer
+# shows BankID's English wording when the interface is in English.
+RFA1 = N_("Starta BankID-appen.")
+RFA3 = N_("Åtgärden avbruten. Försök igen.")
+RFA4 = N_("En identifiering eller underskrift för det här personnumret är redan påbörjad. "
         "Försök igen.")
-RFA5 = "Internt tekniskt fel. Försök igen."
-RFA6 = "Åtgärden avbruten."
-RFA8 = ("BankID-appen svarar inte. Kontrollera att den är startad och att du har "
+RFA5 = N_("Internt tekniskt fel. Försök igen.")
+RFA6 = N_("Åtgärden avbruten.")
+RFA8 = N_("BankID-appen svarar inte. Kontrollera att den är startad och att du har "
         "internetanslutning. Om du inte har något giltigt BankID kan du skaffa ett hos din "
         "bank. Försök sedan igen.")
-RFA9 = "Skriv in din säkerhetskod i BankID-appen och välj Legitimera eller Skriv under."
-RFA13 = "Försöker starta BankID-appen."
-RFA14 = ("Söker efter BankID, det kan ta en liten stund… Om det har gått några sekunder och "
+RFA9 = N_("Skriv in din säkerhetskod i BankID-appen och välj Legitimera eller Skriv under.")
+RFA13 = N_("Försöker starta BankID-appen.")
+RFA14 = N_("Söker efter BankID, det kan ta en liten stund… Om det har gått några sekunder och "
          "inget BankID har hittats har du sannolikt inget BankID som går att använda för den "
          "aktuella identifieringen/underskriften i den här enheten. Om du inte har något "
          "BankID kan du skaffa ett hos din bank.")
-RFA16 = ("Det BankID du försöker använda är för gammalt eller spärrat. Använd ett annat "
+RFA16 = N_("Det BankID du försöker använda är för gammalt eller spärrat. Använd ett annat "
          "BankID eller skaffa ett nytt hos din bank.")
-RFA17 = ("Misslyckades att läsa av QR-koden. Starta BankID-appen och läs av QR-koden. "
+RFA17 = N_("Misslyckades att läsa av QR-koden. Starta BankID-appen och läs av QR-koden. "
          "Kontrollera att BankID-appen är uppdaterad. Om du inte har BankID-appen måste du "
          "installera den och skaffa ett BankID hos din bank. Installera appen från din "
          "appbutik eller https://install.bankid.com.")
-RFA21 = "Identifiering eller underskrift pågår."
-RFA22 = "Okänt fel. Försök igen."
-RFA23 = "Fotografera och läs av din ID-handling med BankID-appen."
+RFA21 = N_("Identifiering eller underskrift pågår.")
+RFA22 = N_("Okänt fel. Försök igen.")
+RFA23 = N_("Fotografera och läs av din ID-handling med BankID-appen.")
 
 _PENDING_MESSAGES = {
     "noClient": RFA1,

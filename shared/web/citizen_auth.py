@@ -102,7 +102,7 @@ def citizen_auth_blueprint(home_endpoint: str) -> Blueprint:
             "shared/bankid/order.html", "shared/bankid/_order.html",
             order=order,
             pending=pending,
-            message=result.message(),
+            message=_(result.message()),
             qr_svg=qr_svg(order) if pending else None,
             autostart=bankid.autostart_url(order.auto_start_token,
                                            base_url=settings.bankid_base_url,
@@ -153,8 +153,8 @@ def citizen_auth_blueprint(home_endpoint: str) -> Blueprint:
                 session_binding=session_binding())
         except BankIdError as exc:
             log.warning("BankID auth could not start: %s", exc.error_code)
-            return login_page(bankid.user_message(bankid.FAILED, None,
-                                                  error_code=exc.error_code))
+            return login_page(_(bankid.user_message(bankid.FAILED, None,
+                                                    error_code=exc.error_code)))
         session[ORDER] = str(order.id)
         session[NEXT] = next_path()
         response = render_order(order, citizen_auth.PollResult(order.status, order.hint_code))

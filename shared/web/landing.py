@@ -4,6 +4,7 @@
 from __future__ import annotations
 
 from flask import Blueprint, Flask, current_app, render_template
+from flask_babel import lazy_gettext as _l
 from sqlalchemy import select, text
 
 from shared import jobs
@@ -15,14 +16,14 @@ from shared.web.factory import create_portal, db_session
 bp = Blueprint("landing", __name__)
 
 PORTALS = [
-    ("counsellor", "Rådgivare", "För kommunens budget- och skuldrådgivare: klienter, "
-     "fullmakter, förfrågningar till borgenärer, skuldsammanställning och plan."),
-    ("client", "Klient", "För dig som får skuldrådgivning: signera fullmakten med BankID "
-     "och följ svaren från dina borgenärer."),
-    ("creditor", "Borgenär", "För fordringsägare och inkassobolag: besvara förfrågningar, "
-     "kundfrågor, fordringar och betalningar."),
-    ("debtor", "Mina skulder", "För dig som har en skuld: se vad du är skyldig, betala, "
-     "begär avbetalningsplan eller anstånd."),
+    ("counsellor", _l("Rådgivare"), _l("För kommunens budget- och skuldrådgivare: klienter, "
+     "fullmakter, förfrågningar till borgenärer, skuldsammanställning och plan.")),
+    ("client", _l("Klient"), _l("För dig som får skuldrådgivning: signera fullmakten med "
+     "BankID och följ svaren från dina borgenärer.")),
+    ("creditor", _l("Borgenär"), _l("För fordringsägare och inkassobolag: besvara "
+     "förfrågningar, kundfrågor, fordringar och betalningar.")),
+    ("debtor", _l("Mina skulder"), _l("För dig som har en skuld: se vad du är skyldig, "
+     "betala, begär avbetalningsplan eller anstånd.")),
 ]
 
 

@@ -21,7 +21,6 @@ from shared.web.signin import safe_next, sign_out, start_session
 
 PENDING = "pending_staff"
 PENDING_SECONDS = 300
-FAILED = "Inloggningen misslyckades. Kontrollera uppgifterna och försök igen."
 
 
 def staff_auth_blueprint(roles: set[Role], home_endpoint: str) -> Blueprint:
@@ -49,7 +48,8 @@ def staff_auth_blueprint(roles: set[Role], home_endpoint: str) -> Blueprint:
                     raise staff_auth.SignInFailed()
             except staff_auth.SignInFailed:
                 s.commit()  # keep the failure counter even though we answer 422
-                form.password.errors.append(_(FAILED))
+                form.password.errors.append(
+                    _("Inloggningen misslyckades. Kontrollera uppgifterna och försök igen."))
                 return render_template("shared/auth/login.html", form=form), 422
             session.clear()
             session[PENDING] = {"user": str(user.id), "at": clock.wall_now().timestamp(),
