@@ -181,7 +181,7 @@ def _init_login(app: Flask, login: str) -> None:
     def unauthorized():
         if request.blueprint == "api" or request.accept_mimetypes.best == "application/json":
             return {"error": "unauthorized"}, 401
-        return htmx.redirect(url_for("auth.login", next=request.full_path))
+        return htmx.redirect(url_for("auth.login", next=request.full_path.rstrip("?")))
 
 
 def _install_request_hooks(app: Flask) -> None:

@@ -32,7 +32,7 @@ def test_landing_page_lists_portals_and_demo_logins(page, demo_server):
 def test_counsellor_signs_in_with_password_and_totp(page, demo_server):
     staff_sign_in(page, demo_server, "counsellor", "anna.berg@demo.skuldkoll.se")
     page.get_by_role("heading", name="Hej Anna Berg").wait_for()
-    assert "Skövde kommun" in page.content()
+    page.get_by_text("Skövde kommun").first.wait_for()
     shot(page, "counsellor-home")
     page.get_by_role("button", name="Logga ut").click()
     page.wait_for_url("**/counsellor/login")
@@ -41,7 +41,7 @@ def test_counsellor_signs_in_with_password_and_totp(page, demo_server):
 def test_creditor_signs_in_with_password_and_totp(page, demo_server):
     staff_sign_in(page, demo_server, "creditor", "sara.ek@demo.skuldkoll.se")
     page.get_by_role("heading", name="Hej Sara Ek").wait_for()
-    assert "Nordisk Inkasso AB" in page.content()
+    page.get_by_text("Nordisk Inkasso AB").first.wait_for()
     shot(page, "creditor-home")
 
 
