@@ -40,13 +40,17 @@ def _scope_to_tenant(state: ORMExecuteState) -> None:
     if org_id is None or not state.is_select or state.execution_options.get("all_tenants"):
         return
     state.statement = state.statement.options(
-        with_loader_criteria(
-            TenantOwned,
-            lambda cls: cls.organisation_id == org_id,
-            include_aliases=True,
-            track_closure_variables=True,
+        *(
+            with_loader_criteria(cls, cls.tenant_criteria(org_id), include_aliases=True)
+            for cls in _tenant_classes()
         )
     )
+
+
+def _tenant_classes() -> list[type[TenantOwned]]:
+    from shared.models import Base
+
+    return [m.class_ for m in Base.registry.mappers if issubclass(m.class_, TenantOwned)]
 
 
 @event.listens_for(Session, "after_begin")

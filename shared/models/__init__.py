@@ -2,6 +2,19 @@
 
 from shared.models.audit import AuditEntry
 from shared.models.bankid import BankIdOrder
+from shared.models.case import Case, CaseStatus, Fullmakt, FullmaktStatus
+from shared.models.email import EmailMessage
+from shared.models.inquiry import (
+    Answer,
+    ApiKey,
+    BudgetEntry,
+    Channel,
+    Creditor,
+    Debt,
+    DebtSource,
+    Inquiry,
+    InquiryStatus,
+)
 from shared.models.base import Base, TenantOwned
 from shared.models.keys import DataKey
 from shared.models.organisation import Organisation, OrgKind
@@ -11,10 +24,24 @@ from shared.models.user import ROLE_ORG_KINDS, Role, User
 
 __all__ = [
     "ROLE_ORG_KINDS",
+    "Answer",
+    "ApiKey",
     "AuditEntry",
     "BankIdOrder",
     "Base",
+    "BudgetEntry",
+    "Case",
+    "CaseStatus",
+    "Channel",
+    "Creditor",
     "DataKey",
+    "Debt",
+    "DebtSource",
+    "EmailMessage",
+    "Fullmakt",
+    "FullmaktStatus",
+    "Inquiry",
+    "InquiryStatus",
     "OrgKind",
     "Organisation",
     "OutboxMessage",

@@ -94,3 +94,9 @@ class TenantOwned:
     @declared_attr
     def organisation_id(cls) -> Mapped[uuid.UUID]:
         return mapped_column(Uuid, ForeignKey("organisations.id"), index=True)
+
+    @classmethod
+    def tenant_criteria(cls, org_id: uuid.UUID):
+        """Which rows the organisation ``org_id`` may see (mirrored by the PostgreSQL
+        row-level security policies in the migrations)."""
+        return cls.organisation_id == org_id

@@ -1,0 +1,112 @@
+from __future__ import annotations
+
+import enum
+import uuid
+from datetime import date, datetime
+
+from sqlalchemy import JSON, Date, ForeignKey, Integer, String, Uuid, or_, select
+from sqlalchemy.orm import Mapped, mapped_column, relationship
+
+from shared.models.base import (
+    Base,
+    Encrypted,
+    IdMixin,
+    TenantOwned,
+    TimestampMixin,
+    UTCDateTime,
+    str_enum,
+)
+from shared.models.person import Person
+from shared.models.user import User
+
+
+class CaseStatus(enum.StrEnum):
+    PENDING = "pending"  # fullmakt not signed yet: nothing else may happen
+    ACTIVE = "active"
+    ENDED = "ended"  # fullmakt revoked or expired: no new data; purged after retention
+
+
+class Case(IdMixin, TimestampMixin, TenantOwned, Base):
+    """A counselling case (ärende): one client in one municipality, owned by one
+    counsellor. Its personal data is encrypted under the case's own data key, which is
+    destroyed when the case is purged."""
+
+    __tablename__ = "cases"
+
+    person_id: Mapped[uuid.UUID] = mapped_column(Uuid, ForeignKey("persons.id"), index=True)
+    counsellor_id: Mapped[uuid.UUID] = mapped_column(Uuid, ForeignKey("users.id"), index=True)
+    data_key_id: Mapped[uuid.UUID] = mapped_column(Uuid, ForeignKey("data_keys.id"))
+    status: Mapped[CaseStatus] = mapped_column(str_enum(CaseStatus, 20), index=True)
+    email: Mapped[str] = mapped_column(Encrypted("cases.email"))
+    street: Mapped[str | None] = mapped_column(Encrypted("cases.street"))
+    postcode: Mapped[str | None] = mapped_column(Encrypted("cases.postcode"))
+    city: Mapped[str | None] = mapped_column(Encrypted("cases.city"))
+    plan_months: Mapped[int] = mapped_column(Integer, default=36)
+    ended_at: Mapped[datetime | None] = mapped_column(UTCDateTime)
+
+    person: Mapped[Person] = relationship()
+    counsellor: Mapped[User] = relationship()
+    fullmakter: Mapped[list[Fullmakt]] = relationship(
+        back_populates="case", order_by="Fullmakt.created_at"
+    )
+
+    @classmethod
+    def tenant_criteria(cls, org_id: uuid.UUID):
+        # A creditor sees the cases that sent it an inquiry (to verify the fullmakt).
+        from shared.models.inquiry import Inquiry, creditor_ids
+
+        return or_(cls.organisation_id == org_id, cls.id.in_(
+            select(Inquiry.case_id).where(Inquiry.creditor_id.in_(creditor_ids(org_id)))))
+
+    @property
+    def fullmakt(self) -> Fullmakt | None:
+        """The case's current fullmakt (the newest)."""
+        return self.fullmakter[-1] if self.fullmakter else None
+
+
+class FullmaktStatus(enum.StrEnum):
+    PENDING = "pending"  # sent, waiting for the client's BankID signature
+    ACTIVE = "active"
+    REVOKED = "revoked"  # återkallad by the client
+    EXPIRED = "expired"
+    DELETED = "deleted"  # never signed within the deadline
+
+
+class Fullmakt(IdMixin, TimestampMixin, TenantOwned, Base):
+    """Power of attorney (fullmakt) from the client to the municipality's counselling
+    service: time-limited, signed with BankID; its validity governs both collecting and
+    storing data (seed: Skuldra; DOMAIN.md §7 Fullmaktskollen)."""
+
+    __tablename__ = "fullmakter"
+
+    case_id: Mapped[uuid.UUID] = mapped_column(Uuid, ForeignKey("cases.id"), index=True)
+    status: Mapped[FullmaktStatus] = mapped_column(str_enum(FullmaktStatus, 20), index=True)
+    validity_months: Mapped[int] = mapped_column(Integer)
+    text: Mapped[str] = mapped_column(Encrypted("fullmakter.text"))  # what the client signs
+    signed_at: Mapped[datetime | None] = mapped_column(UTCDateTime)
+    valid_from: Mapped[date | None] = mapped_column(Date)
+    valid_until: Mapped[date | None] = mapped_column(Date, index=True)
+    signature_order_id: Mapped[uuid.UUID | None] = mapped_column(
+        Uuid, ForeignKey("bankid_orders.id")
+    )
+    last_reminder_at: Mapped[datetime | None] = mapped_column(UTCDateTime)
+    expiry_notice_at: Mapped[datetime | None] = mapped_column(UTCDateTime)
+    ended_at: Mapped[datetime | None] = mapped_column(UTCDateTime)
+    end_reason: Mapped[str | None] = mapped_column(String(40))
+    history: Mapped[list] = mapped_column(JSON, default=list)  # [{at, event, by}]
+
+    case: Mapped[Case] = relationship(back_populates="fullmakter")
+
+    @classmethod
+    def tenant_criteria(cls, org_id: uuid.UUID):
+        from shared.models.inquiry import Inquiry, creditor_ids
+
+        return or_(cls.organisation_id == org_id, cls.id.in_(
+            select(Inquiry.fullmakt_id).where(Inquiry.creditor_id.in_(creditor_ids(org_id)))))
+
+    def is_valid_on(self, day: date) -> bool:
+        return (
+            self.status == FullmaktStatus.ACTIVE
+            and self.valid_from is not None
+            and self.valid_from <= day <= (self.valid_until or day)
+        )
