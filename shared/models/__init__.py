@@ -2,6 +2,7 @@
 
 from shared.models.audit import AuditEntry
 from shared.models.bankid import BankIdOrder
+from shared.models.base import Base, TenantOwned
 from shared.models.case import Case, CaseStatus, Fullmakt, FullmaktStatus
 from shared.models.email import EmailMessage
 from shared.models.inquiry import (
@@ -15,7 +16,6 @@ from shared.models.inquiry import (
     Inquiry,
     InquiryStatus,
 )
-from shared.models.base import Base, TenantOwned
 from shared.models.keys import DataKey
 from shared.models.organisation import Organisation, OrgKind
 from shared.models.outbox import OutboxMessage
