@@ -41,6 +41,7 @@ class Settings:
     bankid_cert: str | None = None  # PEM client certificate (production / BankID test env)
     bankid_key: str | None = None
     bankid_ca: str | None = None  # pinned BankID server CA (PEM)
+    smtp_url: str | None = None  # smtp://user:pass@host:587; unset = dev outbox
     session_idle_minutes: int = 30
     secure_cookies: bool = False
     instance_dir: Path = field(default=INSTANCE_DIR)
@@ -83,6 +84,8 @@ class Settings:
             problems.append("DATABASE_URL (SQLite)")
         if not self.redis_url:
             problems.append("REDIS_URL")
+        if not self.smtp_url:
+            problems.append("SMTP_URL")
         if problems:
             raise ConfigError(
                 "Production mode refuses demo settings; set: " + ", ".join(problems)
@@ -113,6 +116,7 @@ def load(environ: dict[str, str] | None = None) -> Settings:
         bankid_cert=env.get("BANKID_CERT") or None,
         bankid_key=env.get("BANKID_KEY") or None,
         bankid_ca=env.get("BANKID_CA") or None,
+        smtp_url=env.get("SMTP_URL") or None,
         session_idle_minutes=int(env.get("SESSION_IDLE_MINUTES", "30")),
         secure_cookies=_bool(env.get("SECURE_COOKIES"), mode == "production"),
         instance_dir=instance_dir,

@@ -9,6 +9,7 @@ from __future__ import annotations
 #: (dotted function, cron expression, queue)
 SCHEDULE: list[tuple[str, str, str]] = [
     ("worker.periodic.sweep_outbox", "* * * * *", "default"),
+    ("worker.periodic.fullmakt_deadlines", "10 * * * *", "default"),
 ]
 
 try:

@@ -15,3 +15,11 @@ def record_heartbeat(session: Session, *, note: str) -> None:
     """A trivial job that proves the pipeline end to end (healthz, tests, `make worker`)."""
     audit.record(session, audit.Actor.system("worker"), "worker.heartbeat",
                  details={"note": note})
+
+
+def send_email(session: Session, *, message_id: str) -> None:
+    import uuid
+
+    from shared.services.email import send_queued
+
+    send_queued(session, uuid.UUID(message_id))

@@ -11,3 +11,13 @@ def sweep_outbox() -> int:
     from shared import jobs
 
     return jobs.sweep_outbox()
+
+
+def fullmakt_deadlines() -> dict[str, int]:
+    """Reminders to sign, deletion of unsigned cases, expiry notices, expiry, purge."""
+    ensure_initialised()
+    from shared import db
+    from shared.services import cases
+
+    with db.session_scope() as session:
+        return cases.process_deadlines(session)

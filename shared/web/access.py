@@ -18,6 +18,7 @@ from typing import Any
 
 from flask import current_app
 from flask_login import current_user
+from werkzeug.exceptions import NotFound
 
 from shared.models import Role
 
@@ -54,6 +55,25 @@ def staff(*roles: Role) -> Rule:
 
     label = ",".join(sorted(r.value for r in allowed)) or "any"
     return Rule(f"staff({label})", "staff", check)
+
+
+def case_owner(arg: str = "case_id") -> Rule:
+    """The counsellor who owns the case named by the view argument ``arg``. Colleagues,
+    other municipalities and admins get a 404 (``load_case`` in the view) - not even
+    the existence of someone else's case is revealed."""
+
+    def check(principal, args):
+        from shared.models import Role
+        from shared.services.cases import case_of_counsellor
+        from shared.web.factory import db_session
+
+        if principal.user.role != Role.COUNSELLOR:
+            return False
+        if case_of_counsellor(db_session(), principal.user, args[arg]) is None:
+            raise NotFound()
+        return True
+
+    return Rule(f"case_owner({arg})", "staff", check)
 
 
 def citizen() -> Rule:

@@ -26,7 +26,7 @@ def test_personnummer_is_masked_unless_asked():
 def test_production_refuses_demo_secrets():
     with pytest.raises(ConfigError) as err:
         load({"SKULDKOLL_ENV": "production"})
-    for name in ("SECRET_KEY", "MASTER_KEYS", "BLIND_INDEX_KEY", "REDIS_URL"):
+    for name in ("SECRET_KEY", "MASTER_KEYS", "BLIND_INDEX_KEY", "REDIS_URL", "SMTP_URL"):
         assert name in str(err.value)
 
 
@@ -39,6 +39,7 @@ def test_production_starts_with_real_settings(tmp_path):
         "DATABASE_URL": "postgresql+psycopg://app@db/skuldkoll",
         "REDIS_URL": "redis://redis:6379/0", "BANKID_URL": "https://appapi2.bankid.com/rp/v6.0/",
         "BANKID_CERT": "/etc/skuldkoll/rp.pem", "INSTANCE_DIR": str(tmp_path),
+        "SMTP_URL": "smtp://mail.example.se:587",
     })
     assert settings.env == "production" and settings.secure_cookies
     assert not settings.bankid_simulated

@@ -1,0 +1,183 @@
+"""Counselling cases and the fullmakt lifecycle (services, on the real database)."""
+
+from __future__ import annotations
+
+from datetime import timedelta
+
+import pytest
+from sqlalchemy import func, select, text
+
+from shared import clock
+from shared.integrations.population import LocalTestRegister
+from shared.models import (
+    AuditEntry,
+    BankIdOrder,
+    Case,
+    CaseStatus,
+    DataKey,
+    EmailMessage,
+    Fullmakt,
+    FullmaktStatus,
+    OrgKind,
+    Role,
+)
+from shared.security import crypto
+from shared.services import cases
+from shared.services.errors import FieldError, NotAllowed
+
+ERIK = "198403122719"
+
+
+@pytest.fixture
+def municipality(factories):
+    return factories.org(OrgKind.MUNICIPALITY, "Skövde kommun")
+
+
+@pytest.fixture
+def counsellor(factories, municipality):
+    return factories.user(municipality, Role.COUNSELLOR, name="Anna Berg")
+
+
+def register(db, counsellor, pnr=ERIK, email="erik@example.se"):
+    return cases.register_client(db, counsellor, personnummer=pnr, email=email,
+                                 register=LocalTestRegister(), today=clock.today())
+
+
+def sign(db, case):
+    """Complete a sign order as the client (the BankID part is tested elsewhere)."""
+    order = BankIdOrder(portal="client", kind="sign", order_ref=f"ref-{case.id}",
+                        auto_start_token="a", qr_start_token="q", qr_start_secret="s",
+                        session_binding="b", started_at=clock.wall_now(), status="complete",
+                        person_id=case.person_id,
+                        purpose={"type": "fullmakt", "fullmakt_id": str(case.fullmakt.id)})
+    db.add(order)
+    db.flush()
+    cases.complete_signing(db, case.fullmakt, order)
+    return order
+
+
+def test_register_creates_pending_case_fullmakt_and_sign_request(db, counsellor):
+    reg = register(db, counsellor)
+    case = reg.case
+    assert reg.created and case.status == CaseStatus.PENDING
+    assert case.person.name == "Erik Andersson" and case.city == "Stockholm"
+    fullmakt = case.fullmakt
+    assert fullmakt.status == FullmaktStatus.PENDING and fullmakt.validity_months == 12
+    assert "Erik Andersson (19840312-2719)" in fullmakt.text and "Skövde kommun" in fullmakt.text
+    mail = db.scalars(select(EmailMessage).where(EmailMessage.case_id == case.id)).one()
+    assert f"/client/fullmakt/{fullmakt.id}" in mail.body and mail.to == "erik@example.se"
+
+
+def test_case_data_is_encrypted_under_the_cases_own_key(db, counsellor):
+    case = register(db, counsellor).case
+    db.commit()
+    raw = db.execute(text("SELECT email, street FROM cases")).one()
+    assert "erik@example.se" not in repr(raw)
+    assert {crypto.token_key_id(v) for v in raw} == {case.data_key_id}
+    assert db.get(DataKey, case.data_key_id).purpose == "case"
+
+
+def test_an_open_case_is_found_instead_of_a_duplicate(db, counsellor, factories, municipality):
+    first = register(db, counsellor).case
+    colleague = factories.user(municipality, Role.COUNSELLOR)
+    again = register(db, colleague, pnr="8403122719")
+    assert not again.created and again.case.id == first.id
+
+
+@pytest.mark.parametrize(("pnr", "field", "message"), [
+    ("198403122718", "personnummer", "Kontrollsiffran"),
+    ("198001012387", "personnummer", "finns inte i folkbokföringen"),
+    ("hej", "personnummer", "ÅÅÅÅMMDD"),
+])
+def test_bad_personnummer_says_what_is_wrong(db, counsellor, pnr, field, message):
+    with pytest.raises(FieldError) as err:
+        register(db, counsellor, pnr=pnr)
+    assert err.value.field == field and message in err.value.message
+    assert db.scalar(select(func.count()).select_from(Case)) == 0
+
+
+def test_bad_email_is_refused(db, counsellor):
+    with pytest.raises(FieldError) as err:
+        register(db, counsellor, email="inte-en-adress")
+    assert err.value.field == "email"
+
+
+def test_signing_activates_for_the_municipalitys_period(db, counsellor, municipality):
+    municipality.fullmakt_months = 6
+    case = register(db, counsellor).case
+    with clock.frozen(clock.now().replace(year=2026, month=3, day=31)):
+        sign(db, case)
+        assert case.fullmakt.valid_from.isoformat() == "2026-03-31"
+    assert case.fullmakt.valid_until.isoformat() == "2026-09-30"
+    assert case.status == CaseStatus.ACTIVE
+    assert case.fullmakt.is_valid_on(case.fullmakt.valid_until)
+
+
+def test_only_the_clients_own_signature_counts(db, counsellor, factories):
+    case = register(db, counsellor).case
+    other = factories.person("198001012387")
+    stranger = BankIdOrder(portal="client", kind="sign", order_ref="x", auto_start_token="a",
+                           qr_start_token="q", qr_start_secret="s", session_binding="b",
+                           started_at=clock.wall_now(), status="complete", person_id=other.id,
+                           purpose={"type": "fullmakt", "fullmakt_id": str(case.fullmakt.id)})
+    db.add(stranger)
+    db.flush()
+    with pytest.raises(NotAllowed):
+        cases.complete_signing(db, case.fullmakt, stranger)
+
+
+def test_revoke_ends_the_case(db, counsellor):
+    case = register(db, counsellor).case
+    sign(db, case)
+    cases.revoke(db, case.person, case.fullmakt)
+    assert case.fullmakt.status == FullmaktStatus.REVOKED and case.status == CaseStatus.ENDED
+    with pytest.raises(NotAllowed):
+        cases.revoke(db, case.person, case.fullmakt)
+
+
+def test_transfer_by_admin_only_within_the_municipality(db, counsellor, factories, municipality):
+    case = register(db, counsellor).case
+    admin = factories.user(municipality, Role.MUNICIPALITY_ADMIN)
+    colleague = factories.user(municipality, Role.COUNSELLOR)
+    with pytest.raises(NotAllowed):
+        cases.transfer(db, counsellor, case, colleague)
+    outsider = factories.user(factories.org(OrgKind.MUNICIPALITY), Role.COUNSELLOR)
+    with pytest.raises(FieldError):
+        cases.transfer(db, admin, case, outsider)
+    cases.transfer(db, admin, case, colleague)
+    assert case.counsellor_id == colleague.id
+    assert cases.case_of_counsellor(db, counsellor, case.id) is None
+    assert cases.case_of_counsellor(db, colleague, case.id) is case
+    assert db.scalar(select(AuditEntry).where(AuditEntry.action == "case.transferred"))
+
+
+def test_deadlines_remind_weekly_then_delete_unsigned_cases(db, counsellor):
+    case = register(db, counsellor).case
+    case_id, key_id, start = case.id, case.data_key_id, clock.now()
+    assert cases.process_deadlines(db, start + timedelta(days=3))["reminded"] == 0
+    assert cases.process_deadlines(db, start + timedelta(days=7, hours=1))["reminded"] == 1
+    assert cases.process_deadlines(db, start + timedelta(days=8))["reminded"] == 0  # once a week
+    assert cases.process_deadlines(db, start + timedelta(days=14, hours=2))["reminded"] == 1
+    counts = cases.process_deadlines(db, start + timedelta(days=30, hours=1))
+    assert counts["deleted"] == 1
+    db.expire_all()
+    assert db.get(Case, case_id) is None
+    assert db.get(DataKey, key_id).wrapped is None  # crypto-shredded
+    assert db.scalar(select(func.count()).select_from(Fullmakt)) == 0
+    assert db.scalar(select(AuditEntry).where(AuditEntry.action == "case.purged",
+                                              AuditEntry.subject_id == str(case_id)))
+    assert cases.process_deadlines(db, start + timedelta(days=31)) == dict.fromkeys(
+        ("reminded", "deleted", "noticed", "expired", "purged"), 0)  # twice changes nothing
+
+
+def test_deadlines_notice_expire_and_purge_after_retention(db, counsellor):
+    case = register(db, counsellor).case
+    sign(db, case)
+    until = case.fullmakt.valid_until
+    near = clock.now() + (until - clock.today()) - timedelta(days=20)
+    assert cases.process_deadlines(db, near)["noticed"] == 1
+    assert cases.process_deadlines(db, near)["noticed"] == 0
+    after = clock.now() + (until - clock.today()) + timedelta(days=1, hours=12)
+    assert cases.process_deadlines(db, after)["expired"] == 1
+    assert case.status == CaseStatus.ENDED and case.fullmakt.status == FullmaktStatus.EXPIRED
+    assert cases.process_deadlines(db, after + timedelta(days=31))["purged"] == 1
