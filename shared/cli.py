@@ -35,7 +35,8 @@ def demo_data() -> None:
         dbmod.ensure_system_key(s)
         created = demo.load(s)
     click.echo(f"demo data: {created['organisations']} new organisations, "
-               f"{created['users']} new users (password {demo.DEMO_PASSWORD!r})")
+               f"{created['users']} new users, {created['creditors']} new creditors "
+               f"(password {demo.DEMO_PASSWORD!r})")
 
 
 @main.command("audit-verify")

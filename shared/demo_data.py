@@ -9,12 +9,13 @@ from __future__ import annotations
 
 import base64
 import hashlib
+import secrets
 
 from sqlalchemy import select
 from sqlalchemy.orm import Session
 
 from shared import clock
-from shared.models import Organisation, OrgKind, Role, User
+from shared.models import Channel, Creditor, Organisation, OrgKind, Role, User
 from shared.security import audit
 from shared.security.passwords import hash_password, verify_password
 
@@ -40,6 +41,20 @@ USERS = [
 ]
 
 
+# The creditor directory: platform organisations by orgnr, external creditors by name.
+CREDITORS = [
+    ("Nordisk Inkasso AB", "556712-3459", Channel.WEB,
+     {"email": "inkorg@nordiskinkasso.demo.skuldkoll.se"}),
+    ("Kreditbanken Sverige AB", "556398-7659", Channel.API, {}),
+    ("Västra Elbolaget AB", "556611-2230", Channel.WEB,
+     {"email": "kundtjanst@vastraelbolaget.demo.skuldkoll.se"}),
+    ("Centrala studiestödsnämnden (CSN)", None, Channel.MANUAL,
+     {"postal_address": "CSN, 851 82 Sundsvall"}),
+    ("Bostads AB Vätterhem", None, Channel.MANUAL,
+     {"postal_address": "Box 4, 541 21 Skövde"}),
+]
+
+
 def demo_totp_secret(email: str) -> str:
     """Stable per demo user, so the landing page can show the current code."""
     digest = hashlib.sha256(f"skuldkoll-demo-totp:{email}".encode()).digest()
@@ -47,7 +62,7 @@ def demo_totp_secret(email: str) -> str:
 
 
 def load(session: Session) -> dict[str, int]:
-    created = {"organisations": 0, "users": 0}
+    created = {"organisations": 0, "users": 0, "creditors": 0}
     orgs: dict[str, Organisation] = {}
     for orgnr, name, kind in ORGANISATIONS:
         org = session.scalar(select(Organisation).where(Organisation.orgnr == orgnr))
@@ -75,6 +90,17 @@ def load(session: Session) -> dict[str, int]:
         if user.totp_secret != demo_totp_secret(email):
             user.totp_secret = demo_totp_secret(email)
         user.totp_enrolled_at = user.totp_enrolled_at or clock.now()
+    for name, orgnr, channel, extra in CREDITORS:
+        org = orgs.get(orgnr) if orgnr else None
+        creditor = session.scalar(select(Creditor).where(Creditor.name == name))
+        if creditor is None:
+            creditor = Creditor(name=name, webhook_secret=secrets.token_urlsafe(32))
+            session.add(creditor)
+            created["creditors"] += 1
+        creditor.orgnr, creditor.channel = orgnr, channel
+        creditor.organisation_id = org.id if org else None
+        creditor.email = extra.get("email")
+        creditor.postal_address = extra.get("postal_address")
     if any(created.values()):
         audit.record(session, audit.Actor.system("demo-data"), "demo.loaded", details=created)
     session.flush()

@@ -10,6 +10,7 @@ from __future__ import annotations
 SCHEDULE: list[tuple[str, str, str]] = [
     ("worker.periodic.sweep_outbox", "* * * * *", "default"),
     ("worker.periodic.fullmakt_deadlines", "10 * * * *", "default"),
+    ("worker.periodic.inquiry_deadlines", "20 * * * *", "default"),
 ]
 
 try:

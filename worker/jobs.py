@@ -23,3 +23,11 @@ def send_email(session: Session, *, message_id: str) -> None:
     from shared.services.email import send_queued
 
     send_queued(session, uuid.UUID(message_id))
+
+
+def deliver_inquiry(session: Session, *, inquiry_id: str) -> None:
+    import uuid
+
+    from shared.services.inquiries import deliver
+
+    deliver(session, uuid.UUID(inquiry_id))

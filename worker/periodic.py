@@ -21,3 +21,13 @@ def fullmakt_deadlines() -> dict[str, int]:
 
     with db.session_scope() as session:
         return cases.process_deadlines(session)
+
+
+def inquiry_deadlines() -> dict[str, int]:
+    """Reminders to creditors that have not answered, then overdue."""
+    ensure_initialised()
+    from shared import db
+    from shared.services import inquiries
+
+    with db.session_scope() as session:
+        return inquiries.process_deadlines(session)

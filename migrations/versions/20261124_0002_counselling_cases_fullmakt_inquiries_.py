@@ -26,6 +26,7 @@ def upgrade() -> None:
     sa.Column('email', sa.String(length=254), nullable=True),
     sa.Column('postal_address', sa.String(length=300), nullable=True),
     sa.Column('webhook_url', sa.String(length=500), nullable=True),
+    sa.Column('webhook_secret', sa.Text(), nullable=True),
     sa.Column('active', sa.Boolean(), nullable=False),
     sa.Column('id', sa.Uuid(), nullable=False),
     sa.Column('created_at', sa.DateTime(timezone=True), nullable=False),

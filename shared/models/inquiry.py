@@ -40,6 +40,7 @@ class Creditor(IdMixin, TimestampMixin, Base):
     email: Mapped[str | None] = mapped_column(String(254))  # notices for the web channel
     postal_address: Mapped[str | None] = mapped_column(String(300))  # manual channel
     webhook_url: Mapped[str | None] = mapped_column(String(500))  # api channel
+    webhook_secret: Mapped[str | None] = mapped_column(Encrypted("creditors.webhook_secret"))
     active: Mapped[bool] = mapped_column(default=True)
 
     organisation: Mapped[Organisation | None] = relationship()
@@ -79,6 +80,7 @@ class Inquiry(IdMixin, TimestampMixin, TenantOwned, Base):
     answer_source: Mapped[str | None] = mapped_column(String(10))  # api | form | manual
 
     creditor: Mapped[Creditor] = relationship()
+    case: Mapped[Case] = relationship()  # noqa: F821
     debts: Mapped[list[Debt]] = relationship(back_populates="inquiry")
 
     @classmethod

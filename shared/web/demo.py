@@ -13,8 +13,10 @@ from flask_babel import gettext as _
 from flask_login import current_user
 
 from shared import clock
+from shared import db as dbmod
 from shared.models import Role
 from shared.security import audit
+from shared.services import cases, inquiries
 from shared.web import htmx
 from shared.web.access import access, demo_only, staff
 from shared.web.factory import db_session
@@ -34,9 +36,18 @@ def demo_blueprint() -> Blueprint:
             days = int(form.days.data)
             before = clock.now()
             after = clock.advance(timedelta(days=days))
-            audit.record(db_session(), current_user.actor, "demo.clock_advanced",
+            session = db_session()
+            audit.record(session, current_user.actor, "demo.clock_advanced",
                          details={"from": before.isoformat(), "to": after.isoformat()})
+            # Let the deadlines that just passed take effect now, as the worker would.
+            with dbmod.tenant(None):
+                done = cases.process_deadlines(session, after)
+                done |= {f"inquiries_{k}": v
+                         for k, v in inquiries.process_deadlines(session, after).items()}
             flash(_("Demoklockan flyttades fram %(days)s dagar.", days=days), "success")
+            if any(done.values()):
+                flash(_("Frister som passerades: %(summary)s",
+                        summary=", ".join(f"{k} {v}" for k, v in done.items() if v)), "info")
             return htmx.redirect(url_for("demo.demo_clock"))
         return render_template(
             "shared/admin/demo_clock.html", form=form, now=clock.now(),

@@ -1,0 +1,191 @@
+"""Inquiries to creditors: sending, delivery by channel, deadlines, answers, manual debts."""
+
+from __future__ import annotations
+
+from datetime import timedelta
+
+import httpx
+import pytest
+from sqlalchemy import select, text
+
+from shared.models import (
+    Answer,
+    Channel,
+    Creditor,
+    Debt,
+    DebtSource,
+    EmailMessage,
+    InquiryStatus,
+    OrgKind,
+    OutboxMessage,
+    Role,
+)
+from shared.security import crypto
+from shared.services import cases, inquiries
+from shared.services.errors import FieldError, NotAllowed
+from tests.integration.test_cases import register, sign
+
+
+@pytest.fixture
+def setup(db, factories):
+    municipality = factories.org(OrgKind.MUNICIPALITY, "Skövde kommun")
+    counsellor = factories.user(municipality, Role.COUNSELLOR, name="Anna Berg")
+    case = register(db, counsellor).case
+    sign(db, case)
+    agency = factories.org(OrgKind.AGENCY, "Nordisk Inkasso AB")
+    web = Creditor(name="Nordisk Inkasso AB", organisation_id=agency.id, channel=Channel.WEB,
+                   email="inkorg@example.se")
+    api = Creditor(name="Kreditbanken", channel=Channel.API, webhook_secret="s3cret",
+                   webhook_url="https://bank.example/hooks")
+    manual = Creditor(name="CSN", channel=Channel.MANUAL, postal_address="851 82 Sundsvall")
+    db.add_all([web, api, manual])
+    db.flush()
+    return counsellor, case, web, api, manual
+
+
+def debt(**kw):
+    base = {"kind": "loan", "capital": "12 345,50", "reference": "L-1"}
+    return inquiries.parse_debt({**base, **kw}, creditor_name="Nordisk Inkasso AB")
+
+
+def test_send_creates_one_inquiry_per_creditor_and_queues_delivery(db, setup):
+    counsellor, case, web, api, manual = setup
+    sent = inquiries.send_inquiries(db, counsellor, case, [web.id, api.id, manual.id])
+    assert {i.channel for i in sent} == {Channel.WEB, Channel.API, Channel.MANUAL}
+    assert all(i.status == InquiryStatus.QUEUED for i in sent)
+    jobs_queued = db.scalars(select(OutboxMessage.job)).all()
+    assert jobs_queued.count("worker.jobs.deliver_inquiry") == 3
+    again = inquiries.send_inquiries(db, counsellor, case, [web.id])
+    assert again == []  # an open inquiry is not sent twice
+
+
+def test_no_inquiry_without_a_valid_fullmakt(db, setup):
+    counsellor, case, web, *_ = setup
+    cases.revoke(db, case.person, case.fullmakt)
+    with pytest.raises(NotAllowed):
+        inquiries.send_inquiries(db, counsellor, case, [web.id])
+
+
+def test_delivery_by_channel(db, setup):
+    counsellor, case, web, api, manual = setup
+    sent = inquiries.send_inquiries(db, counsellor, case, [web.id, api.id, manual.id])
+    w, a, m = (next(i for i in sent if i.creditor_id == c.id) for c in (web, api, manual))
+    received = []
+
+    def hook(request: httpx.Request) -> httpx.Response:
+        received.append(request)
+        return httpx.Response(204)
+
+    http = httpx.Client(transport=httpx.MockTransport(hook))
+    assert inquiries.deliver(db, w.id) == "delivered"
+    notice = db.scalars(select(EmailMessage).where(EmailMessage.kind == "inquiry.notice")).one()
+    assert notice.to == "inkorg@example.se" and str(w.id) in notice.body
+    assert inquiries.deliver(db, a.id, http=http) == "delivered"
+    [request] = received
+    assert request.headers["webhook-id"] == str(a.id)
+    expected = inquiries.webhook_signature("s3cret", str(a.id),
+                                           int(request.headers["webhook-timestamp"]),
+                                           request.content)
+    assert request.headers["webhook-signature"] == expected
+    assert b"19840312" in request.content  # the creditor needs the personnummer
+    assert inquiries.deliver(db, m.id) == "delivered"
+    assert inquiries.deliver(db, m.id) == "skipped"  # twice changes nothing
+
+
+def test_failed_webhook_raises_for_a_retry(db, setup):
+    counsellor, case, _web, api, _manual = setup
+    [a] = inquiries.send_inquiries(db, counsellor, case, [api.id])
+    http = httpx.Client(transport=httpx.MockTransport(lambda r: httpx.Response(503)))
+    with pytest.raises(httpx.HTTPStatusError):
+        inquiries.deliver(db, a.id, http=http)
+
+
+def test_reminder_then_overdue(db, setup):
+    counsellor, case, web, *_ = setup
+    [w] = inquiries.send_inquiries(db, counsellor, case, [web.id])
+    inquiries.deliver(db, w.id)
+    start = w.delivered_at
+    assert inquiries.process_deadlines(db, start + timedelta(days=6)) == {"reminded": 0,
+                                                                          "overdue": 0}
+    assert inquiries.process_deadlines(db, start + timedelta(days=7))["reminded"] == 1
+    assert inquiries.process_deadlines(db, start + timedelta(days=8))["reminded"] == 0
+    assert inquiries.process_deadlines(db, start + timedelta(days=14))["overdue"] == 1
+    assert w.status == InquiryStatus.OVERDUE
+
+
+def test_answer_yes_stores_debts_under_the_case_key(db, setup):
+    counsellor, case, web, *_ = setup
+    [w] = inquiries.send_inquiries(db, counsellor, case, [web.id])
+    inquiries.deliver(db, w.id)
+    inquiries.answer(db, w, answer=Answer.YES, debts=[debt(), debt(reference="L-2",
+                                                                 kind="card")],
+                     source="form", answered_by="user:x")
+    assert w.status == InquiryStatus.ANSWERED and w.answered_at is not None
+    stored = db.scalars(select(Debt).where(Debt.inquiry_id == w.id)).all()
+    assert [d.capital_ore for d in stored] == [1234550, 1234550]
+    assert {d.source for d in stored} == {DebtSource.FORM}
+    db.commit()
+    token = db.execute(text("SELECT reference FROM debts")).scalars().first()
+    assert crypto.token_key_id(token) == case.data_key_id
+    with pytest.raises(NotAllowed):
+        inquiries.answer(db, w, answer=Answer.NO, debts=[], source="form", answered_by="user:x")
+    report = inquiries.report(db, case)
+    assert (report.answered, report.total, report.percent) == (1, 1, 100)
+
+
+def test_nothing_new_is_stored_after_revocation(db, setup):
+    counsellor, case, web, *_ = setup
+    [w] = inquiries.send_inquiries(db, counsellor, case, [web.id])
+    cases.revoke(db, case.person, case.fullmakt)
+    assert w.status == InquiryStatus.CANCELLED
+    with pytest.raises(NotAllowed):
+        inquiries.answer(db, w, answer=Answer.YES, debts=[debt()], source="api",
+                         answered_by="api:k")
+    with pytest.raises(NotAllowed):
+        inquiries.add_manual_debt(db, case, debt(), by_user=counsellor)
+
+
+@pytest.mark.parametrize(("data", "field", "message"), [
+    ({"kind": "boat"}, "debts[0].kind", "Okänd skuldtyp"),
+    ({"capital": "tolv"}, "debts[0].capital", "inget belopp"),
+    ({"capital": "-5"}, "debts[0].capital", "negativt"),
+    ({"capital": ""}, "debts[0].capital", "Ange ett belopp"),
+    ({"status": "x"}, "debts[0].status", "Okänd status"),
+    ({"capital_ore": 12.5}, "debts[0].capital_ore", "heltal"),
+])
+def test_debt_input_errors_name_the_field(data, field, message):
+    with pytest.raises(FieldError) as err:
+        inquiries.parse_debt({"kind": "loan", "capital": "100", **data}, prefix="debts[0].",
+                             creditor_name="X")
+    assert err.value.field == field and message in err.value.message
+
+
+def test_manual_debts_by_counsellor_and_client(db, setup):
+    counsellor, case, *_ = setup
+    mine = inquiries.add_manual_debt(db, case, debt(), by_user=counsellor)
+    theirs = inquiries.add_manual_debt(db, case, debt(reference="brev"),
+                                       by_person_id=case.person_id)
+    assert mine.confirmed_at is not None and mine.source == DebtSource.MANUAL
+    assert theirs.confirmed_at is None and theirs.source == DebtSource.CLIENT
+    inquiries.confirm_debt(db, counsellor, theirs)
+    assert theirs.confirmed_by == counsellor.id
+
+
+def test_creditor_sees_only_inquiries_addressed_to_it(db, setup, factories):
+    from shared import db as dbmod
+
+    counsellor, case, web, api, _ = setup
+    inquiries.send_inquiries(db, counsellor, case, [web.id, api.id])
+    db.commit()
+    with dbmod.tenant(web.organisation_id):
+        inbox = inquiries.inquiries_for_creditor(db, web.organisation_id)
+        assert [i.creditor_id for i in inbox] == [web.id]
+        assert inbox[0].case.person.name == "Erik Andersson"  # visible for verification
+    other = factories.org(OrgKind.CREDITOR)
+    db.commit()
+    with dbmod.tenant(other.id):
+        assert inquiries.inquiries_for_creditor(db, other.id) == []
+        from shared.models import Case, Inquiry
+
+        assert db.scalars(select(Inquiry)).all() == []
+        assert db.scalars(select(Case)).all() == []
