@@ -40,7 +40,7 @@ def check_ore(value: object, what: str, unit: str = "öre") -> int:
     if isinstance(value, bool) or not isinstance(value, int):
         raise TypeError(f"{what} ska vara ett heltal i {unit}, inte {type(value).__name__}.")
     if value < 0:
-        raise ValueError(f"{what} får inte vara negativ.")
+        raise ValueError(f"{what} får inte vara mindre än noll.")
     return value
 
 
