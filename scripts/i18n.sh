@@ -24,10 +24,13 @@ POT="$DIR/messages.pot"
 LANGS=(en)
 
 extract() {
+    # --ignore-dirs replaces pybabel's default (".* ._"), which also skips every directory
+    # starting with "_" and so every template in a _partials/ folder.
     mkdir -p "$DIR"
     "$PYBABEL" -q extract -F babel.cfg \
         -k _l -k lazy_gettext -k lazy_ngettext:1,2 -k lazy_pgettext:1c,2 \
         --add-comments=TRANSLATORS: --project=Skuldkoll --version=0.1 --copyright-holder=Skuldkoll \
+        --ignore-dirs ".* __pycache__" \
         -o "$POT" .
 }
 

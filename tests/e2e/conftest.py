@@ -37,11 +37,19 @@ def free_port() -> int:
 
 
 @pytest.fixture(scope="session")
-def demo_server(tmp_path_factory):
-    tmp = tmp_path_factory.mktemp("demo")
-    port = free_port()
+def demo_env(tmp_path_factory) -> dict[str, str]:
+    """The demo server's environment: a script run with it (``sys.executable -c``) uses
+    the server's SQLite database under ``INSTANCE_DIR``."""
     env = {k: v for k, v in os.environ.items() if k not in {"DATABASE_URL", "REDIS_URL"}}
-    env.update(SKULDKOLL_ENV="demo", INSTANCE_DIR=str(tmp), PORT=str(port))
+    env.update(SKULDKOLL_ENV="demo", INSTANCE_DIR=str(tmp_path_factory.mktemp("demo")),
+               PORT=str(free_port()))
+    return env
+
+
+@pytest.fixture(scope="session")
+def demo_server(demo_env):
+    env = demo_env
+    tmp, port = Path(env["INSTANCE_DIR"]), env["PORT"]
     for cmd in ([BIN / "alembic", "upgrade", "head"], [BIN / "skuldkoll", "demo-data"]):
         subprocess.run(cmd, cwd=ROOT, env=env, check=True, capture_output=True)
     log = open(tmp / "server.log", "w")  # noqa: SIM115 - closed below
@@ -97,4 +105,6 @@ def phone(browser):
 
 def shot(page, name: str) -> None:
     SHOTS.mkdir(exist_ok=True)
-    page.screenshot(path=str(SHOTS / f"{name}.png"), full_page=True)
+    # caret="initial": hiding the caret leaves style="" on inputs, which htmx's settle
+    # then copies with setAttribute - a CSP violation that the page itself never causes.
+    page.screenshot(path=str(SHOTS / f"{name}.png"), full_page=True, caret="initial")

@@ -1,0 +1,73 @@
+"""The municipality admin: all cases of the municipality and moving a case to another
+counsellor. The admin sees no debts and never the case page (that is the owner's)."""
+
+from __future__ import annotations
+
+import uuid
+
+from flask import Blueprint, abort, flash, url_for
+from flask_babel import gettext as _
+from flask_login import current_user
+
+from portals.counsellor import queries
+from portals.counsellor.forms import TransferForm, show_field_error
+from shared.models import Role
+from shared.security import audit
+from shared.services import cases
+from shared.services.errors import FieldError, NotAllowed
+from shared.web import htmx
+from shared.web.access import access, staff
+from shared.web.factory import db_session
+
+bp = Blueprint("admin", __name__, url_prefix="/admin", template_folder="../templates")
+
+ADMIN = staff(Role.MUNICIPALITY_ADMIN)
+NO_SUCH_COUNSELLOR = "Välj en aktiv rådgivare i samma kommun."
+
+
+@bp.get("/cases")
+@access(ADMIN)
+def case_list():
+    admin = current_user.user
+    rows = queries.municipality_cases(db_session(), admin)
+    audit.record(db_session(), current_user.actor, "case.list_viewed",
+                 details={"portal": "counsellor", "scope": "municipality", "count": len(rows)})
+    return htmx.render("counsellor/admin/cases.html",
+                       "counsellor/admin/_partials/case_list.html", cases=rows)
+
+
+@bp.route("/cases/<uuid:case_id>/transfer", methods=["GET", "POST"])
+@access(ADMIN)
+def transfer(case_id: uuid.UUID):
+    session, admin = db_session(), current_user.user
+    case = queries.case_of_municipality(session, admin, case_id)
+    if case is None:
+        abort(404)
+    form = TransferForm()
+    candidates = [u for u in queries.active_counsellors(session, admin.organisation_id)
+                  if u.id != case.counsellor_id]
+    form.counsellor.choices = [("", _("Välj rådgivare")),
+                               *((str(u.id), u.name) for u in candidates)]
+    if form.validate_on_submit():
+        to = queries.user_by_id(session, form.counsellor.data)
+        try:
+            if to is None:
+                raise FieldError("counsellor", NO_SUCH_COUNSELLOR)
+            cases.transfer(session, admin, case, to)
+        except FieldError as exc:
+            show_field_error(form, exc)
+        except NotAllowed as exc:
+            flash(_(str(exc)), "error")
+            return htmx.redirect(url_for("admin.case_list"))
+        else:
+            flash(_("Ärendet har flyttats till %(name)s.", name=to.name), "success")
+            return htmx.redirect(url_for("admin.case_list"))
+    else:
+        # The page names the client: a view of the case, for this purpose.
+        audit.record(session, current_user.actor, "case.view", subject_type="case",
+                     subject_id=case.id, reason="flytt av ärende",
+                     details={"portal": "counsellor"})
+    return htmx.render("counsellor/admin/transfer.html",
+                       "counsellor/admin/_partials/transfer_form.html",
+                       status=422 if form.is_submitted() else 200,
+                       case=case, form=form, candidates=candidates)

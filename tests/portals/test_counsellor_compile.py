@@ -1,0 +1,71 @@
+"""Debt summary, budget, plan and BOSS+ export in the counsellor portal."""
+
+from __future__ import annotations
+
+from sqlalchemy import select
+
+from shared.integrations import bossplus
+from shared.models import AuditEntry, BudgetEntry
+from shared.services import inquiries
+
+
+def add(db, case, anna, name, capital, kind="loan", status="undisputed"):
+    item = inquiries.parse_debt({"creditor_name": name, "capital": capital, "kind": kind,
+                                 "status": status, "reference": f"{name}-1"})
+    return inquiries.add_manual_debt(db, case, item, by_user=anna)
+
+
+def test_summary_totals_by_creditor_and_kind(world, db):
+    case, anna, c = world["case"], world["anna"], world["client"]
+    add(db, case, anna, "Kreditbanken", "60 000")
+    add(db, case, anna, "Telia", "1 000", kind="utility")
+    add(db, case, anna, "Kreditbanken", "4 000")
+    db.commit()
+    html = c.get(f"/cases/{case.id}/summary").get_data(as_text=True)
+    assert "65\xa0000,00\xa0kr" in html  # total
+    assert "64\xa0000,00\xa0kr" in html  # Kreditbanken's two debts together
+    assert "el/tele" in html
+
+
+def test_budget_is_saved_and_bad_amounts_name_the_field(world, db):
+    case, c = world["case"], world["client"]
+    bad = c.post(f"/cases/{case.id}/budget", data={"salary": "25 000", "food": "tre tusen"})
+    assert bad.status_code == 422 and "inget belopp" in bad.get_data(as_text=True)
+    assert db.scalars(select(BudgetEntry)).all() == []  # nothing half-saved
+    ok = c.post(f"/cases/{case.id}/budget", data={"salary": "25 000", "food": "3 000,50",
+                                                  "housing": "8 000", "leisure": ""})
+    assert ok.status_code == 303
+    entries = {e.category: e.amount_ore for e in db.scalars(select(BudgetEntry))}
+    assert entries == {"salary": 2_500_000, "food": 300_050, "housing": 800_000}
+    page = c.get(f"/cases/{case.id}/budget").get_data(as_text=True)
+    assert 'value="3000,50"' in page and "13\xa0999,50\xa0kr" in page  # the surplus
+
+
+def test_plan_splits_the_surplus_in_proportion(world, db):
+    case, anna, c = world["case"], world["anna"], world["client"]
+    add(db, case, anna, "Kreditbanken", "600 000")
+    add(db, case, anna, "Nordisk Inkasso", "300 000")
+    add(db, case, anna, "CSN", "100 000")
+    add(db, case, anna, "Tvist AB", "5 000", status="disputed")
+    db.commit()
+    c.post(f"/cases/{case.id}/budget", data={"salary": "23 000", "housing": "20 000"})
+    html = c.get(f"/cases/{case.id}/plan?months=36").get_data(as_text=True)
+    assert "1\xa0800,00\xa0kr" in html and "900,00\xa0kr" in html and "300,00\xa0kr" in html
+    assert "Tvist AB" in html  # listed as left out
+    bad = c.get(f"/cases/{case.id}/plan?months=500")
+    assert bad.status_code == 422 and "1–120" in bad.get_data(as_text=True)
+
+
+def test_export_is_a_bossplus_file(world, db):
+    case, anna, c = world["case"], world["anna"], world["client"]
+    add(db, case, anna, "Kreditbanken", "12 345,50")
+    db.commit()
+    c.post(f"/cases/{case.id}/budget", data={"salary": "20 000"})
+    r = c.get(f"/cases/{case.id}/export.csv")
+    assert r.status_code == 200 and r.mimetype == "text/csv"
+    assert "attachment" in r.headers["Content-Disposition"]
+    parsed = bossplus.parse_csv(r.data)
+    assert parsed.client.name == "Erik Andersson"
+    assert [d.capital_ore for d in parsed.debts] == [1_234_550]
+    assert [b.amount_ore for b in parsed.budget] == [2_000_000]
+    assert db.scalar(select(AuditEntry).where(AuditEntry.action == "case.exported"))
