@@ -13,7 +13,7 @@ from dataclasses import dataclass
 from datetime import date, datetime, timedelta
 
 from sqlalchemy import delete, select
-from sqlalchemy.orm import Session
+from sqlalchemy.orm import Session, selectinload
 
 from shared import clock
 from shared import db as dbmod
@@ -318,8 +318,11 @@ def case_of_counsellor(session: Session, user: User, case_id: uuid.UUID) -> Case
 
 
 def cases_of_counsellor(session: Session, user: User) -> list[Case]:
-    return list(session.scalars(select(Case).where(Case.counsellor_id == user.id)
-                                .order_by(Case.created_at.desc())))
+    return list(session.scalars(
+        select(Case).where(Case.counsellor_id == user.id,
+                           Case.organisation_id == user.organisation_id)
+        .options(selectinload(Case.person), selectinload(Case.fullmakter))
+        .order_by(Case.created_at.desc())))
 
 
 def fullmakt_of_person(session: Session, person: Person, fullmakt_id: uuid.UUID

@@ -2,12 +2,14 @@
 
 from __future__ import annotations
 
+import re
 from datetime import date, datetime
 
 from babel.numbers import format_currency
 from flask import Flask
 from flask_babel import get_locale
 from flask_babel import lazy_gettext as _l
+from markupsafe import Markup, escape
 
 from shared.clock import STOCKHOLM
 from shared.models import Role
@@ -42,6 +44,49 @@ def iso_date(value: date | datetime | None) -> str:
     return value.isoformat()
 
 
+_HEADING = re.compile(r"^(#{1,3}) +(.+)$")
+_ITEM = re.compile(r"^\+ +(.*)$")
+
+
+def simple_markdown(text: str | None, *, top: int = 3) -> Markup:
+    """A BankID ``simpleMarkdownV1`` text (the fullmakt as signed) as HTML: ``#`` becomes
+    ``<h{top}>`` (``##`` one level below ...), ``+ `` a list item, other lines paragraphs.
+    Every piece of text is escaped first, so nothing in it can become markup."""
+    html: list[Markup] = []
+    paragraph: list[str] = []
+    items: list[str] = []
+
+    def flush() -> None:
+        if paragraph:
+            html.append(Markup("<p>{}</p>").format(
+                Markup("<br>").join(escape(line) for line in paragraph)))
+            paragraph.clear()
+        if items:
+            html.append(Markup("<ul>{}</ul>").format(
+                Markup("").join(Markup("<li>{}</li>").format(item) for item in items)))
+            items.clear()
+
+    for raw in (text or "").replace("\r\n", "\n").split("\n"):
+        line = raw.strip()
+        heading, item = _HEADING.match(line), _ITEM.match(line)
+        if not line:
+            flush()
+        elif heading:
+            flush()
+            level = min(top + len(heading.group(1)) - 1, 6)
+            html.append(Markup("<h{0}>{1}</h{0}>").format(level, heading.group(2)))
+        elif item:
+            if paragraph:
+                flush()
+            items.append(item.group(1))
+        else:
+            if items:
+                flush()
+            paragraph.append(line)
+    flush()
+    return Markup("\n").join(html)
+
+
 ROLE_LABELS = {
     Role.COUNSELLOR: _l("Budget- och skuldrådgivare"),
     Role.MUNICIPALITY_ADMIN: _l("Administratör, kommun"),
@@ -56,6 +101,7 @@ def role_label(role: Role | str) -> str:
 
 def init_app(app: Flask) -> None:
     app.add_template_filter(role_label, "role")
+    app.add_template_filter(simple_markdown, "simple_markdown")
     app.add_template_filter(lambda ore: sek(ore, str(get_locale() or "sv_SE")), "sek")
     app.add_template_filter(pnr, "pnr")
     app.add_template_filter(local_dt, "datetime")

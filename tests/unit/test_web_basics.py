@@ -73,3 +73,14 @@ def test_cron_expressions_of_the_demo_scheduler():
     assert is_due("* * * * *", at)
     assert is_due("30 2 * * *", at) and not is_due("31 2 * * *", at)
     assert is_due("*/15 * * * *", at) and not is_due("*/7 * * * *", at)
+
+
+def test_fullmakt_markdown_is_escaped_before_it_becomes_html():
+    from shared.web.filters import simple_markdown
+
+    html = str(simple_markdown("# Fullmakt\n\nJag <b>ger</b>:\n+ <script>x</script>\n+ två",
+                               top=2))
+    assert "<h2>Fullmakt</h2>" in html
+    assert "<p>Jag &lt;b&gt;ger&lt;/b&gt;:</p>" in html
+    assert "<li>&lt;script&gt;x&lt;/script&gt;</li><li>två</li>" in html
+    assert "<script>" not in html
