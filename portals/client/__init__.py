@@ -1,10 +1,12 @@
-"""Client portal: the counselled citizen signs in with BankID."""
+"""Client portal: the counselled citizen signs in with BankID, reads and signs the
+fullmakt with BankID, and can revoke it."""
 
 from __future__ import annotations
 
 from flask import Flask
 from flask_babel import lazy_gettext as _l
 
+from portals.client.views.fullmakt import bp as fullmakt_bp
 from portals.client.views.home import bp as home_bp
 from shared.web import create_portal
 from shared.web.citizen_auth import citizen_auth_blueprint
@@ -18,6 +20,6 @@ def create_app(overrides: dict | None = None) -> Flask:
         title=_l("Klient"),
         home="home.index",
         accent="green",
-        blueprints=[home_bp, citizen_auth_blueprint("home.index")],
+        blueprints=[home_bp, fullmakt_bp, citizen_auth_blueprint("home.index")],
         overrides=overrides,
     )

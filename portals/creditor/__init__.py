@@ -1,11 +1,14 @@
-"""Creditor portal: creditors and collection agencies (staff; API keys later)."""
+"""Creditor portal: creditors and collection agencies answer the inquiries addressed to
+them, in the portal (staff) or through the API (their systems, with an API key)."""
 
 from __future__ import annotations
 
 from flask import Flask
 from flask_babel import lazy_gettext as _l
 
-from portals.creditor.views.home import bp as home_bp
+from portals.creditor.views.api import bp as api_bp
+from portals.creditor.views.inquiries import bp as inquiries_bp
+from portals.creditor.views.keys import bp as keys_bp
 from shared.models import Role
 from shared.web import create_portal
 from shared.web.demo import demo_blueprint
@@ -20,11 +23,14 @@ def create_app(overrides: dict | None = None) -> Flask:
         __name__,
         login="staff",
         title=_l("Borgenär"),
-        home="home.index",
+        home="inquiries.inbox",
         accent="indigo",
-        blueprints=[home_bp, staff_auth_blueprint(ROLES, "home.index")],
+        blueprints=[inquiries_bp, keys_bp, api_bp,
+                    staff_auth_blueprint(ROLES, "inquiries.inbox")],
         overrides=overrides,
     )
+    # The API is authenticated by its key on every request, not by a cookie.
+    app.extensions["csrf"].exempt(api_bp)
     if app.config["SETTINGS"].demo:
         app.register_blueprint(demo_blueprint())
     return app

@@ -6,6 +6,11 @@ itself every second (a fresh animated QR code each time; BankID itself is asked 
 2 s by the service). On completion the person is signed in and htmx is told to go home
 with ``HX-Redirect`` and status 286 (stop polling). Without JavaScript the same page has
 an "Uppdatera" link instead.
+
+The order page and its polling are shared with signing (the client portal's fullmakt):
+``render_order`` renders any order with its own poll, cancel and retry URLs,
+``finish_polling`` leaves the page, and ``cancel_previous`` stops the order this
+browser session started before, so BankID does not answer ``alreadyInProgress``.
 """
 
 from __future__ import annotations
@@ -88,6 +93,64 @@ def qr_svg(order: BankIdOrder) -> str:
         scale=5, omitsize=True, title=_("QR-kod för BankID"))
 
 
+def render_order(order: BankIdOrder, result: citizen_auth.PollResult, *, poll_url: str,
+                 cancel_url: str, retry_url: str, page: str = "shared/bankid/order.html",
+                 message: str | None = None, **context) -> Response:
+    """The order page, or for htmx polling its partial (``#bankid-order``): while pending
+    it polls ``poll_url`` every second with a fresh QR code; when over it shows the
+    message (``message`` overrides the RFA text) and a retry button posting to
+    ``retry_url``, and answers htmx with 286 so polling stops."""
+    settings = current_app.config["SETTINGS"]
+    pending = result.status == bankid.PENDING
+    response = htmx.render(
+        page, "shared/bankid/_order.html",
+        order=order,
+        pending=pending,
+        message=message or _(result.message()),
+        qr_svg=qr_svg(order) if pending else None,
+        autostart=bankid.autostart_url(order.auto_start_token,
+                                       base_url=settings.bankid_base_url,
+                                       simulated=settings.bankid_simulated),
+        simulated=settings.bankid_simulated,
+        form=EmptyForm(),
+        poll_url=poll_url,
+        cancel_url=cancel_url,
+        retry_url=retry_url,
+        **context,
+    )
+    if not pending and htmx.wants_partial():
+        response.status_code = htmx.STOP_POLLING
+    response.headers["Cache-Control"] = "no-store"
+    return response
+
+
+def finish_polling(target: str) -> Response:
+    """Leave the order page for ``target``: the polling partial gets ``HX-Redirect`` with
+    286 (stop polling), a browser without JavaScript a 303."""
+    if htmx.wants_partial():
+        response = htmx.stop_polling()
+        response.headers["HX-Redirect"] = target
+        return response
+    return redirect(target, 303)
+
+
+def cancel_previous(key: str) -> None:
+    """Cancel the pending order this browser session started before (its id kept in
+    ``session[key]``): BankID refuses a second order for the same person meanwhile."""
+    previous = session.pop(key, None)
+    if not previous:
+        return
+    try:
+        order_id = uuid.UUID(previous)
+    except ValueError:
+        return
+    s = db_session()
+    old = citizen_auth.order_for_session(s, order_id, portal=current_app.config["PORTAL"],
+                                         session_binding=session.get(BINDING))
+    if old is not None:
+        citizen_auth.cancel(s, bankid_client(), old)
+
+
 def citizen_auth_blueprint(home_endpoint: str) -> Blueprint:
     bp = Blueprint("auth", __name__)
 
@@ -95,36 +158,21 @@ def citizen_auth_blueprint(home_endpoint: str) -> Blueprint:
         return render_template("shared/bankid/login.html", form=EmptyForm(), error=error,
                                next=next_path())
 
-    def render_order(order: BankIdOrder, result: citizen_auth.PollResult) -> Response:
-        settings = current_app.config["SETTINGS"]
-        pending = result.status == bankid.PENDING
-        response = htmx.render(
-            "shared/bankid/order.html", "shared/bankid/_order.html",
-            order=order,
-            pending=pending,
-            message=_(result.message()),
-            qr_svg=qr_svg(order) if pending else None,
-            autostart=bankid.autostart_url(order.auto_start_token,
-                                           base_url=settings.bankid_base_url,
-                                           simulated=settings.bankid_simulated),
-            simulated=settings.bankid_simulated,
-            form=EmptyForm(),
+    def render_login_order(order: BankIdOrder, result: citizen_auth.PollResult) -> Response:
+        return render_order(
+            order, result,
+            poll_url=url_for("auth.order", order_id=order.id),
+            cancel_url=url_for("auth.cancel", order_id=order.id),
+            # "Försök igen" keeps the page asked for (the e-mailed link, say).
+            retry_url=url_for("auth.start", next=session.get(NEXT) or None),
         )
-        if not pending and htmx.wants_partial():
-            response.status_code = htmx.STOP_POLLING
-        response.headers["Cache-Control"] = "no-store"
-        return response
 
     def sign_in(person: Person) -> Response:
         # ``next`` is a path inside this portal (the login redirect's request.full_path).
         target = (request.script_root + session[NEXT]) if session.get(NEXT) else url_for(
             home_endpoint)
         start_session(CitizenPrincipal(person))
-        if htmx.wants_partial():
-            response = htmx.stop_polling()
-            response.headers["HX-Redirect"] = target
-            return response
-        return redirect(target, 303)
+        return finish_polling(target)
 
     @bp.get("/login", endpoint="login")
     @access(PUBLIC)
@@ -138,17 +186,10 @@ def citizen_auth_blueprint(home_endpoint: str) -> Blueprint:
     def start():
         if current_user.is_authenticated:
             return htmx.redirect(url_for(home_endpoint))
-        s, client = db_session(), bankid_client()
-        previous = session.get(ORDER)
-        if previous:
-            old = citizen_auth.order_for_session(
-                s, uuid.UUID(previous), portal=current_app.config["PORTAL"],
-                session_binding=session.get(BINDING))
-            if old is not None:
-                citizen_auth.cancel(s, client, old)
+        cancel_previous(ORDER)
         try:
             order = citizen_auth.start_login(
-                s, client, portal=current_app.config["PORTAL"],
+                db_session(), bankid_client(), portal=current_app.config["PORTAL"],
                 end_user_ip=request.remote_addr or "127.0.0.1",
                 session_binding=session_binding())
         except BankIdError as exc:
@@ -157,7 +198,8 @@ def citizen_auth_blueprint(home_endpoint: str) -> Blueprint:
                                                     error_code=exc.error_code)))
         session[ORDER] = str(order.id)
         session[NEXT] = next_path()
-        response = render_order(order, citizen_auth.PollResult(order.status, order.hint_code))
+        response = render_login_order(order, citizen_auth.PollResult(order.status,
+                                                                     order.hint_code))
         # A reload after this POST should poll the order, not start another one.
         response.headers["HX-Push-Url"] = url_for("auth.order", order_id=order.id)
         return response
@@ -169,7 +211,7 @@ def citizen_auth_blueprint(home_endpoint: str) -> Blueprint:
         result = citizen_auth.poll(db_session(), bankid_client(), order)
         if result.status == bankid.COMPLETE and result.person is not None:
             return sign_in(result.person)
-        return render_order(order, result)
+        return render_login_order(order, result)
 
     @bp.post("/login/bankid/<uuid:order_id>/cancel", endpoint="cancel")
     @access(PUBLIC)
@@ -178,7 +220,7 @@ def citizen_auth_blueprint(home_endpoint: str) -> Blueprint:
         citizen_auth.cancel(db_session(), bankid_client(), order)
         session.pop(ORDER, None)
         flash(_("Inloggningen avbröts."), "info")
-        return htmx.redirect(url_for("auth.login"))
+        return htmx.redirect(url_for("auth.login", next=session.get(NEXT) or None))
 
     @bp.post("/logout", endpoint="logout")
     @access(citizen())

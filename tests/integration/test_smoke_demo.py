@@ -43,7 +43,8 @@ def test_migrations_demo_data_app_and_audit_verify_on_sqlite(tmp_path):
     assert first.returncode == 0, first.stderr
     assert "5 new organisations, 7 new users, 5 new creditors" in first.stdout
     again = run([BIN / "skuldkoll", "demo-data"], env)
-    assert again.returncode == 0 and "0 new organisations, 0 new users, 0 new creditors" in again.stdout
+    assert again.returncode == 0
+    assert "0 new organisations, 0 new users, 0 new creditors" in again.stdout
     app = run([sys.executable, "-c", CHECK_APP], env, timeout=120)
     assert app.returncode == 0 and "ok" in app.stdout, app.stderr[-3000:]
 

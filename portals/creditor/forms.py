@@ -1,0 +1,114 @@
+"""Forms of the creditor portal.
+
+The answer form has a variable number of debt rows named ``debts[<i>].<field>``, the
+same names ``parse_debt`` puts in its errors (``prefix="debts[2]."``), so a message lands
+at the field it is about. WTForms' FieldList would name them ``debts-2-field``; the rows
+are read here instead, and the form class only carries the answer and the CSRF token.
+"""
+
+from __future__ import annotations
+
+import re
+from collections.abc import Mapping
+from dataclasses import dataclass, field
+
+from flask_babel import lazy_gettext as _l
+from flask_wtf import FlaskForm
+from wtforms import RadioField, StringField
+from wtforms.fields.choices import SelectChoice
+from wtforms.validators import InputRequired, Length
+
+from shared.services.errors import FieldError
+from shared.services.inquiries import DebtInput, parse_debt
+
+DEFAULT_ROWS = 3  # debt rows the form starts with
+MAX_ROWS = 30  # "Lägg till skuld" stops here
+DEBT_FIELDS = ("reference", "kind", "original_creditor", "capital", "interest", "fees",
+               "status", "kfm_case", "note")
+_ROW_FIELD = re.compile(r"^debts\[(\d{1,3})\]\.([a-z_]+)$")
+
+
+class AnswerForm(FlaskForm):
+    answer = RadioField(
+        _l("Svar"),
+        choices=[SelectChoice("no", _l("Ingen kundrelation")),
+                 SelectChoice("yes", _l("Ja, kunden har skulder hos oss"))],
+        validators=[InputRequired(message=_l("Välj ett svar."))],
+    )
+
+
+class ApiKeyForm(FlaskForm):
+    name = StringField(
+        _l("Namn på nyckeln"),
+        validators=[InputRequired(message=_l("Ge nyckeln ett namn.")),
+                    Length(max=100, message=_l("Högst 100 tecken."))],
+        render_kw={"autocomplete": "off", "maxlength": "100"},
+    )
+
+
+@dataclass
+class DebtRow:
+    """One row of the answer form: what was typed and the error of each field."""
+
+    index: int
+    values: dict[str, str] = field(default_factory=dict)
+    errors: dict[str, str] = field(default_factory=dict)
+
+    @property
+    def prefix(self) -> str:
+        return f"debts[{self.index}]."
+
+    def name(self, name: str) -> str:
+        return f"{self.prefix}{name}"
+
+    def value(self, name: str) -> str:
+        return self.values.get(name, "")
+
+    def error(self, name: str) -> str | None:
+        return self.errors.get(self.name(name))
+
+    @property
+    def blank(self) -> bool:
+        """Nothing typed (the status select always has a value, so it does not count)."""
+        return not any(self.values.get(n, "").strip() for n in DEBT_FIELDS if n != "status")
+
+
+def empty_rows(count: int = DEFAULT_ROWS, start: int = 0) -> list[DebtRow]:
+    return [DebtRow(i) for i in range(start, start + count)]
+
+
+def debt_rows(formdata: Mapping[str, str]) -> list[DebtRow]:
+    """The rows posted, in index order (at least the default number of rows)."""
+    rows: dict[int, DebtRow] = {}
+    for key in formdata:
+        match = _ROW_FIELD.match(key)
+        if match is None or match.group(2) not in DEBT_FIELDS:
+            continue
+        index = int(match.group(1))
+        if index >= MAX_ROWS:
+            continue
+        rows.setdefault(index, DebtRow(index)).values[match.group(2)] = formdata[key]
+    for i in range(DEFAULT_ROWS):
+        rows.setdefault(i, DebtRow(i))
+    return [rows[i] for i in sorted(rows)]
+
+
+def next_index(rows: list[DebtRow]) -> int:
+    return max((r.index for r in rows), default=-1) + 1
+
+
+def parse_rows(rows: list[DebtRow], creditor_name: str) -> list[DebtInput]:
+    """The debts of the rows that are filled in. Every row is checked; each row's first
+    error is put on the row, and ``FieldError`` is raised for the first one."""
+    debts, first = [], None
+    for row in rows:
+        if row.blank:
+            continue
+        try:
+            debts.append(parse_debt(row.values, prefix=row.prefix, creditor_name=creditor_name))
+        except FieldError as exc:
+            row.errors[exc.field] = exc.message
+            first = first or exc
+    if first is not None:
+        raise first
+    return debts

@@ -1,0 +1,116 @@
+"""Loading what a creditor organisation may see of an inquiry addressed to it.
+
+Everything is read through the tenant scope (``shared.db``) *and* filtered by the
+creditor organisation explicitly: an organisation that is both a municipality and a
+creditor sees its own municipality's inquiries through the scope too, but they are not
+in its inbox.
+"""
+
+from __future__ import annotations
+
+import uuid
+from dataclasses import dataclass
+
+from sqlalchemy import select
+from sqlalchemy.orm import Session, selectinload
+
+from shared import clock
+from shared.models import (
+    ApiKey,
+    Case,
+    CaseStatus,
+    Creditor,
+    Debt,
+    Fullmakt,
+    Inquiry,
+    Organisation,
+    User,
+)
+from shared.services import inquiries as inquiry_service
+
+OPEN = inquiry_service.OPEN
+
+
+def inquiry_for(session: Session, org_id: uuid.UUID, inquiry_id: uuid.UUID) -> Inquiry | None:
+    """The inquiry if it is addressed to the organisation ``org_id``, else None (404)."""
+    return session.scalar(
+        select(Inquiry).join(Creditor, Creditor.id == Inquiry.creditor_id)
+        .where(Inquiry.id == inquiry_id, Creditor.organisation_id == org_id)
+        .options(selectinload(Inquiry.creditor)))
+
+
+def counsellor_of(session: Session, case: Case) -> User | None:
+    """The counsellor who sent the inquiry (the agent the creditor must know).
+
+    Users are scoped to their own organisation, so the tenant scope hides the
+    municipality's counsellor from the creditor. Until ``User.tenant_criteria`` (and the
+    ``users`` RLS policy) let a creditor see the counsellors of the cases addressed to
+    it, read just this one user unscoped: the caller has already checked that the
+    inquiry is addressed to its organisation. Loading it also puts it in the session's
+    identity map, so ``case.counsellor`` (used by ``inquiry_payload``) finds it.
+    """
+    return session.scalar(select(User).where(User.id == case.counsellor_id)
+                          .execution_options(all_tenants=True))
+
+
+@dataclass(frozen=True)
+class InquiryView:
+    """An inquiry with what the verification panel shows."""
+
+    inquiry: Inquiry
+    case: Case
+    fullmakt: Fullmakt
+    municipality: Organisation
+    counsellor: User | None
+    debts: list[Debt]
+
+    @property
+    def fullmakt_valid(self) -> bool:
+        return self.case.status == CaseStatus.ACTIVE and \
+            self.fullmakt.is_valid_on(clock.today())
+
+    @property
+    def can_answer(self) -> bool:
+        return self.inquiry.status in OPEN and self.fullmakt_valid
+
+
+def inquiry_view(session: Session, inquiry: Inquiry) -> InquiryView:
+    case = session.scalar(select(Case).where(Case.id == inquiry.case_id)
+                          .options(selectinload(Case.person)))
+    counsellor = counsellor_of(session, case)
+    fullmakt = session.scalar(select(Fullmakt).where(Fullmakt.id == inquiry.fullmakt_id))
+    municipality = session.get(Organisation, inquiry.organisation_id)
+    debts = list(session.scalars(select(Debt).where(Debt.inquiry_id == inquiry.id)
+                                 .order_by(Debt.created_at)))
+    return InquiryView(inquiry, case, fullmakt, municipality, counsellor, debts)
+
+
+def preload_inbox(session: Session, inquiries: list[Inquiry]) -> dict[uuid.UUID, Organisation]:
+    """Load the rows' cases with their persons and the municipalities in two queries
+    (instead of two per row); returns the municipalities by id."""
+    case_ids = {i.case_id for i in inquiries}
+    if case_ids:
+        session.scalars(select(Case).where(Case.id.in_(case_ids))
+                        .options(selectinload(Case.person))).all()
+    org_ids = {i.organisation_id for i in inquiries}
+    if not org_ids:
+        return {}
+    return {o.id: o for o in session.scalars(select(Organisation)
+                                             .where(Organisation.id.in_(org_ids)))}
+
+
+def answered_by_label(session: Session, inquiry: Inquiry) -> str | None:
+    """Who answered, as far as this organisation knows it: a user's name or a key's
+    name and prefix."""
+    kind, _, raw = (inquiry.answered_by or "").partition(":")
+    try:
+        ref = uuid.UUID(raw)
+    except ValueError:
+        return None
+    if kind == "user":
+        user = session.scalar(select(User).where(User.id == ref))
+        return user.name if user is not None else None
+    if kind == "api":
+        key = session.scalar(select(ApiKey).where(ApiKey.id == ref))
+        return f"{key.name} ({key.prefix}…)" if key is not None else None
+    return None

@@ -1,0 +1,163 @@
+"""The creditor's inbox of inquiries: verify the fullmakt, answer no or yes with debts.
+
+Every inquiry route loads the inquiry for the signed-in user's organisation first
+(``load_inquiry``): an inquiry addressed to someone else is a 404, so nobody learns
+that it exists.
+"""
+
+from __future__ import annotations
+
+import uuid
+
+from flask import Blueprint, abort, flash, render_template, request, url_for
+from flask_babel import gettext as _
+from flask_babel import lazy_gettext as _l
+from flask_login import current_user
+
+from portals.creditor import labels, queries
+from portals.creditor.forms import (
+    MAX_ROWS,
+    AnswerForm,
+    DebtRow,
+    debt_rows,
+    empty_rows,
+    next_index,
+    parse_rows,
+)
+from portals.creditor.markdown import simple_markdown
+from shared.models import Answer, Inquiry, InquiryStatus, Role
+from shared.rules.debts import KIND_LABELS, STATUS_LABELS
+from shared.security import audit
+from shared.services import inquiries
+from shared.services.errors import FieldError, NotAllowed
+from shared.web import htmx
+from shared.web.access import access, staff
+from shared.web.factory import db_session
+
+bp = Blueprint("inquiries", __name__, template_folder="../templates")
+bp.add_app_template_filter(simple_markdown, "simple_markdown")
+bp.add_app_template_global(labels.inquiry_status, "inquiry_status")
+bp.add_app_template_global(labels.fullmakt_status, "fullmakt_status")
+bp.add_app_template_global(labels.answer_source, "answer_source")
+
+AGENT = staff(Role.CREDITOR_AGENT, Role.CREDITOR_ADMIN)
+TABS = {"unanswered": _l("Obesvarade"), "answered": _l("Besvarade"), "all": _l("Alla")}
+PAGE = "creditor/inquiries/show.html"
+PARTIAL = "creditor/inquiries/_partials/inquiry.html"
+
+
+def load_inquiry(inquiry_id: uuid.UUID) -> Inquiry:
+    inquiry = queries.inquiry_for(db_session(), current_user.organisation_id, inquiry_id)
+    if inquiry is None:
+        abort(404)
+    return inquiry
+
+
+def _in_tab(inquiry: Inquiry, tab: str) -> bool:
+    if tab == "unanswered":
+        return inquiry.status in queries.OPEN
+    if tab == "answered":
+        return inquiry.status == InquiryStatus.ANSWERED
+    return True
+
+
+@bp.get("/")
+@access(AGENT)
+def inbox():
+    """The organisation's inquiries, newest first, filtered by tab (?status=)."""
+    tab = request.args.get("status", "unanswered")
+    if tab not in TABS:
+        tab = "unanswered"
+    session = db_session()
+    everything = inquiries.inquiries_for_creditor(session, current_user.organisation_id)
+    municipalities = queries.preload_inbox(session, everything)
+    rows = [i for i in everything if _in_tab(i, tab)]
+    counts = {key: sum(1 for i in everything if _in_tab(i, key)) for key in TABS}
+    if rows:  # the rows show the principals' names
+        audit.record(session, current_user.actor, "inquiries.listed", subject_type="organisation",
+                     subject_id=current_user.organisation_id,
+                     details={"status": tab, "inquiries": [str(i.id) for i in rows]})
+    return htmx.render("creditor/inquiries/index.html", "creditor/inquiries/_partials/inbox.html",
+                       user=current_user.user, rows=rows, tab=tab, tabs=TABS, counts=counts,
+                       municipalities=municipalities)
+
+
+def _context(view: queries.InquiryView, *, form: AnswerForm | None = None,
+             rows: list[DebtRow] | None = None, **extra) -> dict:
+    rows = rows if rows is not None else empty_rows()
+    return {"v": view, "inquiry": view.inquiry, "form": form or AnswerForm(formdata=None),
+            "rows": rows, "next_index": next_index(rows), "max_rows": MAX_ROWS,
+            "kinds": KIND_LABELS, "statuses": STATUS_LABELS,
+            "answered_by": queries.answered_by_label(db_session(), view.inquiry), **extra}
+
+
+@bp.get("/inquiries/<uuid:inquiry_id>")
+@access(AGENT)
+def show(inquiry_id: uuid.UUID):
+    """The fullmakt verification panel, and the answer form or the answer given."""
+    inquiry = load_inquiry(inquiry_id)
+    session = db_session()
+    view = queries.inquiry_view(session, inquiry)
+    audit.record(session, current_user.actor, "inquiry.view", subject_type="inquiry",
+                 subject_id=inquiry.id)
+    audit.record(session, current_user.actor, "fullmakt.verified", subject_type="fullmakt",
+                 subject_id=view.fullmakt.id, details={"inquiry_id": str(inquiry.id)})
+    return htmx.render(PAGE, PARTIAL, **_context(view))
+
+
+@bp.get("/inquiries/<uuid:inquiry_id>/debt-rows/<int:index>")
+@access(AGENT)
+def debt_row(inquiry_id: uuid.UUID, index: int):
+    """One more empty debt row (htmx "Lägg till skuld"), followed by the button for the
+    next one."""
+    load_inquiry(inquiry_id)
+    if index >= MAX_ROWS:
+        abort(404)
+    return render_template("creditor/inquiries/_partials/debt_row_added.html",
+                           inquiry_id=inquiry_id, row=DebtRow(index), next_index=index + 1,
+                           max_rows=MAX_ROWS, kinds=KIND_LABELS, statuses=STATUS_LABELS)
+
+
+@bp.post("/inquiries/<uuid:inquiry_id>/answer")
+@access(AGENT)
+def answer(inquiry_id: uuid.UUID):
+    inquiry = load_inquiry(inquiry_id)
+    session = db_session()
+    form = AnswerForm()
+    rows = debt_rows(request.form)
+    if "add_row" in request.form:  # "Lägg till skuld" without JavaScript
+        if next_index(rows) < MAX_ROWS:
+            rows.append(DebtRow(next_index(rows)))
+        view = queries.inquiry_view(session, inquiry)
+        return htmx.render(PAGE, PARTIAL, **_context(view, form=form, rows=rows))
+    error, debts_error, status = None, None, 422
+    if form.validate_on_submit():
+        try:
+            debts = parse_rows(rows, inquiry.creditor.name)
+            if form.answer.data == Answer.YES and not debts:
+                raise FieldError("debts", _("Fyll i minst en skuld, eller svara "
+                                            "”Ingen kundrelation”."))
+            inquiries.answer(session, inquiry, answer=Answer(form.answer.data), debts=debts,
+                             source="form", answered_by=f"user:{current_user.user.id}")
+        except FieldError as exc:
+            if exc.field == "answer":
+                form.answer.errors = [exc.message]
+            elif exc.field == "debts":
+                debts_error = exc.message
+            elif not any(exc.field in row.errors for row in rows):
+                error = exc.message  # not a field of the form: say it at the top
+        except NotAllowed as exc:
+            error, status = str(exc), 409
+        else:
+            message = _("Tack! Svaret är registrerat och har skickats till budget- och "
+                        "skuldrådgivningen.")
+            if htmx.wants_partial():
+                view = queries.inquiry_view(session, inquiry)
+                return htmx.render(PAGE, PARTIAL, **_context(view, message=message))
+            flash(message, "success")
+            return htmx.redirect(url_for("inquiries.show", inquiry_id=inquiry.id))
+    if status == 409 and htmx.wants_partial():
+        status = 422  # htmx swaps only 2xx and 422 (base.html's responseHandling)
+    view = queries.inquiry_view(session, inquiry)
+    return htmx.render(PAGE, PARTIAL, status, **_context(
+        view, form=form, rows=rows, error=error, debts_error=debts_error))

@@ -1,0 +1,75 @@
+"""API keys of the creditor's organisation (creditor admins only): list, create (the
+full key is shown once, on the response to the creation), revoke."""
+
+from __future__ import annotations
+
+import uuid
+
+from flask import Blueprint, abort, flash, url_for
+from flask_babel import gettext as _
+from flask_login import current_user
+
+from portals.creditor.forms import ApiKeyForm
+from shared.models import Role
+from shared.services import api_keys
+from shared.services.errors import FieldError, NotAllowed
+from shared.web import htmx
+from shared.web.access import access, staff
+from shared.web.factory import db_session
+from shared.web.forms import EmptyForm
+
+bp = Blueprint("keys", __name__, url_prefix="/settings/api-keys",
+               template_folder="../templates")
+
+ADMIN = staff(Role.CREDITOR_ADMIN)
+PAGE = "creditor/keys/index.html"
+PARTIAL = "creditor/keys/_partials/keys.html"
+
+
+def _render(form: ApiKeyForm | None = None, status: int = 200, **extra):
+    keys = api_keys.keys_of(db_session(), current_user.organisation_id)
+    return htmx.render(PAGE, PARTIAL, status, keys=keys, form=form or ApiKeyForm(formdata=None),
+                       revoke_form=EmptyForm(), **extra)
+
+
+@bp.get("")
+@access(ADMIN)
+def index():
+    return _render()
+
+
+@bp.post("")
+@access(ADMIN)
+def create():
+    form = ApiKeyForm()
+    if form.validate_on_submit():
+        try:
+            key, secret = api_keys.create_key(db_session(), current_user.user, form.name.data)
+        except FieldError as exc:
+            form.name.errors = [exc.message]
+        else:
+            # Shown in this response only: nothing that could show it again is stored.
+            return _render(new_key=key, new_secret=secret)
+    return _render(form, 422)
+
+
+@bp.post("/<uuid:key_id>/revoke")
+@access(ADMIN)
+def revoke(key_id: uuid.UUID):
+    key = api_keys.key_of(db_session(), current_user.organisation_id, key_id)
+    if key is None:
+        abort(404)
+    form = EmptyForm()
+    if not form.validate_on_submit():
+        return _render(status=422,
+                       error=_("Formuläret har gått ut. Ladda om sidan och försök igen."))
+    try:
+        api_keys.revoke_key(db_session(), current_user.user, key)
+    except NotAllowed as exc:
+        return _render(status=422 if htmx.wants_partial() else 409, error=str(exc))
+    message = _("Nyckeln %(name)s är återkallad. System som använder den får inte längre svar.",
+                name=key.name)
+    if htmx.wants_partial():
+        return _render(message=message)
+    flash(message, "success")
+    return htmx.redirect(url_for("keys.index"))

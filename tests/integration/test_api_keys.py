@@ -1,0 +1,85 @@
+"""API keys of creditor organisations: shown once, stored as a SHA-256, verified in
+constant time, revoked at once."""
+
+from __future__ import annotations
+
+import hashlib
+
+import pytest
+from sqlalchemy import select
+
+from shared import clock
+from shared.models import ApiKey, AuditEntry, OrgKind, Role
+from shared.services import api_keys
+from shared.services.errors import FieldError, NotAllowed
+
+
+@pytest.fixture
+def admin(factories):
+    return factories.user(factories.org(OrgKind.CREDITOR, "Banken AB"), Role.CREDITOR_ADMIN)
+
+
+def test_a_new_key_is_shown_once_and_stored_hashed(db, admin):
+    row, key = api_keys.create_key(db, admin, "  Ekonomisystemet ")
+    assert key.startswith("sk_live_") and len(key) == len("sk_live_") + 43
+    assert row.name == "Ekonomisystemet" and row.prefix == key[:16]
+    assert row.secret_hash == hashlib.sha256(key.encode()).hexdigest()
+    assert row.organisation_id == admin.organisation_id and row.created_by == admin.id
+    stored = db.scalars(select(ApiKey)).one()
+    assert key not in (stored.prefix, stored.secret_hash)
+    entry = db.scalars(select(AuditEntry).where(AuditEntry.action == "api_key.created")).one()
+    assert entry.subject_id == str(row.id) and key not in str(entry.details)
+
+
+def test_verify_finds_the_live_key_and_records_its_use(db, admin):
+    row, key = api_keys.create_key(db, admin, "System")
+    with clock.frozen(clock.now()):
+        assert api_keys.verify_key(db, key) is row
+        assert row.last_used_at == clock.now()
+
+
+@pytest.mark.parametrize("presented", [
+    None, "", "sk_live_", "pk_live_" + "a" * 43, "sk_live_" + "a" * 400,
+])
+def test_verify_refuses_what_is_not_a_key(db, admin, presented):
+    api_keys.create_key(db, admin, "System")
+    assert api_keys.verify_key(db, presented) is None
+
+
+def test_verify_refuses_a_wrong_secret_with_a_known_prefix(db, admin):
+    row, key = api_keys.create_key(db, admin, "System")
+    forged = key[:16] + ("A" if key[16] != "A" else "B") + key[17:]
+    assert api_keys.verify_key(db, forged) is None
+    assert row.last_used_at is None
+
+
+def test_a_revoked_key_no_longer_verifies(db, admin):
+    row, key = api_keys.create_key(db, admin, "System")
+    api_keys.revoke_key(db, admin, row)
+    assert row.revoked_at is not None and api_keys.verify_key(db, key) is None
+    with pytest.raises(NotAllowed):
+        api_keys.revoke_key(db, admin, row)
+    actions = db.scalars(select(AuditEntry.action).where(AuditEntry.subject_id == str(row.id)))
+    assert set(actions) == {"api_key.created", "api_key.revoked"}
+
+
+def test_only_the_organisations_admin_manages_its_keys(db, factories, admin):
+    agent = factories.user(admin.organisation, Role.CREDITOR_AGENT)
+    with pytest.raises(NotAllowed):
+        api_keys.create_key(db, agent, "System")
+    row, _key = api_keys.create_key(db, admin, "System")
+    other_admin = factories.user(factories.org(OrgKind.AGENCY), Role.CREDITOR_ADMIN)
+    with pytest.raises(NotAllowed):
+        api_keys.revoke_key(db, other_admin, row)
+    with pytest.raises(NotAllowed):
+        api_keys.revoke_key(db, agent, row)
+    assert api_keys.key_of(db, other_admin.organisation_id, row.id) is None
+    assert api_keys.keys_of(db, other_admin.organisation_id) == []
+    assert api_keys.keys_of(db, admin.organisation_id) == [row]
+
+
+@pytest.mark.parametrize("name", ["", "   ", "x" * 101])
+def test_a_key_needs_a_name(db, admin, name):
+    with pytest.raises(FieldError) as err:
+        api_keys.create_key(db, admin, name)
+    assert err.value.field == "name"

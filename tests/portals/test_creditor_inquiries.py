@@ -1,0 +1,459 @@
+"""The creditor's side of an inquiry: the inbox, verifying the fullmakt, answering in the
+portal and through the API with a key; only the organisation it is addressed to gets in."""
+
+from __future__ import annotations
+
+import re
+
+import pytest
+from sqlalchemy import String, select, type_coerce
+
+from shared import clock
+from shared import db as dbmod
+from shared.integrations.population import LocalTestRegister
+from shared.models import (
+    Answer,
+    ApiKey,
+    AuditEntry,
+    BankIdOrder,
+    Channel,
+    Creditor,
+    Debt,
+    DebtSource,
+    InquiryStatus,
+    OrgKind,
+    Role,
+)
+from shared.security import crypto
+from shared.services import api_keys, cases, inquiries
+from tests.conftest import login_citizen, login_staff
+
+ERIK = "198403122719"
+HX = {"HX-Request": "true"}
+PROBLEM = "application/problem+json"
+
+
+def sign(db, case):
+    """Complete a sign order as the client (the BankID part is tested elsewhere)."""
+    order = BankIdOrder(portal="client", kind="sign", order_ref=f"ref-{case.id}",
+                        auto_start_token="a", qr_start_token="q", qr_start_secret="s",
+                        session_binding="b", started_at=clock.wall_now(), status="complete",
+                        person_id=case.person_id,
+                        purpose={"type": "fullmakt", "fullmakt_id": str(case.fullmakt.id)})
+    db.add(order)
+    db.flush()
+    cases.complete_signing(db, case.fullmakt, order)
+    return order
+
+
+def directory_entry(db, org, channel=Channel.WEB) -> Creditor:
+    creditor = Creditor(name=org.name, orgnr=org.orgnr, organisation_id=org.id,
+                        channel=channel, email="svar@example.se")
+    db.add(creditor)
+    db.flush()
+    return creditor
+
+
+@pytest.fixture
+def world(db, factories, make_app):
+    municipality = factories.org(OrgKind.MUNICIPALITY, "Skövde kommun")
+    anna = factories.user(municipality, Role.COUNSELLOR, name="Anna Berg")
+    case = cases.register_client(db, anna, personnummer=ERIK, email="erik@example.se",
+                                 register=LocalTestRegister(), today=clock.today()).case
+    sign(db, case)
+    bank = factories.org(OrgKind.CREDITOR, "Banken AB")
+    bank_entry = directory_entry(db, bank)
+    agency = factories.org(OrgKind.AGENCY, "Andra Inkasso AB")
+    directory_entry(db, agency)
+    agent = factories.user(bank, Role.CREDITOR_AGENT, name="Sara Ek")
+    admin = factories.user(bank, Role.CREDITOR_ADMIN, name="Olle Admin")
+    outsider = factories.user(agency, Role.CREDITOR_AGENT, name="Per Annan")
+    [inquiry] = inquiries.send_inquiries(db, anna, case, [bank_entry.id])
+    db.commit()
+    assert inquiries.deliver(db, inquiry.id) == "delivered"
+    db.commit()
+    app = make_app("creditor")
+    client = app.test_client()
+    login_staff(client, agent)
+    return {"municipality": municipality, "anna": anna, "case": case, "bank": bank,
+            "agency": agency, "agent": agent, "admin": admin, "outsider": outsider,
+            "inquiry": inquiry, "app": app, "client": client}
+
+
+def client_as(world, user):
+    client = world["app"].test_client()
+    login_staff(client, user)
+    return client
+
+
+def yes_with_two_debts() -> dict[str, str]:
+    return {
+        "answer": "yes",
+        "debts[0].reference": "L-1001", "debts[0].kind": "loan", "debts[0].capital": "12 345,50",
+        "debts[0].interest": "100", "debts[0].fees": "60", "debts[0].status": "undisputed",
+        "debts[1].reference": "K-2002", "debts[1].kind": "card", "debts[1].capital": "5 000",
+        "debts[1].status": "at_kfm", "debts[1].kfm_case": "KFM-123-45",
+        "debts[1].original_creditor": "Kortbolaget AB", "debts[1].note": "Hos KFM sedan maj",
+        "debts[2].status": "undisputed",  # an empty row counts for nothing
+    }
+
+
+def debts_of(db, inquiry):
+    return db.scalars(select(Debt).where(Debt.inquiry_id == inquiry.id)
+                      .order_by(Debt.capital_ore.desc())).all()
+
+
+# -- inbox -----------------------------------------------------------------------------
+
+
+def test_the_agent_sees_the_inquiry_in_the_inbox(world):
+    c, inquiry = world["client"], world["inquiry"]
+    page = c.get("/")
+    html = page.get_data(as_text=True)
+    assert page.status_code == 200 and "<html" in html
+    assert "Erik Andersson" in html and "Skövde kommun" in html
+    assert f"/inquiries/{inquiry.id}" in html and "Obesvarad" in html
+    assert page.headers["Vary"] and "HX-Request" in page.headers["Vary"]
+    tab = c.get("/?status=answered", headers=HX)
+    html = tab.get_data(as_text=True)
+    assert tab.status_code == 200 and "<html" not in html and 'id="inbox"' in html
+    assert "Erik Andersson" not in html and "Inga besvarade förfrågningar" in html
+    assert "Erik Andersson" in c.get("/?status=all", headers=HX).get_data(as_text=True)
+
+
+def test_an_empty_inbox_says_so(world):
+    other = client_as(world, world["outsider"])
+    html = other.get("/").get_data(as_text=True)
+    assert "Inga förfrågningar att besvara just nu." in html
+    assert "Erik Andersson" not in html
+
+
+# -- the inquiry page --------------------------------------------------------------------
+
+
+def test_the_page_shows_who_signed_and_for_how_long(world, db):
+    c, inquiry, case = world["client"], world["inquiry"], world["case"]
+    page = c.get(f"/inquiries/{inquiry.id}")
+    html = page.get_data(as_text=True)
+    fullmakt = case.fullmakt
+    assert page.status_code == 200
+    assert "Erik Andersson" in html and "19840312-2719" in html  # in full: to find the customer
+    assert fullmakt.valid_from.isoformat() in html and fullmakt.valid_until.isoformat() in html
+    assert "Skövde kommun" in html and "Anna Berg" in html
+    # the fullmakt text, rendered from simpleMarkdownV1
+    assert "<h4>Fullmakt för budget- och skuldrådgivning</h4>" in html and "<li>" in html
+    assert 'name="debts[0].capital"' in html and 'name="debts[2].kind"' in html
+    partial = c.get(f"/inquiries/{inquiry.id}", headers=HX).get_data(as_text=True)
+    assert "<html" not in partial and f'id="inquiry-{inquiry.id}"' in partial
+    actions = set(db.scalars(select(AuditEntry.action).where(
+        AuditEntry.actor_id == str(world["agent"].id))))
+    assert {"inquiry.view", "fullmakt.verified"} <= actions
+
+
+def test_the_fullmakt_text_is_escaped(world, db):
+    world["case"].fullmakt.text = "# Rubrik <script>x</script>\n\n+ punkt <b>fet</b>"
+    db.commit()
+    html = world["client"].get(f"/inquiries/{world['inquiry'].id}").get_data(as_text=True)
+    assert "<script>x" not in html and "&lt;script&gt;" in html
+    assert "<li>punkt &lt;b&gt;fet&lt;/b&gt;</li>" in html
+
+
+def test_answering_no(world, db):
+    c, inquiry = world["client"], world["inquiry"]
+    r = c.post(f"/inquiries/{inquiry.id}/answer", data={"answer": "no"})
+    assert r.status_code == 303 and r.headers["Location"].endswith(f"/inquiries/{inquiry.id}")
+    db.expire_all()
+    assert inquiry.status == InquiryStatus.ANSWERED and inquiry.answer == Answer.NO
+    assert inquiry.answer_source == "form" and inquiry.answered_by == f"user:{world['agent'].id}"
+    assert debts_of(db, inquiry) == []
+    html = c.get(f"/inquiries/{inquiry.id}").get_data(as_text=True)
+    assert "Ingen kundrelation" in html and 'name="answer"' not in html
+    answered = c.get("/?status=answered").get_data(as_text=True)
+    assert "Erik Andersson" in answered and "Besvarad: ingen kundrelation" in answered
+
+
+def test_answering_yes_with_two_debts(world, db):
+    c, inquiry, case = world["client"], world["inquiry"], world["case"]
+    r = c.post(f"/inquiries/{inquiry.id}/answer", data=yes_with_two_debts(), headers=HX)
+    html = r.get_data(as_text=True)
+    assert r.status_code == 200 and "<html" not in html and f'id="inquiry-{inquiry.id}"' in html
+    assert "Svaret är registrerat" in html and "L-1001" in html and "KFM-123-45" in html
+    db.expire_all()
+    assert inquiry.status == InquiryStatus.ANSWERED and inquiry.answer == Answer.YES
+    loan, card = debts_of(db, inquiry)
+    assert (loan.capital_ore, loan.interest_ore, loan.fees_ore) == (1_234_550, 10_000, 6_000)
+    assert loan.kind == "loan" and loan.reference == "L-1001" and loan.creditor_name == "Banken AB"
+    assert card.status == "at_kfm" and card.kfm_case == "KFM-123-45"
+    assert card.original_creditor == "Kortbolaget AB" and card.note == "Hos KFM sedan maj"
+    for debt in (loan, card):
+        assert debt.source == DebtSource.FORM and debt.case_id == case.id
+        assert debt.organisation_id == world["municipality"].id
+    # stored under the case's own data key
+    raw = db.execute(select(type_coerce(Debt.__table__.c.reference, String))
+                     .where(Debt.id == loan.id)).scalar()
+    assert "L-1001" not in raw and crypto.token_key_id(raw) == case.data_key_id
+    again = c.post(f"/inquiries/{inquiry.id}/answer", data={"answer": "no"})
+    assert again.status_code == 409 and "redan besvarad" in again.get_data(as_text=True)
+
+
+@pytest.mark.parametrize(("row", "field", "message"), [
+    ({"debts[1].kind": "boat", "debts[1].capital": "100"}, "debts[1].kind", "Okänd skuldtyp"),
+    ({"debts[1].kind": "loan", "debts[1].capital": ""}, "debts[1].capital", "Ange ett belopp"),
+    ({"debts[1].kind": "", "debts[1].capital": "100"}, "debts[1].kind", "måste fyllas i"),
+])
+def test_a_bad_row_gets_its_message_at_its_field(world, db, row, field, message):
+    c, inquiry = world["client"], world["inquiry"]
+    data = {"answer": "yes", "debts[0].kind": "loan", "debts[0].capital": "100", **row}
+    r = c.post(f"/inquiries/{inquiry.id}/answer", data=data, headers=HX)
+    html = r.get_data(as_text=True)
+    assert r.status_code == 422 and f'id="inquiry-{inquiry.id}"' in html
+    dom_id = re.sub(r"debts\[(\d+)\]\.", r"debts-\1-", field)
+    error = re.search(rf'<p class="error" id="{re.escape(dom_id)}-error">([^<]*)</p>', html)
+    assert error is not None and message in error.group(1)
+    assert f'name="{field}"' in html and 'aria-invalid="true"' in html
+    assert 'value="100"' in html  # what was typed is kept
+    db.expire_all()
+    assert inquiry.status == InquiryStatus.DELIVERED and debts_of(db, inquiry) == []
+
+
+def test_the_answer_and_the_debts_must_agree(world):
+    c, url = world["client"], f"/inquiries/{world['inquiry'].id}/answer"
+    none = c.post(url, data={})
+    assert none.status_code == 422 and "Välj ett svar." in none.get_data(as_text=True)
+    empty_yes = c.post(url, data={"answer": "yes"})
+    assert empty_yes.status_code == 422 and "minst en skuld" in empty_yes.get_data(as_text=True)
+    no_with_debts = c.post(url, data={"answer": "no", "debts[0].kind": "loan",
+                                      "debts[0].capital": "100"})
+    assert no_with_debts.status_code == 422
+    assert "nej-svar kan inte ha skulder" in no_with_debts.get_data(as_text=True)
+
+
+def test_add_a_debt_row(world):
+    c, inquiry = world["client"], world["inquiry"]
+    r = c.get(f"/inquiries/{inquiry.id}/debt-rows/3", headers=HX)
+    html = r.get_data(as_text=True)
+    assert r.status_code == 200 and 'name="debts[3].capital"' in html
+    assert f"/inquiries/{inquiry.id}/debt-rows/4" in html  # the button for the next one
+    # without JavaScript the button submits the form, which comes back one row longer
+    r = c.post(f"/inquiries/{inquiry.id}/answer",
+               data={"add_row": "1", "debts[0].reference": "kvar"})
+    html = r.get_data(as_text=True)
+    assert r.status_code == 200 and 'name="debts[3].capital"' in html and 'value="kvar"' in html
+
+
+def test_an_answer_after_the_fullmakt_was_revoked_is_refused(world, db):
+    c, inquiry, case = world["client"], world["inquiry"], world["case"]
+    cases.revoke(db, case.person, case.fullmakt)
+    db.commit()
+    html = c.get(f"/inquiries/{inquiry.id}").get_data(as_text=True)
+    assert "Återkallad" in html and 'name="answer"' not in html
+    r = c.post(f"/inquiries/{inquiry.id}/answer", data={"answer": "no"})
+    assert r.status_code == 409 and "Fullmakten" in r.get_data(as_text=True)
+    db.expire_all()
+    assert inquiry.answer is None
+
+
+# -- who gets in -----------------------------------------------------------------------
+
+
+def test_another_creditors_agent_gets_404(world):
+    other, inquiry = client_as(world, world["outsider"]), world["inquiry"]
+    assert other.get(f"/inquiries/{inquiry.id}").status_code == 404
+    assert other.post(f"/inquiries/{inquiry.id}/answer", data={"answer": "no"}).status_code == 404
+    assert other.get(f"/inquiries/{inquiry.id}/debt-rows/3").status_code == 404
+    assert "Erik Andersson" not in other.get("/?status=all").get_data(as_text=True)
+
+
+def test_counsellor_citizen_and_anonymous_are_refused(world):
+    url = f"/inquiries/{world['inquiry'].id}"
+    counsellor = client_as(world, world["anna"])
+    assert counsellor.get(url).status_code == 403
+    assert counsellor.get("/").status_code == 403
+    citizen = world["app"].test_client()
+    login_citizen(citizen, world["case"].person)
+    assert citizen.get(url).status_code == 303
+    anonymous = world["app"].test_client()
+    r = anonymous.get(url)
+    assert r.status_code == 303 and "/login" in r.headers["Location"]
+    assert anonymous.post(url + "/answer", data={"answer": "no"}).status_code == 303
+
+
+# -- API keys in the portal ----------------------------------------------------------------
+
+
+def test_the_admin_creates_lists_and_revokes_keys(world, db):
+    admin = client_as(world, world["admin"])
+    assert admin.get("/settings/api-keys").status_code == 200
+    bad = admin.post("/settings/api-keys", data={"name": ""}, headers=HX)
+    assert bad.status_code == 422 and "Ge nyckeln ett namn" in bad.get_data(as_text=True)
+    r = admin.post("/settings/api-keys", data={"name": "Ekonomisystemet"}, headers=HX)
+    html = r.get_data(as_text=True)
+    assert r.status_code == 200 and 'id="api-keys"' in html and "<html" not in html
+    secret = re.search(r"sk_live_[A-Za-z0-9_-]{43}", html).group(0)
+    key = db.scalars(select(ApiKey)).one()
+    assert key.prefix == secret[:16] and key.name == "Ekonomisystemet"
+    assert secret not in key.secret_hash
+    listing = admin.get("/settings/api-keys").get_data(as_text=True)
+    assert "Ekonomisystemet" in listing and key.prefix in listing and secret not in listing
+    assert admin.post(f"/settings/api-keys/{key.id}/revoke").status_code == 303
+    db.expire_all()
+    assert key.revoked_at is not None
+    actions = set(db.scalars(select(AuditEntry.action).where(AuditEntry.subject_id == str(key.id))))
+    assert actions == {"api_key.created", "api_key.revoked"}
+
+
+def test_only_the_creditor_admin_manages_keys(world, db):
+    key, _secret = api_keys.create_key(db, world["admin"], "System")
+    db.commit()
+    assert world["client"].get("/settings/api-keys").status_code == 403  # an agent
+    assert world["client"].post(f"/settings/api-keys/{key.id}/revoke").status_code == 403
+    other_admin = world["app"].test_client()
+    login_staff(other_admin, _admin_of(world, db))
+    assert other_admin.post(f"/settings/api-keys/{key.id}/revoke").status_code == 404
+    assert "System" not in other_admin.get("/settings/api-keys").get_data(as_text=True)
+
+
+def _admin_of(world, db):
+    from tests.conftest import Factories
+
+    return Factories(db).user(world["agency"], Role.CREDITOR_ADMIN)
+
+
+# -- the API ---------------------------------------------------------------------------------
+
+
+@pytest.fixture
+def api(world, db, make_app):
+    """An API client of the creditor with a key; CSRF is on, as in production."""
+    _row, secret = api_keys.create_key(db, world["admin"], "Ekonomisystemet")
+    db.commit()
+    app = make_app("creditor", WTF_CSRF_ENABLED=True)
+    return {"client": app.test_client(), "key": secret,
+            "auth": {"Authorization": f"Bearer {secret}"}}
+
+
+def answer_url(world) -> str:
+    return f"/api/v1/inquiries/{world['inquiry'].id}/answer"
+
+
+@pytest.mark.parametrize("header", [None, "Bearer ", "Bearer sk_live_nope", "Basic abc",
+                                    "Bearer sk_live_" + "x" * 43])
+def test_api_without_a_valid_key_is_401(world, api, header):
+    headers = {"Authorization": header} if header is not None else {}
+    r = api["client"].post(answer_url(world), json={"answer": "no"}, headers=headers)
+    assert r.status_code == 401 and r.mimetype == PROBLEM
+    assert r.json["status"] == 401 and r.json["code"] == "invalid_api_key"
+    assert r.headers["WWW-Authenticate"].startswith("Bearer")
+    assert api["client"].get(f"/api/v1/inquiries/{world['inquiry'].id}",
+                             headers=headers).status_code == 401
+
+
+def test_api_with_a_revoked_key_is_401(world, api, db):
+    key = db.scalars(select(ApiKey)).one()
+    api_keys.revoke_key(db, world["admin"], key)
+    db.commit()
+    r = api["client"].post(answer_url(world), json={"answer": "no"}, headers=api["auth"])
+    assert r.status_code == 401 and r.mimetype == PROBLEM
+
+
+def test_api_with_another_organisations_key_is_404(world, api, db):
+    admin = _admin_of(world, db)
+    _row, theirs = api_keys.create_key(db, admin, "Deras system")
+    db.commit()
+    headers = {"Authorization": f"Bearer {theirs}"}
+    r = api["client"].post(answer_url(world), json={"answer": "no"}, headers=headers)
+    assert r.status_code == 404 and r.mimetype == PROBLEM and r.json["code"] == "not_found"
+    assert api["client"].get(f"/api/v1/inquiries/{world['inquiry'].id}",
+                             headers=headers).status_code == 404
+    db.expire_all()
+    assert world["inquiry"].status == InquiryStatus.DELIVERED
+
+
+def test_api_reads_the_inquiry(world, api, db):
+    r = api["client"].get(f"/api/v1/inquiries/{world['inquiry'].id}", headers=api["auth"])
+    assert r.status_code == 200 and r.mimetype == "application/json"
+    body = r.json
+    assert body["inquiry_id"] == str(world["inquiry"].id) and body["status"] == "delivered"
+    assert body["personal_number"] == ERIK and body["principal_name"] == "Erik Andersson"
+    assert body["agent"] == {"organisation": "Skövde kommun",
+                             "orgnr": world["municipality"].orgnr, "counsellor": "Anna Berg"}
+    assert body["fullmakt"]["valid_until"] == world["case"].fullmakt.valid_until.isoformat()
+    assert body["answer"] is None and body["debts"] == []
+    assert dbmod.current_org.get() is None  # the key's tenant ended with the request
+    key = db.scalars(select(ApiKey)).one()
+    db.expire_all()
+    assert key.last_used_at is not None
+
+
+def test_api_422_lists_the_field_errors(world, api, db):
+    body = {"answer": "yes", "debts": [
+        {"reference": "A", "kind": "loan", "capital_ore": 100},
+        {"reference": "B", "kind": "boat", "capital_ore": 100},
+        {"reference": "C", "kind": "card", "capital_ore": -5},
+        {"reference": "D", "kind": "card"},
+        "not an object",
+    ]}
+    r = api["client"].post(answer_url(world), json=body, headers=api["auth"])
+    assert r.status_code == 422 and r.mimetype == PROBLEM
+    fields = {e["field"]: e["message"] for e in r.json["errors"]}
+    assert set(fields) == {"debts[1].kind", "debts[2].capital_ore", "debts[3].capital_ore",
+                           "debts[4]"}
+    assert "Okänd skuldtyp" in fields["debts[1].kind"]
+    bad_answer = api["client"].post(answer_url(world), json={"answer": "kanske"},
+                                    headers=api["auth"])
+    assert bad_answer.status_code == 422 and bad_answer.json["errors"][0]["field"] == "answer"
+    no_with_debts = api["client"].post(answer_url(world), json={
+        "answer": "no", "debts": [{"kind": "loan", "capital_ore": 1}]}, headers=api["auth"])
+    assert no_with_debts.status_code == 422
+    assert no_with_debts.json["errors"] == [{"field": "debts",
+                                             "message": "Ett nej-svar kan inte ha skulder."}]
+    not_json = api["client"].post(answer_url(world), data="answer=no", headers=api["auth"])
+    assert not_json.status_code == 400 and not_json.mimetype == PROBLEM
+    db.expire_all()
+    assert world["inquiry"].status == InquiryStatus.DELIVERED
+
+
+def test_api_answers_yes_with_debts_then_409(world, api, db):
+    body = {"answer": "yes", "debts": [
+        {"reference": "L-1", "kind": "loan", "capital_ore": 1234500, "interest_ore": 0,
+         "fees_ore": 0, "status": "undisputed", "original_creditor": None, "kfm_case": None},
+        {"reference": "K-2", "kind": "card", "capital_ore": 50000, "interest_ore": 1200,
+         "fees_ore": 6000, "status": "at_kfm", "kfm_case": "KFM-1"},
+    ]}
+    r = api["client"].post(answer_url(world), json=body, headers=api["auth"])
+    assert r.status_code == 200, r.json
+    assert r.json["answer"] == "yes" and r.json["status"] == "answered"
+    assert r.json["answer_source"] == "api"
+    assert [d["reference"] for d in r.json["debts"]] == ["L-1", "K-2"]
+    assert r.json["debts"][1]["total_ore"] == 57_200
+    db.expire_all()
+    inquiry = world["inquiry"]
+    key = db.scalars(select(ApiKey)).one()
+    assert inquiry.status == InquiryStatus.ANSWERED and inquiry.answered_by == f"api:{key.id}"
+    assert {d.source for d in debts_of(db, inquiry)} == {DebtSource.API}
+    again = api["client"].post(answer_url(world), json={"answer": "no"}, headers=api["auth"])
+    assert again.status_code == 409 and again.mimetype == PROBLEM
+    assert again.json["code"] == "already_answered"
+    read = api["client"].get(f"/api/v1/inquiries/{inquiry.id}", headers=api["auth"])
+    assert read.json["answer"] == "yes" and len(read.json["debts"]) == 2
+    # the agent sees the answer read-only in the portal
+    html = world["client"].get(f"/inquiries/{inquiry.id}").get_data(as_text=True)
+    assert "K-2" in html and "Ekonomisystemet" in html and 'name="answer"' not in html
+
+
+def test_api_answer_after_the_fullmakt_was_revoked_is_refused(world, api, db):
+    case = world["case"]
+    cases.revoke(db, case.person, case.fullmakt)
+    db.commit()
+    r = api["client"].post(answer_url(world), json={"answer": "no"}, headers=api["auth"])
+    assert r.status_code == 409 and r.mimetype == PROBLEM
+    assert r.json["code"] == "fullmakt_not_valid"
+    db.expire_all()
+    assert world["inquiry"].answer is None
+
+
+def test_api_errors_inside_the_api_are_problems(world, api):
+    r = api["client"].get("/api/v1/inquiries/not-a-uuid", headers=api["auth"])
+    assert r.status_code == 404  # a routing error: see the report on factory.http_error
+    r = api["client"].put(answer_url(world), json={"answer": "no"}, headers=api["auth"])
+    assert r.status_code == 405
