@@ -31,3 +31,11 @@ def deliver_inquiry(session: Session, *, inquiry_id: str) -> None:
     from shared.services.inquiries import deliver
 
     deliver(session, uuid.UUID(inquiry_id))
+
+
+def notify_fullmakt_ended(session: Session, *, fullmakt_id: str) -> None:
+    import uuid
+
+    from shared.services.inquiries import notify_fullmakt_ended as notify
+
+    notify(session, uuid.UUID(fullmakt_id))

@@ -3,7 +3,7 @@ from __future__ import annotations
 import uuid
 from datetime import datetime
 
-from sqlalchemy import JSON, ForeignKey, String, Text, Uuid
+from sqlalchemy import JSON, ForeignKey, String, Uuid
 from sqlalchemy.orm import Mapped, mapped_column
 
 from shared.models.base import Base, Encrypted, IdMixin, TimestampMixin, UTCDateTime
@@ -32,5 +32,6 @@ class BankIdOrder(IdMixin, TimestampMixin, Base):
     person_id: Mapped[uuid.UUID | None] = mapped_column(Uuid, ForeignKey("persons.id"))
     # Signature evidence (sign orders): completionData minus what we store elsewhere.
     completion: Mapped[str | None] = mapped_column(Encrypted("bankid_orders.completion"))
-    user_visible_data: Mapped[str | None] = mapped_column(Text)
+    user_visible_data: Mapped[str | None] = mapped_column(
+        Encrypted("bankid_orders.user_visible_data"))
     purpose: Mapped[dict] = mapped_column(JSON, default=dict)  # what a sign order is for

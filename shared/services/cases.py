@@ -15,7 +15,7 @@ from datetime import date, datetime, timedelta
 from sqlalchemy import delete, select
 from sqlalchemy.orm import Session, selectinload
 
-from shared import clock
+from shared import clock, jobs
 from shared import db as dbmod
 from shared.integrations.population import PopulationRegister
 from shared.models import (
@@ -223,6 +223,7 @@ def revoke(session: Session, person: Person, fullmakt: Fullmakt) -> None:
         raise NotAllowed("Fullmakten har redan upphört.")
     _end(session, fullmakt, FullmaktStatus.REVOKED, "revoked_by_principal",
          f"person:{person.id}")
+    jobs.enqueue(session, "worker.jobs.notify_fullmakt_ended", fullmakt_id=str(fullmakt.id))
     audit.record(session, audit.Actor("person", str(person.id)), "fullmakt.revoked",
                  subject_type="fullmakt", subject_id=fullmakt.id)
 
@@ -245,13 +246,14 @@ def purge(session: Session, case: Case, reason: str) -> None:
     """Delete a case and destroy its data key (crypto-shredding: backups become
     unreadable too). The audit log keeps that it happened, not what it held."""
     session.flush()
-    signature_orders = [f.signature_order_id for f in case.fullmakter if f.signature_order_id]
+    fullmakt_ids = [str(f.id) for f in case.fullmakter]
     for model in (Debt, BudgetEntry, Inquiry, EmailMessage, Fullmakt):
         session.execute(delete(model).where(model.case_id == case.id)
                         .execution_options(synchronize_session="fetch", all_tenants=True))
-    if signature_orders:
-        session.execute(delete(BankIdOrder).where(BankIdOrder.id.in_(signature_orders))
-                        .execution_options(synchronize_session="fetch"))
+    if fullmakt_ids:  # every sign order for them, signed, cancelled or failed
+        session.execute(delete(BankIdOrder).where(
+            BankIdOrder.purpose["fullmakt_id"].as_string().in_(fullmakt_ids))
+            .execution_options(synchronize_session="fetch"))
     key_id, case_id, org_id = case.data_key_id, case.id, case.organisation_id
     session.delete(case)
     session.flush()
@@ -284,6 +286,8 @@ def process_deadlines(session: Session, now: datetime | None = None) -> dict[str
     for fullmakt in active:
         if fullmakt.valid_until < today:
             _end(session, fullmakt, FullmaktStatus.EXPIRED, "expired", "system", now)
+            jobs.enqueue(session, "worker.jobs.notify_fullmakt_ended",
+                         fullmakt_id=str(fullmakt.id))
             audit.record(session, audit.Actor.system("worker"), "fullmakt.expired",
                          subject_type="fullmakt", subject_id=fullmakt.id)
             counts["expired"] += 1

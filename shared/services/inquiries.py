@@ -21,7 +21,7 @@ from typing import Any
 
 import httpx
 from sqlalchemy import select
-from sqlalchemy.orm import Session, selectinload
+from sqlalchemy.orm import Session, object_session, selectinload
 
 from shared import clock, jobs
 from shared import db as dbmod
@@ -33,6 +33,7 @@ from shared.models import (
     Creditor,
     Debt,
     DebtSource,
+    Fullmakt,
     Inquiry,
     InquiryStatus,
     Organisation,
@@ -204,10 +205,40 @@ def webhook_signature(secret: str, webhook_id: str, timestamp: int, body: bytes)
     return "v1," + base64.b64encode(mac).decode()
 
 
+def session_of(obj) -> Session:
+    return object_session(obj)
+
+
+def notify_fullmakt_ended(session: Session, fullmakt_id: uuid.UUID) -> int:
+    """Tell every creditor that got an inquiry under the fullmakt that it has ended
+    (revoked or expired): an e-mail to web creditors, a webhook to API creditors."""
+    fullmakt = session.get(Fullmakt, fullmakt_id)
+    if fullmakt is None:
+        return 0
+    told = 0
+    creditors = session.scalars(select(Creditor).join(Inquiry, Inquiry.creditor_id == Creditor.id)
+                                .where(Inquiry.fullmakt_id == fullmakt.id).distinct()).all()
+    event = {"type": f"fullmakt.{fullmakt.status.value}", "fullmakt_id": str(fullmakt.id),
+             "ended_at": fullmakt.ended_at.isoformat() if fullmakt.ended_at else None,
+             "reason": fullmakt.end_reason}
+    for creditor in creditors:
+        if creditor.channel == Channel.API and creditor.webhook_url:
+            _post_webhook(creditor, event, f"{fullmakt.id}-{fullmakt.status.value}", None)
+        elif creditor.email:
+            queue_email(session, to=creditor.email, kind="fullmakt.ended",
+                        subject="En fullmakt har upphört",
+                        body=("En fullmakt som ni har fått en förfrågan med stöd av har "
+                              f"upphört ({fullmakt.status.value}). Inga fler uppgifter får "
+                              f"lämnas med stöd av den. Fullmakt-id: {fullmakt.id}"))
+        told += 1
+    return told
+
+
 def inquiry_payload(inquiry: Inquiry) -> dict[str, Any]:
     """What a creditor's system receives: enough to find the customer and verify the
     fullmakt, nothing more."""
-    case, fullmakt = inquiry.case, inquiry.case.fullmakt
+    case = inquiry.case
+    fullmakt = session_of(inquiry).get(Fullmakt, inquiry.fullmakt_id)
     municipality = inquiry.case.counsellor.organisation
     return {
         "type": "inquiry.created",
@@ -305,6 +336,8 @@ def answer(session: Session, inquiry: Inquiry, *, answer: Answer, debts: list[De
            source: str, answered_by: str) -> Inquiry:
     """Record a creditor's answer: "no" (no customer relationship) or "yes" with the
     debts. Refused once answered, and when the fullmakt no longer holds."""
+    # Lock the row: two answers arriving at once must not both be stored.
+    session.refresh(inquiry, with_for_update=True)
     if inquiry.status == InquiryStatus.ANSWERED:
         raise NotAllowed("Förfrågan är redan besvarad.")
     if inquiry.status == InquiryStatus.CANCELLED:

@@ -189,3 +189,32 @@ def test_creditor_sees_only_inquiries_addressed_to_it(db, setup, factories):
 
         assert db.scalars(select(Inquiry)).all() == []
         assert db.scalars(select(Case)).all() == []
+
+
+def test_revocation_is_told_to_the_creditors_that_have_the_fullmakt(db, setup):
+    from shared import jobs
+
+    counsellor, case, web, _api, manual = setup
+    inquiries.send_inquiries(db, counsellor, case, [web.id])
+    cases.revoke(db, case.person, case.fullmakt)
+    db.commit()
+    jobs.after_commit(db)  # the worker's part, in-process
+    db.expire_all()
+    told = db.scalars(select(EmailMessage).where(EmailMessage.kind == "fullmakt.ended")).all()
+    assert [m.to for m in told] == ["inkorg@example.se"]
+
+
+def test_purge_removes_every_sign_order_of_the_case(db, setup):
+    from shared import clock
+    from shared.models import BankIdOrder
+
+    _counsellor, case, *_ = setup
+    failed = BankIdOrder(portal="client", kind="sign", order_ref="failed-1",
+                         auto_start_token="a", qr_start_token="q", qr_start_secret="s",
+                         session_binding="b", started_at=clock.wall_now(), status="failed",
+                         purpose={"type": "fullmakt", "fullmakt_id": str(case.fullmakt.id)})
+    db.add(failed)
+    db.flush()
+    cases.purge(db, case, "test")
+    db.flush()
+    assert db.scalars(select(BankIdOrder)).all() == []
