@@ -166,7 +166,7 @@ def enable_tenant_rls(table: str) -> None:
     op.execute(f"""
         CREATE POLICY tenant_isolation ON {table}
         USING (coalesce(current_setting('app.org_id', true), '') = ''
-               OR organisation_id = current_setting('app.org_id', true)::uuid)
+               OR organisation_id = nullif(current_setting('app.org_id', true), '')::uuid)
     """)
 
 

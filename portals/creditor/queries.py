@@ -40,17 +40,9 @@ def inquiry_for(session: Session, org_id: uuid.UUID, inquiry_id: uuid.UUID) -> I
 
 
 def counsellor_of(session: Session, case: Case) -> User | None:
-    """The counsellor who sent the inquiry (the agent the creditor must know).
-
-    Users are scoped to their own organisation, so the tenant scope hides the
-    municipality's counsellor from the creditor. Until ``User.tenant_criteria`` (and the
-    ``users`` RLS policy) let a creditor see the counsellors of the cases addressed to
-    it, read just this one user unscoped: the caller has already checked that the
-    inquiry is addressed to its organisation. Loading it also puts it in the session's
-    identity map, so ``case.counsellor`` (used by ``inquiry_payload``) finds it.
-    """
-    return session.scalar(select(User).where(User.id == case.counsellor_id)
-                          .execution_options(all_tenants=True))
+    """The counsellor who sent the inquiry (the agent the creditor must know); the
+    tenant scope lets a creditor see the counsellors behind inquiries addressed to it."""
+    return case.counsellor
 
 
 @dataclass(frozen=True)

@@ -53,6 +53,18 @@ class User(IdMixin, TimestampMixin, TenantOwned, Base):
 
     organisation: Mapped[Organisation] = relationship(back_populates="users")
 
+    @classmethod
+    def tenant_criteria(cls, org_id):
+        # A creditor also sees the counsellor behind an inquiry addressed to it.
+        from sqlalchemy import or_, select
+
+        from shared.models.case import Case
+        from shared.models.inquiry import Inquiry, creditor_ids
+
+        return or_(cls.organisation_id == org_id, cls.id.in_(
+            select(Case.counsellor_id).join(Inquiry, Inquiry.case_id == Case.id)
+            .where(Inquiry.creditor_id.in_(creditor_ids(org_id)))))
+
     @property
     def is_admin(self) -> bool:
         return self.role in {Role.MUNICIPALITY_ADMIN, Role.CREDITOR_ADMIN}
