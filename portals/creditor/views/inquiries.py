@@ -24,7 +24,6 @@ from portals.creditor.forms import (
     next_index,
     parse_rows,
 )
-from portals.creditor.markdown import simple_markdown
 from shared.models import Answer, Inquiry, InquiryStatus, Role
 from shared.rules.debts import KIND_LABELS, STATUS_LABELS
 from shared.security import audit
@@ -35,7 +34,6 @@ from shared.web.access import access, staff
 from shared.web.factory import db_session
 
 bp = Blueprint("inquiries", __name__, template_folder="../templates")
-bp.add_app_template_filter(simple_markdown, "simple_markdown")
 bp.add_app_template_global(labels.inquiry_status, "inquiry_status")
 bp.add_app_template_global(labels.fullmakt_status, "fullmakt_status")
 bp.add_app_template_global(labels.answer_source, "answer_source")
