@@ -30,6 +30,8 @@ class Rule:
     predicate: Callable[[Any, dict[str, Any]], bool] = field(
         default=lambda principal, view_args: True, compare=False
     )
+    # Authenticated by the request itself (an API key), not by the session cookie.
+    stateless: bool = False
 
     def allows(self, principal: Any, view_args: dict[str, Any]) -> bool:
         if self.login is not None and (

@@ -9,7 +9,7 @@ from collections.abc import Iterable
 from datetime import timedelta
 from pathlib import Path
 
-from flask import Blueprint, Flask, flash, g, request, session, url_for
+from flask import Blueprint, Flask, flash, g, jsonify, request, session, url_for
 from flask_babel import Babel, get_locale
 from flask_babel import gettext as _
 from flask_limiter import Limiter
@@ -196,6 +196,12 @@ def _install_request_hooks(app: Flask) -> None:
         if rule is None:
             log.error("route %s declares no access rule: refused", endpoint)
             raise Forbidden()
+        if rule.stateless:  # no session, no cookie: the rule checks the request itself
+            # Teardown resets the tenant to this point, whatever the rule sets.
+            g.tenant_token = dbmod.current_org.set(None)
+            if not rule.allows(None, request.view_args or {}):
+                raise Forbidden()
+            return None
         # Idle timeout on wall time (the demo clock must not sign people out).
         now = clock.wall_now().timestamp()
         if current_user.is_authenticated:
@@ -254,6 +260,12 @@ def _install_error_pages(app: Flask) -> None:
 
     @app.errorhandler(HTTPException)
     def http_error(exc: HTTPException):
+        if "/api/" in request.path:  # RFC 9457 problem details for API clients
+            response = jsonify(type="about:blank", title=exc.name, status=exc.code,
+                               detail=exc.description)
+            response.status_code = exc.code
+            response.mimetype = "application/problem+json"
+            return response
         if request.accept_mimetypes.best == "application/json":
             return {"error": exc.name, "status": exc.code}, exc.code
         return render_template("shared/error.html", error=exc), exc.code

@@ -457,3 +457,14 @@ def test_api_errors_inside_the_api_are_problems(world, api):
     assert r.status_code == 404  # a routing error: see the report on factory.http_error
     r = api["client"].put(answer_url(world), json={"answer": "no"}, headers=api["auth"])
     assert r.status_code == 405
+
+
+def test_api_answers_set_no_cookie_and_unknown_paths_are_problems(make_app):
+    client = make_app("creditor").test_client()
+    r = client.get("/api/v1/inquiries/00000000-0000-4000-8000-000000000000")
+    assert r.status_code == 401 and "Set-Cookie" not in r.headers
+    missing = client.get("/api/v1/nothing-here")
+    assert missing.status_code == 404 and missing.mimetype == "application/problem+json"
+    from shared import db as dbmod
+
+    assert dbmod.current_org.get() is None  # the tenant does not outlive the request

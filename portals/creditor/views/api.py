@@ -110,7 +110,7 @@ def api_key() -> Rule:
         dbmod.current_org.set(g.api_org_id)
         return True
 
-    return Rule("api_key", None, check)
+    return Rule("api_key", None, check, stateless=True)
 
 
 def _actor() -> audit.Actor:
