@@ -6,6 +6,7 @@ from __future__ import annotations
 from flask import Flask
 from flask_babel import lazy_gettext as _l
 
+from portals.client.views.case import bp as case_bp
 from portals.client.views.fullmakt import bp as fullmakt_bp
 from portals.client.views.home import bp as home_bp
 from shared.web import create_portal
@@ -20,6 +21,6 @@ def create_app(overrides: dict | None = None) -> Flask:
         title=_l("Klient"),
         home="home.index",
         accent="green",
-        blueprints=[home_bp, fullmakt_bp, citizen_auth_blueprint("home.index")],
+        blueprints=[home_bp, fullmakt_bp, case_bp, citizen_auth_blueprint("home.index")],
         overrides=overrides,
     )

@@ -1,0 +1,51 @@
+"""The client follows their own case: answers, debts from letters, summary and plan."""
+
+from __future__ import annotations
+
+from sqlalchemy import select
+
+from shared.models import Debt, DebtSource
+from shared.services import inquiries
+from tests.conftest import login_citizen
+
+
+def test_client_follows_the_answers_and_adds_a_debt(world, db, make_app):
+    case = world["case"]
+    inquiries.send_inquiries(db, world["anna"], case, [world["web"].id])
+    db.commit()
+    client = make_app("client").test_client()
+    login_citizen(client, case.person)
+    page = client.get(f"/cases/{case.id}")
+    html = page.get_data(as_text=True)
+    assert page.status_code == 200 and "0 av 1 har svarat" in html
+    assert "Nordisk Inkasso AB" in html and "Anna Berg" in html
+    partial = client.get(f"/cases/{case.id}", headers={"HX-Request": "true"})
+    assert "<html" not in partial.get_data(as_text=True)
+    bad = client.post(f"/cases/{case.id}/debts/new", data={"creditor_name": "Telia",
+                                                           "capital": "x", "kind": "utility"})
+    assert bad.status_code == 422 and "inget belopp" in bad.get_data(as_text=True)
+    ok = client.post(f"/cases/{case.id}/debts/new", data={
+        "creditor_name": "Telia", "reference": "F-1", "capital": "1 200", "kind": "utility"})
+    assert ok.status_code == 303
+    [debt] = db.scalars(select(Debt)).all()
+    assert debt.source == DebtSource.CLIENT and debt.confirmed_at is None
+    assert "väntar på rådgivaren" in client.get(f"/cases/{case.id}").get_data(as_text=True)
+
+
+def test_another_citizen_cannot_see_the_case(world, db, make_app, factories):
+    stranger = factories.person("198001012387")
+    db.commit()
+    client = make_app("client").test_client()
+    login_citizen(client, stranger)
+    case_id = world["case"].id
+    assert client.get(f"/cases/{case_id}").status_code == 404
+    assert client.post(f"/cases/{case_id}/debts/new", data={"capital": "1"}).status_code == 404
+
+
+def test_staff_and_anonymous_are_refused(world, make_app, factories):
+    from tests.conftest import login_staff
+
+    client = make_app("client").test_client()
+    assert client.get(f"/cases/{world['case'].id}").status_code == 303
+    login_staff(client, world["anna"])
+    assert client.get(f"/cases/{world['case'].id}").status_code == 303
