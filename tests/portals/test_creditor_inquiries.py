@@ -15,7 +15,6 @@ from shared.models import (
     Answer,
     ApiKey,
     AuditEntry,
-    BankIdOrder,
     Channel,
     Creditor,
     Debt,
@@ -27,23 +26,11 @@ from shared.models import (
 from shared.security import crypto
 from shared.services import api_keys, cases, inquiries
 from tests.conftest import login_citizen, login_staff
+from tests.integration.test_cases import sign
 
 ERIK = "198403122719"
 HX = {"HX-Request": "true"}
 PROBLEM = "application/problem+json"
-
-
-def sign(db, case):
-    """Complete a sign order as the client (the BankID part is tested elsewhere)."""
-    order = BankIdOrder(portal="client", kind="sign", order_ref=f"ref-{case.id}",
-                        auto_start_token="a", qr_start_token="q", qr_start_secret="s",
-                        session_binding="b", started_at=clock.wall_now(), status="complete",
-                        person_id=case.person_id,
-                        purpose={"type": "fullmakt", "fullmakt_id": str(case.fullmakt.id)})
-    db.add(order)
-    db.flush()
-    cases.complete_signing(db, case.fullmakt, order)
-    return order
 
 
 def directory_entry(db, org, channel=Channel.WEB) -> Creditor:
