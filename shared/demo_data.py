@@ -37,7 +37,7 @@ USERS = [
     ("lars.holm", "Lars Holm", Role.COUNSELLOR, "212000-1348"),
     ("sara.ek", "Sara Ek", Role.CREDITOR_AGENT, "556712-3459"),
     ("johan.nyberg", "Johan Nyberg", Role.CREDITOR_ADMIN, "556712-3459"),
-    ("karin.wall", "Karin Wall", Role.CREDITOR_AGENT, "556398-7659"),
+    ("karin.wall", "Karin Wall", Role.CREDITOR_ADMIN, "556398-7659"),
 ]
 
 

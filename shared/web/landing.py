@@ -3,14 +3,15 @@
 
 from __future__ import annotations
 
-from flask import Blueprint, Flask, current_app, render_template
+from flask import Blueprint, Flask, abort, current_app, render_template
 from flask_babel import lazy_gettext as _l
 from sqlalchemy import select, text
 
 from shared import jobs
-from shared.models import Role, User
+from shared.models import EmailMessage, Role, User
+from shared.security import audit
 from shared.services.staff_auth import current_code
-from shared.web.access import PUBLIC, access
+from shared.web.access import PUBLIC, access, demo_only
 from shared.web.factory import create_portal, db_session
 
 bp = Blueprint("landing", __name__)
@@ -55,6 +56,20 @@ def _demo_logins() -> list[dict]:
              "portal": portal_of[u.role], "password": DEMO_PASSWORD,
              "code": current_code(u.totp_secret) if u.totp_secret else None}
             for u in users]
+
+
+@bp.get("/dev/mail")
+@access(demo_only(PUBLIC))
+def dev_mail():
+    """The demo's outbox: e-mails the worker "sent" without SMTP (test persons only)."""
+    if not current_app.config["SETTINGS"].demo:
+        abort(404)
+    session = db_session()
+    messages = session.scalars(select(EmailMessage).order_by(EmailMessage.created_at.desc())
+                               .limit(50)).all()
+    audit.record(session, audit.Actor("anonymous", "demo"), "email.dev_outbox_viewed",
+                 details={"messages": len(messages)})
+    return render_template("shared/dev_mail.html", messages=messages)
 
 
 @bp.get("/healthz")

@@ -49,3 +49,14 @@ def test_landing_in_demo_mode_lists_logins_with_current_codes(settings, database
     totp = pyotp.TOTP(demo_data.demo_totp_secret(email))
     assert totp.now() in html or totp.at(time.time() - 30) in html  # a step may have passed
     assert "Testpersoner för BankID" in html
+
+
+def test_demo_outbox_shows_sent_mail_only_in_demo(settings, database, db):
+    from shared.services.email import queue_email
+
+    queue_email(db, to="erik@example.se", subject="Fullmakt att signera", body="Hej\nhttp://x/y",
+                kind="test")
+    db.commit()
+    demo = landing(settings, env="demo").test_client().get("/dev/mail")
+    assert demo.status_code == 200 and "Fullmakt att signera" in demo.get_data(as_text=True)
+    assert landing(settings).test_client().get("/dev/mail").status_code in (403, 404)
