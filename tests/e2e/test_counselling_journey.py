@@ -1,0 +1,113 @@
+"""Issue 4's whole journey in a real browser on the demo server: register a client,
+the client signs the fullmakt with (simulated) BankID, inquiries go to a web, an API and
+a manual creditor, the answers come in three ways, the report fills in, then the
+summary, budget, plan and BOSS+ export."""
+
+from __future__ import annotations
+
+import re
+
+import httpx
+
+from shared.integrations import bossplus
+from tests.e2e.conftest import shot
+from tests.e2e.test_client_signs_fullmakt import new_page
+from tests.e2e.test_staff_journeys import staff_sign_in
+
+PNR, NAME = "19621130-6920", "Maria Svensson"
+
+
+def test_counselling_case_end_to_end(browser, demo_server):
+    csp: list[str] = []
+    base = demo_server
+    # 1. The counsellor registers the client.
+    ctx, anna = new_page(browser, csp)
+    staff_sign_in(anna, base, "counsellor", "anna.berg@demo.skuldkoll.se")
+    anna.locator("#case-list").get_by_role("link", name="Registrera klient").click()
+    anna.get_by_label("Personnummer").fill(PNR)
+    anna.get_by_label("Klientens e-postadress").fill("maria.svensson@example.se")
+    anna.get_by_role("button", name="Registrera och skicka fullmakt").click()
+    anna.wait_for_url(re.compile(r".*/counsellor/cases/[0-9a-f-]{36}$"))
+    case_url = anna.url
+
+    # 2. The client signs in and signs the fullmakt with BankID.
+    cctx, client = new_page(browser, csp)
+    client.goto(f"{base}/client/")
+    client.get_by_role("button", name="Logga in med BankID").click()
+    href = client.get_by_role("link", name="Öppna BankID på den här enheten").get_attribute("href")
+    app = cctx.new_page()
+    app.goto(base + href)
+    app.get_by_label(NAME, exact=False).check()
+    app.get_by_role("button", name="Legitimera").click()
+    client.get_by_role("heading", name=f"Hej {NAME}").wait_for()
+    client.get_by_role("link", name="Läs och signera fullmakten").first.click()
+    client.get_by_role("button", name="Signera med BankID").click()
+    href = client.get_by_role("link", name="Öppna BankID på den här enheten").get_attribute("href")
+    app.goto(base + href)
+    app.get_by_role("button", name="Skriv under").click()
+    client.get_by_text("Fullmakten är signerad och gäller till och med").wait_for()
+
+    # 3. The counsellor sends inquiries to three creditors, one per channel.
+    anna.goto(case_url)
+    anna.get_by_role("link", name="Förfrågningar och svar").first.click()
+    for name in ("Nordisk Inkasso AB", "Kreditbanken Sverige AB",
+                 "Centrala studiestödsnämnden (CSN)"):
+        anna.get_by_label(name, exact=False).check()
+    anna.get_by_role("button", name="Skicka förfrågningar").click()
+    anna.get_by_text("0 av 3 har svarat").wait_for()
+    report_url = anna.url
+
+    # 4a. The web creditor answers in the creditor portal.
+    sctx, sara = new_page(browser, csp)
+    staff_sign_in(sara, base, "creditor", "sara.ek@demo.skuldkoll.se")
+    sara.get_by_role("link", name=NAME).first.click()
+    sara.get_by_label("Ja, kunden har skulder hos oss").check()
+    sara.locator('[name="debts[0].reference"]').fill("NI-1")
+    sara.locator('[name="debts[0].kind"]').select_option("loan")
+    sara.locator('[name="debts[0].capital"]').fill("30 000")
+    sara.get_by_role("button", name="Skicka svar", exact=True).last.click()
+    sara.get_by_text("Svaret är registrerat").wait_for()
+
+    # 4b. The API creditor's system answers with a key its admin created.
+    kctx, karin = new_page(browser, csp)
+    staff_sign_in(karin, base, "creditor", "karin.wall@demo.skuldkoll.se")
+    inquiry_id = karin.get_by_role("link", name=NAME).first.get_attribute("href").rsplit("/", 1)[1]
+    karin.get_by_role("link", name="API-nycklar").click()
+    karin.get_by_label("Namn på nyckeln").fill("Bankens system")
+    karin.get_by_role("button", name="Skapa nyckel").click()
+    key = karin.locator("#new-key-secret").inner_text().strip()
+    answered = httpx.post(f"{base}/creditor/api/v1/inquiries/{inquiry_id}/answer",
+                          headers={"Authorization": f"Bearer {key}"}, timeout=10,
+                          json={"answer": "yes", "debts": [
+                              {"kind": "loan", "capital_ore": 6_000_000, "reference": "K-1"}]})
+    assert answered.status_code == 200, answered.text
+
+    # 4c. The counsellor types in CSN's answer that came by post; the report fills in.
+    anna.goto(report_url)
+    anna.get_by_text("2 av 3 har svarat").wait_for()
+    anna.get_by_role("link", name="Registrera svar").click()
+    anna.get_by_label("Ja, klienten har skulder hos borgenären").check()
+    anna.locator('[name="debts[0].reference"]').fill("CSN-1")
+    anna.locator('[name="debts[0].capital"]').fill("10 000")
+    anna.locator('[name="debts[0].kind"]').select_option("csn")
+    anna.get_by_role("button", name="Spara svaret").click()
+    anna.get_by_text("3 av 3 har svarat").wait_for()
+    shot(anna, "journey-report")
+
+    # 5. Summary, budget, plan, export.
+    anna.get_by_role("link", name="Skuldsammanställning").first.click()
+    anna.get_by_text("100\xa0000,00\xa0kr").first.wait_for()
+    anna.get_by_role("link", name="Budget").first.click()
+    anna.get_by_label("Lön").fill("25 000")
+    anna.get_by_label("Boende").fill("23 500")
+    anna.get_by_role("button", name="Spara budgeten").click()
+    anna.get_by_role("heading", name="Förslag till avbetalningsplan").wait_for()
+    anna.get_by_text("900,00\xa0kr").first.wait_for()  # 60 % of the 1 500 kr surplus
+    shot(anna, "journey-plan")
+    with anna.expect_download() as download:
+        anna.get_by_role("link", name="Exportera till BOSS+").first.click()
+    exported = bossplus.parse_csv(open(download.value.path(), "rb").read())  # noqa: SIM115
+    assert exported.client.name == NAME and len(exported.debts) == 3
+    assert not csp, csp
+    for context in (ctx, cctx, sctx, kctx):
+        context.close()
