@@ -205,10 +205,6 @@ def webhook_signature(secret: str, webhook_id: str, timestamp: int, body: bytes)
     return "v1," + base64.b64encode(mac).decode()
 
 
-def session_of(obj) -> Session:
-    return object_session(obj)
-
-
 def notify_fullmakt_ended(session: Session, fullmakt_id: uuid.UUID) -> int:
     """Tell every creditor that got an inquiry under the fullmakt that it has ended
     (revoked or expired): an e-mail to web creditors, a webhook to API creditors."""
@@ -238,7 +234,7 @@ def inquiry_payload(inquiry: Inquiry) -> dict[str, Any]:
     """What a creditor's system receives: enough to find the customer and verify the
     fullmakt, nothing more."""
     case = inquiry.case
-    fullmakt = session_of(inquiry).get(Fullmakt, inquiry.fullmakt_id)
+    fullmakt = object_session(inquiry).get(Fullmakt, inquiry.fullmakt_id)
     municipality = inquiry.case.counsellor.organisation
     return {
         "type": "inquiry.created",
@@ -409,8 +405,11 @@ def report(session: Session, case: Case) -> Report:
 
 
 def case_debts(session: Session, case: Case) -> list[Debt]:
-    return list(session.scalars(select(Debt).where(Debt.case_id == case.id)
-                                .order_by(Debt.created_at)))
+    # The inquiry and its creditor come along: the export names each debt's creditor.
+    return list(session.scalars(
+        select(Debt).where(Debt.case_id == case.id)
+        .options(selectinload(Debt.inquiry).selectinload(Inquiry.creditor))
+        .order_by(Debt.created_at)))
 
 
 def inquiries_for_creditor(session: Session, org_id: uuid.UUID,

@@ -69,3 +69,22 @@ def test_export_is_a_bossplus_file(world, db):
     assert [d.capital_ore for d in parsed.debts] == [1_234_550]
     assert [b.amount_ore for b in parsed.budget] == [2_000_000]
     assert db.scalar(select(AuditEntry).where(AuditEntry.action == "case.exported"))
+
+
+def test_export_queries_do_not_grow_with_the_number_of_debts(world, db, count_queries):
+    from shared.services import compilation
+
+    case, anna = world["case"], world["anna"]
+
+    def queries_for_export() -> int:
+        db.commit()
+        db.expire_all()
+        before = count_queries.n
+        compilation.export_bossplus(db, anna, db.get(type(case), case.id))
+        return count_queries.n - before
+
+    add(db, case, anna, "A", "100")
+    one = queries_for_export()
+    for i in range(6):
+        add(db, case, anna, f"B{i}", "100")
+    assert queries_for_export() == one, one
