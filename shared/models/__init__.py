@@ -21,8 +21,24 @@ from shared.models.organisation import Organisation, OrgKind
 from shared.models.outbox import OutboxMessage
 from shared.models.person import Person
 from shared.models.user import ROLE_ORG_KINDS, Role, User
+from shared.models.webhook import (
+    CreditorNotice,
+    DeliveryStatus,
+    FullmaktSubscription,
+    IdempotencyRecord,
+    WebhookAttempt,
+    WebhookDelivery,
+    WebhookEndpoint,
+)
 
 __all__ = [
+    "WebhookEndpoint",
+    "WebhookDelivery",
+    "WebhookAttempt",
+    "IdempotencyRecord",
+    "FullmaktSubscription",
+    "DeliveryStatus",
+    "CreditorNotice",
     "ROLE_ORG_KINDS",
     "Answer",
     "ApiKey",

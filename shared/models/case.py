@@ -1,6 +1,7 @@
 from __future__ import annotations
 
 import enum
+import secrets
 import uuid
 from datetime import date, datetime
 
@@ -64,6 +65,13 @@ class Case(IdMixin, TimestampMixin, TenantOwned, Base):
         return self.fullmakter[-1] if self.fullmakter else None
 
 
+def new_code() -> str:
+    """``FM-XXXX-XXXX`` in Crockford's base32 (no I, L, O, U): easy to read aloud."""
+    alphabet = "0123456789ABCDEFGHJKMNPQRSTVWXYZ"
+    raw = "".join(secrets.choice(alphabet) for _ in range(8))
+    return f"FM-{raw[:4]}-{raw[4:]}"
+
+
 class FullmaktStatus(enum.StrEnum):
     PENDING = "pending"  # sent, waiting for the client's BankID signature
     ACTIVE = "active"
@@ -81,6 +89,8 @@ class Fullmakt(IdMixin, TimestampMixin, TenantOwned, Base):
 
     case_id: Mapped[uuid.UUID] = mapped_column(Uuid, ForeignKey("cases.id"), index=True)
     status: Mapped[FullmaktStatus] = mapped_column(str_enum(FullmaktStatus, 20), index=True)
+    # A short reference (kod) a creditor can quote; no personal data in it.
+    code: Mapped[str | None] = mapped_column(String(20), unique=True, default=new_code)
     validity_months: Mapped[int] = mapped_column(Integer)
     text: Mapped[str] = mapped_column(Encrypted("fullmakter.text"))  # what the client signs
     signed_at: Mapped[datetime | None] = mapped_column(UTCDateTime)

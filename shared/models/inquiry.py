@@ -20,7 +20,7 @@ from shared.models.organisation import Organisation
 
 
 class Channel(enum.StrEnum):
-    API = "api"  # the creditor's system gets a signed webhook and answers via the API
+    API = "api"  # the creditor's system gets a signed webhook (WebhookEndpoint) and answers via the API
     WEB = "web"  # the creditor gets an e-mail and answers in the creditor portal
     MANUAL = "manual"  # by post: the counsellor types in the answer
 
@@ -39,8 +39,6 @@ class Creditor(IdMixin, TimestampMixin, Base):
     channel: Mapped[Channel] = mapped_column(str_enum(Channel, 10))
     email: Mapped[str | None] = mapped_column(String(254))  # notices for the web channel
     postal_address: Mapped[str | None] = mapped_column(String(300))  # manual channel
-    webhook_url: Mapped[str | None] = mapped_column(String(500))  # api channel
-    webhook_secret: Mapped[str | None] = mapped_column(Encrypted("creditors.webhook_secret"))
     active: Mapped[bool] = mapped_column(default=True)
 
     organisation: Mapped[Organisation | None] = relationship()
@@ -78,6 +76,7 @@ class Inquiry(IdMixin, TimestampMixin, TenantOwned, Base):
     answer: Mapped[Answer | None] = mapped_column(str_enum(Answer, 10))
     answered_by: Mapped[str | None] = mapped_column(String(80))  # user:<id> | api:<key id>
     answer_source: Mapped[str | None] = mapped_column(String(10))  # api | form | manual
+    changed_at: Mapped[datetime | None] = mapped_column(UTCDateTime)  # a "no" changed to yes
 
     creditor: Mapped[Creditor] = relationship()
     case: Mapped[Case] = relationship()  # noqa: F821
