@@ -12,6 +12,8 @@ from portals.client.views.home import bp as home_bp
 from shared.web import create_portal
 from shared.web.citizen_auth import citizen_auth_blueprint
 
+SIGN_RATE = "10 per minute;30 per hour"
+
 
 def create_app(overrides: dict | None = None) -> Flask:
     return create_portal(
@@ -23,4 +25,6 @@ def create_app(overrides: dict | None = None) -> Flask:
         accent="green",
         blueprints=[home_bp, fullmakt_bp, case_bp, citizen_auth_blueprint("home.index")],
         overrides=overrides,
+        # each sign POST starts a BankID order
+        limits={"fullmakt.sign": SIGN_RATE},
     )

@@ -87,7 +87,10 @@ def create_portal(
     blueprints: Iterable[Blueprint] = (),
     overrides: dict | None = None,
     mount: str | None = None,
+    limits: dict[str, str] | None = None,
 ) -> Flask:
+    """``limits`` maps endpoints to per-address rate limits ("10 per minute") for
+    actions that cost something outside (a BankID order, an e-mail)."""
     settings = get_settings(overrides)
     app = Flask(import_name, instance_path=str(settings.instance_dir))
     app.config.update(
@@ -133,6 +136,7 @@ def create_portal(
         key_prefix=f"sk:{name}",
         headers_enabled=True,
     )
+    app.extensions["skuldkoll.limiter"] = limiter  # decorated limits hold it weakly
     _init_login(app, login)
     app.register_blueprint(shared_bp)
     for bp in blueprints:
@@ -140,6 +144,10 @@ def create_portal(
             # Sign-in attempts per address, on top of the per-account lockout.
             limiter.limit(SIGN_IN_RATE, methods=["POST"])(bp)
         app.register_blueprint(bp)
+    for endpoint, rate in (limits or {}).items():
+        # the wrapper checks the limit (functools.wraps keeps the access rule)
+        view = app.view_functions[endpoint]
+        app.view_functions[endpoint] = limiter.limit(rate, methods=["POST"])(view)
     _install_request_hooks(app)
     _install_error_pages(app)
     app.context_processor(lambda: {"current_locale": lambda: str(get_locale() or "sv")})

@@ -359,3 +359,17 @@ def test_the_fullmakt_page_in_english(client, case):
     assert "Sign with BankID" in html and "valid for 12 months from signing" in html
     # The fullmakt itself is what is signed: never translated.
     assert "<h2>Fullmakt för budget- och skuldrådgivning</h2>" in html
+
+
+def test_starting_bankid_signing_is_rate_limited_per_address(make_app, sim_app, case, erik):
+    mounted = DispatcherMiddleware(NotFound(), {"/bankid-sim": sim_app})
+    app = make_app("client", BANKID_TRANSPORT=httpx.WSGITransport(app=mounted),
+                   RATELIMIT_ENABLED=True, RATELIMIT_STORAGE_URI="memory://")
+    c = app.test_client()
+    login_citizen(c, erik)
+    statuses = [c.post(fullmakt_url(case) + "/sign", environ_base={"REMOTE_ADDR": "10.1.2.3"}
+                       ).status_code for _ in range(11)]
+    assert statuses[:10] == [200] * 10
+    assert statuses[10] == 429
+    # Reading the fullmakt is not limited.
+    assert c.get(fullmakt_url(case), environ_base={"REMOTE_ADDR": "10.1.2.3"}).status_code == 200
