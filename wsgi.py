@@ -1,5 +1,6 @@
 """One WSGI application: the landing page at / and the four portals under their
-prefixes (each also runnable alone), plus the BankID simulator in demo mode.
+prefixes (each also runnable alone), plus the BankID simulator in demo mode. The demo
+server also runs Kreditbanken's own system (examples/creditor_system) on PORT+1.
 
     gunicorn wsgi:application          (production)
     python wsgi.py                     (embedded demo, threaded dev server)
@@ -35,6 +36,22 @@ def create_application(settings=None):
 application = create_application()
 
 
+def start_creditor_system(settings):
+    """Kreditbanken's own system answers its inquiries through the API, on PORT+1 beside
+    the portals, with the key and webhook secret ``skuldkoll demo-data`` wrote into its
+    config file. A separate app: it speaks to Skuldkoll over HTTP only."""
+    from examples.creditor_system import config, create_app, serve
+
+    try:
+        cfg = config.load(settings.instance_dir / config.DEFAULT_FILE)
+        server = serve(create_app(cfg), port=cfg.port)
+    except Exception as exc:  # noqa: BLE001 - the portals run without it
+        print(f"Kreditbankens system startades inte ({exc}); kör `make demo-data`.")
+        return None
+    print(f"Kreditbankens system: http://127.0.0.1:{cfg.port}/  (svarar på förfrågningar)")
+    return server
+
+
 def main() -> None:
     from werkzeug.serving import run_simple
 
@@ -42,6 +59,10 @@ def main() -> None:
 
     settings = load()
     inline.start()  # the demo's in-process stand-in for `rq cron`
+    reloader_parent = os.environ.get("RELOAD") == "1" and \
+        os.environ.get("WERKZEUG_RUN_MAIN") != "true"
+    if settings.demo and not reloader_parent:
+        start_creditor_system(settings)
     print(f"Skuldkoll: http://127.0.0.1:{settings.port}/  (Ctrl-C stops)")
     run_simple("127.0.0.1", settings.port, application, threaded=True,
                use_reloader=os.environ.get("RELOAD") == "1")

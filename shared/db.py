@@ -11,8 +11,10 @@ import uuid
 from collections.abc import Iterator
 from contextlib import contextmanager
 from contextvars import ContextVar
+from datetime import datetime
+from typing import Any
 
-from sqlalchemy import Engine, create_engine, event, select, text
+from sqlalchemy import Engine, Select, and_, create_engine, event, or_, select, text
 from sqlalchemy.orm import ORMExecuteState, Session, sessionmaker, with_loader_criteria
 
 from shared import clock
@@ -70,15 +72,25 @@ def _sqlite_pragmas(dbapi_connection, _record) -> None:
     cur = dbapi_connection.cursor()
     cur.execute("PRAGMA foreign_keys=ON")
     cur.execute("PRAGMA journal_mode=WAL")
-    cur.execute("PRAGMA busy_timeout=5000")
+    cur.execute("PRAGMA busy_timeout=15000")
     cur.close()
+
+
+def _sqlite_begin(conn) -> None:
+    # ORM sessions begin IMMEDIATE: they take the write lock at the start, so concurrent
+    # writers wait (busy_timeout) instead of failing when a read transaction of theirs
+    # turns into a write after another commit ("database is locked"). The demo runs
+    # portals, jobs and the reference creditor system in one process. Plain reads on
+    # their own connection (loading a data key mid-transaction) stay deferred.
+    immediate = conn.get_execution_options().get("sqlite_immediate")
+    conn.exec_driver_sql("BEGIN IMMEDIATE" if immediate else "BEGIN")
 
 
 def make_engine(url: str) -> Engine:
     if url.startswith("sqlite"):
         engine = create_engine(url, connect_args={"check_same_thread": False})
         event.listen(engine, "connect", _sqlite_pragmas)
-        event.listen(engine, "begin", lambda conn: conn.exec_driver_sql("BEGIN"))
+        event.listen(engine, "begin", _sqlite_begin)
         return engine
     return create_engine(url, pool_pre_ping=True)
 
@@ -89,7 +101,10 @@ class Database:
         if settings.database_url.startswith("sqlite:///"):
             settings.instance_dir.mkdir(parents=True, exist_ok=True)
         self.engine = engine or make_engine(settings.database_url)
-        self.session_factory = sessionmaker(self.engine, expire_on_commit=False)
+        bind = self.engine
+        if self.engine.dialect.name == "sqlite":
+            bind = self.engine.execution_options(sqlite_immediate=True)
+        self.session_factory = sessionmaker(bind, expire_on_commit=False)
         self.keyring = crypto.Keyring(settings.master_keys)
         self.keyring.loader = self._load_key
         crypto.set_keyring(self.keyring)
@@ -205,3 +220,13 @@ def destroy_data_key(session: Session, key_id: uuid.UUID) -> None:
         row.current = False
         row.destroyed_at = clock.now()
     get().keyring.forget(key_id)
+
+
+def newest_first(stmt: Select, created_col: Any, id_col: Any, *,
+                 before: tuple[datetime, uuid.UUID] | None, limit: int) -> Select:
+    """``stmt`` newest first on the keyset ``(created_at, id)``, after the row ``before``
+    (the last of the previous page): rows written meanwhile never shift a page."""
+    if before is not None:
+        at, row_id = before
+        stmt = stmt.where(or_(created_col < at, and_(created_col == at, id_col < row_id)))
+    return stmt.order_by(created_col.desc(), id_col.desc()).limit(limit)

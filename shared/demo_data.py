@@ -9,15 +9,19 @@ from __future__ import annotations
 
 import base64
 import hashlib
-import secrets
+import json
+import os
+from pathlib import Path
 
 from sqlalchemy import select
 from sqlalchemy.orm import Session
 
 from shared import clock
+from shared import db as dbmod
 from shared.models import Channel, Creditor, Organisation, OrgKind, Role, User
 from shared.security import audit
 from shared.security.passwords import hash_password, verify_password
+from shared.services import api_keys, webhooks
 
 DEMO_PASSWORD = "skuldkoll-demo"  # noqa: S105 - public demo login, refused in production
 DOMAIN = "demo.skuldkoll.se"
@@ -53,6 +57,12 @@ CREDITORS = [
     ("Bostads AB Vätterhem", None, Channel.MANUAL,
      {"postal_address": "Box 4, 541 21 Skövde"}),
 ]
+
+
+# Kreditbanken's own system (examples/creditor_system) answers its inquiries in the demo.
+REFERENCE_ADMIN = "karin.wall"  # Kreditbanken's admin: the key and endpoint are hers
+REFERENCE_NAME = "Referenssystemet (demo)"
+REFERENCE_CONFIG = "creditor_system.json"  # read by examples/creditor_system/config.py
 
 
 def demo_totp_secret(email: str) -> str:
@@ -94,14 +104,63 @@ def load(session: Session) -> dict[str, int]:
         org = orgs.get(orgnr) if orgnr else None
         creditor = session.scalar(select(Creditor).where(Creditor.name == name))
         if creditor is None:
-            creditor = Creditor(name=name, webhook_secret=secrets.token_urlsafe(32))
+            creditor = Creditor(name=name)
             session.add(creditor)
             created["creditors"] += 1
         creditor.orgnr, creditor.channel = orgnr, channel
         creditor.organisation_id = org.id if org else None
         creditor.email = extra.get("email")
         creditor.postal_address = extra.get("postal_address")
+    session.flush()
+    reference_system(session, session.scalar(
+        select(User).where(User.email == f"{REFERENCE_ADMIN}@{DOMAIN}")
+        .execution_options(all_tenants=True)))
     if any(created.values()):
         audit.record(session, audit.Actor.system("demo-data"), "demo.loaded", details=created)
     session.flush()
     return created
+
+
+def reference_system(session: Session, admin: User) -> Path:
+    """Give Kreditbanken's system (``examples/creditor_system``, served on PORT+1 by
+    ``python wsgi.py``) an API key and a webhook endpoint, and write both into its config
+    file in the instance directory so the two agree. The key and secret already there
+    are kept while they still work, so running this again changes nothing."""
+    settings = dbmod.get().settings
+    path = settings.instance_dir / REFERENCE_CONFIG
+    try:
+        current = json.loads(path.read_text(encoding="utf-8"))
+    except (OSError, ValueError):
+        current = {}
+    key = current.get("api_key")
+    found = api_keys.verify_key(session, key) if isinstance(key, str) else None
+    if found is None or found.organisation_id != admin.organisation_id:
+        for lost in api_keys.keys_of(session, admin.organisation_id):  # config file gone
+            if lost.name == REFERENCE_NAME and lost.revoked_at is None:
+                api_keys.revoke_key(session, admin, lost)
+        _row, key = api_keys.create_key(session, admin, REFERENCE_NAME)
+    url = f"http://127.0.0.1:{settings.port + 1}/webhooks"
+    endpoint = None
+    for candidate in webhooks.endpoints_of(session, admin.organisation_id, active_only=True):
+        if candidate.url == url:
+            endpoint = candidate
+        elif candidate.description == REFERENCE_NAME:  # the demo moved to another port
+            webhooks.disable_endpoint(session, admin, candidate)
+    if endpoint is None:
+        endpoint, secret = webhooks.add_endpoint(session, admin, url, REFERENCE_NAME)
+        known = [secret]
+    else:
+        valid = webhooks.signing_secrets(endpoint)
+        known = [s for s in current.get("webhook_secrets") or [] if s in valid] \
+            or [webhooks.rotate_secret(session, admin, endpoint)]
+    config = {"about": "Written by `skuldkoll demo-data`: Kreditbanken's API key and webhook "
+                       "secret for examples/creditor_system in the demo.",
+              "api_base": f"{settings.base_url}/creditor/api/v1", "api_key": key,
+              "webhook_secrets": known, "ledger": "creditor_system_ledger.json",
+              "port": settings.port + 1}
+    if config != current:
+        path.parent.mkdir(parents=True, exist_ok=True)
+        fd = os.open(path, os.O_WRONLY | os.O_CREAT | os.O_TRUNC, 0o600)  # holds secrets
+        with os.fdopen(fd, "w", encoding="utf-8") as f:
+            json.dump(config, f, indent=2)
+    return path

@@ -122,7 +122,15 @@ def resolve(job: str) -> Callable[..., Any]:
 
 
 def run_message(msg_id: uuid.UUID) -> str:
-    """Run one outbox message; idempotent. Returns "done", "skipped" or raises."""
+    """Run one outbox message; idempotent. Returns "done", "skipped" or raises.
+
+    Jobs run unscoped, as in an RQ worker, also when run in-process right after a
+    request's commit (whose tenant would otherwise still be current)."""
+    with db.tenant(None):
+        return _run_message(msg_id)
+
+
+def _run_message(msg_id: uuid.UUID) -> str:
     database = db.get()
     session = database.session()
     try:

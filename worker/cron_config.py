@@ -11,6 +11,8 @@ SCHEDULE: list[tuple[str, str, str]] = [
     ("worker.periodic.sweep_outbox", "* * * * *", "default"),
     ("worker.periodic.fullmakt_deadlines", "10 * * * *", "default"),
     ("worker.periodic.inquiry_deadlines", "20 * * * *", "default"),
+    ("worker.periodic.retry_webhooks", "* * * * *", "default"),
+    ("worker.periodic.purge_idempotency_records", "40 * * * *", "default"),
 ]
 
 try:

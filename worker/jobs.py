@@ -33,9 +33,34 @@ def deliver_inquiry(session: Session, *, inquiry_id: str) -> None:
     deliver(session, uuid.UUID(inquiry_id))
 
 
-def notify_fullmakt_ended(session: Session, *, fullmakt_id: str) -> None:
+def fan_out_fullmakt_event(session: Session, *, event: dict) -> None:
+    """Send a fullmakt event to its subscribers (unscoped: their rows are theirs)."""
+    from shared.services import subscriptions
+
+    subscriptions.fan_out(session, event)
+
+
+def follow_yes_answer(session: Session, *, inquiry_id: str, send: bool, by: str) -> None:
+    """Subscribe the creditor after a yes the counsellor typed in (and send the fullmakt)."""
+    import contextlib
     import uuid
 
-    from shared.services.inquiries import notify_fullmakt_ended as notify
+    from shared.models import Inquiry
+    from shared.services import subscriptions
+    from shared.services.errors import NotAllowed
 
-    notify(session, uuid.UUID(fullmakt_id))
+    inquiry = session.get(Inquiry, uuid.UUID(inquiry_id))
+    # NotAllowed: the fullmakt ended before the worker came to it; nothing to follow.
+    if inquiry is not None:
+        with contextlib.suppress(NotAllowed):
+            subscriptions.follow_yes(session, inquiry, send=send, by=by)
+
+
+def deliver_webhook(session: Session, *, delivery_id: str, trigger: str | None = None) -> None:
+    """One attempt of a webhook delivery. An HTTP failure is recorded and rescheduled,
+    not raised, so the outbox message is done either way."""
+    import uuid
+
+    from shared.services import webhooks
+
+    webhooks.attempt(session, uuid.UUID(delivery_id), trigger=trigger)

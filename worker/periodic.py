@@ -31,3 +31,23 @@ def inquiry_deadlines() -> dict[str, int]:
 
     with db.session_scope() as session:
         return inquiries.process_deadlines(session)
+
+
+def retry_webhooks() -> int:
+    """Queue the webhook deliveries whose next attempt is due."""
+    ensure_initialised()
+    from shared import db
+    from shared.services import webhooks
+
+    with db.session_scope() as session:
+        return webhooks.retry_due(session)
+
+
+def purge_idempotency_records() -> int:
+    """Forget API responses kept for Idempotency-Key replays after 24 hours."""
+    ensure_initialised()
+    from shared import db
+    from shared.services import idempotency
+
+    with db.session_scope() as session:
+        return idempotency.purge_expired(session)

@@ -7,8 +7,11 @@ from flask import Flask
 from flask_babel import lazy_gettext as _l
 
 from portals.creditor.views.api import bp as api_bp
+from portals.creditor.views.customers import bp as customers_bp
 from portals.creditor.views.inquiries import bp as inquiries_bp
 from portals.creditor.views.keys import bp as keys_bp
+from portals.creditor.views.notices import bp as notices_bp
+from portals.creditor.views.webhooks import bp as webhooks_bp
 from shared.models import Role
 from shared.web import create_portal
 from shared.web.demo import demo_blueprint
@@ -25,7 +28,7 @@ def create_app(overrides: dict | None = None) -> Flask:
         title=_l("Borgenär"),
         home="inquiries.inbox",
         accent="indigo",
-        blueprints=[inquiries_bp, keys_bp, api_bp,
+        blueprints=[inquiries_bp, customers_bp, notices_bp, keys_bp, webhooks_bp, api_bp,
                     staff_auth_blueprint(ROLES, "inquiries.inbox")],
         overrides=overrides,
     )

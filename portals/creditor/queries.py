@@ -10,11 +10,13 @@ from __future__ import annotations
 
 import uuid
 from dataclasses import dataclass
+from datetime import UTC, date, datetime, time, timedelta
 
-from sqlalchemy import select
+from sqlalchemy import Select, func, select
 from sqlalchemy.orm import Session, selectinload
 
 from shared import clock
+from shared import db as dbmod
 from shared.models import (
     ApiKey,
     Case,
@@ -23,9 +25,12 @@ from shared.models import (
     Debt,
     Fullmakt,
     Inquiry,
+    InquiryStatus,
     Organisation,
+    Person,
     User,
 )
+from shared.security import crypto
 from shared.services import inquiries as inquiry_service
 
 OPEN = inquiry_service.OPEN
@@ -106,3 +111,75 @@ def answered_by_label(session: Session, inquiry: Inquiry) -> str | None:
         key = session.scalar(select(ApiKey).where(ApiKey.id == ref))
         return f"{key.name} ({key.prefix}…)" if key is not None else None
     return None
+
+
+# -- the API's listing of inquiries ------------------------------------------------------
+
+
+def inquiries_filtered(org_id: uuid.UUID, *, status: str | None = None,
+                       personnummer: str | None = None, sent_from: date | None = None,
+                       sent_to: date | None = None) -> Select:
+    """The organisation's inquiries: ``status`` "answered" or "unanswered" (still
+    open), the customer's personnummer (12 digits, found by its blind index) and the
+    days they were sent on (Swedish dates; delivered, or created if not yet delivered,
+    as the portal's customer inquiries count it). Unordered: the caller pages it."""
+    stmt = (select(Inquiry).join(Creditor, Creditor.id == Inquiry.creditor_id)
+            .where(Creditor.organisation_id == org_id))
+    if status == "answered":
+        stmt = stmt.where(Inquiry.status == InquiryStatus.ANSWERED)
+    elif status == "unanswered":
+        stmt = stmt.where(Inquiry.status.in_(OPEN))
+    if personnummer is not None:
+        index = crypto.blind_index(dbmod.get().settings.blind_index_key, personnummer)
+        stmt = stmt.where(Inquiry.case_id.in_(
+            select(Case.id).join(Person, Person.id == Case.person_id)
+            .where(Person.pnr_index == index)))
+    sent = func.coalesce(Inquiry.delivered_at, Inquiry.created_at)
+    if sent_from is not None:
+        stmt = stmt.where(sent >= _start_of(sent_from))
+    if sent_to is not None:
+        stmt = stmt.where(sent < _start_of(sent_to + timedelta(days=1)))
+    return stmt
+
+
+def _start_of(day: date) -> datetime:
+    return datetime.combine(day, time(0), tzinfo=clock.STOCKHOLM).astimezone(UTC)
+
+
+@dataclass(frozen=True)
+class InquiryDetails:
+    """What the API shows with each inquiry, loaded for a whole page at once."""
+
+    cases: dict[uuid.UUID, Case]
+    fullmakter: dict[uuid.UUID, Fullmakt]
+    municipalities: dict[uuid.UUID, Organisation]
+    debts: dict[uuid.UUID, list[Debt]]
+
+
+def inquiry_details(session: Session, inquiries: list[Inquiry]) -> InquiryDetails:
+    """The rows' cases (with person and counsellor), fullmakter, municipalities and
+    debts in five queries, however long the page."""
+    case_ids = {i.case_id for i in inquiries}
+    cases = {c.id: c for c in session.scalars(
+        select(Case).where(Case.id.in_(case_ids))
+        .options(selectinload(Case.person), selectinload(Case.counsellor)))} if case_ids else {}
+    fullmakt_ids = {i.fullmakt_id for i in inquiries}
+    fullmakter = {f.id: f for f in session.scalars(
+        select(Fullmakt).where(Fullmakt.id.in_(fullmakt_ids)))} if fullmakt_ids else {}
+    debts: dict[uuid.UUID, list[Debt]] = {i.id: [] for i in inquiries}
+    if debts:
+        for debt in session.scalars(select(Debt).where(Debt.inquiry_id.in_(debts))
+                                    .order_by(Debt.created_at, Debt.id)):
+            debts[debt.inquiry_id].append(debt)
+    org_ids = {i.organisation_id for i in inquiries}
+    municipalities = {o.id: o for o in session.scalars(
+        select(Organisation).where(Organisation.id.in_(org_ids)))} if org_ids else {}
+    return InquiryDetails(cases, fullmakter, municipalities, debts)
+
+
+def fullmakt_codes(session: Session, fullmakt_ids: set[uuid.UUID]) -> dict[uuid.UUID, str | None]:
+    """The fullmakter's codes (FM-XXXX-XXXX) by id, in one query."""
+    if not fullmakt_ids:
+        return {}
+    return {row.id: row.code for row in session.execute(
+        select(Fullmakt.id, Fullmakt.code).where(Fullmakt.id.in_(fullmakt_ids)))}

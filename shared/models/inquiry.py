@@ -20,7 +20,7 @@ from shared.models.organisation import Organisation
 
 
 class Channel(enum.StrEnum):
-    API = "api"  # the creditor's system gets a signed webhook (WebhookEndpoint) and answers via the API
+    API = "api"  # its system gets signed webhooks (WebhookEndpoint), answers via the API
     WEB = "web"  # the creditor gets an e-mail and answers in the creditor portal
     MANUAL = "manual"  # by post: the counsellor types in the answer
 

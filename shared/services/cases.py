@@ -15,7 +15,7 @@ from datetime import date, datetime, timedelta
 from sqlalchemy import delete, select
 from sqlalchemy.orm import Session, selectinload
 
-from shared import clock, jobs
+from shared import clock
 from shared import db as dbmod
 from shared.integrations.population import PopulationRegister
 from shared.models import (
@@ -27,6 +27,7 @@ from shared.models import (
     EmailMessage,
     Fullmakt,
     FullmaktStatus,
+    FullmaktSubscription,
     Inquiry,
     InquiryStatus,
     Organisation,
@@ -37,6 +38,7 @@ from shared.models import (
 from shared.rules.dates import period_end
 from shared.rules.identity import IdentityNumberError, parse_personnummer
 from shared.security import audit, crypto
+from shared.services import subscriptions, webhooks
 from shared.services.email import queue_email
 from shared.services.errors import FieldError, NotAllowed
 
@@ -196,6 +198,7 @@ def complete_signing(session: Session, fullmakt: Fullmakt, order: BankIdOrder) -
     audit.record(session, audit.Actor("person", str(case.person_id)), "fullmakt.signed",
                  subject_type="fullmakt", subject_id=fullmakt.id,
                  details={"valid_until": fullmakt.valid_until.isoformat()})
+    subscriptions.publish(session, fullmakt, "fullmakt.signed")
 
 
 def _end(session: Session, fullmakt: Fullmakt, status: FullmaktStatus, reason: str,
@@ -223,9 +226,43 @@ def revoke(session: Session, person: Person, fullmakt: Fullmakt) -> None:
         raise NotAllowed("Fullmakten har redan upphört.")
     _end(session, fullmakt, FullmaktStatus.REVOKED, "revoked_by_principal",
          f"person:{person.id}")
-    jobs.enqueue(session, "worker.jobs.notify_fullmakt_ended", fullmakt_id=str(fullmakt.id))
+    subscriptions.publish(session, fullmakt, "fullmakt.revoked", reason=fullmakt.end_reason)
     audit.record(session, audit.Actor("person", str(person.id)), "fullmakt.revoked",
                  subject_type="fullmakt", subject_id=fullmakt.id)
+
+
+def change_validity(session: Session, counsellor: User, case: Case, valid_until: date | None
+                    ) -> bool:
+    """The counsellor shortens the fullmakt's validity (never lengthens it: the client
+    signed for the longer period), to a day from today up to the current last day. The
+    subscribers hear of it. Returns False when the day is the current one (no change)."""
+    fullmakt = case.fullmakt
+    if case.counsellor_id != counsellor.id or counsellor.organisation_id != case.organisation_id:
+        raise NotAllowed("Bara ärendets rådgivare kan ändra fullmaktens giltighet.")
+    today = clock.today()
+    if case.status != CaseStatus.ACTIVE or fullmakt is None or not fullmakt.is_valid_on(today):
+        raise NotAllowed("Fullmakten gäller inte, så dess giltighet kan inte ändras.")
+    if valid_until is None:
+        raise FieldError("valid_until", "Ange det nya sista giltighetsdatumet (ÅÅÅÅ-MM-DD).")
+    if valid_until < today:
+        raise FieldError("valid_until", "Datumet har redan passerat. Välj i dag eller ett "
+                                        "senare datum.")
+    if valid_until > fullmakt.valid_until:
+        raise FieldError("valid_until", "Giltigheten kan bara kortas, inte förlängas. Välj "
+                                        "ett datum till och med "
+                                        f"{fullmakt.valid_until.isoformat()}.")
+    if valid_until == fullmakt.valid_until:
+        return False
+    previous = fullmakt.valid_until
+    fullmakt.valid_until = valid_until
+    _history(fullmakt, "validity_changed", f"user:{counsellor.id}")
+    audit.record(session, audit.Actor("user", str(counsellor.id), case.organisation_id),
+                 "fullmakt.validity_changed", subject_type="fullmakt", subject_id=fullmakt.id,
+                 details={"previous_valid_until": previous.isoformat(),
+                          "valid_until": valid_until.isoformat()})
+    subscriptions.publish(session, fullmakt, "fullmakt.validity_changed",
+                          previous_valid_until=previous)
+    return True
 
 
 def transfer(session: Session, admin: User, case: Case, to: User) -> None:
@@ -247,7 +284,14 @@ def purge(session: Session, case: Case, reason: str) -> None:
     unreadable too). The audit log keeps that it happened, not what it held."""
     session.flush()
     fullmakt_ids = [str(f.id) for f in case.fullmakter]
-    for model in (Debt, BudgetEntry, Inquiry, EmailMessage, Fullmakt):
+    # Runs in the worker (unscoped): the subscribers hear of it before their
+    # subscriptions go (the event holds no personal data, so it outlives the case).
+    for fullmakt in case.fullmakter:
+        if fullmakt.signed_at is not None:
+            subscriptions.fan_out(session, subscriptions.event_for(
+                fullmakt, "fullmakt.deleted", reason=reason))
+    webhooks.forget_case(session, case.id)
+    for model in (FullmaktSubscription, Debt, BudgetEntry, Inquiry, EmailMessage, Fullmakt):
         session.execute(delete(model).where(model.case_id == case.id)
                         .execution_options(synchronize_session="fetch", all_tenants=True))
     if fullmakt_ids:  # every sign order for them, signed, cancelled or failed
@@ -286,8 +330,7 @@ def process_deadlines(session: Session, now: datetime | None = None) -> dict[str
     for fullmakt in active:
         if fullmakt.valid_until < today:
             _end(session, fullmakt, FullmaktStatus.EXPIRED, "expired", "system", now)
-            jobs.enqueue(session, "worker.jobs.notify_fullmakt_ended",
-                         fullmakt_id=str(fullmakt.id))
+            subscriptions.publish(session, fullmakt, "fullmakt.expired", reason="expired")
             audit.record(session, audit.Actor.system("worker"), "fullmakt.expired",
                          subject_type="fullmakt", subject_id=fullmakt.id)
             counts["expired"] += 1
@@ -302,6 +345,7 @@ def process_deadlines(session: Session, now: datetime | None = None) -> dict[str
                                   f"rådgivare, {case.counsellor.name}, om rådgivningen ska "
                                   "fortsätta."))
             fullmakt.expiry_notice_at = now
+            subscriptions.publish(session, fullmakt, "fullmakt.expiring")
             counts["noticed"] += 1
     ended = session.scalars(select(Case).where(Case.status == CaseStatus.ENDED,
                                                Case.ended_at <= now - RETENTION_AFTER_END)

@@ -10,16 +10,11 @@ the counsellor — are stored only while the fullmakt is valid.
 
 from __future__ import annotations
 
-import base64
-import hashlib
-import hmac
-import json
 import uuid
 from dataclasses import dataclass
 from datetime import datetime, timedelta
 from typing import Any
 
-import httpx
 from sqlalchemy import select
 from sqlalchemy.orm import Session, object_session, selectinload
 
@@ -42,6 +37,7 @@ from shared.models import (
 from shared.rules.debts import KIND_LABELS, STATUS_LABELS
 from shared.rules.money import parse_kronor
 from shared.security import audit, crypto
+from shared.services import subscriptions, webhooks
 from shared.services.email import queue_email
 from shared.services.errors import FieldError, NotAllowed
 
@@ -198,52 +194,20 @@ def send_inquiries(session: Session, counsellor: User, case: Case,
     return sent
 
 
-def webhook_signature(secret: str, webhook_id: str, timestamp: int, body: bytes) -> str:
-    """HMAC-SHA256 over ``id.timestamp.body`` (the Standard Webhooks scheme)."""
-    mac = hmac.new(secret.encode(), f"{webhook_id}.{timestamp}.".encode() + body,
-                   hashlib.sha256).digest()
-    return "v1," + base64.b64encode(mac).decode()
-
-
-def notify_fullmakt_ended(session: Session, fullmakt_id: uuid.UUID) -> int:
-    """Tell every creditor that got an inquiry under the fullmakt that it has ended
-    (revoked or expired): an e-mail to web creditors, a webhook to API creditors."""
-    fullmakt = session.get(Fullmakt, fullmakt_id)
-    if fullmakt is None:
-        return 0
-    told = 0
-    creditors = session.scalars(select(Creditor).join(Inquiry, Inquiry.creditor_id == Creditor.id)
-                                .where(Inquiry.fullmakt_id == fullmakt.id).distinct()).all()
-    event = {"type": f"fullmakt.{fullmakt.status.value}", "fullmakt_id": str(fullmakt.id),
-             "ended_at": fullmakt.ended_at.isoformat() if fullmakt.ended_at else None,
-             "reason": fullmakt.end_reason}
-    for creditor in creditors:
-        if creditor.channel == Channel.API and creditor.webhook_url:
-            _post_webhook(creditor, event, f"{fullmakt.id}-{fullmakt.status.value}", None)
-        elif creditor.email:
-            queue_email(session, to=creditor.email, kind="fullmakt.ended",
-                        subject="En fullmakt har upphört",
-                        body=("En fullmakt som ni har fått en förfrågan med stöd av har "
-                              f"upphört ({fullmakt.status.value}). Inga fler uppgifter får "
-                              f"lämnas med stöd av den. Fullmakt-id: {fullmakt.id}"))
-        told += 1
-    return told
-
-
 def inquiry_payload(inquiry: Inquiry) -> dict[str, Any]:
-    """What a creditor's system receives: enough to find the customer and verify the
-    fullmakt, nothing more."""
+    """What a creditor's system receives (the ``data`` of ``inquiry.created``): enough to
+    find the customer and verify the fullmakt, nothing more."""
     case = inquiry.case
     fullmakt = object_session(inquiry).get(Fullmakt, inquiry.fullmakt_id)
     municipality = inquiry.case.counsellor.organisation
     return {
-        "type": "inquiry.created",
         "inquiry_id": str(inquiry.id),
         "personal_number": case.person.personnummer,
         "principal_name": case.person.name,
         "agent": {"organisation": municipality.name, "orgnr": municipality.orgnr,
                   "counsellor": case.counsellor.name},
-        "fullmakt": {"id": str(fullmakt.id), "signed_at": fullmakt.signed_at.isoformat(),
+        "fullmakt": {"id": str(fullmakt.id), "code": fullmakt.code,
+                     "signed_at": fullmakt.signed_at.isoformat(),
                      "valid_from": fullmakt.valid_from.isoformat(),
                      "valid_until": fullmakt.valid_until.isoformat()},
         "answer_url": f"{dbmod.get().settings.base_url}/creditor/api/v1/inquiries/"
@@ -251,9 +215,10 @@ def inquiry_payload(inquiry: Inquiry) -> dict[str, Any]:
     }
 
 
-def deliver(session: Session, inquiry_id: uuid.UUID, *, http: httpx.Client | None = None
-            ) -> str:
-    """Deliver one inquiry by its channel (idempotent: a delivered one is left alone)."""
+def deliver(session: Session, inquiry_id: uuid.UUID) -> str:
+    """Deliver one inquiry by its channel (idempotent: a delivered one is left alone). An
+    API creditor gets an ``inquiry.created`` webhook per endpoint (sent by the worker);
+    one without an endpoint fetches its inquiries through the API."""
     inquiry = session.get(Inquiry, inquiry_id, options=[selectinload(Inquiry.creditor)])
     if inquiry is None or inquiry.status != InquiryStatus.QUEUED:
         return "skipped"
@@ -269,28 +234,12 @@ def deliver(session: Session, inquiry_id: uuid.UUID, *, http: httpx.Client | Non
                           "av en fullmakt signerad med BankID. Logga in i Skuldkolls "
                           "borgenärsportal för att verifiera fullmakten och svara:\n\n"
                           f"{dbmod.get().settings.base_url}/creditor/inquiries/{inquiry.id}"))
-    elif creditor.channel == Channel.API and creditor.webhook_url:
-        _post_webhook(creditor, inquiry_payload(inquiry), str(inquiry.id), http)
+    elif creditor.channel == Channel.API and creditor.organisation_id is not None:
+        webhooks.emit(session, creditor.organisation_id, "inquiry.created",
+                      inquiry_payload(inquiry), case=case)
     inquiry.status = InquiryStatus.DELIVERED
     inquiry.delivered_at = clock.now()
     return "delivered"
-
-
-def _post_webhook(creditor: Creditor, payload: dict, webhook_id: str,
-                  http: httpx.Client | None) -> None:
-    body = json.dumps(payload, separators=(",", ":")).encode()
-    timestamp = int(clock.wall_now().timestamp())
-    secret = creditor.webhook_secret or ""
-    headers = {"content-type": "application/json", "webhook-id": webhook_id,
-               "webhook-timestamp": str(timestamp),
-               "webhook-signature": webhook_signature(secret, webhook_id, timestamp, body)}
-    client = http or httpx.Client(timeout=10)
-    try:
-        response = client.post(creditor.webhook_url, content=body, headers=headers)
-    finally:
-        if http is None:
-            client.close()
-    response.raise_for_status()  # the job fails and is retried with backoff
 
 
 def process_deadlines(session: Session, now: datetime | None = None) -> dict[str, int]:
@@ -329,12 +278,18 @@ def process_deadlines(session: Session, now: datetime | None = None) -> dict[str
 
 
 def answer(session: Session, inquiry: Inquiry, *, answer: Answer, debts: list[DebtInput],
-           source: str, answered_by: str) -> Inquiry:
+           source: str, answered_by: str, send_fullmakt: bool = True) -> Inquiry:
     """Record a creditor's answer: "no" (no customer relationship) or "yes" with the
-    debts. Refused once answered, and when the fullmakt no longer holds."""
-    # Lock the row: two answers arriving at once must not both be stored.
+    debts. A "no" may later be changed to yes (``changed_at``); otherwise refused once
+    answered, and when the fullmakt no longer holds. A yes subscribes the creditor to the
+    fullmakt and, with ``send_fullmakt``, sends it to the creditor's system when that has
+    a webhook endpoint."""
+    # Lock the row: two answers arriving at once must not both be stored. (Flush first:
+    # refresh() expires the object before it autoflushes, dropping unflushed changes.)
+    session.flush()
     session.refresh(inquiry, with_for_update=True)
-    if inquiry.status == InquiryStatus.ANSWERED:
+    change = inquiry.status == InquiryStatus.ANSWERED and inquiry.answer == Answer.NO
+    if inquiry.status == InquiryStatus.ANSWERED and not (change and answer == Answer.YES):
         raise NotAllowed("Förfrågan är redan besvarad.")
     if inquiry.status == InquiryStatus.CANCELLED:
         raise NotAllowed("Förfrågan är återkallad: fullmakten gäller inte längre.")
@@ -346,14 +301,33 @@ def answer(session: Session, inquiry: Inquiry, *, answer: Answer, debts: list[De
     for item in debts:
         _store_debt(session, case, item, source=kind, entered_by=answered_by, inquiry=inquiry)
     inquiry.answer = answer
-    inquiry.status = InquiryStatus.ANSWERED
-    inquiry.answered_at = clock.now()
+    if change:
+        inquiry.changed_at = clock.now()  # answered_at stays the time of the "no"
+    else:
+        inquiry.status = InquiryStatus.ANSWERED
+        inquiry.answered_at = clock.now()
     inquiry.answered_by = answered_by
     inquiry.answer_source = source
-    audit.record(session, audit.Actor(*answered_by.split(":", 1)), "inquiry.answered",
+    audit.record(session, audit.Actor(*answered_by.split(":", 1)),
+                 "inquiry.answer_changed" if change else "inquiry.answered",
                  subject_type="inquiry", subject_id=inquiry.id,
                  details={"answer": answer.value, "debts": len(debts), "source": source})
+    if answer == Answer.YES:
+        _follow_yes(session, inquiry, send_fullmakt, answered_by)
     return inquiry
+
+
+def _follow_yes(session: Session, inquiry: Inquiry, send: bool, by: str) -> None:
+    creditor_org = inquiry.creditor.organisation_id
+    if creditor_org is None:
+        return  # not on the platform: no subscription
+    if dbmod.current_org.get() in (None, creditor_org):
+        subscriptions.follow_yes(session, inquiry, send=send, by=by)
+    else:
+        # Typed in by the counsellor: the subscription is the creditor organisation's
+        # row, which row-level security keeps out of the municipality's transaction.
+        jobs.enqueue(session, "worker.jobs.follow_yes_answer", inquiry_id=str(inquiry.id),
+                     send=send, by=by)
 
 
 def add_manual_debt(session: Session, case: Case, item: DebtInput, *, by_user: User | None = None,

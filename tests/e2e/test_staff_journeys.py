@@ -35,6 +35,9 @@ def staff_sign_in(page, base: str, portal: str, email: str) -> None:
     page.wait_for_url("**/login/totp")
     page.get_by_label("Engångskod").fill(fresh_totp(email))
     page.get_by_role("button", name="Logga in").click()
+    # signed in once the portal's home has replaced the TOTP page
+    page.wait_for_url(lambda url: "/login" not in url)
+    page.wait_for_load_state()
 
 
 def test_landing_page_lists_portals_and_demo_logins(page, demo_server):

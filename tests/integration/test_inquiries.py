@@ -2,11 +2,13 @@
 
 from __future__ import annotations
 
+import json
 from datetime import timedelta
 
 import httpx
 import pytest
 from sqlalchemy import select, text
+from standardwebhooks.webhooks import Webhook
 
 from shared.models import (
     Answer,
@@ -19,9 +21,11 @@ from shared.models import (
     OrgKind,
     OutboxMessage,
     Role,
+    WebhookDelivery,
+    WebhookEndpoint,
 )
 from shared.security import crypto
-from shared.services import cases, inquiries
+from shared.services import cases, inquiries, webhooks
 from shared.services.errors import FieldError, NotAllowed
 from tests.integration.test_cases import register, sign
 
@@ -35,8 +39,8 @@ def setup(db, factories):
     agency = factories.org(OrgKind.AGENCY, "Nordisk Inkasso AB")
     web = Creditor(name="Nordisk Inkasso AB", organisation_id=agency.id, channel=Channel.WEB,
                    email="inkorg@example.se")
-    api = Creditor(name="Kreditbanken", channel=Channel.API, webhook_secret="s3cret",
-                   webhook_url="https://bank.example/hooks")
+    bank = factories.org(OrgKind.CREDITOR, "Kreditbanken")
+    api = Creditor(name="Kreditbanken", organisation_id=bank.id, channel=Channel.API)
     manual = Creditor(name="CSN", channel=Channel.MANUAL, postal_address="851 82 Sundsvall")
     db.add_all([web, api, manual])
     db.flush()
@@ -68,6 +72,10 @@ def test_no_inquiry_without_a_valid_fullmakt(db, setup):
 
 def test_delivery_by_channel(db, setup):
     counsellor, case, web, api, manual = setup
+    secret = webhooks.new_secret()
+    db.add(WebhookEndpoint(organisation_id=api.organisation_id, url="https://bank.example/hooks",
+                           secrets=json.dumps([{"secret": secret, "created_at": "2026-01-01",
+                                                "expires_at": None}])))
     sent = inquiries.send_inquiries(db, counsellor, case, [web.id, api.id, manual.id])
     w, a, m = (next(i for i in sent if i.creditor_id == c.id) for c in (web, api, manual))
     received = []
@@ -80,24 +88,30 @@ def test_delivery_by_channel(db, setup):
     assert inquiries.deliver(db, w.id) == "delivered"
     notice = db.scalars(select(EmailMessage).where(EmailMessage.kind == "inquiry.notice")).one()
     assert notice.to == "inkorg@example.se" and str(w.id) in notice.body
-    assert inquiries.deliver(db, a.id, http=http) == "delivered"
+    # The API creditor's delivery is queued in the same transaction, sent by the worker.
+    assert inquiries.deliver(db, a.id) == "delivered"
+    [delivery] = db.scalars(select(WebhookDelivery)).all()
+    assert delivery.event_type == "inquiry.created" and delivery.case_id == case.id
+    assert crypto.token_key_id(db.scalar(text(
+        "SELECT payload FROM webhook_deliveries"))) == case.data_key_id
+    assert webhooks.attempt(db, delivery.id, http=http) == "succeeded"
     [request] = received
-    assert request.headers["webhook-id"] == str(a.id)
-    expected = inquiries.webhook_signature("s3cret", str(a.id),
-                                           int(request.headers["webhook-timestamp"]),
-                                           request.content)
-    assert request.headers["webhook-signature"] == expected
-    assert b"19840312" in request.content  # the creditor needs the personnummer
+    body = Webhook(secret).verify(request.content, dict(request.headers))
+    assert request.headers["webhook-id"] == delivery.message_id
+    assert body["type"] == "inquiry.created"
+    assert body["data"]["inquiry_id"] == str(a.id)
+    assert body["data"]["personal_number"] == "198403122719"  # to find the customer
+    assert body["data"]["fullmakt"]["code"] == case.fullmakt.code
     assert inquiries.deliver(db, m.id) == "delivered"
     assert inquiries.deliver(db, m.id) == "skipped"  # twice changes nothing
 
 
-def test_failed_webhook_raises_for_a_retry(db, setup):
+def test_api_creditor_without_an_endpoint_fetches_through_the_api(db, setup):
     counsellor, case, _web, api, _manual = setup
     [a] = inquiries.send_inquiries(db, counsellor, case, [api.id])
-    http = httpx.Client(transport=httpx.MockTransport(lambda r: httpx.Response(503)))
-    with pytest.raises(httpx.HTTPStatusError):
-        inquiries.deliver(db, a.id, http=http)
+    assert inquiries.deliver(db, a.id) == "delivered"
+    assert a.status == InquiryStatus.DELIVERED
+    assert db.scalars(select(WebhookDelivery)).all() == []
 
 
 def test_reminder_then_overdue(db, setup):
@@ -195,13 +209,17 @@ def test_revocation_is_told_to_the_creditors_that_have_the_fullmakt(db, setup):
     from shared import jobs
 
     counsellor, case, web, _api, manual = setup
-    inquiries.send_inquiries(db, counsellor, case, [web.id])
+    inquiries.send_inquiries(db, counsellor, case, [web.id, manual.id])
+    db.commit()
+    jobs.after_commit(db)  # delivered (the worker's part, in-process)
     cases.revoke(db, case.person, case.fullmakt)
     db.commit()
-    jobs.after_commit(db)  # the worker's part, in-process
+    jobs.after_commit(db)  # the fan-out of fullmakt.revoked
     db.expire_all()
-    told = db.scalars(select(EmailMessage).where(EmailMessage.kind == "fullmakt.ended")).all()
+    told = db.scalars(select(EmailMessage).where(EmailMessage.kind == "fullmakt.revoked")).all()
+    # The unanswered inquiry can never be answered now; the post creditor has no address.
     assert [m.to for m in told] == ["inkorg@example.se"]
+    assert case.fullmakt.code in told[0].body and "Erik" not in told[0].body
 
 
 def test_purge_removes_every_sign_order_of_the_case(db, setup):

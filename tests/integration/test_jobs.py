@@ -68,3 +68,30 @@ def test_failed_job_is_recorded_and_retried_by_the_sweep(db, monkeypatch):
 def test_only_worker_functions_can_be_enqueued(db):
     with pytest.raises(ValueError):
         jobs.enqueue(db, "os.system", cmd="true")
+
+
+def test_a_job_run_in_process_after_a_request_runs_unscoped(db, factories, monkeypatch):
+    # In the demo a request's commit runs its jobs in the same thread; the job must see
+    # every organisation's rows, as in a worker (an inquiry's webhook belongs to the
+    # creditor, the request that sent it to the municipality).
+    from shared import db as dbmod
+    from shared.models import ApiKey, OrgKind, Role
+    from shared.services import api_keys
+
+    seen = []
+
+    def look(session, **payload):
+        seen.append((dbmod.current_org.get(), session.scalars(select(ApiKey.name)).all()))
+
+    import worker.jobs
+
+    monkeypatch.setattr(worker.jobs, "look", look, raising=False)
+    municipality, bank = factories.org(), factories.org(OrgKind.CREDITOR)
+    api_keys.create_key(db, factories.user(bank, Role.CREDITOR_ADMIN), "Bankens system")
+    db.commit()
+    with dbmod.tenant(municipality.id):
+        jobs.enqueue(db, "worker.jobs.look")
+        db.commit()
+        jobs.after_commit(db)
+        assert dbmod.current_org.get() == municipality.id  # the request's scope is back
+    assert seen == [(None, ["Bankens system"])]

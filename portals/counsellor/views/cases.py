@@ -4,8 +4,9 @@ from __future__ import annotations
 
 import uuid
 from dataclasses import dataclass
+from datetime import date
 
-from flask import Blueprint, abort, current_app, flash, url_for
+from flask import Blueprint, abort, current_app, flash, request, url_for
 from flask_babel import gettext as _
 from flask_login import current_user
 
@@ -116,15 +117,45 @@ def history_rows(case: Case) -> list[dict]:
     return rows
 
 
+def _render_case(case: Case, status: int = 200, **extra):
+    return htmx.render("counsellor/cases/show.html", "counsellor/cases/_partials/case.html",
+                       status, case=case, fullmakt=case.fullmakt, history=history_rows(case),
+                       resend_form=EmptyForm(), today=clock.today(), **extra)
+
+
 @bp.get("/<uuid:case_id>")
 @access(case_owner())
 def show(case_id: uuid.UUID):
     case = own_case(case_id)
     audit.record(db_session(), current_user.actor, "case.view", subject_type="case",
                  subject_id=case.id, details={"portal": "counsellor"})
-    return htmx.render("counsellor/cases/show.html", "counsellor/cases/_partials/case.html",
-                       case=case, fullmakt=case.fullmakt, history=history_rows(case),
-                       resend_form=EmptyForm())
+    return _render_case(case)
+
+
+@bp.post("/<uuid:case_id>/validity")
+@access(case_owner())
+def change_validity(case_id: uuid.UUID):
+    """Ändra giltighet: shorten the fullmakt (the creditors that subscribe hear of it)."""
+    case = own_case(case_id)
+    raw = (request.form.get("valid_until") or "").strip()
+    try:
+        try:
+            day = date.fromisoformat(raw) if raw else None
+        except ValueError:
+            raise FieldError("valid_until",
+                             "Ange det nya sista giltighetsdatumet (ÅÅÅÅ-MM-DD).") from None
+        changed = cases.change_validity(db_session(), current_user.user, case, day)
+    except FieldError as exc:
+        return _render_case(case, 422, validity_error=_(exc.message), validity_value=raw)
+    except NotAllowed as exc:
+        flash(_(str(exc)), "error")
+        return htmx.redirect(url_for("cases.show", case_id=case.id))
+    if changed:
+        flash(_("Fullmakten gäller nu till och med %(day)s. Borgenärer som prenumererar på "
+                "den får veta det.", day=case.fullmakt.valid_until.isoformat()), "success")
+    else:
+        flash(_("Giltighetstiden är oförändrad."), "info")
+    return htmx.redirect(url_for("cases.show", case_id=case.id))
 
 
 @bp.post("/<uuid:case_id>/resend")

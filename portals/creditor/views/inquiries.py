@@ -27,7 +27,7 @@ from portals.creditor.forms import (
 from shared.models import Answer, Inquiry, InquiryStatus, Role
 from shared.rules.debts import KIND_LABELS, STATUS_LABELS
 from shared.security import audit
-from shared.services import inquiries
+from shared.services import inquiries, webhooks
 from shared.services.errors import FieldError, NotAllowed
 from shared.web import htmx
 from shared.web.access import access, staff
@@ -80,19 +80,31 @@ def inbox():
                        municipalities=municipalities)
 
 
+def _can_change(view: queries.InquiryView) -> bool:
+    """A "no" can be changed to yes while the fullmakt holds (as in Fullmaktskollen)."""
+    inquiry = view.inquiry
+    return inquiry.status == InquiryStatus.ANSWERED and inquiry.answer == Answer.NO \
+        and view.fullmakt_valid
+
+
 def _context(view: queries.InquiryView, *, form: AnswerForm | None = None,
-             rows: list[DebtRow] | None = None, **extra) -> dict:
+             rows: list[DebtRow] | None = None, change: bool = False, **extra) -> dict:
     rows = rows if rows is not None else empty_rows()
+    session = db_session()
     return {"v": view, "inquiry": view.inquiry, "form": form or AnswerForm(formdata=None),
             "rows": rows, "next_index": next_index(rows), "max_rows": MAX_ROWS,
             "kinds": KIND_LABELS, "statuses": STATUS_LABELS,
-            "answered_by": queries.answered_by_label(db_session(), view.inquiry), **extra}
+            "answered_by": queries.answered_by_label(session, view.inquiry),
+            "can_change": _can_change(view), "change": change and _can_change(view),
+            "has_endpoint": webhooks.has_endpoint(session, current_user.organisation_id),
+            **extra}
 
 
 @bp.get("/inquiries/<uuid:inquiry_id>")
 @access(AGENT)
 def show(inquiry_id: uuid.UUID):
-    """The fullmakt verification panel, and the answer form or the answer given."""
+    """The fullmakt verification panel, and the answer form or the answer given;
+    ``?change=yes`` opens the form that changes a "no" to yes (from Kundfrågor)."""
     inquiry = load_inquiry(inquiry_id)
     session = db_session()
     view = queries.inquiry_view(session, inquiry)
@@ -100,7 +112,8 @@ def show(inquiry_id: uuid.UUID):
                  subject_id=inquiry.id)
     audit.record(session, current_user.actor, "fullmakt.verified", subject_type="fullmakt",
                  subject_id=view.fullmakt.id, details={"inquiry_id": str(inquiry.id)})
-    return htmx.render(PAGE, PARTIAL, **_context(view))
+    return htmx.render(PAGE, PARTIAL,
+                       **_context(view, change=request.args.get("change") == "yes"))
 
 
 @bp.get("/inquiries/<uuid:inquiry_id>/debt-rows/<int:index>")
@@ -123,11 +136,15 @@ def answer(inquiry_id: uuid.UUID):
     session = db_session()
     form = AnswerForm()
     rows = debt_rows(request.form)
+    change = request.form.get("change") == "yes"  # a "no" changed to yes
+    # Unticked (or not offered: no endpoint) means the fullmakt is not pushed.
+    send = request.form.get("send_fullmakt") == "1"
     if "add_row" in request.form:  # "Lägg till skuld" without JavaScript
         if next_index(rows) < MAX_ROWS:
             rows.append(DebtRow(next_index(rows)))
         view = queries.inquiry_view(session, inquiry)
-        return htmx.render(PAGE, PARTIAL, **_context(view, form=form, rows=rows))
+        return htmx.render(PAGE, PARTIAL, **_context(view, form=form, rows=rows,
+                                                      change=change, send=send))
     error, debts_error, status = None, None, 422
     if form.validate_on_submit():
         try:
@@ -135,8 +152,11 @@ def answer(inquiry_id: uuid.UUID):
             if form.answer.data == Answer.YES and not debts:
                 raise FieldError("debts", _("Fyll i minst en skuld, eller svara "
                                             "”Ingen kundrelation”."))
+            if change and form.answer.data != Answer.YES:
+                raise FieldError("answer", _("Svaret kan bara ändras till ja."))
             inquiries.answer(session, inquiry, answer=Answer(form.answer.data), debts=debts,
-                             source="form", answered_by=f"user:{current_user.user.id}")
+                             source="form", answered_by=f"user:{current_user.user.id}",
+                             send_fullmakt=send)
         except FieldError as exc:
             if exc.field == "answer":
                 form.answer.errors = [exc.message]
@@ -149,6 +169,9 @@ def answer(inquiry_id: uuid.UUID):
         else:
             message = _("Tack! Svaret är registrerat och har skickats till budget- och "
                         "skuldrådgivningen.")
+            if change:
+                message = _("Svaret är ändrat till ja och har skickats till budget- och "
+                            "skuldrådgivningen. Ni prenumererar nu på fullmaktens händelser.")
             if htmx.wants_partial():
                 view = queries.inquiry_view(session, inquiry)
                 return htmx.render(PAGE, PARTIAL, **_context(view, message=message))
@@ -158,4 +181,5 @@ def answer(inquiry_id: uuid.UUID):
         status = 422  # htmx swaps only 2xx and 422 (base.html's responseHandling)
     view = queries.inquiry_view(session, inquiry)
     return htmx.render(PAGE, PARTIAL, status, **_context(
-        view, form=form, rows=rows, error=error, debts_error=debts_error))
+        view, form=form, rows=rows, error=error, debts_error=debts_error, change=change,
+        send=send))

@@ -1,0 +1,216 @@
+"""Kundfrågor: the organisation's customer inquiries and its fullmakt subscriptions on one
+page, as Fullmaktskollen gathers them for the recipients of a power of attorney.
+
+Search by personnummer (or samordningsnummer) and/or the days the inquiries were sent,
+answered or unanswered. A yes row shows the agent and the principal's name and expands
+to the principal's currently valid fullmakter (fetch to the organisation's system,
+unsubscribe, subscribe again). A no row shows only the number and the two times, and
+can be changed to yes. Everything is loaded for the signed-in organisation: anything
+else is a 404.
+"""
+
+from __future__ import annotations
+
+import re
+import uuid
+from dataclasses import dataclass
+from datetime import date
+
+from flask import Blueprint, abort, flash, request, url_for
+from flask_babel import gettext as _
+from flask_babel import lazy_gettext as _l
+from flask_login import current_user
+
+from shared import clock
+from shared.models import Answer, Inquiry, InquiryStatus, Role
+from shared.rules.identity import IdentityNumberError, parse_orgnr, parse_personnummer
+from shared.security import audit
+from shared.services import subscriptions, webhooks
+from shared.services.errors import NotAllowed
+from shared.web import htmx
+from shared.web.access import access, staff
+from shared.web.factory import db_session
+
+bp = Blueprint("customers", __name__, url_prefix="/customers", template_folder="../templates")
+
+AGENT = staff(Role.CREDITOR_AGENT, Role.CREDITOR_ADMIN)
+FILTERS = {"all": _l("Alla"), "answered": _l("Besvarade"), "unanswered": _l("Obesvarade")}
+PAGE = "creditor/customers/index.html"
+PARTIAL = "creditor/customers/_partials/search.html"
+FULLMAKTER_PAGE = "creditor/customers/fullmakter.html"
+FULLMAKTER_PARTIAL = "creditor/customers/_partials/fullmakter.html"
+_ORGNR = re.compile(r"^\d{6}-?\d{4}$")
+
+
+@dataclass
+class Search:
+    """What was asked, and the error of each field."""
+
+    number: str = ""
+    sent_from: str = ""
+    sent_to: str = ""
+    show: str = "all"
+    errors: dict[str, str] | None = None
+    digits: str | None = None  # the personnummer, 12 digits
+    orgnr: str | None = None  # an organisationsnummer was asked for
+    day_from: date | None = None
+    day_to: date | None = None
+
+    @property
+    def asked(self) -> bool:
+        return bool(self.number or self.sent_from or self.sent_to)
+
+
+def _is_orgnr(raw: str) -> bool:
+    """An organisationsnummer has 10 digits with at least 20 where a month would be."""
+    return bool(_ORGNR.match(raw)) and int(raw[2:4]) >= 20
+
+
+def _day(raw: str, field: str, errors: dict[str, str]) -> date | None:
+    if not raw:
+        return None
+    try:
+        return date.fromisoformat(raw)
+    except ValueError:
+        errors[field] = _("Ange datumet som ÅÅÅÅ-MM-DD, till exempel 2026-03-01.")
+        return None
+
+
+def parse_search(args) -> Search:
+    search = Search(number=(args.get("number") or "").strip()[:20],
+                    sent_from=(args.get("from") or "").strip()[:10],
+                    sent_to=(args.get("to") or "").strip()[:10],
+                    show=args.get("show") if args.get("show") in FILTERS else "all",
+                    errors={})
+    raw = re.sub(r"\s", "", search.number)
+    if raw:
+        if _is_orgnr(raw):
+            try:
+                search.orgnr = parse_orgnr(raw)
+            except IdentityNumberError as exc:
+                search.errors["number"] = _(str(exc))
+        else:
+            try:
+                search.digits = parse_personnummer(raw, clock.today()).digits
+            except IdentityNumberError as exc:
+                search.errors["number"] = _(str(exc))
+    search.day_from = _day(search.sent_from, "from", search.errors)
+    search.day_to = _day(search.sent_to, "to", search.errors)
+    if search.day_from and search.day_to and search.day_from > search.day_to:
+        search.errors["to"] = _("Slutdatumet ligger före startdatumet.")
+    return search
+
+
+@bp.get("")
+@access(AGENT)
+def index():
+    """The search and its results (the results are the htmx partial)."""
+    search = parse_search(request.args)
+    rows = []
+    session = db_session()
+    org_id = current_user.organisation_id
+    if search.asked and not search.errors and search.orgnr is None:
+        rows = subscriptions.customer_inquiries(
+            session, org_id, personnummer=search.digits, sent_from=search.day_from,
+            sent_to=search.day_to,
+            answered={"answered": True, "unanswered": False}.get(search.show))
+    if rows:  # personnummer on every row, names and agents on the yes rows
+        audit.record(session, current_user.actor, "customer_inquiries.searched",
+                     subject_type="organisation", subject_id=org_id,
+                     details={"by_number": search.digits is not None,
+                              "inquiries": [str(r.inquiry.id) for r in rows],
+                              "named": [str(r.inquiry.id) for r in rows if r.principal_name]})
+    status = 422 if search.errors else 200
+    return htmx.render(PAGE, PARTIAL, status, search=search, rows=rows, filters=FILTERS,
+                       limit=subscriptions.SEARCH_LIMIT)
+
+
+def _yes_inquiry(inquiry_id: uuid.UUID) -> Inquiry:
+    """An inquiry to the organisation answered yes; anything else is a 404 (a no or an
+    unanswered inquiry shows nothing more about the person)."""
+    inquiry = subscriptions.customer_inquiry(db_session(), current_user.organisation_id,
+                                             inquiry_id)
+    if inquiry is None or inquiry.status != InquiryStatus.ANSWERED or \
+            inquiry.answer != Answer.YES:
+        abort(404)
+    return inquiry
+
+
+def _fullmakter(inquiry: Inquiry, status: int = 200, **extra):
+    session = db_session()
+    org_id = current_user.organisation_id
+    rows = subscriptions.principal_fullmakter(session, org_id, inquiry)
+    audit.record(session, current_user.actor, "customer_fullmakter.viewed",
+                 subject_type="inquiry", subject_id=inquiry.id,
+                 details={"fullmakter": [str(r.fullmakt.id) for r in rows]})
+    return htmx.render(FULLMAKTER_PAGE, FULLMAKTER_PARTIAL, status, inquiry=inquiry,
+                       person=inquiry.case.person, rows=rows,
+                       has_endpoint=webhooks.has_endpoint(session, org_id), **extra)
+
+
+@bp.get("/inquiries/<uuid:inquiry_id>/fullmakter")
+@access(AGENT)
+def fullmakter(inquiry_id: uuid.UUID):
+    """The expanded yes row: the principal's currently valid fullmakter."""
+    return _fullmakter(_yes_inquiry(inquiry_id))
+
+
+def _row(inquiry: Inquiry, fullmakt_id: uuid.UUID) -> subscriptions.FullmaktRow:
+    for row in subscriptions.principal_fullmakter(db_session(), current_user.organisation_id,
+                                                  inquiry):
+        if row.fullmakt.id == fullmakt_id:
+            return row
+    abort(404)
+
+
+def _done(inquiry: Inquiry, message: str | None = None, error: str | None = None):
+    if htmx.wants_partial():
+        # htmx swaps only 2xx and 422 (base.html's responseHandling)
+        return _fullmakter(inquiry, 422 if error else 200, message=message, error=error)
+    flash(error or message, "error" if error else "success")
+    return htmx.redirect(url_for("customers.fullmakter", inquiry_id=inquiry.id))
+
+
+def _by() -> str:
+    return f"user:{current_user.user.id}"
+
+
+@bp.post("/inquiries/<uuid:inquiry_id>/fullmakter/<uuid:fullmakt_id>/fetch")
+@access(AGENT)
+def fetch(inquiry_id: uuid.UUID, fullmakt_id: uuid.UUID):
+    """Hämta: send the fullmakt to the organisation's system again (fullmakt.sent)."""
+    inquiry = _yes_inquiry(inquiry_id)
+    row = _row(inquiry, fullmakt_id)
+    try:
+        subscriptions.send_fullmakt(db_session(), row.creditor, row.fullmakt, by=_by())
+    except NotAllowed as exc:
+        return _done(inquiry, error=_(str(exc)))
+    return _done(inquiry, _("Fullmakten %(code)s skickas till ert system.",
+                            code=row.fullmakt.code))
+
+
+@bp.post("/inquiries/<uuid:inquiry_id>/fullmakter/<uuid:fullmakt_id>/unsubscribe")
+@access(AGENT)
+def unsubscribe(inquiry_id: uuid.UUID, fullmakt_id: uuid.UUID):
+    """Avprenumerera: no more events on the fullmakt (e.g. the customer has left)."""
+    inquiry = _yes_inquiry(inquiry_id)
+    row = _row(inquiry, fullmakt_id)
+    if row.subscription is not None:
+        subscriptions.unsubscribe(db_session(), row.subscription, by=_by())
+    return _done(inquiry, _("Ni prenumererar inte längre på fullmakten %(code)s.",
+                            code=row.fullmakt.code))
+
+
+@bp.post("/inquiries/<uuid:inquiry_id>/fullmakter/<uuid:fullmakt_id>/subscribe")
+@access(AGENT)
+def subscribe(inquiry_id: uuid.UUID, fullmakt_id: uuid.UUID):
+    """Prenumerera again on a fullmakt answered yes under."""
+    inquiry = _yes_inquiry(inquiry_id)
+    row = _row(inquiry, fullmakt_id)
+    try:
+        subscriptions.subscribe(db_session(), row.creditor, row.fullmakt, source="portal",
+                                by=_by())
+    except NotAllowed as exc:
+        return _done(inquiry, error=_(str(exc)))
+    return _done(inquiry, _("Ni prenumererar på fullmakten %(code)s och får dess händelser.",
+                            code=row.fullmakt.code))

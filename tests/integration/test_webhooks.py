@@ -1,0 +1,597 @@
+"""Webhooks to creditor systems: Standard Webhooks signatures and secret rotation, delivery
+through the outbox to a real receiver on 127.0.0.1, retries with backoff on the (fake)
+wall clock, giving up after 24 h, redelivery, and at most three deliveries in flight per
+creditor organisation (in-process and in Redis)."""
+
+from __future__ import annotations
+
+import json
+import socket
+import threading
+import time
+import uuid
+from dataclasses import replace
+from datetime import UTC, datetime, timedelta
+from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
+from itertools import pairwise
+
+import pytest
+import standardwebhooks.webhooks as swh
+from sqlalchemy import select
+from standardwebhooks.webhooks import Webhook, WebhookVerificationError
+
+from shared import clock, jobs
+from shared import db as dbmod
+from shared.integrations import concurrency
+from shared.models import (
+    AuditEntry,
+    Base,
+    DeliveryStatus,
+    Organisation,
+    OrgKind,
+    Role,
+    WebhookAttempt,
+    WebhookDelivery,
+)
+from shared.security import audit, crypto
+from shared.services import webhooks
+from shared.services.errors import FieldError, NotAllowed
+from tests.conftest import Factories
+from tests.integration.test_cases import register, sign
+
+# -- a creditor's system on 127.0.0.1 ---------------------------------------------------
+
+
+class Receiver:
+    """A local HTTP server playing a creditor's system: answers ``status`` (503 while
+    "down"), optionally slowly, and records every request and how many were in flight
+    at once. ``stop()`` closes the port, so connections are refused."""
+
+    def __init__(self, port: int | None = None):
+        self.status, self.delay = 204, 0.0
+        self.requests: list[dict] = []
+        self.in_flight = self.max_in_flight = 0
+        self._lock = threading.Lock()
+        self.port = port or free_port()
+        self.server: ThreadingHTTPServer | None = None
+
+    @property
+    def url(self) -> str:
+        return f"http://127.0.0.1:{self.port}/hooks"
+
+    def start(self) -> Receiver:
+        receiver = self
+
+        class Handler(BaseHTTPRequestHandler):
+            def do_POST(self):  # noqa: N802 - the stdlib's name
+                with receiver._lock:
+                    receiver.in_flight += 1
+                    receiver.max_in_flight = max(receiver.max_in_flight, receiver.in_flight)
+                try:
+                    body = self.rfile.read(int(self.headers["content-length"]))
+                    if receiver.delay:
+                        time.sleep(receiver.delay)  # a slow system, not a test waiting
+                    status = receiver.status
+                    with receiver._lock:
+                        receiver.requests.append({"headers": {k.lower(): v for k, v in
+                                                              self.headers.items()},
+                                                  "body": body,
+                                                  "status": status})
+                    self.send_response(status)
+                    self.send_header("content-length", "0")
+                    self.end_headers()
+                finally:
+                    with receiver._lock:
+                        receiver.in_flight -= 1
+
+            def log_message(self, *args):
+                pass
+
+        self.server = ThreadingHTTPServer(("127.0.0.1", self.port), Handler)
+        self.server.daemon_threads = True
+        threading.Thread(target=self.server.serve_forever, daemon=True).start()
+        return self
+
+    def stop(self) -> None:
+        if self.server is not None:
+            self.server.shutdown()
+            self.server.server_close()
+            self.server = None
+
+    def ids(self) -> list[str]:
+        return [r["headers"]["webhook-id"] for r in self.requests]
+
+
+def free_port() -> int:
+    with socket.socket() as s:
+        s.bind(("127.0.0.1", 0))
+        return s.getsockname()[1]
+
+
+@pytest.fixture
+def receiver():
+    r = Receiver().start()
+    yield r
+    r.stop()
+
+
+@pytest.fixture
+def follow_wall(monkeypatch, wall):
+    """The receiver's verifier lives on the same (fake) wall clock as the sender."""
+
+    class WallDatetime(datetime):
+        @classmethod
+        def now(cls, tz=None):
+            return clock.wall_now().astimezone(tz)
+
+    monkeypatch.setattr(swh, "datetime", WallDatetime)
+    return wall
+
+
+def verify(secret: str, request: dict) -> dict:
+    return Webhook(secret).verify(request["body"], request["headers"])
+
+
+# -- the creditor organisation --------------------------------------------------------
+
+
+@pytest.fixture
+def bank(db, factories):
+    org = factories.org(OrgKind.CREDITOR, "Kreditbanken")
+    admin = factories.user(org, Role.CREDITOR_ADMIN, name="Olle Admin")
+    agent = factories.user(org, Role.CREDITOR_AGENT, name="Sara Ek")
+    return {"org": org, "admin": admin, "agent": agent}
+
+
+def add(db, bank, url: str) -> tuple:
+    endpoint, secret = webhooks.add_endpoint(db, bank["admin"], url, "Kärnsystemet")
+    db.commit()
+    return endpoint, secret
+
+
+def run_outbox(db) -> None:
+    """Commit, then the worker's part (in-process: RQ is not configured in tests)."""
+    db.commit()
+    jobs.after_commit(db)
+    db.expire_all()
+
+
+def event(db, bank, n: int = 1) -> list[WebhookDelivery]:
+    return webhooks.emit(db, bank["org"].id, "inquiry.created", {"inquiry_id": str(n)})
+
+
+def attempts_of(db, delivery) -> list[WebhookAttempt]:
+    return list(db.scalars(select(WebhookAttempt).where(WebhookAttempt.delivery_id == delivery.id)
+                           .order_by(WebhookAttempt.attempted_at)))
+
+
+def due_again(db, wall, delivery) -> None:
+    """Move the wall clock to the delivery's next attempt and run the minute job."""
+    db.refresh(delivery)
+    wall.now = delivery.next_attempt_at
+    assert webhooks.retry_due(db) == 1
+    run_outbox(db)
+    db.refresh(delivery)
+
+
+# -- endpoints and signatures -------------------------------------------------------------
+
+
+@pytest.mark.parametrize(("url", "message"), [
+    ("", "Ange adressen"),
+    ("bank.example/hooks", "börjar med https://"),
+    ("ftp://bank.example/hooks", "börjar med https://"),
+    ("http://bank.example/hooks", "måste börja med https://"),
+    ("https://user:pw@bank.example/hooks", "användarnamn eller lösenord"),
+    ("https://bank.example/hooks#x", "#-fragment"),
+    ("https://" + "a" * 500 + ".se/", "Högst 500 tecken"),
+])
+def test_an_endpoint_url_is_checked_with_a_clear_field_error(db, bank, url, message):
+    with pytest.raises(FieldError) as err:
+        webhooks.add_endpoint(db, bank["admin"], url)
+    assert err.value.field == "url" and message in err.value.message
+
+
+@pytest.mark.parametrize("url", ["https://127.0.0.1/hooks", "https://localhost/hooks",
+                                 "https://10.1.2.3/hooks", "https://[::1]/hooks",
+                                 "https://169.254.169.254/latest", "http://127.0.0.1:8000/"])
+def test_outside_demo_and_tests_no_local_or_private_address(url):
+    with pytest.raises(FieldError) as err:
+        webhooks.check_url(url, allow_local_http=False)
+    assert err.value.field == "url"
+
+
+def test_http_to_this_machine_only_in_demo_and_tests():
+    assert webhooks.check_url(" http://127.0.0.1:8000/hooks ", allow_local_http=True) == \
+        "http://127.0.0.1:8000/hooks"
+    assert webhooks.check_url("https://bank.example/hooks") == "https://bank.example/hooks"
+    with pytest.raises(FieldError):
+        webhooks.check_url("http://192.168.1.5/hooks", allow_local_http=True)
+
+
+def test_only_a_creditor_admin_manages_endpoints_and_each_change_is_audited(db, bank):
+    with pytest.raises(NotAllowed):
+        webhooks.add_endpoint(db, bank["agent"], "https://bank.example/hooks")
+    endpoint, secret = add(db, bank, "https://bank.example/hooks")
+    assert secret.startswith("whsec_") and len(Webhook(secret)._whsecret) == 32
+    raw = db.connection().exec_driver_sql(
+        "SELECT secrets FROM webhook_endpoints WHERE url = 'https://bank.example/hooks'"
+    ).scalar()
+    assert secret not in raw  # stored encrypted
+    with pytest.raises(FieldError, match="finns redan"):
+        webhooks.add_endpoint(db, bank["admin"], "https://bank.example/hooks")
+    with pytest.raises(NotAllowed):
+        webhooks.rotate_secret(db, bank["agent"], endpoint)
+    webhooks.rotate_secret(db, bank["admin"], endpoint)
+    webhooks.disable_endpoint(db, bank["admin"], endpoint)
+    with pytest.raises(NotAllowed):
+        webhooks.disable_endpoint(db, bank["admin"], endpoint)
+    actions = db.scalars(select(AuditEntry.action).where(
+        AuditEntry.subject_id == str(endpoint.id)).order_by(AuditEntry.seq)).all()
+    assert actions == ["webhook_endpoint.created", "webhook_endpoint.secret_rotated",
+                       "webhook_endpoint.disabled"]
+    assert not webhooks.has_endpoint(db, bank["org"].id)
+    assert event(db, bank) == []  # nothing to send to
+
+
+def test_signed_with_old_and_new_secret_during_rotation_then_only_the_new(
+        db, bank, receiver, follow_wall):
+    endpoint, first = add(db, bank, receiver.url)
+    assert webhooks.has_endpoint(db, bank["org"].id)
+    event(db, bank, 1)
+    run_outbox(db)
+    [one] = receiver.requests
+    assert verify(first, one)["data"] == {"inquiry_id": "1"}
+
+    second = webhooks.rotate_secret(db, bank["admin"], endpoint)
+    event(db, bank, 2)
+    run_outbox(db)
+    two = receiver.requests[1]
+    assert len(two["headers"]["webhook-signature"].split(" ")) == 2
+    assert verify(first, two)["data"] == verify(second, two)["data"] == {"inquiry_id": "2"}
+
+    follow_wall.advance(24 * 3600 + 1)  # the old secret has had its day
+    event(db, bank, 3)
+    run_outbox(db)
+    three = receiver.requests[2]
+    assert len(three["headers"]["webhook-signature"].split(" ")) == 1
+    assert verify(second, three)["data"] == {"inquiry_id": "3"}
+    with pytest.raises(WebhookVerificationError, match="No matching signature"):
+        verify(first, three)
+    with pytest.raises(WebhookVerificationError):
+        verify(webhooks.new_secret(), three)  # a stranger's secret
+    # A replay later than the tolerance is refused by the receiver's library.
+    follow_wall.advance(600)
+    with pytest.raises(WebhookVerificationError, match="too old"):
+        verify(second, three)
+    # Rotating again drops the expired secret from storage too.
+    webhooks.rotate_secret(db, bank["admin"], endpoint)
+    assert len(json.loads(endpoint.secrets)) == 2
+
+
+def test_envelope_and_headers(db, bank, receiver, follow_wall):
+    _endpoint, secret = add(db, bank, receiver.url)
+    [delivery] = event(db, bank)
+    run_outbox(db)
+    [request] = receiver.requests
+    body = verify(secret, request)
+    assert set(body) == {"type", "timestamp", "data"} and body["type"] == "inquiry.created"
+    assert body["timestamp"].endswith("Z")
+    headers = request["headers"]
+    assert headers["webhook-id"] == delivery.message_id
+    assert delivery.message_id.startswith("msg_") and len(delivery.message_id) == 36
+    assert int(headers["webhook-timestamp"]) == int(follow_wall.now.timestamp())
+    assert headers["content-type"] == "application/json"
+
+
+# -- retries ------------------------------------------------------------------------------
+
+
+def test_a_receiver_that_is_down_is_retried_on_the_backoff_schedule_then_gets_it_once(
+        db, bank, wall):
+    down = Receiver()  # nothing listens on the port yet: connections are refused
+    _endpoint, secret = add(db, bank, down.url)
+    [delivery] = event(db, bank)
+    run_outbox(db)
+    db.refresh(delivery)
+    assert delivery.status == DeliveryStatus.PENDING and delivery.attempts == 1
+    [refused] = attempts_of(db, delivery)
+    assert refused.status_code is None and "ConnectError" in refused.error
+    assert refused.trigger == "first" and refused.latency_ms >= 0
+
+    # Not due yet: the minute job leaves it alone.
+    wall.advance(20)
+    assert webhooks.retry_due(db) == 0
+    due_again(db, wall, delivery)  # refused again
+    down.start()
+    down.status = 503  # up, but answering 503
+    try:
+        due_again(db, wall, delivery)
+        due_again(db, wall, delivery)
+        log = attempts_of(db, delivery)
+        assert [a.status_code for a in log] == [None, None, 503, 503]
+        assert [a.trigger for a in log] == ["first", "retry", "retry", "retry"]
+        assert all(a.error for a in log) and "HTTP 503" in log[-1].error
+        waits = [(b.attempted_at - a.attempted_at).total_seconds() for a, b in pairwise(log)]
+        for wait, planned in zip(waits, webhooks.BACKOFF, strict=False):
+            assert planned * 0.9 <= wait <= planned * 1.1
+        assert waits[0] < waits[1] < waits[2]  # exponential
+
+        down.status = 200  # back
+        due_again(db, wall, delivery)
+        assert delivery.status == DeliveryStatus.SUCCEEDED and delivery.attempts == 5
+        assert delivery.last_status_code == 200 and delivery.next_attempt_at is None
+        # The receiver saw the same webhook-id every time and accepted it once.
+        assert down.ids() == [delivery.message_id] * 3
+        assert [r["status"] for r in down.requests] == [503, 503, 200]
+        assert verify_at(secret, down.requests[-1])["data"] == {"inquiry_id": "1"}
+        # Nothing is sent again.
+        wall.advance(7 * 24 * 3600)
+        assert webhooks.retry_due(db) == 0
+        assert webhooks.attempt(db, delivery.id) == "skipped"
+        assert len(down.requests) == 3
+    finally:
+        down.stop()
+
+
+def verify_at(secret: str, request: dict) -> dict:
+    """Verify a signature made at the (fake) time in its header."""
+    at = datetime.fromtimestamp(int(request["headers"]["webhook-timestamp"]), UTC)
+    signature = Webhook(secret).sign(request["headers"]["webhook-id"], at,
+                                     request["body"].decode())
+    assert signature in request["headers"]["webhook-signature"].split(" ")
+    return json.loads(request["body"])
+
+
+def test_gives_up_after_24_hours_then_can_be_redelivered(db, bank, receiver, wall):
+    receiver.status = 503
+    add(db, bank, receiver.url)
+    [delivery] = event(db, bank)
+    run_outbox(db)
+    while True:
+        db.refresh(delivery)
+        if delivery.status != DeliveryStatus.PENDING:
+            break
+        due_again(db, wall, delivery)
+    assert delivery.status == DeliveryStatus.FAILED and delivery.failed_at is not None
+    log = attempts_of(db, delivery)
+    first, before_last, last = log[0].attempted_at, log[-2].attempted_at, log[-1].attempted_at
+    assert last - first >= timedelta(hours=24) > before_last - first
+    assert 10 <= len(log) <= 12 and len(receiver.requests) == len(log)
+    assert all(a.status_code == 503 and a.latency_ms >= 0 for a in log)
+    assert webhooks.retry_due(db) == 0  # given up
+
+    receiver.status = 204
+    webhooks.redeliver(db, audit.Actor("user", str(bank["agent"].id), bank["org"].id), delivery)
+    run_outbox(db)
+    db.refresh(delivery)
+    assert delivery.status == DeliveryStatus.SUCCEEDED
+    assert attempts_of(db, delivery)[-1].trigger == "redeliver"
+    assert receiver.ids() == [delivery.message_id] * (len(log) + 1)
+    assert db.scalar(select(AuditEntry.action).where(
+        AuditEntry.subject_id == str(delivery.id))) == "webhook.redelivered"
+
+
+def test_a_redelivered_event_gets_a_new_retry_window(db, bank, receiver, wall):
+    add(db, bank, receiver.url)
+    [delivery] = event(db, bank)
+    run_outbox(db)  # delivered
+    receiver.status = 500
+    wall.advance(3 * 24 * 3600)
+    webhooks.redeliver(db, audit.Actor.system("test"), delivery)
+    run_outbox(db)
+    db.refresh(delivery)
+    # Days after the first attempt, yet retried: the window starts at the redelivery.
+    assert delivery.status == DeliveryStatus.PENDING
+    assert delivery.next_attempt_at - wall.now < timedelta(seconds=40)
+    due_again(db, wall, delivery)
+    assert [a.trigger for a in attempts_of(db, delivery)] == ["first", "redeliver", "retry"]
+
+
+def test_running_the_job_twice_for_one_due_attempt_sends_once(db, bank, receiver, wall):
+    add(db, bank, receiver.url)
+    [delivery] = event(db, bank)
+    db.commit()  # queued, not yet run
+    assert webhooks.attempt(db, delivery.id) == "succeeded"
+    assert webhooks.attempt(db, delivery.id) == "skipped"
+    run_outbox(db)  # the queued job finds it done
+    assert len(receiver.requests) == 1
+    # A failed attempt is not retried before it is due, however often the job runs.
+    receiver.status = 503
+    [other] = event(db, bank, 2)
+    db.commit()
+    assert webhooks.attempt(db, other.id) == "retry"
+    assert webhooks.attempt(db, other.id) == "skipped"
+    assert webhooks.retry_due(db) == 0
+    assert len(receiver.requests) == 2
+
+
+def test_an_attempt_in_flight_is_not_claimed_twice(db, bank, receiver, wall):
+    """The claim is a lease: while an attempt runs (or if its worker died), the same
+    delivery is not due; after the lease it is."""
+    add(db, bank, receiver.url)
+    [delivery] = event(db, bank)
+    db.commit()
+    now = clock.wall_now()
+    # What a running attempt leaves before its POST returns:
+    db.execute(WebhookDelivery.__table__.update().values(next_attempt_at=now + webhooks.LEASE))
+    assert webhooks.attempt(db, delivery.id) == "skipped"
+    assert webhooks.retry_due(db) == 0
+    wall.advance(webhooks.LEASE.total_seconds())
+    assert webhooks.attempt(db, delivery.id) == "succeeded"
+    assert len(receiver.requests) == 1
+
+
+def test_no_free_slot_puts_the_delivery_off_without_counting_an_attempt(
+        db, bank, receiver, wall, monkeypatch):
+    monkeypatch.setattr(webhooks, "SLOT_WAIT", 0)
+    add(db, bank, receiver.url)
+    [delivery] = event(db, bank)
+    db.commit()
+    slots = webhooks._slots(bank["org"].id)
+    held = [slots.acquire() for _ in range(webhooks.MAX_CONCURRENT)]
+    try:
+        assert all(held) and slots.acquire() is None
+        assert webhooks.attempt(db, delivery.id) == "busy"
+        db.commit()
+        db.refresh(delivery)
+        assert delivery.attempts == 0 and attempts_of(db, delivery) == []
+        assert timedelta(seconds=4) <= delivery.next_attempt_at - wall.now <= timedelta(
+            seconds=6)
+        assert receiver.requests == []
+    finally:
+        for token in held:
+            slots.release(token)
+    wall.now = delivery.next_attempt_at
+    assert webhooks.retry_due(db) == 0  # its first job is still queued: no second one
+    run_outbox(db)  # which runs now
+    db.refresh(delivery)
+    assert delivery.status == DeliveryStatus.SUCCEEDED and delivery.attempts == 1
+    assert attempts_of(db, delivery)[0].trigger == "first"
+
+
+def test_a_disabled_endpoint_gets_nothing_more(db, bank, receiver, wall):
+    endpoint, _ = add(db, bank, receiver.url)
+    [pending] = event(db, bank)
+    db.commit()
+    assert webhooks.disable_endpoint(db, bank["admin"], endpoint) == 1
+    run_outbox(db)
+    db.refresh(pending)
+    assert pending.status == DeliveryStatus.FAILED and receiver.requests == []
+    with pytest.raises(NotAllowed):
+        webhooks.redeliver(db, audit.Actor.system("test"), pending)
+
+
+def test_the_log_pages_newest_first_and_filters_by_status(db, bank, factories, receiver):
+    add(db, bank, receiver.url)
+    made = [event(db, bank, n)[0] for n in range(5)]
+    db.commit()
+    webhooks.attempt(db, made[0].id)
+    db.commit()
+    org = bank["org"].id
+    page = webhooks.deliveries_of(db, org, limit=2)
+    rest = webhooks.deliveries_of(db, org, before=(page[-1].created_at, page[-1].id), limit=10)
+    everything = page + rest
+    assert len(everything) == 5 and len({d.id for d in everything}) == 5
+    keys = [(d.created_at, d.id) for d in everything]
+    assert keys == sorted(keys, reverse=True)
+    assert [d.id for d in webhooks.deliveries_of(db, org, status=DeliveryStatus.SUCCEEDED)] \
+        == [made[0].id]
+    assert len(webhooks.deliveries_of(db, org, status=DeliveryStatus.PENDING)) == 4
+    other = factories.org(OrgKind.CREDITOR, "Annan bank")
+    assert webhooks.deliveries_of(db, other.id) == []
+    assert webhooks.delivery_of(db, other.id, made[0].id) is None
+    assert [a.status_code for a in webhooks.delivery_of(db, org, made[0].id).attempt_log] == [204]
+
+
+def test_a_purged_case_takes_its_deliveries_along(db, bank, factories, receiver):
+    municipality = factories.org(OrgKind.MUNICIPALITY, "Skövde kommun")
+    case = register(db, factories.user(municipality, Role.COUNSELLOR)).case
+    sign(db, case)
+    add(db, bank, receiver.url)
+    [delivery] = webhooks.emit(db, bank["org"].id, "fullmakt.sent", {"x": 1}, case=case)
+    db.commit()
+    assert webhooks.attempt(db, delivery.id) == "succeeded"
+    assert crypto.token_key_id(db.connection().exec_driver_sql(
+        "SELECT payload FROM webhook_deliveries").scalar()) == case.data_key_id
+    assert webhooks.forget_case(db, case.id) == 1
+    assert db.scalars(select(WebhookAttempt)).all() == []
+
+
+# -- at most three in flight per organisation ------------------------------------------
+
+
+@pytest.fixture
+def threaded_db(settings, database, tmp_path):
+    """A database of its own on a file, committed for real: the threads each need a
+    connection (the test transaction of ``db`` lives on one)."""
+    previous = database
+
+    def make(redis_url: str | None) -> dbmod.Database:
+        url = f"sqlite:///{tmp_path / 'threads.db'}"
+        engine = dbmod.make_engine(url)
+        Base.metadata.create_all(engine)
+        database = dbmod.Database(replace(settings, database_url=url, redis_url=redis_url),
+                                  engine)
+        dbmod.set_database(database)
+        with database.session() as s, s.begin():
+            dbmod.ensure_system_key(s)
+        return database
+
+    yield make
+    dbmod.set_database(previous)
+    crypto.set_keyring(previous.keyring)
+
+
+@pytest.mark.parametrize("backend", ["in-process", "redis"])
+def test_at_most_three_deliveries_in_flight_per_organisation(
+        request, backend, threaded_db, monkeypatch):
+    redis_url = request.getfixturevalue("redis_url") if backend == "redis" else None
+    database = threaded_db(redis_url)
+    monkeypatch.setattr(webhooks, "SLOT_WAIT", 30)  # each waits its turn, none put off
+    slow = Receiver().start()
+    slow.delay = 0.3
+    try:
+        with database.session() as s, s.begin():
+            org = Organisation(name="Kreditbanken", kind=OrgKind.CREDITOR, orgnr="556000-0001")
+            s.add(org)
+            s.flush()
+            admin = Factories(s).user(org, Role.CREDITOR_ADMIN)
+            webhooks.add_endpoint(s, admin, slow.url)
+            ids = [webhooks.emit(s, org.id, "inquiry.created", {"n": n})[0].id
+                   for n in range(8)]
+        results: list[str] = []
+
+        def deliver(delivery_id: uuid.UUID) -> None:
+            with database.session() as s:
+                results.append(webhooks.attempt(s, delivery_id))
+                s.commit()
+
+        threads = [threading.Thread(target=deliver, args=(i,)) for i in ids]
+        for t in threads:
+            t.start()
+        for t in threads:
+            t.join(timeout=60)
+        assert results == ["succeeded"] * 8
+        assert len(slow.requests) == 8
+        assert slow.max_in_flight == webhooks.MAX_CONCURRENT  # reached, never exceeded
+        with database.session() as s:
+            latencies = s.scalars(select(WebhookAttempt.latency_ms)).all()
+            assert len(latencies) == 8 and min(latencies) >= 300
+        assert webhooks._slots(org.id).holders() == 0  # every slot given back
+    finally:
+        slow.stop()
+        if redis_url:
+            from redis import Redis
+
+            Redis.from_url(redis_url).delete(concurrency.KEY_PREFIX + f"webhooks:{org.id}")
+
+
+@pytest.mark.parametrize("backend", ["in-process", "redis"])
+def test_semaphore_slots_hold_across_clients_and_expire(request, backend, monkeypatch):
+    redis_url = request.getfixturevalue("redis_url") if backend == "redis" else None
+    name = f"test:{uuid.uuid4().hex}"
+    a = concurrency.semaphore(name, limit=2, ttl=60, redis_url=redis_url)
+    b = concurrency.semaphore(name, limit=2, ttl=60, redis_url=redis_url)  # another worker
+    one, two = a.acquire(), b.acquire()
+    assert one and two and a.acquire() is None and b.acquire() is None
+    assert a.holders() == b.holders() == 2
+    with a.slot(wait=0) as got:
+        assert got is False  # both taken
+    b.release(one)
+    three = a.acquire()
+    assert three is not None and a.acquire() is None
+    # A holder that died without releasing: its slot frees itself after the ttl.
+    if redis_url:
+        from redis import Redis
+
+        key = concurrency.KEY_PREFIX + name
+        Redis.from_url(redis_url).zadd(key, {two: 0})  # as if its expiry had passed
+    else:
+        later = concurrency._monotonic() + 61
+        monkeypatch.setattr(concurrency, "_monotonic", lambda: later)
+        a.release(three)  # only "two" is left, and it has expired
+    assert a.holders() <= 1
+    assert a.acquire() is not None
+    if redis_url:
+        Redis.from_url(redis_url).delete(key)
