@@ -6,19 +6,24 @@ counsellor's report: yes with the ledger's debts for a customer, no for a strang
 The fullmakt then reaches the system (``fullmakt.sent``) and so does its revocation.
 
 Run twice: with jobs in-process (no Redis), and with a real RQ worker on Redis (required
-in CI). The whole stack gets its own SQLite file, because three threads (the test and
-its worker, the API server, the reference system) commit for real.
+in CI). The whole stack gets its own database, because three threads (the test and
+its worker, the API server, the reference system) commit for real: a fresh PostgreSQL
+database beside the test database when DATABASE_URL is PostgreSQL (CI), else a SQLite
+file.
 """
 
 from __future__ import annotations
 
+import os
 import socket
 import time
+import uuid
 from collections.abc import Callable
 
 import pytest
 from alembic import command
-from sqlalchemy import select
+from sqlalchemy import create_engine, select, text
+from sqlalchemy.engine import make_url
 from werkzeug.exceptions import NotFound
 from werkzeug.middleware.dispatcher import DispatcherMiddleware
 from werkzeug.serving import make_server
@@ -57,11 +62,30 @@ def free_port() -> int:
         return s.getsockname()[1]
 
 
+@pytest.fixture
+def stack_database_url(tmp_path):
+    """A database of the stack's own: PostgreSQL when the suite runs on it."""
+    url = os.environ.get("DATABASE_URL", "")
+    if not url.startswith("postgresql"):
+        yield f"sqlite:///{tmp_path / 'stack.db'}"
+        return
+    name = f"stack_{uuid.uuid4().hex[:12]}"
+    admin = create_engine(url, isolation_level="AUTOCOMMIT")
+    with admin.connect() as conn:
+        conn.execute(text(f'CREATE DATABASE "{name}"'))
+    try:
+        yield make_url(url).set(database=name).render_as_string(hide_password=False)
+    finally:
+        with admin.connect() as conn:
+            conn.execute(text(f'DROP DATABASE IF EXISTS "{name}" WITH (FORCE)'))
+        admin.dispose()
+
+
 @pytest.fixture(params=["inline", pytest.param("rq", marks=pytest.mark.redis)])
-def stack(request, tmp_path):
+def stack(request, tmp_path, stack_database_url):
     redis_url = request.getfixturevalue("redis_url") if request.param == "rq" else None
     api_port, system_port = free_port(), free_port()
-    settings = Settings(env="test", database_url=f"sqlite:///{tmp_path / 'stack.db'}",
+    settings = Settings(env="test", database_url=stack_database_url,
                         redis_url=redis_url, instance_dir=tmp_path, port=api_port,
                         base_url=f"http://127.0.0.1:{api_port}")
     previous_db, previous_keyring = dbmod._db, crypto._keyring
