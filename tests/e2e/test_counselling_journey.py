@@ -5,10 +5,9 @@ summary, budget, plan and BOSS+ export."""
 
 from __future__ import annotations
 
-import re
-
 from shared.integrations import bossplus
 from tests.e2e.conftest import shot
+from tests.e2e.flows import register_and_sign, send_inquiries
 from tests.e2e.test_client_signs_fullmakt import new_page
 from tests.e2e.test_staff_journeys import staff_sign_in
 
@@ -18,42 +17,14 @@ PNR, NAME = "19621130-6920", "Maria Svensson"
 def test_counselling_case_end_to_end(browser, demo_server):
     csp: list[str] = []
     base = demo_server
-    # 1. The counsellor registers the client.
-    ctx, anna = new_page(browser, csp)
-    staff_sign_in(anna, base, "counsellor", "anna.berg@demo.skuldkoll.se")
-    anna.locator("#case-list").get_by_role("link", name="Registrera klient").click()
-    anna.get_by_label("Personnummer").fill(PNR)
-    anna.get_by_label("Klientens e-postadress").fill("maria.svensson@example.se")
-    anna.get_by_role("button", name="Registrera och skicka fullmakt").click()
-    anna.wait_for_url(re.compile(r".*/counsellor/cases/[0-9a-f-]{36}$"))
+    # 1-2. The counsellor registers the client, who signs the fullmakt with BankID.
+    anna, _client = register_and_sign(browser, base, csp, PNR, NAME,
+                                      "maria.svensson@example.se")
     case_url = anna.url
 
-    # 2. The client signs in and signs the fullmakt with BankID.
-    cctx, client = new_page(browser, csp)
-    client.goto(f"{base}/client/")
-    client.get_by_role("button", name="Logga in med BankID").click()
-    href = client.get_by_role("link", name="Öppna BankID på den här enheten").get_attribute("href")
-    app = cctx.new_page()
-    app.goto(base + href)
-    app.get_by_label(NAME, exact=False).check()
-    app.get_by_role("button", name="Legitimera").click()
-    client.get_by_role("heading", name=f"Hej {NAME}").wait_for()
-    client.get_by_role("link", name="Läs och signera fullmakten").first.click()
-    client.get_by_role("button", name="Signera med BankID").click()
-    href = client.get_by_role("link", name="Öppna BankID på den här enheten").get_attribute("href")
-    app.goto(base + href)
-    app.get_by_role("button", name="Skriv under").click()
-    client.get_by_text("Fullmakten är signerad och gäller till och med").wait_for()
-
     # 3. The counsellor sends inquiries to three creditors, one per channel.
-    anna.goto(case_url)
-    anna.get_by_role("link", name="Förfrågningar och svar").first.click()
-    for name in ("Nordisk Inkasso AB", "Kreditbanken Sverige AB",
-                 "Centrala studiestödsnämnden (CSN)"):
-        anna.get_by_label(name, exact=False).check()
-    anna.get_by_role("button", name="Skicka förfrågningar").click()
-    anna.get_by_text(re.compile(r"[01] av 3 har svarat")).wait_for()  # the API may be quick
-    report_url = anna.url
+    report_url = send_inquiries(anna, case_url, [
+        "Nordisk Inkasso AB", "Kreditbanken Sverige AB", "Centrala studiestödsnämnden (CSN)"])
 
     # 4a. The web creditor answers in the creditor portal.
     sctx, sara = new_page(browser, csp)
@@ -108,5 +79,5 @@ def test_counselling_case_end_to_end(browser, demo_server):
     exported = bossplus.parse_csv(open(download.value.path(), "rb").read())  # noqa: SIM115
     assert exported.client.name == NAME and len(exported.debts) == 3
     assert not csp, csp
-    for context in (ctx, cctx, sctx, kctx):
+    for context in (anna.context, _client.context, sctx, kctx):
         context.close()
