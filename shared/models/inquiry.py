@@ -165,3 +165,6 @@ class ApiKey(IdMixin, TimestampMixin, TenantOwned, Base):
     created_by: Mapped[uuid.UUID | None] = mapped_column(Uuid, ForeignKey("users.id"))
     last_used_at: Mapped[datetime | None] = mapped_column(UTCDateTime)
     revoked_at: Mapped[datetime | None] = mapped_column(UTCDateTime)
+    # set when the key is rotated: it keeps working until then, so systems can switch
+    expires_at: Mapped[datetime | None] = mapped_column(UTCDateTime)
+    replaced_by: Mapped[uuid.UUID | None] = mapped_column(Uuid, ForeignKey("api_keys.id"))

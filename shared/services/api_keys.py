@@ -12,6 +12,7 @@ import hashlib
 import hmac
 import secrets
 import uuid
+from datetime import timedelta
 
 from sqlalchemy import select
 from sqlalchemy.orm import Session
@@ -24,6 +25,7 @@ from shared.services.errors import FieldError, NotAllowed
 KEY_PREFIX = "sk_live_"
 PREFIX_LENGTH = 16  # "sk_live_" + 8 characters of the random part (ApiKey.prefix)
 MAX_KEY_LENGTH = 200
+ROTATION_GRACE = timedelta(hours=24)  # a rotated key keeps working this long
 
 
 def _digest(key: str) -> str:
@@ -32,6 +34,10 @@ def _digest(key: str) -> str:
 
 def _actor(user: User) -> audit.Actor:
     return audit.Actor("user", str(user.id), user.organisation_id)
+
+
+def is_live(key: ApiKey) -> bool:
+    return key.revoked_at is None and (key.expires_at is None or key.expires_at > clock.now())
 
 
 def create_key(session: Session, admin: User, name: str) -> tuple[ApiKey, str]:
@@ -76,6 +82,8 @@ def verify_key(session: Session, presented: str | None) -> ApiKey | None:
         return None
     if row.revoked_at is not None:
         return None
+    if row.expires_at is not None and row.expires_at <= clock.now():
+        return None
     row.last_used_at = clock.now()
     return row
 
@@ -100,3 +108,19 @@ def revoke_key(session: Session, admin: User, key: ApiKey) -> None:
     key.revoked_at = clock.now()
     audit.record(session, _actor(admin), "api_key.revoked", subject_type="api_key",
                  subject_id=key.id, details={"prefix": key.prefix})
+
+
+def rotate_key(session: Session, admin: User, key: ApiKey) -> tuple[ApiKey, str]:
+    """A new key with the same name; the old one keeps working for ``ROTATION_GRACE``
+    (so the organisation's system can switch without a gap) and then stops."""
+    if admin.role != Role.CREDITOR_ADMIN or key.organisation_id != admin.organisation_id:
+        raise NotAllowed("Bara borgenärens administratör kan byta organisationens nycklar.")
+    if not is_live(key) or key.replaced_by is not None:
+        raise NotAllowed("Nyckeln är redan återkallad eller utbytt.")
+    new, secret = create_key(session, admin, key.name)
+    key.expires_at = clock.now() + ROTATION_GRACE
+    key.replaced_by = new.id
+    audit.record(session, _actor(admin), "api_key.rotated", subject_type="api_key",
+                 subject_id=key.id, details={"prefix": key.prefix, "new_prefix": new.prefix,
+                                             "expires_at": key.expires_at.isoformat()})
+    return new, secret

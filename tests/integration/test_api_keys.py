@@ -83,3 +83,24 @@ def test_a_key_needs_a_name(db, admin, name):
     with pytest.raises(FieldError) as err:
         api_keys.create_key(db, admin, name)
     assert err.value.field == "name"
+
+
+def test_a_rotated_key_works_for_a_day_beside_its_replacement(db, admin, factories):
+    old, old_key = api_keys.create_key(db, admin, "Ekonomisystemet")
+    with clock.frozen(clock.now()):
+        new, new_key = api_keys.rotate_key(db, admin, old)
+        assert old.expires_at == clock.now() + api_keys.ROTATION_GRACE
+    assert new.name == "Ekonomisystemet" and new_key != old_key
+    assert old.replaced_by == new.id
+    assert api_keys.verify_key(db, old_key) == old and api_keys.verify_key(db, new_key) == new
+    with clock.frozen(old.expires_at):
+        assert api_keys.verify_key(db, old_key) is None  # expired
+        assert api_keys.verify_key(db, new_key) == new
+        assert not api_keys.is_live(old) and api_keys.is_live(new)
+    with pytest.raises(NotAllowed):  # once only
+        api_keys.rotate_key(db, admin, old)
+    agent = factories.user(factories.org(OrgKind.CREDITOR, "Annan AB"), Role.CREDITOR_ADMIN)
+    with pytest.raises(NotAllowed):  # another organisation's admin
+        api_keys.rotate_key(db, agent, new)
+    entry = db.scalars(select(AuditEntry).where(AuditEntry.action == "api_key.rotated")).one()
+    assert entry.subject_id == str(old.id) and entry.details["new_prefix"] == new.prefix

@@ -288,21 +288,32 @@ def test_the_admin_creates_lists_and_revokes_keys(world, db):
     assert secret not in key.secret_hash
     listing = admin.get("/settings/api-keys").get_data(as_text=True)
     assert "Ekonomisystemet" in listing and key.prefix in listing and secret not in listing
+    # Rotate: a new key is shown once, the old one is marked replaced and works a day.
+    r = admin.post(f"/settings/api-keys/{key.id}/rotate", headers=HX)
+    html = r.get_data(as_text=True)
+    assert r.status_code == 200 and "Den gamla nyckeln" in html and "Utbytt, gäller till" in html
+    new_secret = re.search(r"sk_live_[A-Za-z0-9_-]{43}", html).group(0)
+    assert new_secret != secret
+    db.expire_all()
+    assert key.expires_at is not None and key.replaced_by is not None
+    assert admin.post(f"/settings/api-keys/{key.id}/rotate", headers=HX).status_code == 422
     assert admin.post(f"/settings/api-keys/{key.id}/revoke").status_code == 303
     db.expire_all()
     assert key.revoked_at is not None
     actions = set(db.scalars(select(AuditEntry.action).where(AuditEntry.subject_id == str(key.id))))
-    assert actions == {"api_key.created", "api_key.revoked"}
+    assert actions == {"api_key.created", "api_key.rotated", "api_key.revoked"}
 
 
 def test_only_the_creditor_admin_manages_keys(world, db):
     key, _secret = api_keys.create_key(db, world["admin"], "System")
     db.commit()
     assert world["client"].get("/settings/api-keys").status_code == 403  # an agent
-    assert world["client"].post(f"/settings/api-keys/{key.id}/revoke").status_code == 403
+    for action in ("revoke", "rotate"):
+        assert world["client"].post(f"/settings/api-keys/{key.id}/{action}").status_code == 403
     other_admin = world["app"].test_client()
     login_staff(other_admin, _admin_of(world, db))
-    assert other_admin.post(f"/settings/api-keys/{key.id}/revoke").status_code == 404
+    for action in ("revoke", "rotate"):
+        assert other_admin.post(f"/settings/api-keys/{key.id}/{action}").status_code == 404
     assert "System" not in other_admin.get("/settings/api-keys").get_data(as_text=True)
 
 

@@ -1,5 +1,6 @@
 """API keys of the creditor's organisation (creditor admins only): list, create (the
-full key is shown once, on the response to the creation), revoke."""
+full key is shown once, on the response to the creation), rotate (a new key; the old one
+works for 24 hours more), revoke."""
 
 from __future__ import annotations
 
@@ -20,6 +21,7 @@ from shared.web.forms import EmptyForm
 
 bp = Blueprint("keys", __name__, url_prefix="/settings/api-keys",
                template_folder="../templates")
+bp.add_app_template_global(api_keys.is_live, "key_live")
 
 ADMIN = staff(Role.CREDITOR_ADMIN)
 PAGE = "creditor/keys/index.html"
@@ -51,6 +53,22 @@ def create():
             # Shown in this response only: nothing that could show it again is stored.
             return _render(new_key=key, new_secret=secret)
     return _render(form, 422)
+
+
+@bp.post("/<uuid:key_id>/rotate")
+@access(ADMIN)
+def rotate(key_id: uuid.UUID):
+    key = api_keys.key_of(db_session(), current_user.organisation_id, key_id)
+    if key is None:
+        abort(404)
+    if not EmptyForm().validate_on_submit():
+        return _render(status=422,
+                       error=_("Formuläret har gått ut. Ladda om sidan och försök igen."))
+    try:
+        new, secret = api_keys.rotate_key(db_session(), current_user.user, key)
+    except NotAllowed as exc:
+        return _render(status=422 if htmx.wants_partial() else 409, error=str(exc))
+    return _render(new_key=new, new_secret=secret, rotated=key)
 
 
 @bp.post("/<uuid:key_id>/revoke")
