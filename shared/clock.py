@@ -12,7 +12,7 @@ import json
 import threading
 from collections.abc import Iterator
 from contextlib import contextmanager
-from datetime import UTC, date, datetime, timedelta
+from datetime import UTC, date, datetime, time, timedelta
 from pathlib import Path
 from zoneinfo import ZoneInfo
 
@@ -96,3 +96,19 @@ def frozen(at: datetime) -> Iterator[datetime]:
         yield _frozen
     finally:
         _frozen = previous
+
+
+def day_bounds(first: date | None, last: date | None
+               ) -> tuple[datetime | None, datetime | None]:
+    """The instants from the start of ``first`` to the start of the day after ``last``,
+    Swedish days, for "from ... to ... inclusive" filters. None is an open end, also
+    for a date too far out to be an instant (0001-01-01, 9999-12-31)."""
+    earliest, latest = date(1900, 1, 1), date(9999, 12, 30)
+    start = None
+    if first is not None and first > earliest:
+        start = datetime.combine(min(first, latest), time(0), tzinfo=STOCKHOLM)
+    end = None
+    if last is not None and last < latest:
+        end = datetime.combine(max(last, earliest) + timedelta(days=1), time(0),
+                               tzinfo=STOCKHOLM)
+    return start, end

@@ -10,7 +10,7 @@ from __future__ import annotations
 
 import uuid
 from dataclasses import dataclass
-from datetime import UTC, date, datetime, time, timedelta
+from datetime import date
 
 from sqlalchemy import Select, func, select
 from sqlalchemy.orm import Session, selectinload
@@ -135,15 +135,12 @@ def inquiries_filtered(org_id: uuid.UUID, *, status: str | None = None,
             select(Case.id).join(Person, Person.id == Case.person_id)
             .where(Person.pnr_index == index)))
     sent = func.coalesce(Inquiry.delivered_at, Inquiry.created_at)
-    if sent_from is not None:
-        stmt = stmt.where(sent >= _start_of(sent_from))
-    if sent_to is not None:
-        stmt = stmt.where(sent < _start_of(sent_to + timedelta(days=1)))
+    start, end = clock.day_bounds(sent_from, sent_to)
+    if start is not None:
+        stmt = stmt.where(sent >= start)
+    if end is not None:
+        stmt = stmt.where(sent < end)
     return stmt
-
-
-def _start_of(day: date) -> datetime:
-    return datetime.combine(day, time(0), tzinfo=clock.STOCKHOLM).astimezone(UTC)
 
 
 @dataclass(frozen=True)

@@ -17,7 +17,7 @@ from __future__ import annotations
 
 import uuid
 from dataclasses import dataclass
-from datetime import date, datetime, time, timedelta
+from datetime import date, datetime
 from typing import Any
 
 from sqlalchemy import func, or_, select, update
@@ -395,10 +395,6 @@ def person_by_number(session: Session, digits: str) -> Person | None:
     return session.scalar(select(Person).where(Person.pnr_index == index))
 
 
-def _day_start(day: date) -> datetime:
-    return datetime.combine(day, time(0), tzinfo=clock.STOCKHOLM)
-
-
 def customer_inquiries(session: Session, organisation_id: uuid.UUID, *,
                        personnummer: str | None = None, sent_from: date | None = None,
                        sent_to: date | None = None, answered: bool | None = None,
@@ -419,10 +415,11 @@ def customer_inquiries(session: Session, organisation_id: uuid.UUID, *,
         if person is None:
             return []
         stmt = stmt.where(Inquiry.case_id.in_(select(Case.id).where(Case.person_id == person.id)))
-    if sent_from is not None:
-        stmt = stmt.where(sent >= _day_start(sent_from))
-    if sent_to is not None:
-        stmt = stmt.where(sent < _day_start(sent_to + timedelta(days=1)))
+    start, end = clock.day_bounds(sent_from, sent_to)
+    if start is not None:
+        stmt = stmt.where(sent >= start)
+    if end is not None:
+        stmt = stmt.where(sent < end)
     if answered is True:
         stmt = stmt.where(Inquiry.status == InquiryStatus.ANSWERED)
     elif answered is False:

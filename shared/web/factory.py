@@ -273,6 +273,9 @@ def _install_error_pages(app: Flask) -> None:
                                detail=exc.description)
             response.status_code = exc.code
             response.mimetype = "application/problem+json"
+            for name, value in exc.get_headers():  # Allow (405), WWW-Authenticate, ...
+                if name.lower() != "content-type":
+                    response.headers[name] = value
             return response
         if request.accept_mimetypes.best == "application/json":
             return {"error": exc.name, "status": exc.code}, exc.code

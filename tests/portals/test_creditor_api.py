@@ -284,10 +284,41 @@ def test_list_filters(world, five, db):
     assert said_no["principal_name"] is None and said_no["agent"] is None
 
 
+def test_a_well_formed_number_that_is_no_personnummer_matches_nothing(world):
+    # the shape is the document's pattern; the check digit cannot be, so it is no error
+    r = get(world, "/inquiries", query_string={"personal_number": "19840312-2710"})
+    assert r.status_code == 200 and r.json["data"] == []
+
+
+def test_every_cursor_of_the_documented_shape_is_a_position(world):
+    r = get(world, "/inquiries", query_string={"cursor": "1_" + "f" * 32})
+    assert r.status_code == 200 and r.json == {"data": [], "next_cursor": None}
+    r = get(world, "/inquiries", query_string={"cursor": "9" * 16 + "_" + "0" * 32})
+    assert r.status_code == 200 and len(r.json["data"]) == 1
+
+
+def test_lone_surrogates_and_huge_amounts_are_422_not_500(world):
+    bad = {"answer": "yes", "debts": [
+        {"kind": "loan", "capital_ore": 10**19, "reference": "ok"},
+        {"kind": "loan", "capital_ore": 100, "note": "\ud800"},
+        {"kind": "loan", "capital_ore": 1200.0, "reference": "float ok"}]}
+    r = world["client"].post(V1 + answer_path(world["inquiry"]), headers=world["auth"],
+                             data=json.dumps(bad), content_type="application/json")
+    assert r.status_code == 422
+    assert {e["field"] for e in r.json["errors"]} == {"debts[0].capital_ore", "debts[1].note"}
+
+
+def test_an_unsupported_method_says_which_are_allowed(world):
+    r = world["client"].open(V1 + "/inquiries", method="TRACE", headers=world["auth"])
+    assert r.status_code == 405 and r.mimetype == PROBLEM
+    assert set(r.headers["Allow"].replace(" ", "").split(",")) >= {"GET"}
+
+
 @pytest.mark.parametrize(("query", "field"), [
     ({"limit": 0}, "limit"), ({"limit": 101}, "limit"), ({"limit": "x"}, "limit"),
     ({"cursor": "not-a-cursor"}, "cursor"), ({"cursor": "WyJ4IiwgMV0"}, "cursor"),
-    ({"status": "maybe"}, "status"), ({"personal_number": "19840312-2710"}, "personal_number"),
+    ({"status": "maybe"}, "status"), ({"personal_number": "1984-03-12"}, "personal_number"),
+    ({"cursor": "1732480000_" + "0" * 31}, "cursor"),
     ({"sent_from": "31/12"}, "sent_from"),
 ])
 def test_bad_list_parameters_are_422_at_the_parameter(world, query, field):
@@ -295,7 +326,7 @@ def test_bad_list_parameters_are_422_at_the_parameter(world, query, field):
     assert r.status_code == 422 and r.mimetype == PROBLEM
     assert [e["field"] for e in r.json["errors"]] == [field]
     if field == "personal_number":
-        assert "Kontrollsiffran" in r.json["errors"][0]["message"]
+        assert "ÅÅÅÅMMDD-NNNN" in r.json["errors"][0]["message"]
     if field == "cursor":
         assert "next_cursor" in r.json["errors"][0]["message"]
 
@@ -540,10 +571,11 @@ def test_subscriptions_list_end_and_resume(world, db):
 
 def test_subscribing_needs_a_yes_and_a_valid_fullmakt(world, db):
     inquiry = world["inquiry"]
+    # not answered yes yet: as unknown as a fullmakt that does not exist
     before = post(world, "/subscriptions", {"fullmakt_id": str(inquiry.fullmakt_id)})
-    assert before.status_code == 422 and before.json["errors"][0]["field"] == "fullmakt_id"
+    assert before.status_code == 404 and before.json["code"] == "not_found"
     unknown = post(world, "/subscriptions", {"fullmakt_id": str(uuid.uuid4())})
-    assert unknown.status_code == 422
+    assert unknown.status_code == 404
     bad = post(world, "/subscriptions", {"fullmakt_id": "x", "resend_fullmakt": "ja"})
     assert {e["field"] for e in bad.json["errors"]} == {"fullmakt_id", "resend_fullmakt"}
     post(world, answer_path(inquiry), {**YES, "send_fullmakt": False})
@@ -766,3 +798,12 @@ def test_the_portal_links_to_the_reference(world, factories, make_app):
     page = client.get(f"{V1}/reference")
     assert page.status_code == 200 and 'href="/creditor/api/v1/openapi.json"' in \
         page.get_data(as_text=True)
+
+
+@pytest.mark.parametrize("query", [{"sent_from": "0001-01-01"}, {"sent_to": "9999-12-31"},
+                                   {"sent_from": "9999-12-31", "sent_to": "0001-01-01"}])
+def test_dates_at_the_ends_of_the_calendar_are_open_ends_not_500(world, query):
+    r = get(world, "/inquiries", query_string=query)
+    assert r.status_code == 200
+    expected = 0 if len(query) == 2 else 1
+    assert len(r.json["data"]) == expected

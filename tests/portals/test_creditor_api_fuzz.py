@@ -13,10 +13,15 @@ import pytest
 import schemathesis
 from schemathesis.checks import (
     content_type_conformance,
+    ignored_auth,
+    missing_required_header,
+    negative_data_rejection,
     not_a_server_error,
+    positive_data_acceptance,
     response_headers_conformance,
     response_schema_conformance,
     status_code_conformance,
+    unsupported_method,
 )
 from werkzeug.exceptions import NotFound
 from werkzeug.middleware.dispatcher import DispatcherMiddleware
@@ -26,8 +31,13 @@ from shared.services import api_keys, inquiries, webhooks
 from shared.services.inquiries import DebtInput
 from tests.portals.test_creditor_api import ERIK, OTHERS, Receiver, directory_entry, send
 
+# The checks `st run` applies by default: also that schema-valid input is accepted and
+# schema-violating input rejected, undeclared methods answer 405 with Allow, and an
+# operation refuses a request without the key.
 CHECKS = [not_a_server_error, status_code_conformance, content_type_conformance,
-          response_schema_conformance, response_headers_conformance]
+          response_schema_conformance, response_headers_conformance,
+          positive_data_acceptance, negative_data_rejection, unsupported_method,
+          missing_required_header, ignored_auth]
 MAX_EXAMPLES = 25  # per operation in the fuzzing phase (the coverage phase adds its own)
 RUN = {"cases": 0, "started": None}
 

@@ -9,11 +9,22 @@ so their optional fields are shown without ``null`` in the document.
 
 from __future__ import annotations
 
+import re
 import uuid
 from datetime import date, datetime
-from typing import Any, Literal
+from typing import Annotated, Any, Literal
 
-from pydantic import BaseModel, ConfigDict, Field, StrictBool, StrictInt, StrictStr, field_validator
+from flask_babel import gettext as _
+from pydantic import (
+    AfterValidator,
+    BaseModel,
+    BeforeValidator,
+    ConfigDict,
+    Field,
+    StrictBool,
+    StrictStr,
+    field_validator,
+)
 
 from portals.creditor.api import pagination
 from shared import clock
@@ -26,6 +37,41 @@ DebtKind = Literal[tuple(KIND_LABELS)]  # type: ignore[valid-type]
 DebtStatus = Literal[tuple(STATUS_LABELS)]  # type: ignore[valid-type]
 InquiryState = Literal[tuple(s.value for s in InquiryStatus)]  # type: ignore[valid-type]
 DeliveryState = Literal[tuple(s.value for s in DeliveryStatus)]  # type: ignore[valid-type]
+
+
+PNR_PATTERN = r"^(19|20)?[0-9]{6}[-+]?[0-9]{4}$"
+MAX_ORE = 10**13  # 100 000 000 000 kr: more than any debt, less than a BIGINT
+
+
+def _integral(value: Any) -> Any:
+    # JSON has one number type: 1200.0 is the integer 1200 (JSON Schema agrees).
+    if isinstance(value, float) and value.is_integer() and abs(value) <= MAX_ORE:
+        return int(value)
+    return value
+
+
+def _no_surrogates(value: str | None) -> str | None:
+    # JSON may escape half a UTF-16 pair ("\ud800"); it is no text and cannot be stored.
+    if value is not None and any("\ud800" <= c <= "\udfff" for c in value):
+        raise ValueError(_("Ogiltig text: ett ensamt surrogattecken (\\uD800–\\uDFFF)."))
+    return value
+
+
+# The bounds inside the type and before the validator: so they stay JSON Schema's
+# minimum/maximum in the schema of ``Ore | None`` (pydantic 2.14 writes ge/le otherwise).
+Ore = Annotated[int, Field(strict=True, ge=0, le=MAX_ORE), BeforeValidator(_integral)]
+BasisPoints = Annotated[int, Field(strict=True, ge=0, le=100_000), BeforeValidator(_integral)]
+
+
+def _iso_date(value: Any) -> Any:
+    # only YYYY-MM-DD (format: date); pydantic alone would take "0" as a Unix time
+    if not isinstance(value, str) or not re.fullmatch(r"[0-9]{4}-[0-9]{2}-[0-9]{2}", value):
+        raise ValueError(_("Ett datum som ÅÅÅÅ-MM-DD."))
+    return value
+
+
+IsoDate = Annotated[date, BeforeValidator(_iso_date)]
+Text = Annotated[StrictStr, AfterValidator(_no_surrogates)]
 
 
 def _plain_parameters(schema: dict[str, Any]) -> None:
@@ -56,7 +102,8 @@ class IdempotencyHeaders(Parameters):
 
 class Page(Parameters):
     limit: int = Field(50, ge=1, le=100, description="Högst så många poster per sida (1–100).")
-    cursor: str | None = Field(None, max_length=200,
+    cursor: str | None = Field(None, max_length=60,
+                               json_schema_extra={"pattern": pagination.PATTERN},
                                description="next_cursor från föregående sida.")
 
     @field_validator("cursor")
@@ -71,11 +118,13 @@ class InquiryQuery(Page):
     status: Literal["answered", "unanswered"] | None = Field(
         None, description="answered: besvarade; unanswered: väntar på svar. Utelämnad: alla.")
     personal_number: str | None = Field(
-        None, max_length=13, description="Kundens personnummer (ÅÅÅÅMMDDNNNN eller "
-                                         "ÅÅÅÅMMDD-NNNN).")
-    sent_from: date | None = Field(None, description="Skickade denna dag eller senare "
+        None, max_length=13, json_schema_extra={"pattern": PNR_PATTERN},
+        description="Kundens personnummer (ÅÅÅÅMMDDNNNN eller ÅÅÅÅMMDD-NNNN; även "
+                    "samordningsnummer). Ett nummer vars kontrollsiffra inte stämmer ger "
+                    "inga träffar.")
+    sent_from: IsoDate | None = Field(None, description="Skickade denna dag eller senare "
                                                      "(svensk tid).")
-    sent_to: date | None = Field(None, description="Skickade denna dag eller tidigare "
+    sent_to: IsoDate | None = Field(None, description="Skickade denna dag eller tidigare "
                                                    "(svensk tid).")
 
     @field_validator("personal_number")
@@ -83,10 +132,13 @@ class InquiryQuery(Page):
     def _personal_number(cls, value: str | None) -> str | None:
         if value is None:
             return None
+        if not re.fullmatch(PNR_PATTERN, value):
+            raise ValueError(_("Ange personnumret som ÅÅÅÅMMDD-NNNN eller ÅÅÅÅMMDDNNNN."))
         try:
             return parse_personnummer(value, clock.today()).digits
-        except IdentityNumberError as exc:
-            raise ValueError(str(exc)) from None
+        except IdentityNumberError:
+            # well-formed but no personnummer (check digit, date): it matches nothing
+            return "".join(c for c in value if c.isdigit())
 
 
 class SubscriptionQuery(Page):
@@ -106,21 +158,19 @@ class DeliveryQuery(Page):
 class DebtIn(BaseModel):
     """En skuld i ett ja-svar. Belopp i öre (heltal)."""
 
-    reference: StrictStr | None = Field(None, max_length=100,
-                                        description="Ert referens- eller kontonummer.")
+    reference: Text | None = Field(None, max_length=100,
+                                   description="Ert referens- eller kontonummer.")
     kind: DebtKind = Field(description="Skuldslag.")
     status: DebtStatus | None = Field(None, description="Utelämnad: undisputed.")
-    capital_ore: StrictInt = Field(ge=0, description="Kapital i öre.")
-    interest_ore: StrictInt | None = Field(None, ge=0, description="Upplupen ränta i öre.")
-    fees_ore: StrictInt | None = Field(None, ge=0, description="Avgifter i öre.")
-    interest_rate_bp: StrictInt | None = Field(None, ge=0, le=100_000,
-                                               description="Räntesats i baspunkter "
-                                                           "(1250 = 12,5 %).")
-    original_creditor: StrictStr | None = Field(None, max_length=200,
-                                                description="Ursprunglig borgenär.")
-    kfm_case: StrictStr | None = Field(None, max_length=40,
-                                       description="Kronofogdens målnummer.")
-    note: StrictStr | None = Field(None, max_length=1000)
+    capital_ore: Ore = Field(description="Kapital i öre.")
+    interest_ore: Ore | None = Field(None, description="Upplupen ränta i öre.")
+    fees_ore: Ore | None = Field(None, description="Avgifter i öre.")
+    interest_rate_bp: BasisPoints | None = Field(None, description="Räntesats i baspunkter "
+                                                                   "(1250 = 12,5 %).")
+    original_creditor: Text | None = Field(None, max_length=200,
+                                           description="Ursprunglig borgenär.")
+    kfm_case: Text | None = Field(None, max_length=40, description="Kronofogdens målnummer.")
+    note: Text | None = Field(None, max_length=1000)
 
 
 class AnswerIn(BaseModel):

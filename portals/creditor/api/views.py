@@ -300,20 +300,19 @@ def list_subscriptions(query: schemas.SubscriptionQuery):
 
 
 @bp.post("/subscriptions")
-@operation(ok=201, model=schemas.Subscription, errors=(409,), tag="Prenumerationer")
+@operation(ok=201, model=schemas.Subscription, errors=(404, 409), tag="Prenumerationer")
 def create_subscription(json: schemas.SubscriptionIn):
     """Prenumerera på en fullmakt
 
-    Bara på en fullmakt som ni har svarat ja under (annars 422 vid fullmakt_id), och bara
+    Bara på en fullmakt som ni har svarat ja under (annars 404, som för en som inte finns), och bara
     medan den gäller (annars 409). En avslutad prenumeration återupptas. Med
     resend_fullmakt skickas fullmakten till ert system igen (fullmakt.sent).
     """
     session = db_session()
     creditor = subscriptions.creditor_of(session, g.api_org_id)
     fullmakt = subscriptions.fullmakt_for_creditor(session, g.api_org_id, json.fullmakt_id)
-    if creditor is None or fullmakt is None:
-        abort(invalid([{"field": "fullmakt_id", "message": _(
-            "Det finns ingen fullmakt med det id:t som ni har svarat ja under.")}]))
+    if creditor is None or fullmakt is None:  # as for GET /fullmakter/{id}
+        _not_found(_("Det finns ingen fullmakt med det id:t som ni har svarat ja under."))
     try:
         subscription = subscriptions.subscribe(session, creditor, fullmakt, source="api",
                                                by=auth.by())
