@@ -58,9 +58,10 @@ def follow_yes_answer(session: Session, *, inquiry_id: str, send: bool, by: str)
 
 def deliver_webhook(session: Session, *, delivery_id: str, trigger: str | None = None) -> None:
     """One attempt of a webhook delivery. An HTTP failure is recorded and rescheduled,
-    not raised, so the outbox message is done either way."""
+    not raised, so the outbox message is done either way. (``trigger``, in messages
+    queued by earlier versions, is ignored: the delivery's state says which attempt.)"""
     import uuid
 
     from shared.services import webhooks
 
-    webhooks.attempt(session, uuid.UUID(delivery_id), trigger=trigger)
+    webhooks.attempt(session, uuid.UUID(delivery_id))

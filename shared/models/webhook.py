@@ -66,6 +66,9 @@ class WebhookDelivery(IdMixin, TimestampMixin, TenantOwned, Base):
     # wall time: retries must not be fooled by the demo clock
     next_attempt_at: Mapped[datetime | None] = mapped_column(UTCDateTime, index=True)
     last_attempt_at: Mapped[datetime | None] = mapped_column(UTCDateTime)
+    # when the current retry schedule began: the first attempt, or the first after a
+    # redelivery (None until then); it gives up 24 h after this
+    window_started_at: Mapped[datetime | None] = mapped_column(UTCDateTime)
     last_status_code: Mapped[int | None] = mapped_column(Integer)
     succeeded_at: Mapped[datetime | None] = mapped_column(UTCDateTime)
     failed_at: Mapped[datetime | None] = mapped_column(UTCDateTime)

@@ -63,7 +63,6 @@ OLD_SECRET_VALID = timedelta(hours=24)  # a rotated-out secret still signs this 
 MAX_ENDPOINTS = 5  # active endpoints per organisation
 USER_AGENT = "Skuldkoll-Webhooks/1.0"
 LOCAL_HOSTS = {"localhost", "127.0.0.1", "::1"}
-TRIGGERS = ("first", "retry", "redeliver")
 
 
 # -- secrets ----------------------------------------------------------------------------
@@ -364,23 +363,17 @@ def post(url: str, endpoint_secrets: list[str], message_id: str, body: str,
     return Result(status, latency, error[:300] if error else None)
 
 
-def _window(session: Session, delivery_id: uuid.UUID) -> tuple[datetime | None, int]:
-    """When the current retry schedule began (the first or latest redelivered attempt)
-    and how many attempts it has had."""
-    rows = session.execute(
-        select(WebhookAttempt.attempted_at, WebhookAttempt.trigger)
-        .where(WebhookAttempt.delivery_id == delivery_id)
-        .order_by(WebhookAttempt.attempted_at.desc())).all()
-    count = 0
-    for attempted_at, trigger in rows:
-        count += 1
-        if trigger != "retry":
-            return attempted_at, count
-    return (rows[-1][0] if rows else None), count
+def _tries_in_window(session: Session, delivery: WebhookDelivery) -> int:
+    """How many attempts the current retry schedule has had."""
+    if delivery.window_started_at is None:
+        return 0
+    return session.scalar(select(func.count()).select_from(WebhookAttempt).where(
+        WebhookAttempt.delivery_id == delivery.id,
+        WebhookAttempt.attempted_at >= delivery.window_started_at)) or 0
 
 
-def attempt(session: Session, delivery_id: uuid.UUID, *, http: httpx.Client | None = None,
-            trigger: str | None = None) -> str:
+def attempt(session: Session, delivery_id: uuid.UUID, *, http: httpx.Client | None = None
+            ) -> str:
     """One delivery attempt, if it is due. Returns "succeeded", "retry" (failed, next
     attempt scheduled), "failed" (gave up), "busy" (no free slot: put off a few seconds,
     not counted) or "skipped" (not due: done, failed, or claimed by another run).
@@ -404,11 +397,13 @@ def attempt(session: Session, delivery_id: uuid.UUID, *, http: httpx.Client | No
         _give_up(delivery, now)
         return "failed"
     body = delivery.payload
-    window_start, tries = _window(session, delivery.id)
-    if trigger not in TRIGGERS:
-        trigger = "first" if delivery.attempts == 0 else "retry"
-    if trigger != "retry":
-        window_start, tries = None, 0
+    # The state says which attempt this is, whatever the job was queued with: a
+    # redelivery that found no free slot is still the start of a new schedule.
+    window_start, tries = delivery.window_started_at, _tries_in_window(session, delivery)
+    if window_start is None:
+        trigger = "first" if delivery.attempts == 0 else "redeliver"
+    else:
+        trigger = "retry"
     url, entries, message_id = endpoint.url, _secret_list(endpoint), delivery.message_id
     session.commit()
     with _slots(delivery.organisation_id).slot(wait=SLOT_WAIT) as got:
@@ -423,6 +418,7 @@ def attempt(session: Session, delivery_id: uuid.UUID, *, http: httpx.Client | No
         attempted_at=attempted_at, trigger=trigger, status_code=result.status_code,
         latency_ms=result.latency_ms, error=result.error))
     delivery.attempts += 1
+    delivery.window_started_at = window_start or attempted_at
     delivery.last_attempt_at = attempted_at
     delivery.last_status_code = result.status_code
     if result.ok:
@@ -475,8 +471,9 @@ def redeliver(session: Session, actor: audit.Actor, delivery: WebhookDelivery) -
     session.refresh(delivery, with_for_update=True)
     delivery.status = DeliveryStatus.PENDING
     delivery.next_attempt_at = clock.wall_now()
+    delivery.window_started_at = None  # a new retry schedule from its next attempt
     delivery.succeeded_at = delivery.failed_at = None
-    jobs.enqueue(session, JOB, delivery_id=str(delivery.id), trigger="redeliver")
+    jobs.enqueue(session, JOB, delivery_id=str(delivery.id))
     audit.record(session, actor, "webhook.redelivered", subject_type="webhook_delivery",
                  subject_id=delivery.id, details={"message_id": delivery.message_id,
                                                   "event_type": delivery.event_type})

@@ -10,6 +10,7 @@ import socket
 import threading
 import time
 import uuid
+from contextlib import contextmanager
 from dataclasses import replace
 from datetime import UTC, datetime, timedelta
 from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
@@ -386,6 +387,32 @@ def test_a_redelivered_event_gets_a_new_retry_window(db, bank, receiver, wall):
     assert delivery.next_attempt_at - wall.now < timedelta(seconds=40)
     due_again(db, wall, delivery)
     assert [a.trigger for a in attempts_of(db, delivery)] == ["first", "redeliver", "retry"]
+
+
+def test_a_redelivery_that_waits_for_a_slot_still_starts_a_new_window(
+        db, bank, receiver, wall, monkeypatch):
+    add(db, bank, receiver.url)
+    [delivery] = event(db, bank)
+    run_outbox(db)
+    receiver.status = 500
+    wall.advance(3 * 24 * 3600)
+    webhooks.redeliver(db, audit.Actor.system("test"), delivery)
+
+    class Full:  # every slot taken
+        @contextmanager
+        def slot(self, wait):
+            yield False
+
+    real = webhooks._slots
+    monkeypatch.setattr(webhooks, "_slots", lambda org_id: Full())
+    run_outbox(db)
+    db.refresh(delivery)
+    assert len(receiver.requests) == 1 and delivery.status == DeliveryStatus.PENDING
+    monkeypatch.setattr(webhooks, "_slots", real)
+    due_again(db, wall, delivery)  # queued by the minute job, with no trigger
+    assert [a.trigger for a in attempts_of(db, delivery)] == ["first", "redeliver"]
+    assert delivery.window_started_at == attempts_of(db, delivery)[-1].attempted_at
+    assert delivery.status == DeliveryStatus.PENDING  # retried, not given up
 
 
 def test_running_the_job_twice_for_one_due_attempt_sends_once(db, bank, receiver, wall):

@@ -204,7 +204,7 @@ def test_skicka_igen_queues_a_redelivery_with_the_same_webhook_id(db, bank, deli
     assert delivery.message_id == first.message_id
     queued = db.scalars(select(OutboxMessage).where(
         OutboxMessage.job == "worker.jobs.deliver_webhook")).all()
-    assert {"delivery_id": str(first.id), "trigger": "redeliver"} in [m.payload for m in queued]
+    assert [m.payload for m in queued].count({"delivery_id": str(first.id)}) == 2
     entry = db.scalars(select(AuditEntry).where(AuditEntry.action == "webhook.redelivered")).one()
     assert entry.actor_id == str(bank["agent"].id) and entry.subject_id == str(first.id)
     # Without htmx: back to the delivery's page.
