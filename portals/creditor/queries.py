@@ -10,13 +10,11 @@ from __future__ import annotations
 
 import uuid
 from dataclasses import dataclass
-from datetime import date
 
-from sqlalchemy import Select, func, select
+from sqlalchemy import select
 from sqlalchemy.orm import Session, selectinload
 
 from shared import clock
-from shared import db as dbmod
 from shared.models import (
     ApiKey,
     Case,
@@ -25,12 +23,9 @@ from shared.models import (
     Debt,
     Fullmakt,
     Inquiry,
-    InquiryStatus,
     Organisation,
-    Person,
     User,
 )
-from shared.security import crypto
 from shared.services import inquiries as inquiry_service
 
 OPEN = inquiry_service.OPEN
@@ -114,33 +109,6 @@ def answered_by_label(session: Session, inquiry: Inquiry) -> str | None:
 
 
 # -- the API's listing of inquiries ------------------------------------------------------
-
-
-def inquiries_filtered(org_id: uuid.UUID, *, status: str | None = None,
-                       personnummer: str | None = None, sent_from: date | None = None,
-                       sent_to: date | None = None) -> Select:
-    """The organisation's inquiries: ``status`` "answered" or "unanswered" (still
-    open), the customer's personnummer (12 digits, found by its blind index) and the
-    days they were sent on (Swedish dates; delivered, or created if not yet delivered,
-    as the portal's customer inquiries count it). Unordered: the caller pages it."""
-    stmt = (select(Inquiry).join(Creditor, Creditor.id == Inquiry.creditor_id)
-            .where(Creditor.organisation_id == org_id))
-    if status == "answered":
-        stmt = stmt.where(Inquiry.status == InquiryStatus.ANSWERED)
-    elif status == "unanswered":
-        stmt = stmt.where(Inquiry.status.in_(OPEN))
-    if personnummer is not None:
-        index = crypto.blind_index(dbmod.get().settings.blind_index_key, personnummer)
-        stmt = stmt.where(Inquiry.case_id.in_(
-            select(Case.id).join(Person, Person.id == Case.person_id)
-            .where(Person.pnr_index == index)))
-    sent = func.coalesce(Inquiry.delivered_at, Inquiry.created_at)
-    start, end = clock.day_bounds(sent_from, sent_to)
-    if start is not None:
-        stmt = stmt.where(sent >= start)
-    if end is not None:
-        stmt = stmt.where(sent < end)
-    return stmt
 
 
 @dataclass(frozen=True)

@@ -396,3 +396,4 @@ def inquiries_for_creditor(session: Session, org_id: uuid.UUID,
     if status is not None:
         stmt = stmt.where(Inquiry.status == status)
     return list(session.scalars(stmt))
+

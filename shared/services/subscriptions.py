@@ -20,7 +20,7 @@ from dataclasses import dataclass
 from datetime import date, datetime
 from typing import Any
 
-from sqlalchemy import func, or_, select, update
+from sqlalchemy import Select, func, or_, select, update
 from sqlalchemy.exc import IntegrityError
 from sqlalchemy.orm import Session, selectinload
 
@@ -390,11 +390,6 @@ class CustomerRow:
         return self.inquiry.answer.value
 
 
-def person_by_number(session: Session, digits: str) -> Person | None:
-    index = crypto.blind_index(dbmod.get().settings.blind_index_key, digits)
-    return session.scalar(select(Person).where(Person.pnr_index == index))
-
-
 def customer_inquiries(session: Session, organisation_id: uuid.UUID, *,
                        personnummer: str | None = None, sent_from: date | None = None,
                        sent_to: date | None = None, answered: bool | None = None,
@@ -403,27 +398,13 @@ def customer_inquiries(session: Session, organisation_id: uuid.UUID, *,
     samordningsnummer, found by its blind index) and/or sent between two dates
     (inclusive, Swedish time); ``answered`` True/False/None = answered, unanswered, all.
     Newest first."""
-    sent = func.coalesce(Inquiry.delivered_at, Inquiry.created_at)
-    stmt = (select(Inquiry)
-            .where(Inquiry.creditor_id.in_(_org_creditors(organisation_id)))
+    stmt = (creditor_inquiries(organisation_id, answered=answered,
+                                         personnummer=personnummer, sent_from=sent_from,
+                                         sent_to=sent_to)
             .options(selectinload(Inquiry.case).selectinload(Case.person),
                      selectinload(Inquiry.case).selectinload(Case.counsellor),
                      selectinload(Inquiry.case).selectinload(Case.fullmakter))
-            .order_by(sent.desc(), Inquiry.id.desc()).limit(limit))
-    if personnummer is not None:
-        person = person_by_number(session, personnummer)
-        if person is None:
-            return []
-        stmt = stmt.where(Inquiry.case_id.in_(select(Case.id).where(Case.person_id == person.id)))
-    start, end = clock.day_bounds(sent_from, sent_to)
-    if start is not None:
-        stmt = stmt.where(sent >= start)
-    if end is not None:
-        stmt = stmt.where(sent < end)
-    if answered is True:
-        stmt = stmt.where(Inquiry.status == InquiryStatus.ANSWERED)
-    elif answered is False:
-        stmt = stmt.where(Inquiry.status.in_(ANSWERABLE))
+            .order_by(sent_at().desc(), Inquiry.id.desc()).limit(limit))
     found = list(session.scalars(stmt))
     today = clock.today()
     municipalities = {o.id: o for o in session.scalars(select(Organisation).where(
@@ -536,3 +517,32 @@ def mark_notices_read(session: Session, user: User, notice_id: uuid.UUID | None 
         stmt = stmt.where(CreditorNotice.id == notice_id)
     return session.execute(stmt).rowcount
 
+def creditor_inquiries(organisation_id: uuid.UUID, *, answered: bool | None = None,
+                       personnummer: str | None = None, sent_from: date | None = None,
+                       sent_to: date | None = None) -> Select:
+    """The inquiries addressed to a creditor organisation, for its customer-inquiry
+    search and the API's list: about one person (12 digits, found by the blind index),
+    sent between two Swedish days (inclusive; delivered, or created if not yet
+    delivered), answered (True), still open (False) or all (None). Unordered."""
+    stmt = select(Inquiry).where(Inquiry.creditor_id.in_(_org_creditors(organisation_id)))
+    if personnummer is not None:
+        index = crypto.blind_index(dbmod.get().settings.blind_index_key, personnummer)
+        stmt = stmt.where(Inquiry.case_id.in_(
+            select(Case.id).join(Person, Person.id == Case.person_id)
+            .where(Person.pnr_index == index)))
+    sent = sent_at()
+    start, end = clock.day_bounds(sent_from, sent_to)
+    if start is not None:
+        stmt = stmt.where(sent >= start)
+    if end is not None:
+        stmt = stmt.where(sent < end)
+    if answered is True:
+        stmt = stmt.where(Inquiry.status == InquiryStatus.ANSWERED)
+    elif answered is False:
+        stmt = stmt.where(Inquiry.status.in_(ANSWERABLE))
+    return stmt
+
+
+def sent_at():
+    """When an inquiry counts as sent: delivered, or created while not yet delivered."""
+    return func.coalesce(Inquiry.delivered_at, Inquiry.created_at)

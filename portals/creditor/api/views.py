@@ -188,9 +188,9 @@ def list_inquiries(query: schemas.InquiryQuery):
     personnummer och när de skickades.
     """
     session = db_session()
-    stmt = queries.inquiries_filtered(
-        g.api_org_id, status=query.status, personnummer=query.personal_number,
-        sent_from=query.sent_from, sent_to=query.sent_to)
+    stmt = subscriptions.creditor_inquiries(
+        g.api_org_id, answered={"answered": True, "unanswered": False}.get(query.status),
+        personnummer=query.personal_number, sent_from=query.sent_from, sent_to=query.sent_to)
     rows = session.scalars(pagination.keyset_page(
         stmt, Inquiry.created_at, Inquiry.id, limit=query.limit, cursor=query.cursor)).all()
     page, next_cursor = pagination.split(rows, query.limit)
