@@ -807,3 +807,34 @@ def test_dates_at_the_ends_of_the_calendar_are_open_ends_not_500(world, query):
     assert r.status_code == 200
     expected = 0 if len(query) == 2 else 1
     assert len(r.json["data"]) == expected
+
+
+def test_no_table_holds_the_customers_data_in_clear_text(world, db, receiver):
+    """After an inquiry went out as a webhook, was answered yes through the API with an
+    Idempotency-Key, and the fullmakt was sent to the bank's system, the personnummer,
+    name, debt texts and fullmakt text are nowhere in the database in clear text:
+    deliveries, idempotency records, debts, outbox, audit log and all."""
+    from sqlalchemy import inspect, text
+
+    receiver.status = 204
+    webhooks.add_endpoint(db, world["admin"], receiver.url)
+    inquiry = send(db, world["anna"], OTHERS[0], world["entry"])
+    [created] = db.scalars(select(WebhookDelivery)).all()
+    assert webhooks.attempt(db, created.id) == "succeeded"  # the worker's part
+    db.commit()
+    answer = {"answer": "yes", "send_fullmakt": True, "debts": [
+        {"kind": "loan", "capital_ore": 1_000_000, "reference": "REF-HEMLIG-4711",
+         "note": "Anteckning om kunden", "kfm_case": "KFM-HEMLIGT"}]}
+    assert post(world, answer_path(inquiry), answer, key="k-1").status_code == 200
+    db.expire_all()
+    person = inquiry.case.person
+    secrets_ = [person.personnummer, f"{person.personnummer[:8]}-{person.personnummer[8:]}",
+                person.name, "REF-HEMLIG-4711", "Anteckning om kunden", "KFM-HEMLIGT",
+                "k@example.se"]
+    assert len(receiver.received) == 2  # inquiry.created and fullmakt.sent went out
+    tables = inspect(db.get_bind()).get_table_names()
+    assert {"webhook_deliveries", "idempotency_records", "debts"} <= set(tables)
+    for table in tables:
+        raw = repr(db.execute(text(f"SELECT * FROM {table}")).all())  # noqa: S608
+        for secret in secrets_:
+            assert secret not in raw, (table, secret)
