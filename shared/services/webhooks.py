@@ -20,6 +20,7 @@ import ipaddress
 import json
 import random
 import secrets
+import socket
 import time
 import uuid
 from dataclasses import dataclass
@@ -151,6 +152,19 @@ def check_url(url: str | None, *, allow_local_http: bool = False) -> str:
             raise FieldError("url", "Adressen måste nås från internet; en lokal eller "
                                     "privat adress går inte.")
     return str(parsed)
+
+
+def resolves_inside(url: str) -> bool:
+    """Whether the URL's host resolves to an address that is not on the internet
+    (loopback, private, link-local...): checked again before each delivery, since a
+    name that pointed outside when it was added may point inside later."""
+    host = httpx.URL(url).host
+    try:
+        infos = socket.getaddrinfo(host, None, proto=socket.IPPROTO_TCP)
+    except (OSError, UnicodeError):
+        return False  # not resolvable: the attempt fails with the connection error
+    return any(not ipaddress.ip_address(info[4][0].split("%")[0]).is_global
+               for info in infos)
 
 
 def add_endpoint(session: Session, admin: User, url: str | None,
@@ -411,7 +425,11 @@ def attempt(session: Session, delivery_id: uuid.UUID, *, http: httpx.Client | No
             delivery.next_attempt_at = clock.wall_now() + _jittered(BUSY_DELAY)
             return "busy"
         attempted_at = clock.wall_now()
-        result = post(url, _valid(entries, attempted_at), message_id, body, http)
+        if not _allow_local_http() and resolves_inside(url):
+            result = Result(None, 0, "Adressen leder till ett lokalt eller privat nät; "
+                                     "inget skickades.")
+        else:
+            result = post(url, _valid(entries, attempted_at), message_id, body, http)
     done = clock.wall_now()
     session.add(WebhookAttempt(
         organisation_id=delivery.organisation_id, delivery_id=delivery.id,

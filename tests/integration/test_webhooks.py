@@ -622,3 +622,26 @@ def test_semaphore_slots_hold_across_clients_and_expire(request, backend, monkey
     assert a.acquire() is not None
     if redis_url:
         Redis.from_url(redis_url).delete(key)
+
+
+def test_a_name_that_resolves_into_a_private_network_gets_nothing(db, bank, monkeypatch):
+    # Outside the demo and tests: the endpoint was accepted by its name, which later
+    # points at 10.0.0.5 (DNS rebinding); the delivery refuses to go there.
+    import socket
+
+    monkeypatch.setattr(webhooks, "_allow_local_http", lambda: False)
+    add(db, bank, "https://hooks.banken.example/skuldkoll")
+    sent = []
+    monkeypatch.setattr(webhooks, "post", lambda *a, **k: sent.append(a))
+    monkeypatch.setattr(socket, "getaddrinfo", lambda host, *a, **k: [
+        (socket.AF_INET, socket.SOCK_STREAM, 6, "", ("10.0.0.5", 0))])
+    [delivery] = event(db, bank)
+    run_outbox(db)
+    db.refresh(delivery)
+    [attempt] = attempts_of(db, delivery)
+    assert sent == [] and attempt.status_code is None and "privat" in attempt.error
+    assert delivery.status == DeliveryStatus.PENDING  # retried: the name may be fixed
+    assert webhooks.resolves_inside("https://hooks.banken.example/x")
+    monkeypatch.setattr(socket, "getaddrinfo", lambda host, *a, **k: [
+        (socket.AF_INET, socket.SOCK_STREAM, 6, "", ("93.184.215.14", 0))])
+    assert not webhooks.resolves_inside("https://hooks.banken.example/x")
