@@ -838,3 +838,21 @@ def test_no_table_holds_the_customers_data_in_clear_text(world, db, receiver):
         raw = repr(db.execute(text(f"SELECT * FROM {table}")).all())  # noqa: S608
         for secret in secrets_:
             assert secret not in raw, (table, secret)
+
+
+def test_listing_inquiries_runs_the_same_queries_for_one_or_many(world, db, count_queries):
+    # The page's cases, people, fullmakter, municipalities and debts are loaded in one
+    # query each, not one per inquiry.
+    def queries_for_list() -> int:
+        db.expire_all()
+        before = count_queries.n
+        r = get(world, "/inquiries", query_string={"limit": 100})
+        assert r.status_code == 200
+        return count_queries.n - before, len(r.json["data"])
+
+    one, n = queries_for_list()
+    assert n == 1
+    for pnr in OTHERS[:4]:
+        send(db, world["anna"], pnr, world["entry"])
+    many, n = queries_for_list()
+    assert n == 5 and many == one, (one, many)
