@@ -249,8 +249,8 @@ def change_validity(session: Session, counsellor: User, case: Case, valid_until:
                                         "senare datum.")
     if valid_until > fullmakt.valid_until:
         raise FieldError("valid_until", "Giltigheten kan bara kortas, inte förlängas. Välj "
-                                        "ett datum till och med "
-                                        f"{fullmakt.valid_until.isoformat()}.")
+                                        "ett datum till och med %(date)s.",
+                         date=fullmakt.valid_until.isoformat())
     if valid_until == fullmakt.valid_until:
         return False
     previous = fullmakt.valid_until

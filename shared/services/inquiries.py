@@ -69,7 +69,7 @@ def _text(data: dict, key: str, field: str, *, required: bool = False,
     if required and not value:
         raise FieldError(field, "Fältet måste fyllas i.")
     if len(value) > limit:
-        raise FieldError(field, f"Högst {limit} tecken.")
+        raise FieldError(field, "Högst %(n)s tecken.", n=limit)
     return value or None
 
 
@@ -102,12 +102,12 @@ def parse_debt(data: dict[str, Any], *, prefix: str = "", creditor_name: str | N
 
     kind = _text(data, "kind", f"{prefix}kind", required=True)
     if kind not in KIND_LABELS:
-        raise FieldError(f"{prefix}kind", "Okänd skuldtyp; välj en av: "
-                         + ", ".join(KIND_LABELS) + ".")
+        raise FieldError(f"{prefix}kind", "Okänd skuldtyp; välj en av: %(kinds)s.",
+                         kinds=", ".join(KIND_LABELS))
     status = _text(data, "status", f"{prefix}status") or "undisputed"
     if status not in STATUS_LABELS:
-        raise FieldError(f"{prefix}status", "Okänd status; välj en av: "
-                         + ", ".join(STATUS_LABELS) + ".")
+        raise FieldError(f"{prefix}status", "Okänd status; välj en av: %(statuses)s.",
+                         statuses=", ".join(STATUS_LABELS))
     rate = data.get("interest_rate_bp")
     if rate not in (None, "") and (not str(rate).isdigit() or int(rate) > 100_000):
         raise FieldError(f"{prefix}interest_rate_bp", "Räntan anges i baspunkter (1250 = 12,5 %).")

@@ -180,7 +180,8 @@ def add_endpoint(session: Session, admin: User, url: str | None,
     if any(e.url == url for e in active):
         raise FieldError("url", "Adressen finns redan bland organisationens adresser.")
     if len(active) >= MAX_ENDPOINTS:
-        raise FieldError("url", f"Högst {MAX_ENDPOINTS} aktiva adresser; stäng av en först.")
+        raise FieldError("url", "Högst %(n)s aktiva adresser; stäng av en först.",
+                         n=MAX_ENDPOINTS)
     secret = new_secret()
     endpoint = WebhookEndpoint(
         organisation_id=admin.organisation_id, url=url, description=description, active=True,

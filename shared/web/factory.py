@@ -12,6 +12,7 @@ from pathlib import Path
 from flask import Blueprint, Flask, flash, g, jsonify, request, session, url_for
 from flask_babel import Babel, get_locale
 from flask_babel import gettext as _
+from flask_babel import gettext as _gettext
 from flask_limiter import Limiter
 from flask_limiter.util import get_remote_address
 from flask_login import LoginManager, current_user, logout_user
@@ -25,6 +26,7 @@ from shared import db as dbmod
 from shared.config import Settings
 from shared.config import load as load_settings
 from shared.models import Person, User
+from shared.services import errors
 from shared.web import filters, htmx
 from shared.web.access import is_static_endpoint, rule_for
 from shared.web.principals import Anonymous, CitizenPrincipal, StaffPrincipal
@@ -127,6 +129,7 @@ def create_portal(
     init_database(settings)
     CSRFProtect(app)
     Babel(app, locale_selector=_select_locale)
+    errors.set_translator(_gettext)  # service messages in the reader's language
     htmx.init_app(app)
     filters.init_app(app)
     limiter = Limiter(

@@ -304,6 +304,19 @@ def test_the_admin_creates_lists_and_revokes_keys(world, db):
     assert actions == {"api_key.created", "api_key.rotated", "api_key.revoked"}
 
 
+def test_a_service_error_is_shown_in_the_readers_language(world, db):
+    key, _secret = api_keys.create_key(db, world["admin"], "System")
+    api_keys.revoke_key(db, world["admin"], key)
+    db.commit()
+    admin = client_as(world, world["admin"])
+    url = f"/settings/api-keys/{key.id}/rotate"
+    english = admin.post(url, headers={**HX, "Accept-Language": "en"})
+    assert english.status_code == 422
+    assert "already revoked" in english.text and "redan återkallad" not in english.text
+    swedish = admin.post(url, headers={**HX, "Accept-Language": "sv"})
+    assert "Nyckeln är redan återkallad eller utbytt." in swedish.text
+
+
 def test_only_the_creditor_admin_manages_keys(world, db):
     key, _secret = api_keys.create_key(db, world["admin"], "System")
     db.commit()

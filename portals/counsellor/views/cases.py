@@ -146,9 +146,9 @@ def change_validity(case_id: uuid.UUID):
                              "Ange det nya sista giltighetsdatumet (ÅÅÅÅ-MM-DD).") from None
         changed = cases.change_validity(db_session(), current_user.user, case, day)
     except FieldError as exc:
-        return _render_case(case, 422, validity_error=_(exc.message), validity_value=raw)
+        return _render_case(case, 422, validity_error=exc.message, validity_value=raw)
     except NotAllowed as exc:
-        flash(_(str(exc)), "error")
+        flash(str(exc), "error")
         return htmx.redirect(url_for("cases.show", case_id=case.id))
     if changed:
         flash(_("Fullmakten gäller nu till och med %(day)s. Borgenärer som prenumererar på "
