@@ -2,7 +2,6 @@
 
 from __future__ import annotations
 
-from flask_babel import gettext as _
 from flask_babel import lazy_gettext as _l
 from flask_wtf import FlaskForm
 from wtforms import EmailField, Field, SelectField, StringField
@@ -16,8 +15,8 @@ def add_error(field: Field, message: str) -> None:
 
 
 def show_field_error(form: FlaskForm, exc: FieldError) -> None:
-    """A service's FieldError at its field (the Swedish text is the Babel msgid)."""
-    add_error(getattr(form, exc.field), _(exc.message))
+    """A service's FieldError at its field (already in the reader's language)."""
+    add_error(getattr(form, exc.field), exc.message)
 
 
 class RegisterClientForm(FlaskForm):

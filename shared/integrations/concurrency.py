@@ -17,6 +17,7 @@ from __future__ import annotations
 import secrets
 import threading
 import time
+from abc import ABC, abstractmethod
 from collections.abc import Iterator
 from contextlib import contextmanager
 
@@ -38,14 +39,14 @@ return 0
 """
 
 
-class _SlotMixin:
+class _SlotMixin(ABC):
     """``acquire`` gives a token for a free slot or None when all are taken."""
 
-    def acquire(self) -> str | None:  # pragma: no cover - overridden
-        raise NotImplementedError
+    @abstractmethod
+    def acquire(self) -> str | None: ...
 
-    def release(self, token: str) -> None:  # pragma: no cover - overridden
-        raise NotImplementedError
+    @abstractmethod
+    def release(self, token: str) -> None: ...
 
     @contextmanager
     def slot(self, wait: float = 0.0) -> Iterator[bool]:

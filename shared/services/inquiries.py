@@ -199,13 +199,11 @@ def inquiry_payload(inquiry: Inquiry) -> dict[str, Any]:
     find the customer and verify the fullmakt, nothing more."""
     case = inquiry.case
     fullmakt = object_session(inquiry).get(Fullmakt, inquiry.fullmakt_id)
-    municipality = inquiry.case.counsellor.organisation
     return {
         "inquiry_id": str(inquiry.id),
         "personal_number": case.person.personnummer,
         "principal_name": case.person.name,
-        "agent": {"organisation": municipality.name, "orgnr": municipality.orgnr,
-                  "counsellor": case.counsellor.name},
+        "agent": subscriptions.agent_json(case),
         "fullmakt": {"id": str(fullmakt.id), "code": fullmakt.code,
                      "signed_at": fullmakt.signed_at.isoformat(),
                      "valid_from": fullmakt.valid_from.isoformat(),

@@ -98,11 +98,16 @@ def _iso(value: date | datetime | None) -> str | None:
     return value.isoformat() if value is not None else None
 
 
+def agent_json(case: Case) -> dict[str, str]:
+    """The agent (ombud): the municipality's counselling service and the counsellor."""
+    municipality = case.counsellor.organisation
+    return {"organisation": municipality.name, "orgnr": municipality.orgnr,
+            "counsellor": case.counsellor.name}
+
+
 def fullmakt_json(fullmakt: Fullmakt, case: Case) -> dict[str, Any]:
     """The fullmakt for a creditor that answered yes (``fullmakt.sent`` and the API's
     GET /fullmakter/{id}): who gave it to whom, for how long."""
-    counsellor = case.counsellor
-    municipality = counsellor.organisation
     return {
         "id": str(fullmakt.id),
         "code": fullmakt.code,
@@ -112,8 +117,7 @@ def fullmakt_json(fullmakt: Fullmakt, case: Case) -> dict[str, Any]:
         "valid_from": _iso(fullmakt.valid_from),
         "valid_until": _iso(fullmakt.valid_until),
         "principal": {"personal_number": case.person.personnummer, "name": case.person.name},
-        "agent": {"organisation": municipality.name, "orgnr": municipality.orgnr,
-                  "counsellor": counsellor.name},
+        "agent": agent_json(case),
     }
 
 

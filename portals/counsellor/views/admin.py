@@ -57,7 +57,7 @@ def transfer(case_id: uuid.UUID):
         except FieldError as exc:
             show_field_error(form, exc)
         except NotAllowed as exc:
-            flash(_(str(exc)), "error")
+            flash(str(exc), "error")
             return htmx.redirect(url_for("admin.case_list"))
         else:
             flash(_("Ärendet har flyttats till %(name)s.", name=to.name), "success")

@@ -165,7 +165,7 @@ def resend(case_id: uuid.UUID):
     try:
         cases.resend_sign_request(db_session(), current_user.user, case)
     except NotAllowed as exc:
-        flash(_(str(exc)), "error")
+        flash(str(exc), "error")
     else:
         flash(_("Fullmakten har skickats igen till %(email)s.", email=case.email), "success")
     return htmx.redirect(url_for("cases.show", case_id=case.id))

@@ -184,7 +184,7 @@ def fetch(inquiry_id: uuid.UUID, fullmakt_id: uuid.UUID):
     try:
         subscriptions.send_fullmakt(db_session(), row.creditor, row.fullmakt, by=_by())
     except NotAllowed as exc:
-        return _done(inquiry, error=_(str(exc)))
+        return _done(inquiry, error=str(exc))
     return _done(inquiry, _("Fullmakten %(code)s skickas till ert system.",
                             code=row.fullmakt.code))
 
@@ -211,6 +211,6 @@ def subscribe(inquiry_id: uuid.UUID, fullmakt_id: uuid.UUID):
         subscriptions.subscribe(db_session(), row.creditor, row.fullmakt, source="portal",
                                 by=_by())
     except NotAllowed as exc:
-        return _done(inquiry, error=_(str(exc)))
+        return _done(inquiry, error=str(exc))
     return _done(inquiry, _("Ni prenumererar på fullmakten %(code)s och får dess händelser.",
                             code=row.fullmakt.code))
