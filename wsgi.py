@@ -13,7 +13,7 @@ import os
 from werkzeug.middleware.dispatcher import DispatcherMiddleware
 
 from portals import client, counsellor, creditor, debtor
-from shared.config import load
+from shared.core.config import load
 from shared.web.landing import create_landing
 
 

@@ -15,9 +15,10 @@ from pathlib import Path
 from sqlalchemy import Column, MetaData, String, Table, Text, insert, select
 from stdnum import luhn
 
-from shared import db as dbmod
-from shared.config import Settings
-from shared.models import Base, Person
+from shared.core import db as dbmod
+from shared.core.config import Settings
+from shared.core.models import Base
+from shared.identity.models import Person
 from shared.security import audit, crypto
 
 N = 2000

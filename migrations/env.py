@@ -1,15 +1,15 @@
-"""Alembic environment: the URL from shared.config (or a connection the caller passes)."""
+"""Alembic environment: the URL from shared.core.config (or a connection the caller passes)."""
 
 from __future__ import annotations
 
 from alembic import context
 
-from shared import config as skconfig
-from shared.db import make_engine
-from shared.models import Base
-from shared.models.base import Encrypted, UTCDateTime
+from shared import schema
+from shared.core import config as skconfig
+from shared.core.db import make_engine
+from shared.core.models import Encrypted, UTCDateTime
 
-target_metadata = Base.metadata
+target_metadata = schema.metadata
 
 
 def render_item(type_, obj, autogen_context):

@@ -6,8 +6,8 @@ import sys
 
 import click
 
-from shared import config
-from shared import db as dbmod
+from shared.core import config
+from shared.core import db as dbmod
 
 
 def _database() -> dbmod.Database:
@@ -123,8 +123,8 @@ def create_user(org_name, orgnr, org_kind, email, name, role, password) -> None:
     sign-in."""
     from sqlalchemy import select
 
-    from shared.models import ROLE_ORG_KINDS, Organisation, OrgKind, Role, User
-    from shared.rules.identity import parse_orgnr
+    from shared.identity.models import ROLE_ORG_KINDS, Organisation, OrgKind, Role, User
+    from shared.identity.rules import parse_orgnr
     from shared.security import audit
     from shared.security.passwords import MIN_LENGTH, hash_password
 

@@ -16,12 +16,13 @@ from pathlib import Path
 from sqlalchemy import select
 from sqlalchemy.orm import Session
 
-from shared import clock
-from shared import db as dbmod
-from shared.models import Channel, Creditor, Organisation, OrgKind, Role, User
+from shared.core import clock
+from shared.core import db as dbmod
+from shared.creditor_link import webhook_endpoints
+from shared.identity import api_keys
+from shared.identity.models import Channel, Creditor, Organisation, OrgKind, Role, User
 from shared.security import audit
 from shared.security.passwords import hash_password, verify_password
-from shared.services import api_keys, webhooks
 
 DEMO_PASSWORD = "skuldkoll-demo"  # noqa: S105 - public demo login, refused in production
 DOMAIN = "demo.skuldkoll.se"
@@ -141,18 +142,19 @@ def reference_system(session: Session, admin: User) -> Path:
         _row, key = api_keys.create_key(session, admin, REFERENCE_NAME)
     url = f"http://127.0.0.1:{settings.port + 1}/webhooks"
     endpoint = None
-    for candidate in webhooks.endpoints_of(session, admin.organisation_id, active_only=True):
+    org_id = admin.organisation_id
+    for candidate in webhook_endpoints.endpoints_of(session, org_id, active_only=True):
         if candidate.url == url:
             endpoint = candidate
         elif candidate.description == REFERENCE_NAME:  # the demo moved to another port
-            webhooks.disable_endpoint(session, admin, candidate)
+            webhook_endpoints.disable_endpoint(session, admin, candidate)
     if endpoint is None:
-        endpoint, secret = webhooks.add_endpoint(session, admin, url, REFERENCE_NAME)
+        endpoint, secret = webhook_endpoints.add_endpoint(session, admin, url, REFERENCE_NAME)
         known = [secret]
     else:
-        valid = webhooks.signing_secrets(endpoint)
+        valid = webhook_endpoints.signing_secrets(endpoint)
         known = [s for s in current.get("webhook_secrets") or [] if s in valid] \
-            or [webhooks.rotate_secret(session, admin, endpoint)]
+            or [webhook_endpoints.rotate_secret(session, admin, endpoint)]
     config = {"about": "Written by `skuldkoll demo-data`: Kreditbanken's API key and webhook "
                        "secret for examples/creditor_system in the demo.",
               "api_base": f"{settings.base_url}/creditor/api/v1", "api_key": key,

@@ -21,10 +21,10 @@ from alembic.config import Config
 from sqlalchemy import event, text
 from sqlalchemy.orm import sessionmaker
 
-from shared import clock
-from shared import db as dbmod
-from shared.config import Settings
-from shared.models import Organisation, OrgKind, Person, Role, User
+from shared.core import clock
+from shared.core import db as dbmod
+from shared.core.config import Settings
+from shared.identity.models import Organisation, OrgKind, Person, Role, User
 from shared.security import crypto
 from shared.security.passwords import hash_password
 

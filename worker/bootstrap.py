@@ -4,8 +4,9 @@ from __future__ import annotations
 
 import logging
 
-from shared import clock, config
-from shared import db as dbmod
+from shared import schema  # noqa: F401 - every model registered before a job runs
+from shared.core import clock, config
+from shared.core import db as dbmod
 
 log = logging.getLogger(__name__)
 

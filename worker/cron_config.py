@@ -6,13 +6,15 @@ drives the in-process scheduler of the embedded demo (``worker.inline``).
 
 from __future__ import annotations
 
-#: (dotted function, cron expression, queue)
+from shared.core import jobs
+
+#: (job name from the registry, cron expression, queue)
 SCHEDULE: list[tuple[str, str, str]] = [
-    ("worker.periodic.sweep_outbox", "* * * * *", "default"),
-    ("worker.periodic.fullmakt_deadlines", "10 * * * *", "default"),
-    ("worker.periodic.inquiry_deadlines", "20 * * * *", "default"),
-    ("worker.periodic.retry_webhooks", "* * * * *", "default"),
-    ("worker.periodic.purge_idempotency_records", "40 * * * *", "default"),
+    (jobs.SWEEP_OUTBOX, "* * * * *", "default"),
+    (jobs.FULLMAKT_DEADLINES, "10 * * * *", "default"),
+    (jobs.INQUIRY_DEADLINES, "20 * * * *", "default"),
+    (jobs.RETRY_WEBHOOKS, "* * * * *", "default"),
+    (jobs.PURGE_IDEMPOTENCY_RECORDS, "40 * * * *", "default"),
 ]
 
 try:
@@ -21,7 +23,5 @@ except ImportError:  # pragma: no cover - rq < 2.4
     cron = None
 
 if cron is not None:
-    from worker.jobs_registry import resolve
-
-    for dotted, expression, queue in SCHEDULE:
-        cron.register(resolve(dotted), queue_name=queue, cron=expression)
+    for name, expression, queue in SCHEDULE:
+        cron.register(jobs.resolve(name), queue_name=queue, cron=expression)

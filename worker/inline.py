@@ -10,9 +10,9 @@ import logging
 import threading
 from datetime import datetime
 
-from shared import clock
+from shared.core import clock
+from shared.core.jobs import resolve
 from worker.cron_config import SCHEDULE
-from worker.jobs_registry import resolve
 
 log = logging.getLogger(__name__)
 

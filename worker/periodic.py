@@ -8,7 +8,7 @@ from worker.bootstrap import ensure_initialised
 def sweep_outbox() -> int:
     """Hand over outbox messages a crash left behind."""
     ensure_initialised()
-    from shared import jobs
+    from shared.core import jobs
 
     return jobs.sweep_outbox()
 
@@ -16,28 +16,30 @@ def sweep_outbox() -> int:
 def fullmakt_deadlines() -> dict[str, int]:
     """Reminders to sign, deletion of unsigned cases, expiry notices, expiry, purge."""
     ensure_initialised()
-    from shared import db
-    from shared.services import cases
+    from shared.core import clock, db
+    from shared.counselling import retention
+    from shared.creditor_link import fullmakt_events
 
     with db.session_scope() as session:
-        return cases.process_deadlines(session)
+        return retention.process_deadlines(session, clock.now(),
+                                           before_purge=fullmakt_events.before_purge)
 
 
 def inquiry_deadlines() -> dict[str, int]:
     """Reminders to creditors that have not answered, then overdue."""
     ensure_initialised()
-    from shared import db
-    from shared.services import inquiries
+    from shared.core import clock, db
+    from shared.counselling import inquiries
 
     with db.session_scope() as session:
-        return inquiries.process_deadlines(session)
+        return inquiries.process_deadlines(session, clock.now())
 
 
 def retry_webhooks() -> int:
     """Queue the webhook deliveries whose next attempt is due."""
     ensure_initialised()
-    from shared import db
-    from shared.services import webhooks
+    from shared.core import db
+    from shared.creditor_link import webhooks
 
     with db.session_scope() as session:
         return webhooks.retry_due(session)
@@ -46,8 +48,8 @@ def retry_webhooks() -> int:
 def purge_idempotency_records() -> int:
     """Forget API responses kept for Idempotency-Key replays after 24 hours."""
     ensure_initialised()
-    from shared import db
-    from shared.services import idempotency
+    from shared.core import db
+    from shared.creditor_link import idempotency
 
     with db.session_scope() as session:
         return idempotency.purge_expired(session)

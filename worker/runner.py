@@ -1,4 +1,4 @@
-"""The entry point RQ calls for every outbox message (see ``shared.jobs``)."""
+"""The entry point RQ calls for every outbox message (see ``shared.core.jobs``)."""
 
 from __future__ import annotations
 
@@ -9,6 +9,6 @@ from worker.bootstrap import ensure_initialised
 
 def run_outbox_message(message_id: str) -> str:
     ensure_initialised()
-    from shared import jobs
+    from shared.core import jobs
 
     return jobs.run_message(uuid.UUID(message_id))

@@ -4,7 +4,7 @@ from __future__ import annotations
 
 from flask_babel import lazy_gettext as _l
 
-from shared.models import CaseStatus, FullmaktStatus
+from shared.counselling.models import CaseStatus, FullmaktStatus
 
 FULLMAKT_STATUS = {
     FullmaktStatus.PENDING: (_l("Väntar på din underskrift"), "warn"),

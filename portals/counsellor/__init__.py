@@ -11,7 +11,7 @@ from portals.counsellor.views.cases import bp as cases_bp
 from portals.counsellor.views.compile import bp as compile_bp
 from portals.counsellor.views.home import bp as home_bp
 from portals.counsellor.views.report import bp as report_bp
-from shared.models import Role
+from shared.identity.models import Role
 from shared.web import create_portal
 from shared.web.demo import demo_blueprint
 from shared.web.staff_auth import staff_auth_blueprint

@@ -7,7 +7,7 @@ from flask_wtf import FlaskForm
 from wtforms import EmailField, Field, SelectField, StringField
 from wtforms.validators import DataRequired
 
-from shared.services.errors import FieldError
+from shared.core.errors import FieldError
 
 
 def add_error(field: Field, message: str) -> None:

@@ -12,7 +12,7 @@ from portals.creditor.views.inquiries import bp as inquiries_bp
 from portals.creditor.views.keys import bp as keys_bp
 from portals.creditor.views.notices import bp as notices_bp
 from portals.creditor.views.webhooks import bp as webhooks_bp
-from shared.models import Role
+from shared.identity.models import Role
 from shared.web import create_portal
 from shared.web.demo import demo_blueprint
 from shared.web.staff_auth import staff_auth_blueprint

@@ -18,8 +18,8 @@ from wtforms import RadioField, StringField
 from wtforms.fields.choices import SelectChoice
 from wtforms.validators import InputRequired, Length
 
-from shared.services.errors import FieldError
-from shared.services.inquiries import DebtInput, parse_debt
+from shared.core.errors import FieldError
+from shared.counselling.answers import DebtInput, parse_debt
 
 DEFAULT_ROWS = 3  # debt rows the form starts with
 MAX_ROWS = 30  # "Lägg till skuld" stops here

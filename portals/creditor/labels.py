@@ -4,7 +4,7 @@ from __future__ import annotations
 
 from flask_babel import lazy_gettext as _l
 
-from shared.models import Answer, FullmaktStatus, Inquiry, InquiryStatus
+from shared.counselling.models import Answer, FullmaktStatus, Inquiry, InquiryStatus
 
 INQUIRY_STATUS = {
     InquiryStatus.QUEUED: (_l("Obesvarad"), "warn"),

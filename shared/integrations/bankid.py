@@ -301,7 +301,7 @@ _STATUS_ERRORS = {
 
 
 def client_from_settings(settings, transport: httpx.BaseTransport | None = None) -> BankIdClient:
-    """The client for ``shared.config.Settings``: the simulator, or BankID with mutual TLS."""
+    """The client for ``shared.core.config.Settings``: the simulator, or BankID with mutual TLS."""
     cert = None
     if settings.bankid_cert:
         cert = (settings.bankid_cert, settings.bankid_key or settings.bankid_cert)

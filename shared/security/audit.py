@@ -10,30 +10,19 @@ from __future__ import annotations
 
 import hashlib
 import json
-import uuid
 from dataclasses import dataclass
 from typing import Any
 
 from sqlalchemy import event, select, text
 from sqlalchemy.orm import Session
 
-from shared import clock
-from shared.models import AuditEntry
+from shared.core import clock
+from shared.core.actor import Actor
+from shared.security.models import AuditEntry
 
 GENESIS = "0" * 64
 _LOCK_ID = 0x5C0A0D17  # pg_advisory_xact_lock key for the audit chain
 _TAIL = "audit_chain_tail"
-
-
-@dataclass(frozen=True)
-class Actor:
-    type: str  # user | person | api | system
-    id: str | None = None
-    organisation_id: uuid.UUID | None = None
-
-    @classmethod
-    def system(cls, name: str = "system") -> Actor:
-        return cls("system", name)
 
 
 def _canonical(entry: AuditEntry) -> bytes:

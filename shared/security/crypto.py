@@ -63,7 +63,7 @@ class Keyring:
     """Master keys, a cache of unwrapped data keys and the current data key per scope.
 
     ``loader`` fetches a ``WrappedKey`` by id from the database; ``creator`` stores a new
-    wrapped key and returns nothing. Both are wired by ``shared.db``.
+    wrapped key and returns nothing. Both are wired by ``shared.core.db``.
     """
 
     def __init__(self, master_keys: str):
@@ -141,14 +141,14 @@ def token_key_id(token: str) -> uuid.UUID:
     return uuid.UUID(hex=token.split(".", 2)[1])
 
 
-# The keyring is process-wide (like an engine); configured by shared.db.init().
+# The keyring is process-wide (like an engine); configured by shared.core.db.init().
 _keyring: Keyring | None = None
 _scope_key: ContextVar[uuid.UUID | None] = ContextVar("data_key_scope", default=None)
 
 
 def keyring() -> Keyring:
     if _keyring is None:
-        raise RuntimeError("keyring not configured: call shared.db.init(settings)")
+        raise RuntimeError("keyring not configured: call shared.core.db.init(settings)")
     return _keyring
 
 

@@ -20,7 +20,7 @@ from flask import current_app
 from flask_login import current_user
 from werkzeug.exceptions import NotFound
 
-from shared.models import Role
+from shared.identity.models import Role
 
 
 @dataclass(frozen=True)
@@ -65,8 +65,8 @@ def case_owner(arg: str = "case_id") -> Rule:
     the existence of someone else's case is revealed."""
 
     def check(principal, args):
-        from shared.models import Role
-        from shared.services.cases import case_of_counsellor
+        from shared.counselling.queries import case_of_counsellor
+        from shared.identity.models import Role
         from shared.web.factory import db_session
 
         if principal.user.role != Role.COUNSELLOR:

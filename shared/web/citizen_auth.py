@@ -34,10 +34,10 @@ from flask import (
 from flask_babel import gettext as _
 from flask_login import current_user
 
+from shared.identity import citizen_auth
+from shared.identity.models import BankIdOrder, Person
 from shared.integrations import bankid
 from shared.integrations.bankid import BankIdClient, BankIdError
-from shared.models import BankIdOrder, Person
-from shared.services import citizen_auth
 from shared.web import htmx
 from shared.web.access import PUBLIC, access, citizen
 from shared.web.factory import db_session

@@ -12,11 +12,12 @@ from flask import Blueprint, flash, render_template, url_for
 from flask_babel import gettext as _
 from flask_login import current_user
 
-from shared import clock
-from shared import db as dbmod
-from shared.models import Role
+from shared.core import clock
+from shared.core import db as dbmod
+from shared.counselling import inquiries, retention
+from shared.creditor_link import fullmakt_events
+from shared.identity.models import Role
 from shared.security import audit
-from shared.services import cases, inquiries
 from shared.web import htmx
 from shared.web.access import access, demo_only, staff
 from shared.web.factory import db_session
@@ -41,7 +42,8 @@ def demo_blueprint() -> Blueprint:
                          details={"from": before.isoformat(), "to": after.isoformat()})
             # Let the deadlines that just passed take effect now, as the worker would.
             with dbmod.tenant(None):
-                done = cases.process_deadlines(session, after)
+                done = retention.process_deadlines(
+                    session, after, before_purge=fullmakt_events.before_purge)
                 done |= {f"inquiries_{k}": v
                          for k, v in inquiries.process_deadlines(session, after).items()}
             flash(_("Demoklockan flyttades fram %(days)s dagar.", days=days), "success")

@@ -21,12 +21,11 @@ from sqlalchemy.orm import Session
 from werkzeug.exceptions import Forbidden, HTTPException
 from werkzeug.middleware.proxy_fix import ProxyFix
 
-from shared import clock, jobs
-from shared import db as dbmod
-from shared.config import Settings
-from shared.config import load as load_settings
-from shared.models import Person, User
-from shared.services import errors
+from shared.core import clock, errors, jobs
+from shared.core import db as dbmod
+from shared.core.config import Settings
+from shared.core.config import load as load_settings
+from shared.identity.models import Person, User
 from shared.web import filters, htmx
 from shared.web.access import is_static_endpoint, rule_for
 from shared.web.principals import Anonymous, CitizenPrincipal, StaffPrincipal

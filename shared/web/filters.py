@@ -11,9 +11,9 @@ from flask_babel import get_locale
 from flask_babel import lazy_gettext as _l
 from markupsafe import Markup, escape
 
-from shared.clock import STOCKHOLM
-from shared.models import Role
-from shared.rules.identity import mask
+from shared.core.clock import STOCKHOLM
+from shared.identity.models import Role
+from shared.identity.rules import mask
 
 
 def sek(ore: int | None, locale: str | None = None) -> str:

@@ -7,10 +7,11 @@ from flask import Blueprint, Flask, abort, current_app, render_template
 from flask_babel import lazy_gettext as _l
 from sqlalchemy import select, text
 
-from shared import jobs
-from shared.models import EmailMessage, Role, User
+from shared.core import jobs
+from shared.core.mail import EmailMessage
+from shared.identity.models import Role, User
+from shared.identity.staff_auth import current_code
 from shared.security import audit
-from shared.services.staff_auth import current_code
 from shared.web.access import PUBLIC, access, demo_only
 from shared.web.factory import create_portal, db_session
 

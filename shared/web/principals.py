@@ -6,7 +6,7 @@ import uuid
 
 from flask_login import AnonymousUserMixin, UserMixin
 
-from shared.models import Person, User
+from shared.identity.models import Person, User
 from shared.security.audit import Actor
 
 

@@ -9,7 +9,7 @@ from flask import Response, flash, session, url_for
 from flask_babel import gettext as _
 from flask_login import login_user, logout_user
 
-from shared import clock
+from shared.core import clock
 from shared.web import htmx
 from shared.web.forms import EmptyForm
 

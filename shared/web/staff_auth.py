@@ -8,10 +8,10 @@ from flask import Blueprint, render_template, request, session, url_for
 from flask_babel import gettext as _
 from flask_login import current_user
 
-from shared import clock
-from shared import db as dbmod
-from shared.models import Role, User
-from shared.services import staff_auth
+from shared.core import clock
+from shared.core import db as dbmod
+from shared.identity import staff_auth
+from shared.identity.models import Role, User
 from shared.web import htmx
 from shared.web.access import PUBLIC, access, staff
 from shared.web.factory import db_session

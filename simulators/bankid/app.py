@@ -25,7 +25,7 @@ from typing import Any
 from flask import Flask, abort, jsonify, redirect, render_template, request, url_for
 from stdnum import luhn
 
-from shared import clock as shared_clock
+from shared.core import clock as shared_clock
 from shared.integrations.test_persons import TestPerson, load_test_persons
 from simulators.bankid.orders import Order, OrderStore, QrRejected, decode_b64_text
 from simulators.bankid.signature import SimulatorPki

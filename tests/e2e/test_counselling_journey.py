@@ -5,7 +5,7 @@ summary, budget, plan and BOSS+ export."""
 
 from __future__ import annotations
 
-from shared.integrations import bossplus
+from shared.counselling import bossplus
 from tests.e2e.conftest import shot
 from tests.e2e.flows import register_and_sign, send_inquiries
 from tests.e2e.test_client_signs_fullmakt import new_page

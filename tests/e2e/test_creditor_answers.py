@@ -17,12 +17,12 @@ ELIN = "200109145581"
 SEND_INQUIRY = """
 import sys
 from sqlalchemy import select
-from shared import clock
-from shared import db as dbmod
-from shared.config import load
+from shared.core import clock
+from shared.core import db as dbmod
+from shared.core.config import load
 from shared.integrations.population import LocalTestRegister
-from shared.models import BankIdOrder, Creditor, User
-from shared.services import cases, inquiries
+from shared.identity.models import BankIdOrder, Creditor, User
+from shared.counselling import cases, fullmakt, inquiries
 
 dbmod.init(load()).load_default_key()
 with dbmod.session_scope() as s:
@@ -36,7 +36,7 @@ with dbmod.session_scope() as s:
                         purpose={"type": "fullmakt", "fullmakt_id": str(case.fullmakt.id)})
     s.add(order)
     s.flush()
-    cases.complete_signing(s, case.fullmakt, order)
+    fullmakt.complete_signing(s, case.fullmakt, order)
     nordisk = s.scalar(select(Creditor).where(Creditor.name == "Nordisk Inkasso AB"))
     [inquiry] = inquiries.send_inquiries(s, anna, case, [nordisk.id])
 print(inquiry.id)

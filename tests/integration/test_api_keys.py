@@ -8,10 +8,11 @@ import hashlib
 import pytest
 from sqlalchemy import select
 
-from shared import clock
-from shared.models import ApiKey, AuditEntry, OrgKind, Role
-from shared.services import api_keys
-from shared.services.errors import FieldError, NotAllowed
+from shared.core import clock
+from shared.core.errors import FieldError, NotAllowed
+from shared.identity import api_keys
+from shared.identity.models import ApiKey, OrgKind, Role
+from shared.security.models import AuditEntry
 
 
 @pytest.fixture

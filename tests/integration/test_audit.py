@@ -6,8 +6,8 @@ import pytest
 from sqlalchemy import select, text
 from sqlalchemy.exc import DBAPIError
 
-from shared.models import AuditEntry
 from shared.security import audit
+from shared.security.models import AuditEntry
 
 ACTOR = audit.Actor("user", "u-1")
 

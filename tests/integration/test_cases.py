@@ -7,23 +7,17 @@ from datetime import timedelta
 import pytest
 from sqlalchemy import func, select, text
 
-from shared import clock
+from shared.core import clock
+from shared.core.errors import FieldError, NotAllowed
+from shared.core.mail import EmailMessage
+from shared.counselling import cases, queries
+from shared.counselling import fullmakt as fullmakt_service
+from shared.counselling.models import Case, CaseStatus, Fullmakt, FullmaktStatus
+from shared.identity.models import BankIdOrder, OrgKind, Role
 from shared.integrations.population import LocalTestRegister
-from shared.models import (
-    AuditEntry,
-    BankIdOrder,
-    Case,
-    CaseStatus,
-    DataKey,
-    EmailMessage,
-    Fullmakt,
-    FullmaktStatus,
-    OrgKind,
-    Role,
-)
 from shared.security import crypto
-from shared.services import cases
-from shared.services.errors import FieldError, NotAllowed
+from shared.security.models import AuditEntry, DataKey
+from tests.factories import fullmakt_deadlines
 
 ERIK = "198403122719"
 
@@ -52,7 +46,7 @@ def sign(db, case):
                         purpose={"type": "fullmakt", "fullmakt_id": str(case.fullmakt.id)})
     db.add(order)
     db.flush()
-    cases.complete_signing(db, case.fullmakt, order)
+    fullmakt_service.complete_signing(db, case.fullmakt, order)
     return order
 
 
@@ -123,16 +117,16 @@ def test_only_the_clients_own_signature_counts(db, counsellor, factories):
     db.add(stranger)
     db.flush()
     with pytest.raises(NotAllowed):
-        cases.complete_signing(db, case.fullmakt, stranger)
+        fullmakt_service.complete_signing(db, case.fullmakt, stranger)
 
 
 def test_revoke_ends_the_case(db, counsellor):
     case = register(db, counsellor).case
     sign(db, case)
-    cases.revoke(db, case.person, case.fullmakt)
+    fullmakt_service.revoke(db, case.person, case.fullmakt)
     assert case.fullmakt.status == FullmaktStatus.REVOKED and case.status == CaseStatus.ENDED
     with pytest.raises(NotAllowed):
-        cases.revoke(db, case.person, case.fullmakt)
+        fullmakt_service.revoke(db, case.person, case.fullmakt)
 
 
 def test_transfer_by_admin_only_within_the_municipality(db, counsellor, factories, municipality):
@@ -146,19 +140,20 @@ def test_transfer_by_admin_only_within_the_municipality(db, counsellor, factorie
         cases.transfer(db, admin, case, outsider)
     cases.transfer(db, admin, case, colleague)
     assert case.counsellor_id == colleague.id
-    assert cases.case_of_counsellor(db, counsellor, case.id) is None
-    assert cases.case_of_counsellor(db, colleague, case.id) is case
+    assert queries.case_of_counsellor(db, counsellor, case.id) is None
+    assert queries.case_of_counsellor(db, colleague, case.id) is case
     assert db.scalar(select(AuditEntry).where(AuditEntry.action == "case.transferred"))
 
 
 def test_deadlines_remind_weekly_then_delete_unsigned_cases(db, counsellor):
     case = register(db, counsellor).case
     case_id, key_id, start = case.id, case.data_key_id, clock.now()
-    assert cases.process_deadlines(db, start + timedelta(days=3))["reminded"] == 0
-    assert cases.process_deadlines(db, start + timedelta(days=7, hours=1))["reminded"] == 1
-    assert cases.process_deadlines(db, start + timedelta(days=8))["reminded"] == 0  # once a week
-    assert cases.process_deadlines(db, start + timedelta(days=14, hours=2))["reminded"] == 1
-    counts = cases.process_deadlines(db, start + timedelta(days=30, hours=1))
+    assert fullmakt_deadlines(db, start + timedelta(days=3))["reminded"] == 0
+    assert fullmakt_deadlines(db, start + timedelta(days=7, hours=1))["reminded"] == 1
+    # once a week
+    assert fullmakt_deadlines(db, start + timedelta(days=8))["reminded"] == 0
+    assert fullmakt_deadlines(db, start + timedelta(days=14, hours=2))["reminded"] == 1
+    counts = fullmakt_deadlines(db, start + timedelta(days=30, hours=1))
     assert counts["deleted"] == 1
     db.expire_all()
     assert db.get(Case, case_id) is None
@@ -166,7 +161,7 @@ def test_deadlines_remind_weekly_then_delete_unsigned_cases(db, counsellor):
     assert db.scalar(select(func.count()).select_from(Fullmakt)) == 0
     assert db.scalar(select(AuditEntry).where(AuditEntry.action == "case.purged",
                                               AuditEntry.subject_id == str(case_id)))
-    assert cases.process_deadlines(db, start + timedelta(days=31)) == dict.fromkeys(
+    assert fullmakt_deadlines(db, start + timedelta(days=31)) == dict.fromkeys(
         ("reminded", "deleted", "noticed", "expired", "purged"), 0)  # twice changes nothing
 
 
@@ -175,9 +170,9 @@ def test_deadlines_notice_expire_and_purge_after_retention(db, counsellor):
     sign(db, case)
     until = case.fullmakt.valid_until
     near = clock.now() + (until - clock.today()) - timedelta(days=20)
-    assert cases.process_deadlines(db, near)["noticed"] == 1
-    assert cases.process_deadlines(db, near)["noticed"] == 0
+    assert fullmakt_deadlines(db, near)["noticed"] == 1
+    assert fullmakt_deadlines(db, near)["noticed"] == 0
     after = clock.now() + (until - clock.today()) + timedelta(days=1, hours=12)
-    assert cases.process_deadlines(db, after)["expired"] == 1
+    assert fullmakt_deadlines(db, after)["expired"] == 1
     assert case.status == CaseStatus.ENDED and case.fullmakt.status == FullmaktStatus.EXPIRED
-    assert cases.process_deadlines(db, after + timedelta(days=31))["purged"] == 1
+    assert fullmakt_deadlines(db, after + timedelta(days=31))["purged"] == 1

@@ -9,10 +9,11 @@ import httpx
 import pytest
 from sqlalchemy import select, text
 
+from shared.identity import citizen_auth
+from shared.identity.models import Person
 from shared.integrations import bankid
 from shared.integrations.bankid import BankIdClient
-from shared.models import AuditEntry, Person
-from shared.services import citizen_auth
+from shared.security.models import AuditEntry
 from simulators.bankid import create_app as create_simulator
 from simulators.bankid.signature import verify_signature
 

@@ -32,23 +32,18 @@ from examples.creditor_system import config as cs_config
 from examples.creditor_system import create_app as create_creditor_system
 from examples.creditor_system import serve
 from examples.creditor_system.ledger import SEED, Ledger
-from shared import db as dbmod
-from shared import jobs
-from shared.config import Settings
-from shared.models import (
-    Answer,
-    Case,
-    Channel,
-    Creditor,
-    DeliveryStatus,
-    InquiryStatus,
-    OrgKind,
-    OutboxMessage,
-    Role,
-    WebhookDelivery,
-)
+from shared.core import db as dbmod
+from shared.core import jobs
+from shared.core.config import Settings
+from shared.core.outbox import OutboxMessage
+from shared.counselling import fullmakt as fullmakt_service
+from shared.counselling import inquiries
+from shared.counselling.models import Answer, Case, InquiryStatus
+from shared.creditor_link import webhook_endpoints
+from shared.creditor_link.models import DeliveryStatus, WebhookDelivery
+from shared.identity import api_keys
+from shared.identity.models import Channel, Creditor, OrgKind, Role
 from shared.security import crypto
-from shared.services import api_keys, cases, inquiries, webhooks
 from tests.conftest import Factories, alembic_config
 from tests.integration.test_cases import register, sign
 
@@ -165,7 +160,7 @@ def setup_world(database, system_port: int) -> dict:
                             channel=Channel.API)
         s.add(creditor)
         _row, api_key = api_keys.create_key(s, admin, "Kundsystemet")
-        endpoint, secret = webhooks.add_endpoint(
+        endpoint, secret = webhook_endpoints.add_endpoint(
             s, admin, f"http://127.0.0.1:{system_port}/webhooks", "Kundsystemet")
         s.commit()
         jobs.after_commit(s)
@@ -244,14 +239,14 @@ def test_the_reference_system_answers_inquiries_into_the_counsellors_report(stac
             ("inquiry.created", DeliveryStatus.SUCCEEDED, 1)]
         # Every job ran; through Redis and the RQ worker, or in-process.
         outbox = s.scalars(select(OutboxMessage)
-                           .where(OutboxMessage.job == webhooks.JOB)).all()
+                           .where(OutboxMessage.job == jobs.DELIVER_WEBHOOK)).all()
         assert len(outbox) == 3 and all(m.done_at is not None for m in outbox)
         assert {m.dispatched_at is not None for m in outbox} == {stack["backend"] == "rq"}
 
     # The customer revokes the fullmakt: the subscribed bank's system hears of it.
     with database.session() as s:
         case = s.get(Case, stack["customer"])
-        cases.revoke(s, case.person, case.fullmakt)
+        fullmakt_service.revoke(s, case.person, case.fullmakt)
         s.commit()
         jobs.after_commit(s)
     until(stack, lambda: system.ledger.fullmakt(fullmakt_id)["status"] == "revoked")
@@ -265,7 +260,8 @@ def test_the_reference_system_answers_inquiries_into_the_counsellors_report(stac
 
 def test_demo_data_gives_the_reference_system_a_key_and_an_endpoint_that_agree(db, settings):
     from shared import demo_data
-    from shared.models import ApiKey, WebhookEndpoint
+    from shared.creditor_link.models import WebhookEndpoint
+    from shared.identity.models import ApiKey
 
     path = settings.instance_dir / demo_data.REFERENCE_CONFIG
     path.unlink(missing_ok=True)
@@ -274,11 +270,11 @@ def test_demo_data_gives_the_reference_system_a_key_and_an_endpoint_that_agree(d
     key = api_keys.verify_key(db, config.api_key)
     bank = db.scalar(select(Creditor).where(Creditor.name == "Kreditbanken Sverige AB"))
     assert key is not None and key.organisation_id == bank.organisation_id
-    [endpoint] = webhooks.endpoints_of(db, bank.organisation_id, active_only=True)
+    [endpoint] = webhook_endpoints.endpoints_of(db, bank.organisation_id, active_only=True)
     assert endpoint.url == f"http://127.0.0.1:{settings.port + 1}/webhooks"
     assert config.port == settings.port + 1
     assert config.api_base == f"{settings.base_url}/creditor/api/v1"
-    assert list(config.webhook_secrets) == webhooks.signing_secrets(endpoint)
+    assert list(config.webhook_secrets) == webhook_endpoints.signing_secrets(endpoint)
     assert config.ledger == settings.instance_dir / "creditor_system_ledger.json"
     assert path.stat().st_mode & 0o077 == 0  # the key and secret are for its owner only
 
@@ -294,4 +290,4 @@ def test_demo_data_gives_the_reference_system_a_key_and_an_endpoint_that_agree(d
     assert again.api_key != config.api_key and again.webhook_secrets != config.webhook_secrets
     assert api_keys.verify_key(db, config.api_key) is None
     assert api_keys.verify_key(db, again.api_key) is not None
-    assert set(again.webhook_secrets) <= set(webhooks.signing_secrets(endpoint))
+    assert set(again.webhook_secrets) <= set(webhook_endpoints.signing_secrets(endpoint))

@@ -6,9 +6,10 @@ import pytest
 from cryptography.exceptions import InvalidTag
 from sqlalchemy import select, text
 
-from shared import db as dbmod
-from shared.models import DataKey, Person, User
+from shared.core import db as dbmod
+from shared.identity.models import Person, User
 from shared.security import crypto
+from shared.security.models import DataKey
 
 PNR = "197805142390"
 
@@ -38,7 +39,7 @@ def test_person_is_found_by_blind_index_and_decrypts(db, factories, settings):
 
 
 def test_totp_secrets_are_encrypted(db, factories):
-    from shared.models import OrgKind
+    from shared.identity.models import OrgKind
 
     user = factories.user(factories.org(OrgKind.MUNICIPALITY))
     db.commit()
@@ -121,7 +122,7 @@ def test_unknown_master_key_is_refused():
 
 
 def test_users_are_scoped_to_the_tenant(db, factories):
-    from shared.models import OrgKind
+    from shared.identity.models import OrgKind
 
     a, b = factories.org(OrgKind.MUNICIPALITY), factories.org(OrgKind.MUNICIPALITY)
     ua, ub = factories.user(a), factories.user(b)

@@ -10,23 +10,19 @@ import pytest
 from sqlalchemy import select, text
 from standardwebhooks.webhooks import Webhook
 
-from shared.models import (
-    Answer,
-    Channel,
-    Creditor,
-    Debt,
-    DebtSource,
-    EmailMessage,
-    InquiryStatus,
-    OrgKind,
-    OutboxMessage,
-    Role,
-    WebhookDelivery,
-    WebhookEndpoint,
-)
+from shared.core.errors import FieldError, NotAllowed
+from shared.core.mail import EmailMessage
+from shared.core.outbox import OutboxMessage
+from shared.counselling import answers, inquiries
+from shared.counselling import fullmakt as fullmakt_service
+from shared.counselling.models import Answer, Debt, DebtSource, InquiryStatus
+from shared.creditor_link import delivery as inquiry_delivery
+from shared.creditor_link import inbox as creditor_inbox
+from shared.creditor_link import webhook_endpoints, webhooks
+from shared.creditor_link.models import WebhookDelivery, WebhookEndpoint
+from shared.identity.models import Channel, Creditor, OrgKind, Role
 from shared.security import crypto
-from shared.services import cases, inquiries, webhooks
-from shared.services.errors import FieldError, NotAllowed
+from tests.factories import purge_case
 from tests.integration.test_cases import register, sign
 
 
@@ -49,7 +45,7 @@ def setup(db, factories):
 
 def debt(**kw):
     base = {"kind": "loan", "capital": "12 345,50", "reference": "L-1"}
-    return inquiries.parse_debt({**base, **kw}, creditor_name="Nordisk Inkasso AB")
+    return answers.parse_debt({**base, **kw}, creditor_name="Nordisk Inkasso AB")
 
 
 def test_send_creates_one_inquiry_per_creditor_and_queues_delivery(db, setup):
@@ -65,14 +61,14 @@ def test_send_creates_one_inquiry_per_creditor_and_queues_delivery(db, setup):
 
 def test_no_inquiry_without_a_valid_fullmakt(db, setup):
     counsellor, case, web, *_ = setup
-    cases.revoke(db, case.person, case.fullmakt)
+    fullmakt_service.revoke(db, case.person, case.fullmakt)
     with pytest.raises(NotAllowed):
         inquiries.send_inquiries(db, counsellor, case, [web.id])
 
 
 def test_delivery_by_channel(db, setup):
     counsellor, case, web, api, manual = setup
-    secret = webhooks.new_secret()
+    secret = webhook_endpoints.new_secret()
     db.add(WebhookEndpoint(organisation_id=api.organisation_id, url="https://bank.example/hooks",
                            secrets=json.dumps([{"secret": secret, "created_at": "2026-01-01",
                                                 "expires_at": None}])))
@@ -85,11 +81,11 @@ def test_delivery_by_channel(db, setup):
         return httpx.Response(204)
 
     http = httpx.Client(transport=httpx.MockTransport(hook))
-    assert inquiries.deliver(db, w.id) == "delivered"
+    assert inquiry_delivery.deliver(db, w.id) == "delivered"
     notice = db.scalars(select(EmailMessage).where(EmailMessage.kind == "inquiry.notice")).one()
     assert notice.to == "inkorg@example.se" and str(w.id) in notice.body
     # The API creditor's delivery is queued in the same transaction, sent by the worker.
-    assert inquiries.deliver(db, a.id) == "delivered"
+    assert inquiry_delivery.deliver(db, a.id) == "delivered"
     [delivery] = db.scalars(select(WebhookDelivery)).all()
     assert delivery.event_type == "inquiry.created" and delivery.case_id == case.id
     assert crypto.token_key_id(db.scalar(text(
@@ -102,14 +98,14 @@ def test_delivery_by_channel(db, setup):
     assert body["data"]["inquiry_id"] == str(a.id)
     assert body["data"]["personal_number"] == "198403122719"  # to find the customer
     assert body["data"]["fullmakt"]["code"] == case.fullmakt.code
-    assert inquiries.deliver(db, m.id) == "delivered"
-    assert inquiries.deliver(db, m.id) == "skipped"  # twice changes nothing
+    assert inquiry_delivery.deliver(db, m.id) == "delivered"
+    assert inquiry_delivery.deliver(db, m.id) == "skipped"  # twice changes nothing
 
 
 def test_api_creditor_without_an_endpoint_fetches_through_the_api(db, setup):
     counsellor, case, _web, api, _manual = setup
     [a] = inquiries.send_inquiries(db, counsellor, case, [api.id])
-    assert inquiries.deliver(db, a.id) == "delivered"
+    assert inquiry_delivery.deliver(db, a.id) == "delivered"
     assert a.status == InquiryStatus.DELIVERED
     assert db.scalars(select(WebhookDelivery)).all() == []
 
@@ -117,7 +113,7 @@ def test_api_creditor_without_an_endpoint_fetches_through_the_api(db, setup):
 def test_reminder_then_overdue(db, setup):
     counsellor, case, web, *_ = setup
     [w] = inquiries.send_inquiries(db, counsellor, case, [web.id])
-    inquiries.deliver(db, w.id)
+    inquiry_delivery.deliver(db, w.id)
     start = w.delivered_at
     assert inquiries.process_deadlines(db, start + timedelta(days=6)) == {"reminded": 0,
                                                                           "overdue": 0}
@@ -130,8 +126,8 @@ def test_reminder_then_overdue(db, setup):
 def test_answer_yes_stores_debts_under_the_case_key(db, setup):
     counsellor, case, web, *_ = setup
     [w] = inquiries.send_inquiries(db, counsellor, case, [web.id])
-    inquiries.deliver(db, w.id)
-    inquiries.answer(db, w, answer=Answer.YES, debts=[debt(), debt(reference="L-2",
+    inquiry_delivery.deliver(db, w.id)
+    answers.answer(db, w, answer=Answer.YES, debts=[debt(), debt(reference="L-2",
                                                                  kind="card")],
                      source="form", answered_by="user:x")
     assert w.status == InquiryStatus.ANSWERED and w.answered_at is not None
@@ -142,7 +138,7 @@ def test_answer_yes_stores_debts_under_the_case_key(db, setup):
     token = db.execute(text("SELECT reference FROM debts")).scalars().first()
     assert crypto.token_key_id(token) == case.data_key_id
     with pytest.raises(NotAllowed):
-        inquiries.answer(db, w, answer=Answer.NO, debts=[], source="form", answered_by="user:x")
+        answers.answer(db, w, answer=Answer.NO, debts=[], source="form", answered_by="user:x")
     report = inquiries.report(db, case)
     assert (report.answered, report.total, report.percent) == (1, 1, 100)
 
@@ -150,13 +146,13 @@ def test_answer_yes_stores_debts_under_the_case_key(db, setup):
 def test_nothing_new_is_stored_after_revocation(db, setup):
     counsellor, case, web, *_ = setup
     [w] = inquiries.send_inquiries(db, counsellor, case, [web.id])
-    cases.revoke(db, case.person, case.fullmakt)
+    fullmakt_service.revoke(db, case.person, case.fullmakt)
     assert w.status == InquiryStatus.CANCELLED
     with pytest.raises(NotAllowed):
-        inquiries.answer(db, w, answer=Answer.YES, debts=[debt()], source="api",
+        answers.answer(db, w, answer=Answer.YES, debts=[debt()], source="api",
                          answered_by="api:k")
     with pytest.raises(NotAllowed):
-        inquiries.add_manual_debt(db, case, debt(), by_user=counsellor)
+        answers.add_manual_debt(db, case, debt(), by_user=counsellor)
 
 
 @pytest.mark.parametrize(("data", "field", "message"), [
@@ -169,50 +165,50 @@ def test_nothing_new_is_stored_after_revocation(db, setup):
 ])
 def test_debt_input_errors_name_the_field(data, field, message):
     with pytest.raises(FieldError) as err:
-        inquiries.parse_debt({"kind": "loan", "capital": "100", **data}, prefix="debts[0].",
+        answers.parse_debt({"kind": "loan", "capital": "100", **data}, prefix="debts[0].",
                              creditor_name="X")
     assert err.value.field == field and message in err.value.message
 
 
 def test_manual_debts_by_counsellor_and_client(db, setup):
     counsellor, case, *_ = setup
-    mine = inquiries.add_manual_debt(db, case, debt(), by_user=counsellor)
-    theirs = inquiries.add_manual_debt(db, case, debt(reference="brev"),
+    mine = answers.add_manual_debt(db, case, debt(), by_user=counsellor)
+    theirs = answers.add_manual_debt(db, case, debt(reference="brev"),
                                        by_person_id=case.person_id)
     assert mine.confirmed_at is not None and mine.source == DebtSource.MANUAL
     assert theirs.confirmed_at is None and theirs.source == DebtSource.CLIENT
-    inquiries.confirm_debt(db, counsellor, theirs)
+    answers.confirm_debt(db, counsellor, theirs)
     assert theirs.confirmed_by == counsellor.id
 
 
 def test_creditor_sees_only_inquiries_addressed_to_it(db, setup, factories):
-    from shared import db as dbmod
+    from shared.core import db as dbmod
 
     counsellor, case, web, api, _ = setup
     inquiries.send_inquiries(db, counsellor, case, [web.id, api.id])
     db.commit()
     with dbmod.tenant(web.organisation_id):
-        inbox = inquiries.inquiries_for_creditor(db, web.organisation_id)
+        inbox = creditor_inbox.inquiries_for_creditor(db, web.organisation_id)
         assert [i.creditor_id for i in inbox] == [web.id]
         assert inbox[0].case.person.name == "Erik Andersson"  # visible for verification
     other = factories.org(OrgKind.CREDITOR)
     db.commit()
     with dbmod.tenant(other.id):
-        assert inquiries.inquiries_for_creditor(db, other.id) == []
-        from shared.models import Case, Inquiry
+        assert creditor_inbox.inquiries_for_creditor(db, other.id) == []
+        from shared.counselling.models import Case, Inquiry
 
         assert db.scalars(select(Inquiry)).all() == []
         assert db.scalars(select(Case)).all() == []
 
 
 def test_revocation_is_told_to_the_creditors_that_have_the_fullmakt(db, setup):
-    from shared import jobs
+    from shared.core import jobs
 
     counsellor, case, web, _api, manual = setup
     inquiries.send_inquiries(db, counsellor, case, [web.id, manual.id])
     db.commit()
     jobs.after_commit(db)  # delivered (the worker's part, in-process)
-    cases.revoke(db, case.person, case.fullmakt)
+    fullmakt_service.revoke(db, case.person, case.fullmakt)
     db.commit()
     jobs.after_commit(db)  # the fan-out of fullmakt.revoked
     db.expire_all()
@@ -223,8 +219,8 @@ def test_revocation_is_told_to_the_creditors_that_have_the_fullmakt(db, setup):
 
 
 def test_purge_removes_every_sign_order_of_the_case(db, setup):
-    from shared import clock
-    from shared.models import BankIdOrder
+    from shared.core import clock
+    from shared.identity.models import BankIdOrder
 
     _counsellor, case, *_ = setup
     failed = BankIdOrder(portal="client", kind="sign", order_ref="failed-1",
@@ -233,6 +229,6 @@ def test_purge_removes_every_sign_order_of_the_case(db, setup):
                          purpose={"type": "fullmakt", "fullmakt_id": str(case.fullmakt.id)})
     db.add(failed)
     db.flush()
-    cases.purge(db, case, "test")
+    purge_case(db, case, "test")
     db.flush()
     assert db.scalars(select(BankIdOrder)).all() == []

@@ -1,12 +1,13 @@
-"""shared.jobs: the outbox runs jobs after commit, once, and never after a rollback."""
+"""shared.core.jobs: the outbox runs jobs after commit, once, and never after a rollback."""
 
 from __future__ import annotations
 
 import pytest
 from sqlalchemy import func, select
 
-from shared import jobs
-from shared.models import AuditEntry, OutboxMessage
+from shared.core import jobs
+from shared.core.outbox import OutboxMessage
+from shared.security.models import AuditEntry
 
 
 def heartbeats(db, note):
@@ -15,7 +16,7 @@ def heartbeats(db, note):
 
 
 def test_job_runs_in_process_after_commit_not_before(db):
-    msg_id = jobs.enqueue(db, "worker.jobs.record_heartbeat", note="after-commit")
+    msg_id = jobs.enqueue(db, jobs.RECORD_HEARTBEAT, note="after-commit")
     assert heartbeats(db, "after-commit") == 0
     db.commit()
     jobs.after_commit(db)
@@ -25,7 +26,7 @@ def test_job_runs_in_process_after_commit_not_before(db):
 
 
 def test_rolled_back_transaction_sends_nothing(db):
-    jobs.enqueue(db, "worker.jobs.record_heartbeat", note="rolled-back")
+    jobs.enqueue(db, jobs.RECORD_HEARTBEAT, note="rolled-back")
     db.rollback()
     jobs.after_commit(db)
     assert heartbeats(db, "rolled-back") == 0
@@ -33,7 +34,7 @@ def test_rolled_back_transaction_sends_nothing(db):
 
 
 def test_running_a_message_twice_changes_nothing(db):
-    msg_id = jobs.enqueue(db, "worker.jobs.record_heartbeat", note="twice")
+    msg_id = jobs.enqueue(db, jobs.RECORD_HEARTBEAT, note="twice")
     db.commit()
     assert jobs.run_message(msg_id) == "done"
     assert jobs.run_message(msg_id) == "skipped"
@@ -51,6 +52,7 @@ def test_failed_job_is_recorded_and_retried_by_the_sweep(db, monkeypatch):
     import worker.jobs
 
     monkeypatch.setattr(worker.jobs, "flaky", flaky, raising=False)
+    monkeypatch.setattr(jobs, "JOBS", jobs.JOBS | {"worker.jobs.flaky"})
     msg_id = jobs.enqueue(db, "worker.jobs.flaky", n=1)
     db.commit()
     jobs.after_commit(db)  # fails, logged, kept
@@ -74,9 +76,9 @@ def test_a_job_run_in_process_after_a_request_runs_unscoped(db, factories, monke
     # In the demo a request's commit runs its jobs in the same thread; the job must see
     # every organisation's rows, as in a worker (an inquiry's webhook belongs to the
     # creditor, the request that sent it to the municipality).
-    from shared import db as dbmod
-    from shared.models import ApiKey, OrgKind, Role
-    from shared.services import api_keys
+    from shared.core import db as dbmod
+    from shared.identity import api_keys
+    from shared.identity.models import ApiKey, OrgKind, Role
 
     seen = []
 
@@ -86,6 +88,7 @@ def test_a_job_run_in_process_after_a_request_runs_unscoped(db, factories, monke
     import worker.jobs
 
     monkeypatch.setattr(worker.jobs, "look", look, raising=False)
+    monkeypatch.setattr(jobs, "JOBS", jobs.JOBS | {"worker.jobs.look"})
     municipality, bank = factories.org(), factories.org(OrgKind.CREDITOR)
     api_keys.create_key(db, factories.user(bank, Role.CREDITOR_ADMIN), "Bankens system")
     db.commit()

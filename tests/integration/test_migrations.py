@@ -5,7 +5,7 @@ from __future__ import annotations
 from alembic.autogenerate import compare_metadata
 from alembic.migration import MigrationContext
 
-from shared.models import Base
+from shared.core.models import Base
 
 
 def test_models_match_migrations(engine):

@@ -15,7 +15,7 @@ ROOT = Path(__file__).resolve().parents[2]
 BIN = Path(sys.executable).parent
 
 ENQUEUE = """
-from shared import config, db, jobs
+from shared.core import config, db, jobs
 database = db.init(config.load())
 database.load_default_key()
 with db.session_scope() as s:

@@ -10,27 +10,33 @@ from datetime import timedelta
 import pytest
 from sqlalchemy import func, select
 
-from shared import clock, jobs
-from shared import db as dbmod
-from shared.models import (
-    Answer,
-    AuditEntry,
-    Channel,
-    Creditor,
+from shared.core import clock, jobs
+from shared.core import db as dbmod
+from shared.core.errors import FieldError, NotAllowed
+from shared.core.mail import EmailMessage
+from shared.core.outbox import OutboxMessage
+from shared.counselling import answers, events, inquiries
+from shared.counselling import fullmakt as fullmakt_service
+from shared.counselling.models import Answer, Debt, FullmaktStatus, InquiryStatus
+from shared.creditor_link import (
+    customer_inquiries,
+    delivery,
+    fullmakt_events,
+    subscriptions,
+    webhook_endpoints,
+)
+from shared.creditor_link import (
+    notices as notice_service,
+)
+from shared.creditor_link.models import (
     CreditorNotice,
-    Debt,
-    EmailMessage,
-    FullmaktStatus,
     FullmaktSubscription,
-    InquiryStatus,
-    OrgKind,
-    OutboxMessage,
-    Role,
     WebhookAttempt,
     WebhookDelivery,
 )
-from shared.services import cases, inquiries, subscriptions, webhooks
-from shared.services.errors import FieldError, NotAllowed
+from shared.identity.models import Channel, Creditor, OrgKind, Role
+from shared.security.models import AuditEntry
+from tests.factories import fullmakt_deadlines, purge_case, run_jobs
 from tests.integration.test_cases import register, sign
 
 EVENT_TYPES = ["fullmakt.signed", "fullmakt.validity_changed", "fullmakt.expiring",
@@ -60,23 +66,25 @@ class World:
                                  email="extern@example.se")
         db.add_all([self.bank_entry, self.agency_entry, self.external])
         db.flush()
-        webhooks.add_endpoint(db, self.bank_admin, "https://bank.example/hooks")
+        webhook_endpoints.add_endpoint(db, self.bank_admin, "https://bank.example/hooks")
         run_fan_outs(db)  # fullmakt.signed, before anyone subscribed
 
     def ask(self, *creditors):
         sent = inquiries.send_inquiries(self.db, self.counsellor, self.case,
                                         [c.id for c in creditors])
         for inquiry in sent:
-            inquiries.deliver(self.db, inquiry.id)
+            delivery.deliver(self.db, inquiry.id)
         by_creditor = {i.creditor_id: i for i in sent}
         return [by_creditor[c.id] for c in creditors]
 
     def yes(self, inquiry, by, **kw):
-        return inquiries.answer(self.db, inquiry, answer=Answer.YES, debts=[debt()],
-                                source="form", answered_by=f"user:{by.id}", **kw)
+        answered = answers.answer(self.db, inquiry, answer=Answer.YES, debts=[debt()],
+                                  source="form", answered_by=f"user:{by.id}", **kw)
+        run_jobs(self.db, jobs.FOLLOW_YES_ANSWER)  # subscribe, send the fullmakt
+        return answered
 
     def no(self, inquiry, by):
-        return inquiries.answer(self.db, inquiry, answer=Answer.NO, debts=[], source="form",
+        return answers.answer(self.db, inquiry, answer=Answer.NO, debts=[], source="form",
                                 answered_by=f"user:{by.id}")
 
     def subscription(self, creditor):
@@ -91,7 +99,7 @@ def w(db, factories) -> World:
 
 def debt(**kw):
     base = {"kind": "loan", "capital": "12 345,50", "reference": "L-1"}
-    return inquiries.parse_debt({**base, **kw}, creditor_name="Borgenären")
+    return answers.parse_debt({**base, **kw}, creditor_name="Borgenären")
 
 
 def run_fan_outs(db) -> int:
@@ -99,7 +107,7 @@ def run_fan_outs(db) -> int:
     would go out on the network)."""
     db.commit()
     pending = db.scalars(select(OutboxMessage.id).where(
-        OutboxMessage.job == subscriptions.FAN_OUT_JOB, OutboxMessage.done_at.is_(None))).all()
+        OutboxMessage.job == jobs.FAN_OUT_FULLMAKT_EVENT, OutboxMessage.done_at.is_(None))).all()
     for msg_id in pending:
         assert jobs.run_message(msg_id) == "done"
     db.expire_all()
@@ -173,8 +181,9 @@ def test_a_no_changed_to_yes_stores_debts_subscribes_and_shows_in_the_report(db,
     first_answer = inquiry.answered_at
     with pytest.raises(NotAllowed, match="redan besvarad"):
         w.no(inquiry, w.bank_admin)  # no -> no is not a change
-    inquiries.answer(db, inquiry, answer=Answer.YES, debts=[debt(), debt(reference="L-2")],
+    answers.answer(db, inquiry, answer=Answer.YES, debts=[debt(), debt(reference="L-2")],
                      source="form", answered_by=f"user:{w.bank_admin.id}", send_fullmakt=True)
+    run_jobs(db, jobs.FOLLOW_YES_ANSWER)
     assert inquiry.answer == Answer.YES and inquiry.status == InquiryStatus.ANSWERED
     assert inquiry.answered_at == first_answer and inquiry.changed_at is not None
     assert len(db.scalars(select(Debt).where(Debt.inquiry_id == inquiry.id)).all()) == 2
@@ -191,12 +200,12 @@ def test_a_no_changed_to_yes_stores_debts_subscribes_and_shows_in_the_report(db,
 def test_a_yes_typed_in_by_the_counsellor_subscribes_through_the_worker(db, w):
     [inquiry] = w.ask(w.agency_entry)
     with dbmod.tenant(w.municipality.id):  # the counsellor's request
-        inquiries.answer(db, inquiry, answer=Answer.YES, debts=[debt()], source="manual",
+        answers.answer(db, inquiry, answer=Answer.YES, debts=[debt()], source="manual",
                          answered_by=f"user:{w.counsellor.id}")
     assert w.subscription(w.agency_entry) is None  # not in the municipality's transaction
     db.commit()
     [msg] = db.scalars(select(OutboxMessage).where(
-        OutboxMessage.job == "worker.jobs.follow_yes_answer")).all()
+        OutboxMessage.job == jobs.FOLLOW_YES_ANSWER)).all()
     assert jobs.run_message(msg.id) == "done"
     db.expire_all()
     assert w.subscription(w.agency_entry).active
@@ -226,7 +235,7 @@ def test_fetch_sends_the_fullmakt_again_only_with_an_endpoint_and_a_yes(db, w):
 def test_fetch_is_refused_once_the_fullmakt_has_ended(db, w):
     [inquiry] = w.ask(w.bank_entry)
     w.yes(inquiry, w.bank_admin, send_fullmakt=False)
-    cases.revoke(db, w.case.person, w.fullmakt)
+    fullmakt_service.revoke(db, w.case.person, w.fullmakt)
     with pytest.raises(NotAllowed, match="gäller inte"):
         subscriptions.send_fullmakt(db, w.bank_entry, w.fullmakt, by="user:x")
 
@@ -242,20 +251,20 @@ def test_every_event_reaches_every_subscriber_once(db, w):
     code, fullmakt_id = fullmakt.code, str(fullmakt.id)
     start, end = clock.now(), fullmakt.valid_until
 
-    subscriptions.publish(db, fullmakt, "fullmakt.signed")
+    events.publish(db, fullmakt, "fullmakt.signed")
     assert run_fan_outs(db) == 1
     shorter = clock.today() + timedelta(days=40)
-    assert cases.change_validity(db, w.counsellor, case, shorter) is True
+    assert fullmakt_service.change_validity(db, w.counsellor, case, shorter) is True
     assert run_fan_outs(db) == 1
     near = start + timedelta(days=15)
-    assert cases.process_deadlines(db, near)["noticed"] == 1
-    assert cases.process_deadlines(db, near)["noticed"] == 0  # twice changes nothing
+    assert fullmakt_deadlines(db, near)["noticed"] == 1
+    assert fullmakt_deadlines(db, near)["noticed"] == 0  # twice changes nothing
     assert run_fan_outs(db) == 1
     after = start + timedelta(days=41, hours=12)
-    assert cases.process_deadlines(db, after)["expired"] == 1
-    assert cases.process_deadlines(db, after)["expired"] == 0
+    assert fullmakt_deadlines(db, after)["expired"] == 1
+    assert fullmakt_deadlines(db, after)["expired"] == 0
     assert run_fan_outs(db) == 1
-    assert cases.process_deadlines(db, after + timedelta(days=31))["purged"] == 1
+    assert fullmakt_deadlines(db, after + timedelta(days=31))["purged"] == 1
     assert run_fan_outs(db) == 0  # the deletion went out synchronously, in the purge
     assert run_fan_outs(db) == 0
 
@@ -285,9 +294,9 @@ def test_every_event_reaches_every_subscriber_once(db, w):
 def test_a_fan_out_run_twice_sends_once(db, w):
     [inquiry] = w.ask(w.agency_entry)
     w.yes(inquiry, w.agent)
-    event = subscriptions.event_for(w.fullmakt, "fullmakt.expiring")
-    assert subscriptions.fan_out(db, event) == 1
-    assert subscriptions.fan_out(db, event) == 0
+    event = events.event_for(w.fullmakt, "fullmakt.expiring")
+    assert fullmakt_events.fan_out(db, event) == 1
+    assert fullmakt_events.fan_out(db, event) == 0
     assert len(notices(db, w.agency, "fullmakt.expiring")) == 1
     assert len(emails(db, "inkorg@example.se", "fullmakt.expiring")) == 1
 
@@ -302,7 +311,7 @@ def test_revocation_reaches_subscribers_and_creditors_still_waiting_to_answer(db
                                                          w.external, said_no)
     w.yes(bank_inquiry, w.bank_admin, send_fullmakt=False)
     w.no(no_inquiry, w.counsellor)
-    cases.revoke(db, w.case.person, w.fullmakt)
+    fullmakt_service.revoke(db, w.case.person, w.fullmakt)
     assert run_fan_outs(db) == 1
     [hook] = deliveries(db, w.bank, "fullmakt.revoked")
     data = json.loads(hook.payload)["data"]
@@ -323,14 +332,14 @@ def test_unsubscribing_stops_the_events_and_subscribing_resumes_them(db, w):
     assert not sub.active and sub.ended_by == f"user:{w.bank_admin.id}"
     assert db.scalar(select(func.count()).select_from(AuditEntry).where(
         AuditEntry.action == "fullmakt_subscription.ended")) == 1
-    cases.change_validity(db, w.counsellor, w.case, clock.today() + timedelta(days=60))
+    fullmakt_service.change_validity(db, w.counsellor, w.case, clock.today() + timedelta(days=60))
     run_fan_outs(db)
     assert deliveries(db, w.bank, "fullmakt.validity_changed") == []
     again = subscriptions.subscribe(db, w.bank_entry, w.fullmakt, source="portal",
                                     by=f"user:{w.bank_admin.id}")
     assert again.id == sub.id and again.active and again.source == "portal"
     assert again.ended_at is None
-    cases.change_validity(db, w.counsellor, w.case, clock.today() + timedelta(days=50))
+    fullmakt_service.change_validity(db, w.counsellor, w.case, clock.today() + timedelta(days=50))
     run_fan_outs(db)
     assert len(deliveries(db, w.bank, "fullmakt.validity_changed")) == 1
 
@@ -342,24 +351,24 @@ def test_the_counsellor_may_only_shorten_the_validity(db, w, factories):
     case, fullmakt = w.case, w.fullmakt
     end = fullmakt.valid_until
     with pytest.raises(FieldError, match="bara kortas") as exc:
-        cases.change_validity(db, w.counsellor, case, end + timedelta(days=1))
+        fullmakt_service.change_validity(db, w.counsellor, case, end + timedelta(days=1))
     assert exc.value.field == "valid_until"
     with pytest.raises(FieldError, match="passerat"):
-        cases.change_validity(db, w.counsellor, case, clock.today() - timedelta(days=1))
+        fullmakt_service.change_validity(db, w.counsellor, case, clock.today() - timedelta(days=1))
     with pytest.raises(FieldError, match="Ange"):
-        cases.change_validity(db, w.counsellor, case, None)
+        fullmakt_service.change_validity(db, w.counsellor, case, None)
     colleague = factories.user(w.municipality, Role.COUNSELLOR)
     with pytest.raises(NotAllowed):
-        cases.change_validity(db, colleague, case, clock.today())
-    assert cases.change_validity(db, w.counsellor, case, end) is False  # no change
+        fullmakt_service.change_validity(db, colleague, case, clock.today())
+    assert fullmakt_service.change_validity(db, w.counsellor, case, end) is False  # no change
     assert run_fan_outs(db) == 0
-    assert cases.change_validity(db, w.counsellor, case, clock.today()) is True
+    assert fullmakt_service.change_validity(db, w.counsellor, case, clock.today()) is True
     assert fullmakt.valid_until == clock.today() and fullmakt.history[-1]["event"] == \
         "validity_changed"
     assert run_fan_outs(db) == 1
-    cases.revoke(db, case.person, fullmakt)
+    fullmakt_service.revoke(db, case.person, fullmakt)
     with pytest.raises(NotAllowed):
-        cases.change_validity(db, w.counsellor, case, clock.today())
+        fullmakt_service.change_validity(db, w.counsellor, case, clock.today())
 
 
 # -- tenancy and purge ----------------------------------------------------------------------------
@@ -369,16 +378,16 @@ def test_another_organisation_sees_nothing(db, w):
     [inquiry] = w.ask(w.bank_entry)
     w.yes(inquiry, w.bank_admin, send_fullmakt=False)
     sub = w.subscription(w.bank_entry)
-    subscriptions.fan_out(db, subscriptions.event_for(w.fullmakt, "fullmakt.expiring"))
+    fullmakt_events.fan_out(db, events.event_for(w.fullmakt, "fullmakt.expiring"))
     db.commit()
     with dbmod.tenant(w.agency.id):
         assert subscriptions.subscriptions_of(db, w.agency.id) == []
         assert subscriptions.subscription_of(db, w.agency.id, sub.id) is None
         assert subscriptions.fullmakt_for_creditor(db, w.agency.id, w.fullmakt.id) is None
-        assert subscriptions.customer_inquiries(db, w.agency.id,
+        assert customer_inquiries.customer_inquiries(db, w.agency.id,
                                                 personnummer="198403122719") == []
-        assert subscriptions.customer_inquiry(db, w.agency.id, inquiry.id) is None
-        assert subscriptions.notices_of(db, w.agency.id) == []
+        assert customer_inquiries.customer_inquiry(db, w.agency.id, inquiry.id) is None
+        assert notice_service.notices_of(db, w.agency.id) == []
     with dbmod.tenant(w.bank.id):
         assert subscriptions.subscriptions_of(db, w.bank.id) == [sub]
         assert subscriptions.subscriptions_of(db, w.bank.id, active=False) == []
@@ -391,7 +400,7 @@ def test_subscriptions_page_by_cursor(db, w, factories):
     second = register(db, w.counsellor, pnr="199105273420", email="t@example.se").case
     sign(db, second)
     [other] = inquiries.send_inquiries(db, w.counsellor, second, [w.bank_entry.id])
-    inquiries.deliver(db, other.id)
+    delivery.deliver(db, other.id)
     w.yes(other, w.bank_admin, send_fullmakt=False)
     first_page = subscriptions.subscriptions_of(db, w.bank.id, limit=1)
     assert [s.fullmakt_id for s in first_page] == [second.fullmakt.id]  # newest first
@@ -409,7 +418,7 @@ def test_purge_removes_subscriptions_and_deliveries_after_telling_the_subscriber
                           status_code=503, latency_ms=12))
     db.flush()
     case_id = w.case.id
-    cases.purge(db, w.case, "retention_ended")
+    purge_case(db, w.case, "retention_ended")
     db.flush()
     db.expire_all()
     assert db.scalars(select(FullmaktSubscription)).all() == []
@@ -426,10 +435,10 @@ def test_notices_are_marked_read(db, w):
     [inquiry] = w.ask(w.agency_entry)
     w.yes(inquiry, w.agent)
     for event_type in ("fullmakt.expiring", "fullmakt.validity_changed"):
-        subscriptions.fan_out(db, subscriptions.event_for(w.fullmakt, event_type))
-    assert subscriptions.unread_notices(db, w.agency.id) == 2
-    newest, oldest = subscriptions.notices_of(db, w.agency.id)
-    assert subscriptions.mark_notices_read(db, w.agent, oldest.id) == 1
-    assert subscriptions.unread_notices(db, w.agency.id) == 1
-    assert subscriptions.mark_notices_read(db, w.agent) == 1
-    assert subscriptions.unread_notices(db, w.agency.id) == 0
+        fullmakt_events.fan_out(db, events.event_for(w.fullmakt, event_type))
+    assert notice_service.unread_notices(db, w.agency.id) == 2
+    newest, oldest = notice_service.notices_of(db, w.agency.id)
+    assert notice_service.mark_notices_read(db, w.agent, oldest.id) == 1
+    assert notice_service.unread_notices(db, w.agency.id) == 1
+    assert notice_service.mark_notices_read(db, w.agent) == 1
+    assert notice_service.unread_notices(db, w.agency.id) == 0

@@ -5,7 +5,7 @@ from __future__ import annotations
 import pytest
 from sqlalchemy import text
 
-from shared.models import OrgKind
+from shared.identity.models import OrgKind
 
 
 def test_row_level_security_hides_other_tenants_rows(db, factories):
@@ -32,12 +32,12 @@ def test_row_level_security_for_a_creditor_and_a_municipality(db, factories):
     creditor sees nothing."""
     if db.bind.dialect.name != "postgresql":
         pytest.skip("row-level security is a PostgreSQL feature (SQLite relies on the ORM scope)")
-    from shared.models import Channel, Creditor
-    from shared.services import inquiries
+    from shared.counselling import inquiries
+    from shared.identity.models import Channel, Creditor
     from tests.integration.test_cases import register, sign
 
     municipality = factories.org(OrgKind.MUNICIPALITY)
-    from shared.models import Role
+    from shared.identity.models import Role
 
     counsellor = factories.user(municipality, Role.COUNSELLOR)
     case = register(db, counsellor).case

@@ -21,22 +21,16 @@ import standardwebhooks.webhooks as swh
 from sqlalchemy import select
 from standardwebhooks.webhooks import Webhook, WebhookVerificationError
 
-from shared import clock, jobs
-from shared import db as dbmod
-from shared.integrations import concurrency
-from shared.models import (
-    AuditEntry,
-    Base,
-    DeliveryStatus,
-    Organisation,
-    OrgKind,
-    Role,
-    WebhookAttempt,
-    WebhookDelivery,
-)
+from shared.core import clock, jobs
+from shared.core import db as dbmod
+from shared.core.errors import FieldError, NotAllowed
+from shared.core.models import Base
+from shared.creditor_link import webhook_endpoints, webhooks
+from shared.creditor_link.models import DeliveryStatus, WebhookAttempt, WebhookDelivery
+from shared.identity.models import Organisation, OrgKind, Role
+from shared.integrations import concurrency, webhook_http
 from shared.security import audit, crypto
-from shared.services import webhooks
-from shared.services.errors import FieldError, NotAllowed
+from shared.security.models import AuditEntry
 from tests.conftest import Factories
 from tests.integration.test_cases import register, sign
 
@@ -145,7 +139,7 @@ def bank(db, factories):
 
 
 def add(db, bank, url: str) -> tuple:
-    endpoint, secret = webhooks.add_endpoint(db, bank["admin"], url, "Kärnsystemet")
+    endpoint, secret = webhook_endpoints.add_endpoint(db, bank["admin"], url, "Kärnsystemet")
     db.commit()
     return endpoint, secret
 
@@ -189,7 +183,7 @@ def due_again(db, wall, delivery) -> None:
 ])
 def test_an_endpoint_url_is_checked_with_a_clear_field_error(db, bank, url, message):
     with pytest.raises(FieldError) as err:
-        webhooks.add_endpoint(db, bank["admin"], url)
+        webhook_endpoints.add_endpoint(db, bank["admin"], url)
     assert err.value.field == "url" and message in err.value.message
 
 
@@ -198,21 +192,21 @@ def test_an_endpoint_url_is_checked_with_a_clear_field_error(db, bank, url, mess
                                  "https://169.254.169.254/latest", "http://127.0.0.1:8000/"])
 def test_outside_demo_and_tests_no_local_or_private_address(url):
     with pytest.raises(FieldError) as err:
-        webhooks.check_url(url, allow_local_http=False)
+        webhook_http.check_url(url, allow_local_http=False)
     assert err.value.field == "url"
 
 
 def test_http_to_this_machine_only_in_demo_and_tests():
-    assert webhooks.check_url(" http://127.0.0.1:8000/hooks ", allow_local_http=True) == \
+    assert webhook_http.check_url(" http://127.0.0.1:8000/hooks ", allow_local_http=True) == \
         "http://127.0.0.1:8000/hooks"
-    assert webhooks.check_url("https://bank.example/hooks") == "https://bank.example/hooks"
+    assert webhook_http.check_url("https://bank.example/hooks") == "https://bank.example/hooks"
     with pytest.raises(FieldError):
-        webhooks.check_url("http://192.168.1.5/hooks", allow_local_http=True)
+        webhook_http.check_url("http://192.168.1.5/hooks", allow_local_http=True)
 
 
 def test_only_a_creditor_admin_manages_endpoints_and_each_change_is_audited(db, bank):
     with pytest.raises(NotAllowed):
-        webhooks.add_endpoint(db, bank["agent"], "https://bank.example/hooks")
+        webhook_endpoints.add_endpoint(db, bank["agent"], "https://bank.example/hooks")
     endpoint, secret = add(db, bank, "https://bank.example/hooks")
     assert secret.startswith("whsec_") and len(Webhook(secret)._whsecret) == 32
     raw = db.connection().exec_driver_sql(
@@ -220,31 +214,31 @@ def test_only_a_creditor_admin_manages_endpoints_and_each_change_is_audited(db, 
     ).scalar()
     assert secret not in raw  # stored encrypted
     with pytest.raises(FieldError, match="finns redan"):
-        webhooks.add_endpoint(db, bank["admin"], "https://bank.example/hooks")
+        webhook_endpoints.add_endpoint(db, bank["admin"], "https://bank.example/hooks")
     with pytest.raises(NotAllowed):
-        webhooks.rotate_secret(db, bank["agent"], endpoint)
-    webhooks.rotate_secret(db, bank["admin"], endpoint)
-    webhooks.disable_endpoint(db, bank["admin"], endpoint)
+        webhook_endpoints.rotate_secret(db, bank["agent"], endpoint)
+    webhook_endpoints.rotate_secret(db, bank["admin"], endpoint)
+    webhook_endpoints.disable_endpoint(db, bank["admin"], endpoint)
     with pytest.raises(NotAllowed):
-        webhooks.disable_endpoint(db, bank["admin"], endpoint)
+        webhook_endpoints.disable_endpoint(db, bank["admin"], endpoint)
     actions = db.scalars(select(AuditEntry.action).where(
         AuditEntry.subject_id == str(endpoint.id)).order_by(AuditEntry.seq)).all()
     assert actions == ["webhook_endpoint.created", "webhook_endpoint.secret_rotated",
                        "webhook_endpoint.disabled"]
-    assert not webhooks.has_endpoint(db, bank["org"].id)
+    assert not webhook_endpoints.has_endpoint(db, bank["org"].id)
     assert event(db, bank) == []  # nothing to send to
 
 
 def test_signed_with_old_and_new_secret_during_rotation_then_only_the_new(
         db, bank, receiver, follow_wall):
     endpoint, first = add(db, bank, receiver.url)
-    assert webhooks.has_endpoint(db, bank["org"].id)
+    assert webhook_endpoints.has_endpoint(db, bank["org"].id)
     event(db, bank, 1)
     run_outbox(db)
     [one] = receiver.requests
     assert verify(first, one)["data"] == {"inquiry_id": "1"}
 
-    second = webhooks.rotate_secret(db, bank["admin"], endpoint)
+    second = webhook_endpoints.rotate_secret(db, bank["admin"], endpoint)
     event(db, bank, 2)
     run_outbox(db)
     two = receiver.requests[1]
@@ -260,13 +254,13 @@ def test_signed_with_old_and_new_secret_during_rotation_then_only_the_new(
     with pytest.raises(WebhookVerificationError, match="No matching signature"):
         verify(first, three)
     with pytest.raises(WebhookVerificationError):
-        verify(webhooks.new_secret(), three)  # a stranger's secret
+        verify(webhook_endpoints.new_secret(), three)  # a stranger's secret
     # A replay later than the tolerance is refused by the receiver's library.
     follow_wall.advance(600)
     with pytest.raises(WebhookVerificationError, match="too old"):
         verify(second, three)
     # Rotating again drops the expired secret from storage too.
-    webhooks.rotate_secret(db, bank["admin"], endpoint)
+    webhook_endpoints.rotate_secret(db, bank["admin"], endpoint)
     assert len(json.loads(endpoint.secrets)) == 2
 
 
@@ -481,7 +475,7 @@ def test_a_disabled_endpoint_gets_nothing_more(db, bank, receiver, wall):
     endpoint, _ = add(db, bank, receiver.url)
     [pending] = event(db, bank)
     db.commit()
-    assert webhooks.disable_endpoint(db, bank["admin"], endpoint) == 1
+    assert webhook_endpoints.disable_endpoint(db, bank["admin"], endpoint) == 1
     run_outbox(db)
     db.refresh(pending)
     assert pending.status == DeliveryStatus.FAILED and receiver.requests == []
@@ -564,7 +558,7 @@ def test_at_most_three_deliveries_in_flight_per_organisation(
             s.add(org)
             s.flush()
             admin = Factories(s).user(org, Role.CREDITOR_ADMIN)
-            webhooks.add_endpoint(s, admin, slow.url)
+            webhook_endpoints.add_endpoint(s, admin, slow.url)
             ids = [webhooks.emit(s, org.id, "inquiry.created", {"n": n})[0].id
                    for n in range(8)]
         results: list[str] = []
@@ -629,7 +623,7 @@ def test_a_name_that_resolves_into_a_private_network_gets_nothing(db, bank, monk
     # points at 10.0.0.5 (DNS rebinding); the delivery refuses to go there.
     import socket
 
-    monkeypatch.setattr(webhooks, "_allow_local_http", lambda: False)
+    monkeypatch.setattr(webhooks, "allow_local_http", lambda: False)
     add(db, bank, "https://hooks.banken.example/skuldkoll")
     sent = []
     monkeypatch.setattr(webhooks, "post", lambda *a, **k: sent.append(a))
@@ -641,7 +635,7 @@ def test_a_name_that_resolves_into_a_private_network_gets_nothing(db, bank, monk
     [attempt] = attempts_of(db, delivery)
     assert sent == [] and attempt.status_code is None and "privat" in attempt.error
     assert delivery.status == DeliveryStatus.PENDING  # retried: the name may be fixed
-    assert webhooks.resolves_inside("https://hooks.banken.example/x")
+    assert webhook_http.resolves_inside("https://hooks.banken.example/x")
     monkeypatch.setattr(socket, "getaddrinfo", lambda host, *a, **k: [
         (socket.AF_INET, socket.SOCK_STREAM, 6, "", ("93.184.215.14", 0))])
-    assert not webhooks.resolves_inside("https://hooks.banken.example/x")
+    assert not webhook_http.resolves_inside("https://hooks.banken.example/x")

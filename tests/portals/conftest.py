@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import pytest
 
-from shared.models import Channel, Creditor, OrgKind, Role
+from shared.identity.models import Channel, Creditor, OrgKind, Role
 from tests.conftest import login_staff
 from tests.integration.test_cases import register, sign
 

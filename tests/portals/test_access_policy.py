@@ -74,7 +74,7 @@ def test_a_route_without_a_rule_is_refused(make_app):
 
 def test_citizens_cannot_use_staff_portals_and_staff_cannot_use_citizen_portals(
         make_app, factories):
-    from shared.models import OrgKind
+    from shared.identity.models import OrgKind
     from tests.conftest import login_citizen, login_staff
 
     person = factories.person()
@@ -88,7 +88,7 @@ def test_citizens_cannot_use_staff_portals_and_staff_cannot_use_citizen_portals(
 
 
 def test_staff_of_the_wrong_kind_are_refused(make_app, factories):
-    from shared.models import OrgKind, Role
+    from shared.identity.models import OrgKind, Role
     from tests.conftest import login_staff
 
     agent = factories.user(factories.org(OrgKind.AGENCY), Role.CREDITOR_AGENT)

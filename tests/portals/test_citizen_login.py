@@ -11,8 +11,9 @@ from sqlalchemy import select
 from werkzeug.exceptions import NotFound
 from werkzeug.middleware.dispatcher import DispatcherMiddleware
 
+from shared.identity.models import BankIdOrder, Person
 from shared.integrations import bankid
-from shared.models import AuditEntry, BankIdOrder, Person
+from shared.security.models import AuditEntry
 from simulators.bankid import create_app as create_simulator
 
 ERIK = "198403122719"

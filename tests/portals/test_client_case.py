@@ -4,8 +4,8 @@ from __future__ import annotations
 
 from sqlalchemy import select
 
-from shared.models import Debt, DebtSource
-from shared.services import inquiries
+from shared.counselling import inquiries
+from shared.counselling.models import Debt, DebtSource
 from tests.conftest import login_citizen
 
 

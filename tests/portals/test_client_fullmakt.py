@@ -13,20 +13,15 @@ from sqlalchemy import select, text
 from werkzeug.exceptions import NotFound
 from werkzeug.middleware.dispatcher import DispatcherMiddleware
 
-from shared import clock
+from shared.core import clock
+from shared.counselling import cases
+from shared.counselling import fullmakt as fullmakt_service
+from shared.counselling.models import CaseStatus, FullmaktStatus
+from shared.identity.models import BankIdOrder, OrgKind, Person, Role
 from shared.integrations import bankid
 from shared.integrations.population import LocalTestRegister
-from shared.models import (
-    AuditEntry,
-    BankIdOrder,
-    CaseStatus,
-    FullmaktStatus,
-    OrgKind,
-    Person,
-    Role,
-)
 from shared.security import crypto
-from shared.services import cases
+from shared.security.models import AuditEntry
 from simulators.bankid import create_app as create_simulator
 from simulators.bankid.signature import verify_signature
 from tests.conftest import login_citizen
@@ -315,7 +310,7 @@ def test_revoke_requires_the_confirmation_and_ends_the_case(client, tester, wall
 
 def test_anonymous_visitor_from_the_email_link_signs_in_and_comes_back(portal, tester, wall,
                                                                        case):
-    link = cases.sign_link(case.fullmakt)
+    link = fullmakt_service.sign_link(case.fullmakt)
     assert link.endswith(f"/client{fullmakt_url(case)}")
     browser = portal.test_client()
     r = browser.get(fullmakt_url(case))

@@ -9,18 +9,14 @@ import uuid
 import pytest
 from sqlalchemy import func, select
 
-from shared import clock
+from shared.core import clock
+from shared.core.mail import EmailMessage
+from shared.core.outbox import OutboxMessage
+from shared.counselling import cases
+from shared.counselling.models import Case, FullmaktStatus
+from shared.identity.models import OrgKind, Role
 from shared.integrations.population import LocalTestRegister
-from shared.models import (
-    AuditEntry,
-    Case,
-    EmailMessage,
-    FullmaktStatus,
-    OrgKind,
-    OutboxMessage,
-    Role,
-)
-from shared.services import cases
+from shared.security.models import AuditEntry
 from tests.conftest import login_citizen, login_staff
 
 ERIK = "198403122719"

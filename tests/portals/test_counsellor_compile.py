@@ -4,15 +4,15 @@ from __future__ import annotations
 
 from sqlalchemy import select
 
-from shared.integrations import bossplus
-from shared.models import AuditEntry, BudgetEntry
-from shared.services import inquiries
+from shared.counselling import answers, bossplus
+from shared.counselling.models import BudgetEntry
+from shared.security.models import AuditEntry
 
 
 def add(db, case, anna, name, capital, kind="loan", status="undisputed"):
-    item = inquiries.parse_debt({"creditor_name": name, "capital": capital, "kind": kind,
+    item = answers.parse_debt({"creditor_name": name, "capital": capital, "kind": kind,
                                  "status": status, "reference": f"{name}-1"})
-    return inquiries.add_manual_debt(db, case, item, by_user=anna)
+    return answers.add_manual_debt(db, case, item, by_user=anna)
 
 
 def test_summary_totals_by_creditor_and_kind(world, db):
@@ -72,7 +72,7 @@ def test_export_is_a_bossplus_file(world, db):
 
 
 def test_export_queries_do_not_grow_with_the_number_of_debts(world, db, count_queries):
-    from shared.services import compilation
+    from shared.counselling import compilation
 
     case, anna = world["case"], world["anna"]
 

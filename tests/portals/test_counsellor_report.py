@@ -6,8 +6,10 @@ from __future__ import annotations
 import pytest
 from sqlalchemy import select
 
-from shared.models import Creditor, Debt, DebtSource, InquiryStatus, OrgKind, Role
-from shared.services import inquiries
+from shared.counselling import answers, inquiries
+from shared.counselling.models import Debt, DebtSource, InquiryStatus
+from shared.creditor_link import delivery
+from shared.identity.models import Creditor, OrgKind, Role
 from tests.conftest import login_citizen, login_staff
 
 HX = {"HX-Request": "true"}
@@ -36,7 +38,7 @@ def test_sending_nothing_says_so(world):
 def test_typing_in_a_posted_answer(world, db):
     c, case = world["client"], world["case"]
     [inquiry] = inquiries.send_inquiries(db, world["anna"], case, [world["post"].id])
-    inquiries.deliver(db, inquiry.id)
+    delivery.deliver(db, inquiry.id)
     db.commit()
     url = f"/cases/{case.id}/inquiries/{inquiry.id}/answer"
     assert c.get(url).status_code == 200
@@ -64,8 +66,8 @@ def test_add_and_confirm_debts(world, db):
     assert r.status_code == 303
     bad = c.post(f"/cases/{case.id}/debts/new", data={"creditor_name": "", "capital": "1"})
     assert bad.status_code == 422
-    client_debt = inquiries.add_manual_debt(
-        db, case, inquiries.parse_debt({"creditor_name": "Hyresvärd", "capital": "9000",
+    client_debt = answers.add_manual_debt(
+        db, case, answers.parse_debt({"creditor_name": "Hyresvärd", "capital": "9000",
                                         "kind": "rent"}), by_person_id=case.person_id)
     db.commit()
     page = c.get(f"/cases/{case.id}/report").get_data(as_text=True)

@@ -16,28 +16,20 @@ import pytest
 from schemathesis.specs.openapi.definitions import OPENAPI_31
 from sqlalchemy import String, func, select, type_coerce
 
-from shared import clock
-from shared import db as dbmod
+from shared.core import clock, jobs
+from shared.core import db as dbmod
+from shared.counselling import answers, cases, inquiries
+from shared.counselling import fullmakt as fullmakt_service
+from shared.counselling.models import Answer, Debt, DebtSource, Inquiry, InquiryStatus
+from shared.creditor_link import delivery, idempotency, webhook_endpoints, webhooks
+from shared.creditor_link.models import FullmaktSubscription, IdempotencyRecord, WebhookDelivery
+from shared.identity import api_keys
+from shared.identity.models import ApiKey, Channel, Creditor, OrgKind, Role
 from shared.integrations.population import LocalTestRegister
-from shared.models import (
-    Answer,
-    ApiKey,
-    AuditEntry,
-    Channel,
-    Creditor,
-    Debt,
-    DebtSource,
-    FullmaktSubscription,
-    IdempotencyRecord,
-    Inquiry,
-    InquiryStatus,
-    OrgKind,
-    Role,
-    WebhookDelivery,
-)
 from shared.security import crypto
-from shared.services import api_keys, cases, idempotency, inquiries, webhooks
+from shared.security.models import AuditEntry
 from tests.conftest import login_staff
+from tests.factories import run_jobs
 from tests.integration.test_cases import sign
 
 ERIK = "198403122719"
@@ -60,7 +52,7 @@ def send(db, counsellor, pnr, creditor) -> Inquiry:
     sign(db, case)
     [inquiry] = inquiries.send_inquiries(db, counsellor, case, [creditor.id])
     db.commit()
-    assert inquiries.deliver(db, inquiry.id) == "delivered"
+    assert delivery.deliver(db, inquiry.id) == "delivered"
     db.commit()
     return inquiry
 
@@ -259,7 +251,7 @@ def test_cursors_hold_when_many_were_sent_at_the_same_moment(world, db):
 
 
 def test_list_filters(world, five, db):
-    inquiries.answer(db, five[0], answer=Answer.NO, debts=[], source="form",
+    answers.answer(db, five[0], answer=Answer.NO, debts=[], source="form",
                      answered_by=f"user:{world['admin'].id}")
     db.commit()
 
@@ -422,7 +414,7 @@ def test_422_lists_every_field_error_with_its_path(world, db):
 
 def test_an_answer_after_the_fullmakt_was_revoked_is_409(world, db):
     case = world["case"]
-    cases.revoke(db, case.person, case.fullmakt)
+    fullmakt_service.revoke(db, case.person, case.fullmakt)
     db.commit()
     r = post(world, answer_path(world["inquiry"]), {"answer": "no"})
     assert r.status_code == 409 and r.json["code"] == "fullmakt_not_valid"
@@ -584,7 +576,7 @@ def test_subscribing_needs_a_yes_and_a_valid_fullmakt(world, db):
                                             "resend_fullmakt": True})
     assert resend.status_code == 409 and "webhook" in resend.json["detail"]
     case = world["case"]
-    cases.revoke(db, case.person, case.fullmakt)
+    fullmakt_service.revoke(db, case.person, case.fullmakt)
     db.commit()
     ended = post(world, "/subscriptions", {"fullmakt_id": str(inquiry.fullmakt_id)})
     assert ended.status_code == 409 and ended.mimetype == PROBLEM
@@ -592,9 +584,9 @@ def test_subscribing_needs_a_yes_and_a_valid_fullmakt(world, db):
 
 def test_subscriptions_page_by_cursor(world, five, db):
     for inquiry in five:
-        inquiries.answer(db, inquiry, answer=Answer.YES, debts=[], source="api",
+        answers.answer(db, inquiry, answer=Answer.YES, debts=[], source="api",
                          answered_by=f"api:{uuid.uuid4()}", send_fullmakt=False)
-        db.commit()
+    run_jobs(db, jobs.FOLLOW_YES_ANSWER)
     seen, cursor = [], None
     while True:
         r = get(world, "/subscriptions", query_string={"limit": 2, **(
@@ -643,7 +635,7 @@ def receiver():
 
 @pytest.fixture
 def endpoint(world, db, receiver):
-    endpoint, secret = webhooks.add_endpoint(db, world["admin"], receiver.url)
+    endpoint, secret = webhook_endpoints.add_endpoint(db, world["admin"], receiver.url)
     db.commit()
     return endpoint
 
@@ -690,7 +682,7 @@ def test_a_yes_sends_the_fullmakt_and_the_deliveries_are_listed(world, db, endpo
 
 def test_deliveries_page_by_cursor(world, db, endpoint, five):
     for inquiry in five:
-        inquiries.answer(db, inquiry, answer=Answer.YES, debts=[], source="api",
+        answers.answer(db, inquiry, answer=Answer.YES, debts=[], source="api",
                          answered_by=f"api:{uuid.uuid4()}")
         db.commit()
     seen, cursor = [], None
@@ -709,7 +701,7 @@ def test_deliveries_page_by_cursor(world, db, endpoint, five):
 def test_redelivery_to_a_disabled_endpoint_is_409(world, db, endpoint):
     post(world, answer_path(world["inquiry"]), YES)
     row = db.scalars(select(WebhookDelivery)).one()
-    webhooks.disable_endpoint(db, world["admin"], endpoint)
+    webhook_endpoints.disable_endpoint(db, world["admin"], endpoint)
     db.commit()
     r = post(world, f"/webhook-deliveries/{row.id}/redeliver")
     assert r.status_code == 409 and r.mimetype == PROBLEM
@@ -817,7 +809,7 @@ def test_no_table_holds_the_customers_data_in_clear_text(world, db, receiver):
     from sqlalchemy import inspect, text
 
     receiver.status = 204
-    webhooks.add_endpoint(db, world["admin"], receiver.url)
+    webhook_endpoints.add_endpoint(db, world["admin"], receiver.url)
     inquiry = send(db, world["anna"], OTHERS[0], world["entry"])
     [created] = db.scalars(select(WebhookDelivery)).all()
     assert webhooks.attempt(db, created.id) == "succeeded"  # the worker's part

@@ -26,9 +26,12 @@ from schemathesis.checks import (
 from werkzeug.exceptions import NotFound
 from werkzeug.middleware.dispatcher import DispatcherMiddleware
 
-from shared.models import Answer, OrgKind, Role
-from shared.services import api_keys, inquiries, webhooks
-from shared.services.inquiries import DebtInput
+from shared.counselling import answers
+from shared.counselling.answers import DebtInput
+from shared.counselling.models import Answer
+from shared.creditor_link import webhook_endpoints
+from shared.identity import api_keys
+from shared.identity.models import OrgKind, Role
 from tests.portals.test_creditor_api import ERIK, OTHERS, Receiver, directory_entry, send
 
 # The checks `st run` applies by default: also that schema-valid input is accepted and
@@ -58,12 +61,12 @@ def api_schema(db, factories, make_app, receiver):
     bank = factories.org(OrgKind.CREDITOR, "Banken AB")
     entry = directory_entry(db, bank)
     admin = factories.user(bank, Role.CREDITOR_ADMIN)
-    webhooks.add_endpoint(db, admin, receiver.url)
+    webhook_endpoints.add_endpoint(db, admin, receiver.url)
     said_yes, said_no, still_open = (send(db, anna, pnr, entry) for pnr in (ERIK, *OTHERS[:2]))
-    inquiries.answer(db, said_yes, answer=Answer.YES, source="api", answered_by="api:fuzz",
+    answers.answer(db, said_yes, answer=Answer.YES, source="api", answered_by="api:fuzz",
                      debts=[DebtInput("Banken AB", "L-1", "loan", "undisputed", 100_000,
                                       note="Fritext")])
-    inquiries.answer(db, said_no, answer=Answer.NO, debts=[], source="api",
+    answers.answer(db, said_no, answer=Answer.NO, debts=[], source="api",
                      answered_by="api:fuzz")
     _row, key = api_keys.create_key(db, admin, "Fuzz")
     db.commit()

@@ -12,20 +12,24 @@ import pytest
 from sqlalchemy import select
 from stdnum import luhn
 
-from shared import clock
-from shared.models import (
-    Answer,
-    AuditEntry,
-    CreditorNotice,
-    Debt,
-    FullmaktSubscription,
-    InquiryStatus,
-    OrgKind,
-    Role,
-    WebhookDelivery,
+from shared.core import clock, jobs
+from shared.counselling import answers, events, inquiries
+from shared.counselling import fullmakt as fullmakt_service
+from shared.counselling.models import Answer, Debt, InquiryStatus
+from shared.creditor_link import (
+    delivery as inquiry_delivery,
 )
-from shared.services import cases, inquiries, subscriptions, webhooks
+from shared.creditor_link import (
+    fullmakt_events,
+    webhook_endpoints,
+    webhooks,
+)
+from shared.creditor_link.models import CreditorNotice, FullmaktSubscription, WebhookDelivery
+from shared.identity.models import OrgKind, Role
+from shared.integrations import webhook_http
+from shared.security.models import AuditEntry
 from tests.conftest import login_staff
+from tests.factories import run_jobs
 from tests.integration.test_cases import register, sign
 from tests.portals.test_creditor_inquiries import directory_entry
 
@@ -56,15 +60,15 @@ def world(db, factories, make_app):
     sent = {}
     for name, case in (("yes", erik), ("no", anna_j), ("open", lars)):
         [inquiry] = inquiries.send_inquiries(db, anna, case, [entry.id])
-        inquiries.deliver(db, inquiry.id)
+        inquiry_delivery.deliver(db, inquiry.id)
         sent[name] = inquiry
-    debt = inquiries.parse_debt({"kind": "loan", "capital": "1 000", "reference": "L-9"},
+    debt = answers.parse_debt({"kind": "loan", "capital": "1 000", "reference": "L-9"},
                                 creditor_name="Banken AB")
-    inquiries.answer(db, sent["yes"], answer=Answer.YES, debts=[debt], source="form",
+    answers.answer(db, sent["yes"], answer=Answer.YES, debts=[debt], source="form",
                      answered_by=f"user:{agent.id}")
-    inquiries.answer(db, sent["no"], answer=Answer.NO, debts=[], source="form",
+    answers.answer(db, sent["no"], answer=Answer.NO, debts=[], source="form",
                      answered_by=f"user:{agent.id}")
-    db.commit()
+    run_jobs(db, jobs.FOLLOW_YES_ANSWER)
     app = make_app("creditor")
     client = app.test_client()
     login_staff(client, agent)
@@ -82,13 +86,13 @@ def client_as(world, user):
 def with_endpoint(world, db, monkeypatch) -> list[dict]:
     """Give the bank a webhook endpoint; what its system receives is collected (the
     deliveries run in-process after each request, without the network)."""
-    webhooks.add_endpoint(db, world["admin"], "https://bank.example/hooks")
+    webhook_endpoints.add_endpoint(db, world["admin"], "https://bank.example/hooks")
     db.commit()
     received = []
 
     def post(url, secrets, message_id, body, http=None):
         received.append(json.loads(body))
-        return webhooks.Result(204, 3, None)
+        return webhook_http.Result(204, 3, None)
 
     monkeypatch.setattr(webhooks, "post", post)
     return received
@@ -240,14 +244,14 @@ def test_unsubscribe_stops_events_and_subscribe_resumes(world, db):
     sub = db.scalar(select(FullmaktSubscription).where(
         FullmaktSubscription.fullmakt_id == fullmakt.id))
     assert not sub.active and sub.ended_by == f"user:{world['agent'].id}"
-    subscriptions.fan_out(db, subscriptions.event_for(fullmakt, "fullmakt.expiring"))
+    fullmakt_events.fan_out(db, events.event_for(fullmakt, "fullmakt.expiring"))
     assert db.scalars(select(CreditorNotice)).all() == []  # no event reaches it
     r = c.post(f"{base}/subscribe")  # without JavaScript: back to the page
     assert r.status_code == 303
     assert r.headers["Location"].endswith(f"/inquiries/{yes.id}/fullmakter")
     db.expire_all()
     assert sub.active and sub.source == "portal"
-    subscriptions.fan_out(db, subscriptions.event_for(fullmakt, "fullmakt.expiring"))
+    fullmakt_events.fan_out(db, events.event_for(fullmakt, "fullmakt.expiring"))
     assert len(db.scalars(select(CreditorNotice)).all()) == 1
 
 
@@ -328,8 +332,8 @@ def test_change_mode_needs_debts_and_a_yes(world, db):
 
 def test_notices_are_listed_counted_and_marked_read(world, db):
     fullmakt = world["erik"].fullmakt
-    cases.revoke(db, world["erik"].person, fullmakt)
-    subscriptions.fan_out(db, subscriptions.event_for(fullmakt, "fullmakt.revoked",
+    fullmakt_service.revoke(db, world["erik"].person, fullmakt)
+    fullmakt_events.fan_out(db, events.event_for(fullmakt, "fullmakt.revoked",
                                                       reason="revoked_by_principal"))
     db.commit()
     [notice] = db.scalars(select(CreditorNotice)).all()

@@ -8,22 +8,16 @@ import re
 import pytest
 from sqlalchemy import String, select, type_coerce
 
-from shared import clock
+from shared.core import clock
+from shared.counselling import cases, inquiries
+from shared.counselling import fullmakt as fullmakt_service
+from shared.counselling.models import Answer, Debt, DebtSource, InquiryStatus
+from shared.creditor_link import delivery
+from shared.identity import api_keys
+from shared.identity.models import ApiKey, Channel, Creditor, OrgKind, Role
 from shared.integrations.population import LocalTestRegister
-from shared.models import (
-    Answer,
-    ApiKey,
-    AuditEntry,
-    Channel,
-    Creditor,
-    Debt,
-    DebtSource,
-    InquiryStatus,
-    OrgKind,
-    Role,
-)
 from shared.security import crypto
-from shared.services import api_keys, cases, inquiries
+from shared.security.models import AuditEntry
 from tests.conftest import login_citizen, login_staff
 from tests.integration.test_cases import sign
 
@@ -56,7 +50,7 @@ def world(db, factories, make_app):
     outsider = factories.user(agency, Role.CREDITOR_AGENT, name="Per Annan")
     [inquiry] = inquiries.send_inquiries(db, anna, case, [bank_entry.id])
     db.commit()
-    assert inquiries.deliver(db, inquiry.id) == "delivered"
+    assert delivery.deliver(db, inquiry.id) == "delivered"
     db.commit()
     app = make_app("creditor")
     client = app.test_client()
@@ -236,7 +230,7 @@ def test_add_a_debt_row(world):
 
 def test_an_answer_after_the_fullmakt_was_revoked_is_refused(world, db):
     c, inquiry, case = world["client"], world["inquiry"], world["case"]
-    cases.revoke(db, case.person, case.fullmakt)
+    fullmakt_service.revoke(db, case.person, case.fullmakt)
     db.commit()
     html = c.get(f"/inquiries/{inquiry.id}").get_data(as_text=True)
     assert "Återkallad" in html and 'name="answer"' not in html

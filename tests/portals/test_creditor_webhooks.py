@@ -11,16 +11,11 @@ import pytest
 from sqlalchemy import select
 from standardwebhooks.webhooks import Webhook
 
-from shared.models import (
-    AuditEntry,
-    DeliveryStatus,
-    OrgKind,
-    OutboxMessage,
-    Role,
-    WebhookDelivery,
-    WebhookEndpoint,
-)
-from shared.services import webhooks
+from shared.core.outbox import OutboxMessage
+from shared.creditor_link import webhook_endpoints, webhooks
+from shared.creditor_link.models import DeliveryStatus, WebhookDelivery, WebhookEndpoint
+from shared.identity.models import OrgKind, Role
+from shared.security.models import AuditEntry
 from tests.conftest import login_staff
 
 HX = {"HX-Request": "true"}
@@ -62,7 +57,7 @@ def test_admin_adds_an_endpoint_and_sees_its_secret_once(db, bank):
     secret = shown_secret(response.text)
     endpoint = db.scalars(select(WebhookEndpoint)).one()
     assert endpoint.url == URL and endpoint.organisation_id == bank["org"].id
-    assert webhooks.signing_secrets(endpoint) == [secret]
+    assert webhook_endpoints.signing_secrets(endpoint) == [secret]
     assert Webhook(secret)  # a valid Standard Webhooks secret
     again = admin.get("/webhooks/endpoints")
     assert URL in again.text and secret not in again.text  # shown once
@@ -94,11 +89,11 @@ def test_admin_rotates_the_secret_and_disables_the_endpoint(db, bank):
     assert second != first and first not in rotated.text
     assert "Tidigare hemlighet gäller till" in rotated.text
     db.refresh(endpoint)
-    assert webhooks.signing_secrets(endpoint) == [second, first]
+    assert webhook_endpoints.signing_secrets(endpoint) == [second, first]
     disabled = admin.post(f"/webhooks/endpoints/{endpoint.id}/disable", headers=HX)
     assert disabled.status_code == 200 and "Avstängd" in disabled.text
     db.refresh(endpoint)
-    assert endpoint.active is False and not webhooks.has_endpoint(db, bank["org"].id)
+    assert endpoint.active is False and not webhook_endpoints.has_endpoint(db, bank["org"].id)
     again = admin.post(f"/webhooks/endpoints/{endpoint.id}/disable", headers=HX)
     assert again.status_code == 422 and "redan avstängd" in again.text
     actions = db.scalars(select(AuditEntry.action).where(
@@ -108,7 +103,7 @@ def test_admin_rotates_the_secret_and_disables_the_endpoint(db, bank):
 
 
 def test_an_agent_cannot_manage_endpoints(db, bank):
-    webhooks.add_endpoint(db, bank["admin"], URL)
+    webhook_endpoints.add_endpoint(db, bank["admin"], URL)
     db.commit()
     endpoint = db.scalars(select(WebhookEndpoint)).one()
     agent = client_as(bank, bank["agent"])
@@ -118,14 +113,14 @@ def test_an_agent_cannot_manage_endpoints(db, bank):
         assert agent.post(f"/webhooks/endpoints/{endpoint.id}/{action}"
                           ).status_code == 403
     db.refresh(endpoint)
-    assert endpoint.active and len(webhooks.signing_secrets(endpoint)) == 1
+    assert endpoint.active and len(webhook_endpoints.signing_secrets(endpoint)) == 1
     # The agent reads the log, without the link to the endpoints.
     log = agent.get("/webhooks")
     assert log.status_code == 200 and "/creditor/webhooks/endpoints" not in log.text
 
 
 def test_another_organisations_endpoint_is_a_404(db, bank):
-    webhooks.add_endpoint(db, bank["admin"], URL)
+    webhook_endpoints.add_endpoint(db, bank["admin"], URL)
     db.commit()
     endpoint = db.scalars(select(WebhookEndpoint)).one()
     outsider = client_as(bank, bank["outsider"])
@@ -142,7 +137,7 @@ def test_another_organisations_endpoint_is_a_404(db, bank):
 def delivered(db, bank, wall):
     """Two events to Kreditbanken's endpoint: the first delivered after a 503, the
     second waiting for its retry."""
-    webhooks.add_endpoint(db, bank["admin"], URL)
+    webhook_endpoints.add_endpoint(db, bank["admin"], URL)
     first = webhooks.emit(db, bank["org"].id, "inquiry.created",
                           {"inquiry_id": "i-1", "personal_number": "198403122719",
                            "principal_name": "Erik Andersson"})[0]
@@ -227,7 +222,7 @@ def test_another_organisations_delivery_is_a_404(db, bank, delivered):
 
 def test_the_log_pages_by_cursor(db, bank, monkeypatch):
     monkeypatch.setattr("portals.creditor.views.webhooks.PAGE_SIZE", 2)
-    webhooks.add_endpoint(db, bank["admin"], URL)
+    webhook_endpoints.add_endpoint(db, bank["admin"], URL)
     made = [webhooks.emit(db, bank["org"].id, "inquiry.created", {"n": n})[0]
             for n in range(3)]
     db.commit()

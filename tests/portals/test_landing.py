@@ -52,7 +52,7 @@ def test_landing_in_demo_mode_lists_logins_with_current_codes(settings, database
 
 
 def test_demo_outbox_shows_sent_mail_only_in_demo(settings, database, db):
-    from shared.services.email import queue_email
+    from shared.core.mail import queue_email
 
     queue_email(db, to="erik@example.se", subject="Fullmakt att signera", body="Hej\nhttp://x/y",
                 kind="test")

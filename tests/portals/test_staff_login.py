@@ -8,9 +8,10 @@ import pyotp
 import pytest
 from sqlalchemy import select
 
-from shared import clock
-from shared.models import AuditEntry, OrgKind, Role
-from shared.services.staff_auth import lock_time
+from shared.core import clock
+from shared.identity.models import OrgKind, Role
+from shared.identity.staff_auth import lock_time
+from shared.security.models import AuditEntry
 from tests.conftest import PASSWORD, login_staff
 
 

@@ -7,7 +7,7 @@ import re
 
 from flask import Blueprint
 
-from shared.models import OrgKind, Role
+from shared.identity.models import OrgKind, Role
 from shared.web import htmx
 from shared.web.access import PUBLIC, access
 from tests.conftest import login_staff
@@ -90,7 +90,7 @@ def test_demo_clock_page_for_admins_only_and_only_in_demo(make_app, factories, s
 def test_demo_clock_moves_forward(make_app, factories, settings, tmp_path):
     from datetime import timedelta
 
-    from shared import clock
+    from shared.core import clock
 
     org = factories.org(OrgKind.MUNICIPALITY)
     admin = factories.user(org, Role.MUNICIPALITY_ADMIN)

@@ -10,11 +10,11 @@ from datetime import date
 import httpx
 import pytest
 
-from shared.config import Settings
+from shared.core.config import Settings
+from shared.identity.rules import parse_personnummer
 from shared.integrations import bankid
 from shared.integrations.bankid import BankIdClient, BankIdError, qr_data, user_message
 from shared.integrations.test_persons import find, load_test_persons
-from shared.rules.identity import parse_personnummer
 
 AGES_ON = date(2026, 11, 24)  # the test population's ages (20-85) hold on this day
 

@@ -9,7 +9,7 @@ from pathlib import Path
 
 import pytest
 
-from shared.integrations.bossplus import (
+from shared.counselling.bossplus import (
     COLUMNS,
     BossPlusExport,
     BossPlusFormatError,
@@ -20,8 +20,8 @@ from shared.integrations.bossplus import (
     parse_csv,
     parse_kronor,
 )
-from shared.rules.budget import EXPENSE, INCOME, BudgetLine
-from shared.rules.debts import DebtLine
+from shared.counselling.rules.budget import EXPENSE, INCOME, BudgetLine
+from shared.counselling.rules.debts import DebtLine
 
 AS_OF = date(2026, 11, 24)
 CLIENT = ExportClient(name="Åsa Öberg", personnummer="19780514-2390",

@@ -6,7 +6,7 @@ import random
 
 import pytest
 
-from shared.rules.budget import (
+from shared.counselling.rules.budget import (
     CATEGORIES,
     CATEGORY_BY_LABEL,
     CATEGORY_LABELS,
@@ -21,7 +21,7 @@ from shared.rules.budget import (
     budget_totals,
     categories_in,
 )
-from shared.rules.debts import KIND_LABELS, STATUS_LABELS, DebtLine, summarise
+from shared.counselling.rules.debts import KIND_LABELS, STATUS_LABELS, DebtLine, summarise
 
 
 def line(key="a", name="Alfa Kredit", kind="loan", capital=0, interest=0, fees=0,

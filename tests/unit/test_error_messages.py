@@ -2,8 +2,8 @@
 
 from __future__ import annotations
 
-from shared.services import errors
-from shared.services.errors import FieldError, NotAllowed
+from shared.core import errors
+from shared.core.errors import FieldError, NotAllowed
 
 
 def test_messages_go_through_the_installed_translator(monkeypatch):

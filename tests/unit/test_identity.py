@@ -6,7 +6,7 @@ from datetime import date
 
 import pytest
 
-from shared.rules.identity import IdentityNumberError, parse_orgnr, parse_personnummer
+from shared.identity.rules import IdentityNumberError, parse_orgnr, parse_personnummer
 
 TODAY = date(2026, 11, 24)
 

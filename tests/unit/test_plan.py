@@ -12,8 +12,8 @@ from fractions import Fraction
 
 import pytest
 
-from shared.rules.debts import DebtLine
-from shared.rules.plan import NO_DEBTS, NO_SURPLUS, add_months, repayment_plan
+from shared.counselling.rules.debts import DebtLine
+from shared.counselling.rules.plan import NO_DEBTS, NO_SURPLUS, add_months, repayment_plan
 
 START = date(2026, 12, 1)
 

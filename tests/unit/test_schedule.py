@@ -6,9 +6,9 @@ from datetime import UTC, datetime
 
 import pytest
 
+from shared.core.jobs import resolve
 from worker.cron_config import SCHEDULE
 from worker.inline import is_due
-from worker.jobs_registry import resolve
 
 
 @pytest.mark.parametrize(("dotted", "expression", "queue"), SCHEDULE)

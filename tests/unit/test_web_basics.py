@@ -6,8 +6,8 @@ from datetime import UTC, datetime, timedelta
 
 import pytest
 
-from shared import clock
-from shared.config import ConfigError, Settings, load
+from shared.core import clock
+from shared.core.config import ConfigError, Settings, load
 from shared.web.filters import pnr, sek
 from worker.inline import is_due
 

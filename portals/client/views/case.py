@@ -9,11 +9,11 @@ from flask import Blueprint, abort, flash, render_template, request, url_for
 from flask_babel import gettext as _
 from flask_login import current_user
 
-from shared.models import Case
-from shared.rules.debts import KIND_LABELS, STATUS_LABELS
+from shared.core.errors import FieldError, NotAllowed
+from shared.counselling import answers, compilation, inquiries
+from shared.counselling.models import Case
+from shared.counselling.rules.debts import KIND_LABELS, STATUS_LABELS
 from shared.security import audit
-from shared.services import compilation, inquiries
-from shared.services.errors import FieldError, NotAllowed
 from shared.web import htmx
 from shared.web.access import access, citizen
 from shared.web.factory import db_session
@@ -57,8 +57,8 @@ def add_debt(case_id: uuid.UUID):
            "form": request.form, "errors": {}}
     if request.method == "POST":
         try:
-            item = inquiries.parse_debt(request.form)
-            inquiries.add_manual_debt(db_session(), case, item,
+            item = answers.parse_debt(request.form)
+            answers.add_manual_debt(db_session(), case, item,
                                       by_person_id=current_user.person.id)
         except FieldError as exc:
             ctx["errors"] = {exc.field: exc.message}

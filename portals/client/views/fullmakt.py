@@ -30,12 +30,15 @@ from flask_login import current_user
 
 from portals.client.forms import RevokeForm
 from portals.client.labels import case_status, fullmakt_status
+from shared.core.errors import NotAllowed
+from shared.counselling import fullmakt as fullmakt_service
+from shared.counselling import queries
+from shared.counselling.models import Fullmakt, FullmaktStatus
+from shared.identity import citizen_auth
+from shared.identity.models import BankIdOrder, Organisation
 from shared.integrations import bankid
 from shared.integrations.bankid import BankIdError
-from shared.models import BankIdOrder, Fullmakt, FullmaktStatus, Organisation
 from shared.security import audit, crypto
-from shared.services import cases, citizen_auth
-from shared.services.errors import NotAllowed
 from shared.web import htmx
 from shared.web.access import access, citizen
 from shared.web.citizen_auth import (
@@ -60,7 +63,7 @@ SIGN_ORDER = "bankid_sign_order"  # the session's current sign order
 
 
 def load_fullmakt(fullmakt_id: uuid.UUID) -> Fullmakt:
-    fullmakt = cases.fullmakt_of_person(db_session(), current_user.person, fullmakt_id)
+    fullmakt = queries.fullmakt_of_person(db_session(), current_user.person, fullmakt_id)
     if fullmakt is None:
         abort(404)
     return fullmakt
@@ -171,7 +174,7 @@ def sign_order(fullmakt_id: uuid.UUID, order_id: uuid.UUID):
         return render_sign_order(fullmakt, order, result, _(
             "Fullmakten kan inte längre signeras. Den är redan signerad eller har upphört."))
     try:
-        cases.complete_signing(s, fullmakt, order)
+        fullmakt_service.complete_signing(s, fullmakt, order)
     except NotAllowed:
         log.warning("sign order %s does not fit fullmakt %s", order.id, fullmakt.id)
         return render_sign_order(fullmakt, order, result, _(
@@ -207,7 +210,7 @@ def revoke(fullmakt_id: uuid.UUID):
                                                  fullmakt=fullmakt, form=form), 422)
         return render_fullmakt(fullmakt, form=form, status=422)
     try:
-        cases.revoke(db_session(), current_user.person, fullmakt)
+        fullmakt_service.revoke(db_session(), current_user.person, fullmakt)
     except NotAllowed:
         flash(_("Fullmakten har redan upphört."), "info")
         return htmx.redirect(page_url(fullmakt))

@@ -3,9 +3,9 @@ from __future__ import annotations
 from flask import Blueprint, render_template
 from flask_login import current_user
 
-from shared.models import Organisation
+from shared.counselling import queries
+from shared.identity.models import Organisation
 from shared.security import audit
-from shared.services import cases
 from shared.web.access import access, citizen
 from shared.web.factory import db_session
 
@@ -19,7 +19,7 @@ def index():
     s = db_session()
     audit.record(s, current_user.actor, "person.view", subject_type="person",
                  subject_id=person.id, reason="egen översikt", details={"portal": "client"})
-    own = cases.cases_of_person(s, person)
+    own = queries.cases_of_person(s, person)
     municipalities = {case.organisation_id: s.get(Organisation, case.organisation_id)
                       for case in own}
     return render_template("client/home.html", person=person, cases=own,

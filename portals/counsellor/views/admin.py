@@ -9,12 +9,11 @@ from flask import Blueprint, abort, flash, url_for
 from flask_babel import gettext as _
 from flask_login import current_user
 
-from portals.counsellor import queries
 from portals.counsellor.forms import TransferForm, show_field_error
-from shared.models import Role
+from shared.core.errors import FieldError, NotAllowed
+from shared.counselling import cases, queries
+from shared.identity.models import Role
 from shared.security import audit
-from shared.services import cases
-from shared.services.errors import FieldError, NotAllowed
 from shared.web import htmx
 from shared.web.access import access, staff
 from shared.web.factory import db_session

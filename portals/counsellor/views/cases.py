@@ -10,15 +10,16 @@ from flask import Blueprint, abort, current_app, flash, request, url_for
 from flask_babel import gettext as _
 from flask_login import current_user
 
-from portals.counsellor import queries
 from portals.counsellor.forms import RegisterClientForm, add_error, show_field_error
-from shared import clock
+from shared.core import clock
+from shared.core.errors import FieldError, NotAllowed
+from shared.counselling import cases, queries
+from shared.counselling import fullmakt as fullmakt_service
+from shared.counselling.models import Case
+from shared.identity.models import Role
+from shared.identity.rules import IdentityNumberError, parse_personnummer
 from shared.integrations.population import RegisterRecord, register_from_settings
-from shared.models import Case, Role
-from shared.rules.identity import IdentityNumberError, parse_personnummer
 from shared.security import audit
-from shared.services import cases
-from shared.services.errors import FieldError, NotAllowed
 from shared.web import htmx
 from shared.web.access import access, case_owner, staff
 from shared.web.factory import db_session
@@ -30,7 +31,7 @@ NEW_PAGE = "counsellor/cases/new.html"
 
 
 def own_case(case_id: uuid.UUID) -> Case:
-    case = cases.case_of_counsellor(db_session(), current_user.user, case_id)
+    case = queries.case_of_counsellor(db_session(), current_user.user, case_id)
     if case is None:  # case_owner() has said 404 already; never reached in practice
         abort(404)
     return case
@@ -144,7 +145,7 @@ def change_validity(case_id: uuid.UUID):
         except ValueError:
             raise FieldError("valid_until",
                              "Ange det nya sista giltighetsdatumet (ÅÅÅÅ-MM-DD).") from None
-        changed = cases.change_validity(db_session(), current_user.user, case, day)
+        changed = fullmakt_service.change_validity(db_session(), current_user.user, case, day)
     except FieldError as exc:
         return _render_case(case, 422, validity_error=exc.message, validity_value=raw)
     except NotAllowed as exc:
@@ -163,7 +164,7 @@ def change_validity(case_id: uuid.UUID):
 def resend(case_id: uuid.UUID):
     case = own_case(case_id)
     try:
-        cases.resend_sign_request(db_session(), current_user.user, case)
+        fullmakt_service.resend_sign_request(db_session(), current_user.user, case)
     except NotAllowed as exc:
         flash(str(exc), "error")
     else:

@@ -9,13 +9,20 @@ from flask_babel import gettext as _
 from flask_login import current_user
 
 from portals.counsellor.views.report import load_case
-from shared.rules.budget import EXPENSE, HOUSEHOLD, INCOMES, INDIVIDUAL, OWN, categories_in
-from shared.rules.debts import KIND_LABELS, STATUS_LABELS
-from shared.rules.money import format_kronor_plain
+from shared.core.errors import FieldError, NotAllowed
+from shared.core.money import format_kronor_plain
+from shared.counselling import compilation
+from shared.counselling.inquiries import case_debts
+from shared.counselling.rules.budget import (
+    EXPENSE,
+    HOUSEHOLD,
+    INCOMES,
+    INDIVIDUAL,
+    OWN,
+    categories_in,
+)
+from shared.counselling.rules.debts import KIND_LABELS, STATUS_LABELS
 from shared.security import audit
-from shared.services import compilation
-from shared.services.errors import FieldError, NotAllowed
-from shared.services.inquiries import case_debts
 from shared.web import htmx
 from shared.web.access import access, case_owner
 from shared.web.factory import db_session

@@ -3,10 +3,9 @@ from __future__ import annotations
 from flask import Blueprint
 from flask_login import current_user
 
-from portals.counsellor import queries
-from shared.models import Role
+from shared.counselling import queries
+from shared.identity.models import Role
 from shared.security import audit
-from shared.services import cases
 from shared.web import htmx
 from shared.web.access import access, staff
 from shared.web.factory import db_session
@@ -23,7 +22,7 @@ def index():
         return htmx.render("counsellor/admin/overview.html",
                            "counsellor/admin/_partials/overview.html", user=user,
                            counts=queries.case_counts(db_session(), user))
-    rows = cases.cases_of_counsellor(db_session(), user)
+    rows = queries.cases_of_counsellor(db_session(), user)
     if rows:
         audit.record(db_session(), current_user.actor, "case.list_viewed",
                      details={"portal": "counsellor", "scope": "own", "count": len(rows)})

@@ -9,11 +9,11 @@ from flask import Blueprint, abort, flash, render_template, request, url_for
 from flask_babel import gettext as _
 from flask_login import current_user
 
-from shared.models import Answer, Debt, Inquiry, InquiryStatus
-from shared.rules.debts import KIND_LABELS, STATUS_LABELS
+from shared.core.errors import FieldError, NotAllowed
+from shared.counselling import answers, inquiries, queries
+from shared.counselling.models import Answer, Debt, Inquiry, InquiryStatus
+from shared.counselling.rules.debts import KIND_LABELS, STATUS_LABELS
 from shared.security import audit
-from shared.services import cases, inquiries
-from shared.services.errors import FieldError, NotAllowed
 from shared.web import htmx
 from shared.web.access import access, case_owner
 from shared.web.factory import db_session
@@ -23,7 +23,7 @@ bp = Blueprint("report", __name__, url_prefix="/cases/<uuid:case_id>",
 
 
 def load_case(case_id: uuid.UUID):
-    case = cases.case_of_counsellor(db_session(), current_user.user, case_id)
+    case = queries.case_of_counsellor(db_session(), current_user.user, case_id)
     if case is None:
         abort(404)
     return case
@@ -106,10 +106,10 @@ def manual_answer(case_id: uuid.UUID, inquiry_id: uuid.UUID):
             rows = _debt_rows(request.form)
             if choice == "yes" and not rows:
                 raise FieldError("debts[0].capital", _("Fyll i minst en skuld för ett ja-svar."))
-            debts = [inquiries.parse_debt(row, prefix=f"debts[{i}].",
+            debts = [answers.parse_debt(row, prefix=f"debts[{i}].",
                                           creditor_name=inquiry.creditor.name)
                      for i, row in enumerate(rows)] if choice == "yes" else []
-            inquiries.answer(db_session(), inquiry, answer=Answer(choice), debts=debts,
+            answers.answer(db_session(), inquiry, answer=Answer(choice), debts=debts,
                              source="manual", answered_by=f"user:{current_user.user.id}")
         except FieldError as exc:
             ctx["errors"] = {exc.field: exc.message}
@@ -131,8 +131,8 @@ def add_debt(case_id: uuid.UUID):
            "errors": {}}
     if request.method == "POST":
         try:
-            item = inquiries.parse_debt(request.form)
-            inquiries.add_manual_debt(db_session(), case, item, by_user=current_user.user)
+            item = answers.parse_debt(request.form)
+            answers.add_manual_debt(db_session(), case, item, by_user=current_user.user)
         except FieldError as exc:
             ctx["errors"] = {exc.field: exc.message}
             return render_template("counsellor/report/debt_form.html", **ctx), 422
@@ -151,7 +151,7 @@ def confirm_debt(case_id: uuid.UUID, debt_id: uuid.UUID):
     debt = db_session().get(Debt, debt_id)
     if debt is None or debt.case_id != case.id:
         abort(404)
-    inquiries.confirm_debt(db_session(), current_user.user, debt)
+    answers.confirm_debt(db_session(), current_user.user, debt)
     flash(_("Skulden är bekräftad."), "success")
     return htmx.redirect(url_for("report.report", case_id=case.id))
 

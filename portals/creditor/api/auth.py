@@ -7,9 +7,9 @@ from flask import Response, abort, g, request
 from flask_babel import gettext as _
 
 from portals.creditor.api.problems import problem
-from shared import db as dbmod
+from shared.core import db as dbmod
+from shared.identity import api_keys
 from shared.security import audit
-from shared.services import api_keys
 from shared.web.access import Rule
 
 
@@ -25,7 +25,7 @@ def api_key() -> Rule:
     Not a session login (``login`` is None, so the factory does not ask anyone to sign
     in): the predicate checks the key itself and answers 401 as problem+json when it
     fails. On success it sets ``g.api_org_id``/``g.api_key_id`` and puts the request in
-    the key's tenant (``shared.db.current_org``; the factory's teardown resets it).
+    the key's tenant (``shared.core.db.current_org``; the factory's teardown resets it).
     """
 
     def check(_principal, _view_args) -> bool:

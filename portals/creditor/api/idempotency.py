@@ -1,4 +1,4 @@
-"""``Idempotency-Key`` on the API's POST requests (``shared.services.idempotency`` keeps
+"""``Idempotency-Key`` on the API's POST requests (``shared.creditor_link.idempotency`` keeps
 the records).
 
 The key is claimed before the request is validated and handled; a 2xx response is
@@ -15,9 +15,9 @@ from flask import Response, g, request
 from flask_babel import gettext as _
 
 from portals.creditor.api.problems import PROBLEM_JSON, invalid, problem
-from shared import db as dbmod
+from shared.core import db as dbmod
+from shared.creditor_link import idempotency as service
 from shared.security import crypto
-from shared.services import idempotency as service
 from shared.web.factory import db_session
 
 HEADER = "Idempotency-Key"

@@ -18,7 +18,7 @@ from typing import Any, TypeVar
 from flask_babel import gettext as _
 from sqlalchemy import Select
 
-from shared.db import newest_first
+from shared.core.db import newest_first
 
 Keyset = tuple[datetime, uuid.UUID]
 T = TypeVar("T")

@@ -15,7 +15,7 @@ from flask import Response, jsonify, request
 from flask_babel import gettext as _
 from werkzeug.http import HTTP_STATUS_CODES
 
-from shared.rules.debts import KIND_LABELS, STATUS_LABELS
+from shared.counselling.rules.debts import KIND_LABELS, STATUS_LABELS
 
 PROBLEM_JSON = "application/problem+json"
 MAX_DEBTS = 100

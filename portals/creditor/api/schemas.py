@@ -27,11 +27,12 @@ from pydantic import (
 )
 
 from portals.creditor.api import pagination
-from shared import clock
-from shared.models import DeliveryStatus, InquiryStatus
-from shared.rules.debts import KIND_LABELS, STATUS_LABELS
-from shared.rules.identity import IdentityNumberError, parse_personnummer
-from shared.services.idempotency import MAX_KEY_LENGTH
+from shared.core import clock
+from shared.counselling.models import InquiryStatus
+from shared.counselling.rules.debts import KIND_LABELS, STATUS_LABELS
+from shared.creditor_link.idempotency import MAX_KEY_LENGTH
+from shared.creditor_link.models import DeliveryStatus
+from shared.identity.rules import IdentityNumberError, parse_personnummer
 
 DebtKind = Literal[tuple(KIND_LABELS)]  # type: ignore[valid-type]
 DebtStatus = Literal[tuple(STATUS_LABELS)]  # type: ignore[valid-type]

@@ -21,26 +21,19 @@ from flask_babel import gettext as _
 from flask_babel import lazy_gettext as _l
 from werkzeug.exceptions import HTTPException
 
-from portals.creditor import queries
 from portals.creditor.api import auth, idempotency, pagination, reference, schemas
 from portals.creditor.api.problems import invalid, problem
 from portals.creditor.api.spec import ERRORS, document, operation
-from shared.models import (
-    Answer,
-    Case,
-    Debt,
-    DeliveryStatus,
-    Fullmakt,
-    FullmaktSubscription,
-    Inquiry,
-    InquiryStatus,
-    Organisation,
-    WebhookDelivery,
-)
+from shared.core.errors import FieldError, NotAllowed
+from shared.counselling import answers
+from shared.counselling.answers import parse_debt
+from shared.counselling.models import Answer, Case, Debt, Fullmakt, Inquiry, InquiryStatus
+from shared.creditor_link import customer_inquiries, subscriptions, webhooks
+from shared.creditor_link import inbox as queries
+from shared.creditor_link.models import DeliveryStatus, FullmaktSubscription, WebhookDelivery
+from shared.identity.models import Organisation
+from shared.integrations import webhook_http
 from shared.security import audit
-from shared.services import inquiries, subscriptions, webhooks
-from shared.services.errors import FieldError, NotAllowed
-from shared.services.inquiries import parse_debt
 from shared.web.access import PUBLIC, Rule, access
 from shared.web.factory import db_session
 
@@ -89,8 +82,8 @@ EVENTS = [
 @access(PUBLIC)
 def reference_page():
     """The API reference, rendered from the OpenAPI document."""
-    retry = {"timeout": int(webhooks.TIMEOUT), "hours": int(webhooks.GIVE_UP_AFTER.total_seconds()
-                                                            // 3600),
+    hours = int(webhooks.GIVE_UP_AFTER.total_seconds() // 3600)
+    retry = {"timeout": int(webhook_http.TIMEOUT), "hours": hours,
              "slots": webhooks.MAX_CONCURRENT,
              "schedule": ", ".join(_duration(s) for s in webhooks.BACKOFF)}
     return render_template("creditor/api/reference.html", ref=reference.build(document()),
@@ -188,7 +181,7 @@ def list_inquiries(query: schemas.InquiryQuery):
     personnummer och när de skickades.
     """
     session = db_session()
-    stmt = subscriptions.creditor_inquiries(
+    stmt = customer_inquiries.creditor_inquiries(
         g.api_org_id, answered={"answered": True, "unanswered": False}.get(query.status),
         personnummer=query.personal_number, sent_from=query.sent_from, sent_to=query.sent_to)
     rows = session.scalars(pagination.keyset_page(
@@ -246,7 +239,7 @@ def answer_inquiry(inquiry_id: uuid.UUID, json: schemas.AnswerIn):
     if errors:
         abort(invalid(errors, code="invalid_answer"))
     try:
-        inquiries.answer(session, found, answer=Answer(json.answer), debts=debts, source="api",
+        answers.answer(session, found, answer=Answer(json.answer), debts=debts, source="api",
                          answered_by=auth.by(), send_fullmakt=json.send_fullmakt)
     except FieldError as exc:
         abort(invalid([{"field": exc.field, "message": exc.message}], code="invalid_answer"))

@@ -21,12 +21,13 @@ from flask_babel import gettext as _
 from flask_babel import lazy_gettext as _l
 from flask_login import current_user
 
-from shared import clock
-from shared.models import Answer, Inquiry, InquiryStatus, Role
-from shared.rules.identity import IdentityNumberError, parse_orgnr, parse_personnummer
+from shared.core import clock
+from shared.core.errors import NotAllowed
+from shared.counselling.models import Answer, Inquiry, InquiryStatus
+from shared.creditor_link import customer_inquiries, subscriptions, webhook_endpoints
+from shared.identity.models import Role
+from shared.identity.rules import IdentityNumberError, parse_orgnr, parse_personnummer
 from shared.security import audit
-from shared.services import subscriptions, webhooks
-from shared.services.errors import NotAllowed
 from shared.web import htmx
 from shared.web.access import access, staff
 from shared.web.factory import db_session
@@ -110,7 +111,7 @@ def index():
     session = db_session()
     org_id = current_user.organisation_id
     if search.asked and not search.errors and search.orgnr is None:
-        rows = subscriptions.customer_inquiries(
+        rows = customer_inquiries.customer_inquiries(
             session, org_id, personnummer=search.digits, sent_from=search.day_from,
             sent_to=search.day_to,
             answered={"answered": True, "unanswered": False}.get(search.show))
@@ -122,13 +123,13 @@ def index():
                               "named": [str(r.inquiry.id) for r in rows if r.principal_name]})
     status = 422 if search.errors else 200
     return htmx.render(PAGE, PARTIAL, status, search=search, rows=rows, filters=FILTERS,
-                       limit=subscriptions.SEARCH_LIMIT)
+                       limit=customer_inquiries.SEARCH_LIMIT)
 
 
 def _yes_inquiry(inquiry_id: uuid.UUID) -> Inquiry:
     """An inquiry to the organisation answered yes; anything else is a 404 (a no or an
     unanswered inquiry shows nothing more about the person)."""
-    inquiry = subscriptions.customer_inquiry(db_session(), current_user.organisation_id,
+    inquiry = customer_inquiries.customer_inquiry(db_session(), current_user.organisation_id,
                                              inquiry_id)
     if inquiry is None or inquiry.status != InquiryStatus.ANSWERED or \
             inquiry.answer != Answer.YES:
@@ -139,13 +140,13 @@ def _yes_inquiry(inquiry_id: uuid.UUID) -> Inquiry:
 def _fullmakter(inquiry: Inquiry, status: int = 200, **extra):
     session = db_session()
     org_id = current_user.organisation_id
-    rows = subscriptions.principal_fullmakter(session, org_id, inquiry)
+    rows = customer_inquiries.principal_fullmakter(session, org_id, inquiry)
     audit.record(session, current_user.actor, "customer_fullmakter.viewed",
                  subject_type="inquiry", subject_id=inquiry.id,
                  details={"fullmakter": [str(r.fullmakt.id) for r in rows]})
     return htmx.render(FULLMAKTER_PAGE, FULLMAKTER_PARTIAL, status, inquiry=inquiry,
                        person=inquiry.case.person, rows=rows,
-                       has_endpoint=webhooks.has_endpoint(session, org_id), **extra)
+                       has_endpoint=webhook_endpoints.has_endpoint(session, org_id), **extra)
 
 
 @bp.get("/inquiries/<uuid:inquiry_id>/fullmakter")
@@ -155,8 +156,8 @@ def fullmakter(inquiry_id: uuid.UUID):
     return _fullmakter(_yes_inquiry(inquiry_id))
 
 
-def _row(inquiry: Inquiry, fullmakt_id: uuid.UUID) -> subscriptions.FullmaktRow:
-    for row in subscriptions.principal_fullmakter(db_session(), current_user.organisation_id,
+def _row(inquiry: Inquiry, fullmakt_id: uuid.UUID) -> customer_inquiries.FullmaktRow:
+    for row in customer_inquiries.principal_fullmakter(db_session(), current_user.organisation_id,
                                                   inquiry):
         if row.fullmakt.id == fullmakt_id:
             return row

@@ -14,7 +14,7 @@ from flask_babel import gettext as _
 from flask_babel import lazy_gettext as _l
 from flask_login import current_user
 
-from portals.creditor import labels, queries
+from portals.creditor import labels
 from portals.creditor.forms import (
     MAX_ROWS,
     AnswerForm,
@@ -24,11 +24,14 @@ from portals.creditor.forms import (
     next_index,
     parse_rows,
 )
-from shared.models import Answer, Inquiry, InquiryStatus, Role
-from shared.rules.debts import KIND_LABELS, STATUS_LABELS
+from shared.core.errors import FieldError, NotAllowed
+from shared.counselling import answers
+from shared.counselling.models import ANSWERABLE, Answer, Inquiry, InquiryStatus
+from shared.counselling.rules.debts import KIND_LABELS, STATUS_LABELS
+from shared.creditor_link import inbox as queries
+from shared.creditor_link import webhook_endpoints
+from shared.identity.models import Role
 from shared.security import audit
-from shared.services import inquiries, webhooks
-from shared.services.errors import FieldError, NotAllowed
 from shared.web import htmx
 from shared.web.access import access, staff
 from shared.web.factory import db_session
@@ -53,7 +56,7 @@ def load_inquiry(inquiry_id: uuid.UUID) -> Inquiry:
 
 def _in_tab(inquiry: Inquiry, tab: str) -> bool:
     if tab == "unanswered":
-        return inquiry.status in queries.OPEN
+        return inquiry.status in ANSWERABLE
     if tab == "answered":
         return inquiry.status == InquiryStatus.ANSWERED
     return True
@@ -67,7 +70,7 @@ def inbox():
     if tab not in TABS:
         tab = "unanswered"
     session = db_session()
-    everything = inquiries.inquiries_for_creditor(session, current_user.organisation_id)
+    everything = queries.inquiries_for_creditor(session, current_user.organisation_id)
     municipalities = queries.preload_inbox(session, everything)
     rows = [i for i in everything if _in_tab(i, tab)]
     counts = {key: sum(1 for i in everything if _in_tab(i, key)) for key in TABS}
@@ -96,7 +99,7 @@ def _context(view: queries.InquiryView, *, form: AnswerForm | None = None,
             "kinds": KIND_LABELS, "statuses": STATUS_LABELS,
             "answered_by": queries.answered_by_label(session, view.inquiry),
             "can_change": _can_change(view), "change": change and _can_change(view),
-            "has_endpoint": webhooks.has_endpoint(session, current_user.organisation_id),
+            "has_endpoint": webhook_endpoints.has_endpoint(session, current_user.organisation_id),
             **extra}
 
 
@@ -154,7 +157,7 @@ def answer(inquiry_id: uuid.UUID):
                                             "”Ingen kundrelation”."))
             if change and form.answer.data != Answer.YES:
                 raise FieldError("answer", _("Svaret kan bara ändras till ja."))
-            inquiries.answer(session, inquiry, answer=Answer(form.answer.data), debts=debts,
+            answers.answer(session, inquiry, answer=Answer(form.answer.data), debts=debts,
                              source="form", answered_by=f"user:{current_user.user.id}",
                              send_fullmakt=send)
         except FieldError as exc:

@@ -11,9 +11,9 @@ from flask_babel import gettext as _
 from flask_login import current_user
 
 from portals.creditor.forms import ApiKeyForm
-from shared.models import Role
-from shared.services import api_keys
-from shared.services.errors import FieldError, NotAllowed
+from shared.core.errors import FieldError, NotAllowed
+from shared.identity import api_keys
+from shared.identity.models import Role
 from shared.web import htmx
 from shared.web.access import access, staff
 from shared.web.factory import db_session

@@ -11,8 +11,8 @@ from flask_babel import gettext as _
 from flask_babel import lazy_gettext as _l
 from flask_login import current_user
 
-from shared.models import Role
-from shared.services import subscriptions
+from shared.creditor_link import notices as notice_service
+from shared.identity.models import Role
 from shared.web import htmx
 from shared.web.access import access, staff
 from shared.web.factory import db_session
@@ -45,13 +45,13 @@ def _unread_count() -> dict:
     def unread() -> int:
         if not current_user.is_authenticated or getattr(current_user, "kind", None) != "staff":
             return 0
-        return subscriptions.unread_notices(db_session(), current_user.organisation_id)
+        return notice_service.unread_notices(db_session(), current_user.organisation_id)
 
     return {"unread_notices": unread}
 
 
 def _render(status: int = 200, **extra):
-    notices = subscriptions.notices_of(db_session(), current_user.organisation_id)
+    notices = notice_service.notices_of(db_session(), current_user.organisation_id)
     return htmx.render(PAGE, PARTIAL, status, notices=notices, events=EVENTS, reasons=REASONS,
                        **extra)
 
@@ -74,14 +74,14 @@ def _after(count: int, message: str):
 @access(AGENT)
 def read(notice_id: uuid.UUID):
     """Mark one notice as read (another organisation's is a 404)."""
-    if subscriptions.notice_of(db_session(), current_user.organisation_id, notice_id) is None:
+    if notice_service.notice_of(db_session(), current_user.organisation_id, notice_id) is None:
         abort(404)
-    count = subscriptions.mark_notices_read(db_session(), current_user.user, notice_id)
+    count = notice_service.mark_notices_read(db_session(), current_user.user, notice_id)
     return _after(count, _("Händelsen är markerad som läst."))
 
 
 @bp.post("/read")
 @access(AGENT)
 def read_all():
-    count = subscriptions.mark_notices_read(db_session(), current_user.user)
+    count = notice_service.mark_notices_read(db_session(), current_user.user)
     return _after(count, _("Alla händelser är markerade som lästa."))

@@ -20,9 +20,10 @@ from flask_wtf import FlaskForm
 from wtforms import StringField
 from wtforms.validators import InputRequired, Length
 
-from shared.models import DeliveryStatus, Role, WebhookDelivery, WebhookEndpoint
-from shared.services import webhooks
-from shared.services.errors import FieldError, NotAllowed
+from shared.core.errors import FieldError, NotAllowed
+from shared.creditor_link import webhook_endpoints, webhooks
+from shared.creditor_link.models import DeliveryStatus, WebhookDelivery, WebhookEndpoint
+from shared.identity.models import Role
 from shared.web import htmx
 from shared.web.access import access, staff
 from shared.web.factory import db_session
@@ -112,7 +113,7 @@ def log():
     return htmx.render("creditor/webhooks/log.html", "creditor/webhooks/_partials/log.html",
                        rows=rows[:PAGE_SIZE], tab=tab, tabs=TABS, older=older,
                        paged=before is not None, redeliver_form=EmptyForm(),
-                       has_endpoint=webhooks.has_endpoint(db_session(),
+                       has_endpoint=webhook_endpoints.has_endpoint(db_session(),
                                                           current_user.organisation_id))
 
 
@@ -156,18 +157,20 @@ def redeliver(delivery_id: uuid.UUID):
 
 
 def _render_endpoints(form: EndpointForm | None = None, status: int = 200, **extra):
-    endpoints = webhooks.endpoints_of(db_session(), current_user.organisation_id)
-    previous = {e.id: webhooks.previous_secret_valid_until(e) for e in endpoints if e.active}
+    endpoints = webhook_endpoints.endpoints_of(db_session(), current_user.organisation_id)
+    previous = {e.id: webhook_endpoints.previous_secret_valid_until(e)
+                for e in endpoints if e.active}
     return htmx.render("creditor/webhooks/endpoints.html",
                        "creditor/webhooks/_partials/endpoints.html", status,
                        endpoints=endpoints, previous=previous,
                        form=form or EndpointForm(formdata=None), action_form=EmptyForm(),
-                       grace_hours=int(webhooks.OLD_SECRET_VALID.total_seconds() // 3600),
+                       grace_hours=int(webhook_endpoints.OLD_SECRET_VALID.total_seconds() // 3600),
                        **extra)
 
 
 def load_endpoint(endpoint_id: uuid.UUID) -> WebhookEndpoint:
-    endpoint = webhooks.endpoint_of(db_session(), current_user.organisation_id, endpoint_id)
+    endpoint = webhook_endpoints.endpoint_of(db_session(), current_user.organisation_id,
+                                             endpoint_id)
     if endpoint is None:
         abort(404)
     return endpoint
@@ -185,7 +188,7 @@ def add_endpoint():
     form = EndpointForm()
     if form.validate_on_submit():
         try:
-            endpoint, secret = webhooks.add_endpoint(db_session(), current_user.user,
+            endpoint, secret = webhook_endpoints.add_endpoint(db_session(), current_user.user,
                                                      form.url.data, form.description.data)
         except FieldError as exc:
             getattr(form, exc.field, form.url).errors = [exc.message]
@@ -211,7 +214,7 @@ def _endpoint_action(endpoint_id: uuid.UUID, act):
 @access(ADMIN)
 def rotate(endpoint_id: uuid.UUID):
     def act(endpoint):
-        secret = webhooks.rotate_secret(db_session(), current_user.user, endpoint)
+        secret = webhook_endpoints.rotate_secret(db_session(), current_user.user, endpoint)
         return _render_endpoints(new_secret=secret, secret_for=endpoint, rotated=True)
 
     return _endpoint_action(endpoint_id, act)
@@ -221,7 +224,7 @@ def rotate(endpoint_id: uuid.UUID):
 @access(ADMIN)
 def disable(endpoint_id: uuid.UUID):
     def act(endpoint):
-        webhooks.disable_endpoint(db_session(), current_user.user, endpoint)
+        webhook_endpoints.disable_endpoint(db_session(), current_user.user, endpoint)
         message = _("Adressen %(url)s är avstängd. Inga fler händelser skickas dit.",
                     url=endpoint.url)
         if htmx.wants_partial():

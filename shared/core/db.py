@@ -1,0 +1,233 @@
+"""Engine, sessions, tenant scoping and the keyring's database side.
+
+One ``Database`` per process (``init(settings)``); a session per request (opened by
+``shared.web``) or per job (``session_scope()``). Use cases never commit: the request or
+job scope commits once, then the outbox is dispatched (``shared.core.jobs``).
+"""
+
+from __future__ import annotations
+
+import uuid
+from collections.abc import Iterator
+from contextlib import contextmanager
+from contextvars import ContextVar
+from datetime import datetime
+from typing import Any
+
+from sqlalchemy import Engine, Select, and_, create_engine, event, or_, select, text
+from sqlalchemy.orm import ORMExecuteState, Session, sessionmaker, with_loader_criteria
+
+from shared.core import clock
+from shared.core.config import Settings
+from shared.core.models import TenantOwned
+from shared.security import crypto
+from shared.security.models import DataKey
+
+# The organisation the current request or job acts for. None = unscoped (system jobs,
+# sign-in before the organisation is known).
+current_org: ContextVar[uuid.UUID | None] = ContextVar("current_org", default=None)
+
+
+@contextmanager
+def tenant(org_id: uuid.UUID | None) -> Iterator[None]:
+    token = current_org.set(org_id)
+    try:
+        yield
+    finally:
+        current_org.reset(token)
+
+
+@event.listens_for(Session, "do_orm_execute")
+def _scope_to_tenant(state: ORMExecuteState) -> None:
+    org_id = current_org.get()
+    if org_id is None or not state.is_select or state.execution_options.get("all_tenants"):
+        return
+    state.statement = state.statement.options(
+        *(
+            with_loader_criteria(cls, cls.tenant_criteria(org_id), include_aliases=True)
+            for cls in _tenant_classes()
+        )
+    )
+
+
+def _tenant_classes() -> list[type[TenantOwned]]:
+    from shared.core.models import Base
+
+    return [m.class_ for m in Base.registry.mappers if issubclass(m.class_, TenantOwned)]
+
+
+@event.listens_for(Session, "after_begin")
+def _set_rls_org(session: Session, transaction, connection) -> None:
+    """Tell PostgreSQL row-level security which organisation this transaction is for."""
+    if connection.dialect.name == "postgresql":
+        org_id = current_org.get()
+        connection.execute(
+            text("SELECT set_config('app.org_id', :org, true)"),
+            {"org": str(org_id) if org_id else ""},
+        )
+
+
+def _sqlite_pragmas(dbapi_connection, _record) -> None:
+    # Let SQLAlchemy, not pysqlite, run transactions (SAVEPOINT works then).
+    dbapi_connection.isolation_level = None
+    cur = dbapi_connection.cursor()
+    cur.execute("PRAGMA foreign_keys=ON")
+    cur.execute("PRAGMA journal_mode=WAL")
+    cur.execute("PRAGMA busy_timeout=15000")
+    cur.close()
+
+
+def _sqlite_begin(conn) -> None:
+    # ORM sessions begin IMMEDIATE: they take the write lock at the start, so concurrent
+    # writers wait (busy_timeout) instead of failing when a read transaction of theirs
+    # turns into a write after another commit ("database is locked"). The demo runs
+    # portals, jobs and the reference creditor system in one process. Plain reads on
+    # their own connection (loading a data key mid-transaction) stay deferred.
+    immediate = conn.get_execution_options().get("sqlite_immediate")
+    conn.exec_driver_sql("BEGIN IMMEDIATE" if immediate else "BEGIN")
+
+
+def make_engine(url: str) -> Engine:
+    if url.startswith("sqlite"):
+        engine = create_engine(url, connect_args={"check_same_thread": False})
+        event.listen(engine, "connect", _sqlite_pragmas)
+        event.listen(engine, "begin", _sqlite_begin)
+        return engine
+    return create_engine(url, pool_pre_ping=True)
+
+
+class Database:
+    def __init__(self, settings: Settings, engine: Engine | None = None):
+        self.settings = settings
+        if settings.database_url.startswith("sqlite:///"):
+            settings.instance_dir.mkdir(parents=True, exist_ok=True)
+        self.engine = engine or make_engine(settings.database_url)
+        bind = self.engine
+        if self.engine.dialect.name == "sqlite":
+            bind = self.engine.execution_options(sqlite_immediate=True)
+        self.session_factory = sessionmaker(bind, expire_on_commit=False)
+        self.keyring = crypto.Keyring(settings.master_keys)
+        self.keyring.loader = self._load_key
+        crypto.set_keyring(self.keyring)
+
+    def _load_key(self, key_id: uuid.UUID) -> crypto.WrappedKey | None:
+        with self.engine.connect() as conn:
+            row = conn.execute(
+                select(DataKey.master_key_id, DataKey.wrapped).where(DataKey.id == key_id)
+            ).first()
+        if row is None or row.wrapped is None:
+            return None
+        return crypto.WrappedKey(key_id, row.master_key_id, row.wrapped)
+
+    def load_default_key(self, session: Session | None = None) -> uuid.UUID | None:
+        """Find the current system data key (new values are encrypted under it)."""
+        stmt = select(DataKey.id).where(DataKey.purpose == "system", DataKey.current.is_(True))
+        if session is not None:
+            key_id = session.scalar(stmt)
+        else:
+            with self.engine.connect() as conn:
+                key_id = conn.scalar(stmt)
+        self.keyring.default_key_id = key_id
+        return key_id
+
+    def session(self) -> Session:
+        return self.session_factory()
+
+
+_db: Database | None = None
+
+
+def init(settings: Settings, engine: Engine | None = None) -> Database:
+    global _db
+    _db = Database(settings, engine)
+    return _db
+
+
+def get() -> Database:
+    if _db is None:
+        raise RuntimeError("database not initialised: call shared.core.db.init(settings)")
+    return _db
+
+
+def set_database(db: Database) -> None:
+    global _db
+    _db = db
+
+
+@contextmanager
+def session_scope(org_id: uuid.UUID | None = None) -> Iterator[Session]:
+    """A session for a job or command: commits once at the end, rolls back on error,
+    then dispatches the outbox messages the transaction wrote."""
+    from shared.core import jobs
+
+    session = get().session()
+    try:
+        with tenant(org_id):
+            yield session
+            session.commit()
+        jobs.after_commit(session)
+    except BaseException:
+        session.rollback()
+        raise
+    finally:
+        session.close()
+
+
+# -- data keys (envelope encryption) ---------------------------------------------------
+
+
+def create_data_key(session: Session, purpose: str, *, current: bool = False) -> DataKey:
+    kr = get().keyring
+    wk = kr.new_data_key()
+    if current:
+        for old in session.scalars(
+            select(DataKey).where(DataKey.purpose == purpose, DataKey.current.is_(True))
+        ):
+            old.current = False
+    row = DataKey(id=wk.id, purpose=purpose, master_key_id=wk.master_key_id,
+                  wrapped=wk.wrapped, current=current)
+    session.add(row)
+    session.flush()
+    if purpose == "system" and current:
+        kr.default_key_id = wk.id
+    return row
+
+
+def ensure_system_key(session: Session) -> uuid.UUID:
+    key_id = get().load_default_key(session)
+    if key_id is None:
+        key_id = create_data_key(session, "system", current=True).id
+    return key_id
+
+
+def rewrap_data_keys(session: Session) -> int:
+    """Re-wrap every live data key under the current master key (master key rotation)."""
+    kr = get().keyring
+    count = 0
+    for row in session.scalars(select(DataKey).where(DataKey.wrapped.is_not(None))):
+        if row.master_key_id == kr.current_master_id:
+            continue
+        wk = kr.rewrap(crypto.WrappedKey(row.id, row.master_key_id, row.wrapped))
+        row.master_key_id, row.wrapped = wk.master_key_id, wk.wrapped
+        count += 1
+    return count
+
+
+def destroy_data_key(session: Session, key_id: uuid.UUID) -> None:
+    """Crypto-shredding: without the key its ciphertexts are unreadable, backups too."""
+    row = session.get(DataKey, key_id)
+    if row is not None:
+        row.wrapped = None
+        row.current = False
+        row.destroyed_at = clock.now()
+    get().keyring.forget(key_id)
+
+
+def newest_first(stmt: Select, created_col: Any, id_col: Any, *,
+                 before: tuple[datetime, uuid.UUID] | None, limit: int) -> Select:
+    """``stmt`` newest first on the keyset ``(created_at, id)``, after the row ``before``
+    (the last of the previous page): rows written meanwhile never shift a page."""
+    if before is not None:
+        at, row_id = before
+        stmt = stmt.where(or_(created_col < at, and_(created_col == at, id_col < row_id)))
+    return stmt.order_by(created_col.desc(), id_col.desc()).limit(limit)

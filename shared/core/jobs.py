@@ -1,0 +1,200 @@
+"""Background jobs through a transactional outbox.
+
+``enqueue(session, jobs.SEND_EMAIL, message_id=...)`` writes an ``OutboxMessage`` in
+the caller's transaction, so the state change and the message it causes are committed
+together or not at all. After the commit (``after_commit``) each message is handed on:
+
+* with ``REDIS_URL``: to RQ, as a job whose id is the message id (enqueued once);
+* without: run in-process, right after the commit.
+
+A job is a plain function in ``worker/`` taking ``(session, **payload)``. It runs in the
+same transaction that marks the message done, so running it twice changes nothing.
+``sweep_outbox`` (scheduled every minute) hands over messages a crash left behind.
+"""
+
+from __future__ import annotations
+
+import importlib
+import logging
+import traceback
+import uuid
+from collections.abc import Callable
+from datetime import timedelta
+from typing import Any
+
+from sqlalchemy import event, select, update
+from sqlalchemy.orm import Session
+
+from shared.core import clock, db
+from shared.core.outbox import OutboxMessage
+
+log = logging.getLogger(__name__)
+
+# -- the one registry of job names: functions in worker/, by dotted path ----------------
+SEND_EMAIL = "worker.jobs.send_email"
+DELIVER_INQUIRY = "worker.jobs.deliver_inquiry"
+FOLLOW_YES_ANSWER = "worker.jobs.follow_yes_answer"
+FAN_OUT_FULLMAKT_EVENT = "worker.jobs.fan_out_fullmakt_event"
+DELIVER_WEBHOOK = "worker.jobs.deliver_webhook"
+RECORD_HEARTBEAT = "worker.jobs.record_heartbeat"
+RUN_OUTBOX_MESSAGE = "worker.runner.run_outbox_message"  # what RQ runs for each message
+# scheduled (worker/cron_config.py)
+SWEEP_OUTBOX = "worker.periodic.sweep_outbox"
+FULLMAKT_DEADLINES = "worker.periodic.fullmakt_deadlines"
+INQUIRY_DEADLINES = "worker.periodic.inquiry_deadlines"
+RETRY_WEBHOOKS = "worker.periodic.retry_webhooks"
+PURGE_IDEMPOTENCY_RECORDS = "worker.periodic.purge_idempotency_records"
+JOBS = frozenset({SEND_EMAIL, DELIVER_INQUIRY, FOLLOW_YES_ANSWER, FAN_OUT_FULLMAKT_EVENT,
+                  DELIVER_WEBHOOK, RECORD_HEARTBEAT})
+
+PENDING_KEY = "outbox_pending"
+RETRY_INTERVALS = [10, 60, 300, 900, 3600, 3600 * 3, 3600 * 6, 3600 * 12]  # > 24 h in all
+
+
+def enqueue(session: Session, job: str, *, queue: str = "default", **payload: Any) -> uuid.UUID:
+    """Queue ``job`` (dotted path) with JSON-serialisable ``payload``; runs after commit."""
+    if job not in JOBS:
+        raise ValueError(f"unknown job {job!r}: add it to the registry in shared.core.jobs")
+    msg = OutboxMessage(job=job, payload=payload, queue=queue)
+    session.add(msg)
+    session.flush()
+    session.info.setdefault(PENDING_KEY, []).append(msg.id)
+    return msg.id
+
+
+@event.listens_for(Session, "after_soft_rollback")
+def _forget_pending(session: Session, previous_transaction) -> None:
+    if not previous_transaction.nested:
+        session.info.pop(PENDING_KEY, None)
+
+
+def after_commit(session: Session) -> None:
+    """Hand over what the just-committed transaction queued."""
+    for msg_id in session.info.pop(PENDING_KEY, []):
+        dispatch(msg_id)
+
+
+def backend() -> str:
+    return "rq" if db.get().settings.redis_url else "inline"
+
+
+def redis_connection():
+    from redis import Redis
+
+    return Redis.from_url(db.get().settings.redis_url)
+
+
+def rq_queue(name: str = "default"):
+    from rq import Queue
+
+    return Queue(name, connection=redis_connection())
+
+
+def dispatch(msg_id: uuid.UUID) -> None:
+    if backend() == "rq":
+        _dispatch_rq(msg_id)
+    else:
+        try:
+            run_message(msg_id)
+        except Exception:  # noqa: BLE001 - recorded on the message; the sweep retries
+            log.exception("in-process job %s failed", msg_id)
+
+
+def _dispatch_rq(msg_id: uuid.UUID) -> None:
+    from rq import Retry
+    from rq.exceptions import DuplicateJobError
+
+    database = db.get()
+    with database.session() as s:
+        msg = s.get(OutboxMessage, msg_id)
+        if msg is None or msg.done_at is not None:
+            return
+        queue_name = msg.queue
+    try:
+        rq_queue(queue_name).enqueue(
+            RUN_OUTBOX_MESSAGE,
+            str(msg_id),
+            job_id=f"outbox-{msg_id}",
+            unique=True,
+            retry=Retry(max=len(RETRY_INTERVALS), interval=RETRY_INTERVALS),
+            result_ttl=3600,
+            failure_ttl=7 * 24 * 3600,
+        )
+    except DuplicateJobError:
+        pass  # already queued: the sweep found it again
+    except Exception:  # noqa: BLE001 - Redis down: the sweep will try again
+        log.exception("could not hand outbox message %s to RQ", msg_id)
+        return
+    with database.session() as s, s.begin():
+        s.execute(
+            update(OutboxMessage)
+            .where(OutboxMessage.id == msg_id)
+            .values(dispatched_at=clock.wall_now())
+        )
+
+
+def resolve(job: str) -> Callable[..., Any]:
+    """The function behind a registered job name (also used by the cron schedule)."""
+    module, _, name = job.rpartition(".")
+    return getattr(importlib.import_module(module), name)
+
+
+def run_message(msg_id: uuid.UUID) -> str:
+    """Run one outbox message; idempotent. Returns "done", "skipped" or raises.
+
+    Jobs run unscoped, as in an RQ worker, also when run in-process right after a
+    request's commit (whose tenant would otherwise still be current)."""
+    with db.tenant(None):
+        return _run_message(msg_id)
+
+
+def _run_message(msg_id: uuid.UUID) -> str:
+    database = db.get()
+    session = database.session()
+    try:
+        msg = session.get(OutboxMessage, msg_id, with_for_update=True)
+        if msg is None or msg.done_at is not None:
+            session.rollback()
+            return "skipped"
+        func = resolve(msg.job)
+        func(session, **msg.payload)
+        msg.done_at = clock.wall_now()
+        msg.attempts += 1
+        msg.last_error = None
+        session.commit()
+        after_commit(session)  # a job may queue follow-up jobs
+        return "done"
+    except Exception:
+        session.rollback()
+        with database.session() as s, s.begin():
+            s.execute(
+                update(OutboxMessage)
+                .where(OutboxMessage.id == msg_id)
+                .values(
+                    attempts=OutboxMessage.attempts + 1,
+                    last_error=traceback.format_exc(limit=5)[-4000:],
+                )
+            )
+        raise
+    finally:
+        session.close()
+
+
+def sweep_outbox(stale_after: timedelta = timedelta(minutes=2), limit: int = 500) -> int:
+    """Hand over messages that were committed but never dispatched (or, in-process,
+    that failed), so nothing queued is lost if a process dies after its commit."""
+    cutoff = clock.wall_now() - stale_after
+    with db.get().session() as s:
+        stmt = select(OutboxMessage.id).where(
+            OutboxMessage.done_at.is_(None), OutboxMessage.created_at < cutoff
+        )
+        if backend() == "rq":
+            stmt = stmt.where(
+                (OutboxMessage.dispatched_at.is_(None)) | (OutboxMessage.dispatched_at < cutoff)
+            )
+        else:
+            stmt = stmt.where(OutboxMessage.attempts < len(RETRY_INTERVALS))
+        ids = list(s.scalars(stmt.order_by(OutboxMessage.created_at).limit(limit)))
+    for msg_id in ids:
+        dispatch(msg_id)
+    return len(ids)

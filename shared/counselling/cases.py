@@ -1,0 +1,117 @@
+"""Counselling cases and their fullmakt: register a client, sign, revoke, expire, purge.
+
+Nothing about a client exists beyond the pending case until the fullmakt is signed:
+no inquiries, no debts. A pending case unsigned after 30 days is deleted; an ended
+fullmakt stops all collection at once, and the case's data is purged after
+``RETENTION_AFTER_END`` by destroying its data key and deleting its rows.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+from datetime import date
+
+from sqlalchemy import select
+from sqlalchemy.orm import Session
+
+from shared.core import db as dbmod
+from shared.core.errors import FieldError, NotAllowed
+from shared.counselling.fullmakt import fullmakt_text, history, send_sign_request
+from shared.counselling.models import (
+    Case,
+    CaseStatus,
+    Fullmakt,
+    FullmaktStatus,
+)
+from shared.identity.models import Organisation, Person, Role, User
+from shared.identity.rules import IdentityNumberError, parse_personnummer
+from shared.integrations.population import PopulationRegister
+from shared.security import audit, crypto
+
+OPEN = (CaseStatus.PENDING, CaseStatus.ACTIVE)
+
+
+@dataclass(frozen=True)
+class Registration:
+    case: Case
+    created: bool  # False: the person already had an open case here, which is returned
+
+
+def _person_for(session: Session, digits: str) -> Person | None:
+    index = crypto.blind_index(dbmod.get().settings.blind_index_key, digits)
+    return session.scalar(select(Person).where(Person.pnr_index == index))
+
+
+def register_client(session: Session, counsellor: User, *, personnummer: str, email: str,
+                    register: PopulationRegister, today: date) -> Registration:
+    """Register a client by personnummer: look them up in the population register,
+    create the case with its own data key and a pending fullmakt, and e-mail the
+    client the link to sign. An open case for the same person in this municipality is
+    returned instead of a duplicate."""
+    if counsellor.role != Role.COUNSELLOR:
+        raise NotAllowed("Bara rådgivare kan registrera klienter.")
+    try:
+        number = parse_personnummer(personnummer, today)
+    except IdentityNumberError as exc:
+        raise FieldError("personnummer", str(exc)) from None
+    email = (email or "").strip()
+    if "@" not in email or len(email) > 254:
+        raise FieldError("email", "Ange klientens e-postadress, till exempel namn@exempel.se.")
+    person = _person_for(session, number.digits)
+    if person is not None:
+        existing = session.scalar(
+            select(Case).where(Case.person_id == person.id,
+                               Case.organisation_id == counsellor.organisation_id,
+                               Case.status.in_(OPEN))
+            .execution_options(all_tenants=True)
+        )
+        if existing is not None:
+            return Registration(existing, created=False)
+    record = register.lookup(number.digits)
+    if record is None:
+        raise FieldError("personnummer",
+                         "Personnumret finns inte i folkbokföringen. Kontrollera numret.")
+    if person is None:
+        person = Person(pnr_index=crypto.blind_index(dbmod.get().settings.blind_index_key,
+                                                     number.digits),
+                        personnummer=number.digits)
+        session.add(person)
+    person.given_name, person.surname = record.given_name, record.surname
+    municipality = session.get(Organisation, counsellor.organisation_id)
+    key = dbmod.create_data_key(session, "case")
+    with crypto.data_key_scope(key.id):
+        case = Case(organisation_id=municipality.id, person=person, counsellor=counsellor,
+                    data_key_id=key.id, status=CaseStatus.PENDING, email=email,
+                    street=None if record.protected else record.street,
+                    postcode=None if record.protected else record.postcode,
+                    city=None if record.protected else record.city)
+        session.add(case)
+        session.flush()
+        fullmakt = Fullmakt(
+            organisation_id=municipality.id, case=case, status=FullmaktStatus.PENDING,
+            validity_months=municipality.fullmakt_months,
+            text=fullmakt_text(municipality, record.name, number.digits,
+                               municipality.fullmakt_months),
+        )
+        session.add(fullmakt)
+        session.flush()
+        history(fullmakt, "created", f"user:{counsellor.id}")
+        send_sign_request(session, case, fullmakt, reminder=False)
+    audit.record(session, audit.Actor("user", str(counsellor.id), municipality.id),
+                 "case.created", subject_type="case", subject_id=case.id,
+                 details={"person_id": str(person.id)})
+    return Registration(case, created=True)
+
+
+def transfer(session: Session, admin: User, case: Case, to: User) -> None:
+    """Move a case to another counsellor of the same municipality (sick leave, parental
+    leave, a change of job)."""
+    if admin.role != Role.MUNICIPALITY_ADMIN or admin.organisation_id != case.organisation_id:
+        raise NotAllowed("Bara kommunens administratör kan flytta ärenden.")
+    if to.organisation_id != case.organisation_id or to.role != Role.COUNSELLOR or not to.active:
+        raise FieldError("counsellor", "Välj en aktiv rådgivare i samma kommun.")
+    previous = case.counsellor_id
+    case.counsellor_id = to.id
+    audit.record(session, audit.Actor("user", str(admin.id), admin.organisation_id),
+                 "case.transferred", subject_type="case", subject_id=case.id,
+                 details={"from": str(previous), "to": str(to.id)})

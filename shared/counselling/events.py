@@ -1,0 +1,68 @@
+"""The events of a fullmakt, as the counselling side publishes them: signed, revoked,
+validity changed, expiring, expired, deleted.
+
+``publish`` writes the event into the outbox in the transaction that causes it; the
+creditor link's worker job fans it out to the subscribers (``shared.creditor_link.
+fullmakt_events``). An event carries no personal data (the fullmakt's id, code and
+dates), so it outlives a purge.
+"""
+
+from __future__ import annotations
+
+import uuid
+from datetime import date, datetime
+from typing import Any
+
+from sqlalchemy.orm import Session
+
+from shared.core import clock, jobs
+from shared.counselling.models import Fullmakt
+
+EVENTS = {  # event type -> what happened, for the e-mail (no personal data)
+    "fullmakt.signed": "har signerats av fullmaktsgivaren med BankID",
+    "fullmakt.revoked": "har återkallats av fullmaktsgivaren",
+    "fullmakt.validity_changed": "har fått en kortare giltighetstid",
+    "fullmakt.expiring": "går ut om högst 30 dagar",
+    "fullmakt.expired": "har gått ut",
+    "fullmakt.deleted": "har raderats",
+}
+# Also told to creditors that had an unanswered inquiry under the fullmakt: it will
+# never be answerable now.
+ENDING = ("fullmakt.revoked", "fullmakt.expired", "fullmakt.deleted")
+REASONS = {
+    "revoked_by_principal": "återkallad av fullmaktsgivaren",
+    "expired": "giltighetstiden gick ut",
+    "retention_ended": "bevarandetiden efter att fullmakten upphörde har gått ut",
+    "unsigned_after_30_days": "inte signerad inom 30 dagar",
+}
+
+
+def _iso(value: date | datetime | None) -> str | None:
+    return value.isoformat() if value is not None else None
+
+
+def event_for(fullmakt: Fullmakt, event_type: str, **data: Any) -> dict[str, Any]:
+    """An event about the fullmakt, as ``fan_out`` takes it. Its ``data`` is what the
+    subscribers get: no personal data."""
+    if event_type not in EVENTS:
+        raise ValueError(f"unknown fullmakt event {event_type!r}")
+    body = {
+        "fullmakt_id": str(fullmakt.id),
+        "code": fullmakt.code,
+        "status": "deleted" if event_type == "fullmakt.deleted" else fullmakt.status.value,
+        "valid_from": _iso(fullmakt.valid_from),
+        "valid_until": _iso(fullmakt.valid_until),
+        "occurred_at": clock.now().isoformat(),
+    }
+    body.update({k: _iso(v) if isinstance(v, date) else v for k, v in data.items()})
+    return {"id": "evt_" + uuid.uuid4().hex, "type": event_type,
+            "fullmakt_id": str(fullmakt.id), "data": body}
+
+
+def publish(session: Session, fullmakt: Fullmakt, event_type: str, **data: Any
+            ) -> dict[str, Any]:
+    """Queue the event's fan-out to the subscribers, in the caller's transaction (the
+    worker runs it unscoped)."""
+    event = event_for(fullmakt, event_type, **data)
+    jobs.enqueue(session, jobs.FAN_OUT_FULLMAKT_EVENT, event=event)
+    return event

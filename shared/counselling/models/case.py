@@ -1,0 +1,85 @@
+from __future__ import annotations
+
+import enum
+import uuid
+from datetime import date, datetime
+from typing import TYPE_CHECKING
+
+from sqlalchemy import ForeignKey, Integer, Uuid, or_, select
+from sqlalchemy.orm import Mapped, mapped_column, relationship
+
+from shared.core.models import (
+    Base,
+    Encrypted,
+    IdMixin,
+    TenantOwned,
+    TimestampMixin,
+    UTCDateTime,
+    str_enum,
+    widen_tenant,
+)
+from shared.identity.models import Person, User
+
+if TYPE_CHECKING:
+    from shared.counselling.models.fullmakt import Fullmakt
+
+
+class CaseStatus(enum.StrEnum):
+    PENDING = "pending"  # fullmakt not signed yet: nothing else may happen
+    ACTIVE = "active"
+    ENDED = "ended"  # fullmakt revoked or expired: no new data; purged after retention
+
+
+class Case(IdMixin, TimestampMixin, TenantOwned, Base):
+    """A counselling case (ärende): one client in one municipality, owned by one
+    counsellor. Its personal data is encrypted under the case's own data key, which is
+    destroyed when the case is purged."""
+
+    __tablename__ = "cases"
+
+    person_id: Mapped[uuid.UUID] = mapped_column(Uuid, ForeignKey("persons.id"), index=True)
+    counsellor_id: Mapped[uuid.UUID] = mapped_column(Uuid, ForeignKey("users.id"), index=True)
+    data_key_id: Mapped[uuid.UUID] = mapped_column(Uuid, ForeignKey("data_keys.id"))
+    status: Mapped[CaseStatus] = mapped_column(str_enum(CaseStatus, 20), index=True)
+    email: Mapped[str] = mapped_column(Encrypted("cases.email"))
+    street: Mapped[str | None] = mapped_column(Encrypted("cases.street"))
+    postcode: Mapped[str | None] = mapped_column(Encrypted("cases.postcode"))
+    city: Mapped[str | None] = mapped_column(Encrypted("cases.city"))
+    plan_months: Mapped[int] = mapped_column(Integer, default=36)
+    ended_at: Mapped[datetime | None] = mapped_column(UTCDateTime)
+
+    person: Mapped[Person] = relationship()
+    counsellor: Mapped[User] = relationship()
+    fullmakter: Mapped[list[Fullmakt]] = relationship(
+        back_populates="case", order_by="Fullmakt.created_at"
+    )
+
+    @classmethod
+    def tenant_criteria(cls, org_id: uuid.UUID):
+        # A creditor sees the cases that sent it an inquiry (to verify the fullmakt).
+        from shared.counselling.models.inquiry import Inquiry, creditor_ids
+
+        return or_(cls.organisation_id == org_id, cls.id.in_(
+            select(Inquiry.case_id).where(Inquiry.creditor_id.in_(creditor_ids(org_id)))))
+
+    def holds_valid_fullmakt(self, day: date) -> bool:
+        """Whether the case is active and its fullmakt valid on ``day``: the one rule for
+        collecting or storing anything about the client."""
+        fullmakt = self.fullmakt
+        return (self.status == CaseStatus.ACTIVE and fullmakt is not None
+                and fullmakt.is_valid_on(day))
+
+    @property
+    def fullmakt(self) -> Fullmakt | None:
+        """The case's current fullmakt (the newest)."""
+        return self.fullmakter[-1] if self.fullmakter else None
+
+
+@widen_tenant(User)
+def counsellors_of_inquiries_to(org_id: uuid.UUID):
+    """A creditor also sees the counsellor behind an inquiry addressed to it."""
+    from shared.counselling.models.inquiry import Inquiry, creditor_ids
+
+    return User.id.in_(
+        select(Case.counsellor_id).join(Inquiry, Inquiry.case_id == Case.id)
+        .where(Inquiry.creditor_id.in_(creditor_ids(org_id))))

@@ -1,0 +1,63 @@
+from __future__ import annotations
+
+import enum
+import uuid
+from datetime import datetime
+
+from sqlalchemy import BigInteger, ForeignKey, Integer, String, Uuid, or_
+from sqlalchemy.orm import Mapped, mapped_column, relationship
+
+from shared.core.models import (
+    Base,
+    Encrypted,
+    IdMixin,
+    TenantOwned,
+    TimestampMixin,
+    UTCDateTime,
+    str_enum,
+)
+from shared.counselling.models.inquiry import Inquiry, inquiries_to
+
+
+class DebtSource(enum.StrEnum):
+    API = "api"
+    FORM = "form"
+    MANUAL = "manual"  # typed in by the counsellor (letters, post answers)
+    CLIENT = "client"  # added by the client; the counsellor confirms it
+
+
+class Debt(IdMixin, TimestampMixin, TenantOwned, Base):
+    """One debt in a case's compilation (skuldsammanställning). Free text is personal
+    data and encrypted under the case's key; amounts are öre."""
+
+    __tablename__ = "debts"
+
+    case_id: Mapped[uuid.UUID] = mapped_column(Uuid, ForeignKey("cases.id"), index=True)
+    inquiry_id: Mapped[uuid.UUID | None] = mapped_column(Uuid, ForeignKey("inquiries.id"))
+    creditor_id: Mapped[uuid.UUID | None] = mapped_column(Uuid, ForeignKey("creditors.id"))
+    creditor_name: Mapped[str] = mapped_column(Encrypted("debts.creditor_name"))
+    reference: Mapped[str | None] = mapped_column(Encrypted("debts.reference"))
+    original_creditor: Mapped[str | None] = mapped_column(Encrypted("debts.original_creditor"))
+    kind: Mapped[str] = mapped_column(String(20))  # shared.counselling.rules.debts.KIND_LABELS
+    status: Mapped[str] = mapped_column(String(20))  # shared.counselling.rules.debts.STATUS_LABELS
+    capital_ore: Mapped[int] = mapped_column(BigInteger)
+    interest_ore: Mapped[int] = mapped_column(BigInteger, default=0)
+    fees_ore: Mapped[int] = mapped_column(BigInteger, default=0)
+    interest_rate_bp: Mapped[int | None] = mapped_column(Integer)  # basis points, 1250 = 12,5 %
+    kfm_case: Mapped[str | None] = mapped_column(Encrypted("debts.kfm_case"))  # målnummer
+    note: Mapped[str | None] = mapped_column(Encrypted("debts.note"))
+    source: Mapped[DebtSource] = mapped_column(str_enum(DebtSource, 10))
+    entered_by: Mapped[str] = mapped_column(String(80))  # user:<id> | person:<id> | api:<id>
+    confirmed_at: Mapped[datetime | None] = mapped_column(UTCDateTime)
+    confirmed_by: Mapped[uuid.UUID | None] = mapped_column(Uuid, ForeignKey("users.id"))
+
+    inquiry: Mapped[Inquiry | None] = relationship(back_populates="debts")
+
+    @property
+    def total_ore(self) -> int:
+        return self.capital_ore + self.interest_ore + self.fees_ore
+
+    @classmethod
+    def tenant_criteria(cls, org_id: uuid.UUID):
+        # A creditor sees the debts it reported in answer to its own inquiries.
+        return or_(cls.organisation_id == org_id, cls.inquiry_id.in_(inquiries_to(org_id)))

@@ -1,0 +1,80 @@
+from __future__ import annotations
+
+import enum
+import secrets
+import uuid
+from datetime import date, datetime
+from typing import TYPE_CHECKING
+
+from sqlalchemy import JSON, Date, ForeignKey, Integer, String, Uuid, or_, select
+from sqlalchemy.orm import Mapped, mapped_column, relationship
+
+from shared.core.models import (
+    Base,
+    Encrypted,
+    IdMixin,
+    TenantOwned,
+    TimestampMixin,
+    UTCDateTime,
+    str_enum,
+)
+
+if TYPE_CHECKING:
+    from shared.counselling.models.case import Case
+
+
+def new_code() -> str:
+    """``FM-XXXX-XXXX`` in Crockford's base32 (no I, L, O, U): easy to read aloud."""
+    alphabet = "0123456789ABCDEFGHJKMNPQRSTVWXYZ"
+    raw = "".join(secrets.choice(alphabet) for _ in range(8))
+    return f"FM-{raw[:4]}-{raw[4:]}"
+
+
+class FullmaktStatus(enum.StrEnum):
+    PENDING = "pending"  # sent, waiting for the client's BankID signature
+    ACTIVE = "active"
+    REVOKED = "revoked"  # återkallad by the client
+    EXPIRED = "expired"
+    DELETED = "deleted"  # never signed within the deadline
+
+
+class Fullmakt(IdMixin, TimestampMixin, TenantOwned, Base):
+    """Power of attorney (fullmakt) from the client to the municipality's counselling
+    service: time-limited, signed with BankID; its validity governs both collecting and
+    storing data (seed: Skuldra; DOMAIN.md §7 Fullmaktskollen)."""
+
+    __tablename__ = "fullmakter"
+
+    case_id: Mapped[uuid.UUID] = mapped_column(Uuid, ForeignKey("cases.id"), index=True)
+    status: Mapped[FullmaktStatus] = mapped_column(str_enum(FullmaktStatus, 20), index=True)
+    # A short reference (kod) a creditor can quote; no personal data in it.
+    code: Mapped[str | None] = mapped_column(String(20), unique=True, default=new_code)
+    validity_months: Mapped[int] = mapped_column(Integer)
+    text: Mapped[str] = mapped_column(Encrypted("fullmakter.text"))  # what the client signs
+    signed_at: Mapped[datetime | None] = mapped_column(UTCDateTime)
+    valid_from: Mapped[date | None] = mapped_column(Date)
+    valid_until: Mapped[date | None] = mapped_column(Date, index=True)
+    signature_order_id: Mapped[uuid.UUID | None] = mapped_column(
+        Uuid, ForeignKey("bankid_orders.id")
+    )
+    last_reminder_at: Mapped[datetime | None] = mapped_column(UTCDateTime)
+    expiry_notice_at: Mapped[datetime | None] = mapped_column(UTCDateTime)
+    ended_at: Mapped[datetime | None] = mapped_column(UTCDateTime)
+    end_reason: Mapped[str | None] = mapped_column(String(40))
+    history: Mapped[list] = mapped_column(JSON, default=list)  # [{at, event, by}]
+
+    case: Mapped[Case] = relationship(back_populates="fullmakter")
+
+    @classmethod
+    def tenant_criteria(cls, org_id: uuid.UUID):
+        from shared.counselling.models.inquiry import Inquiry, creditor_ids
+
+        return or_(cls.organisation_id == org_id, cls.id.in_(
+            select(Inquiry.fullmakt_id).where(Inquiry.creditor_id.in_(creditor_ids(org_id)))))
+
+    def is_valid_on(self, day: date) -> bool:
+        return (
+            self.status == FullmaktStatus.ACTIVE
+            and self.valid_from is not None
+            and self.valid_from <= day <= (self.valid_until or day)
+        )

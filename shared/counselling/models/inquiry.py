@@ -1,0 +1,80 @@
+from __future__ import annotations
+
+import enum
+import uuid
+from datetime import datetime
+from typing import TYPE_CHECKING
+
+from sqlalchemy import ForeignKey, String, Uuid, or_, select
+from sqlalchemy.orm import Mapped, mapped_column, relationship
+
+from shared.core.models import (
+    Base,
+    IdMixin,
+    TenantOwned,
+    TimestampMixin,
+    UTCDateTime,
+    str_enum,
+)
+from shared.identity.models import Channel, Creditor
+
+if TYPE_CHECKING:
+    from shared.counselling.models.case import Case
+    from shared.counselling.models.debt import Debt
+
+
+class InquiryStatus(enum.StrEnum):
+    QUEUED = "queued"
+    DELIVERED = "delivered"
+    ANSWERED = "answered"
+    OVERDUE = "overdue"
+    CANCELLED = "cancelled"  # the fullmakt ended before an answer came
+
+
+# still waiting for an answer, so still answerable
+ANSWERABLE = (InquiryStatus.QUEUED, InquiryStatus.DELIVERED, InquiryStatus.OVERDUE)
+
+
+class Answer(enum.StrEnum):
+    YES = "yes"  # customer relationship: debts follow
+    NO = "no"  # no customer relationship
+
+
+class Inquiry(IdMixin, TimestampMixin, TenantOwned, Base):
+    """A digital inquiry (förfrågan) from a counselling case to one creditor.
+    ``organisation_id`` is the municipality's; the creditor sees it through
+    ``creditor_id`` (never through the tenant scope)."""
+
+    __tablename__ = "inquiries"
+
+    case_id: Mapped[uuid.UUID] = mapped_column(Uuid, ForeignKey("cases.id"), index=True)
+    fullmakt_id: Mapped[uuid.UUID] = mapped_column(Uuid, ForeignKey("fullmakter.id"))
+    creditor_id: Mapped[uuid.UUID] = mapped_column(Uuid, ForeignKey("creditors.id"), index=True)
+    channel: Mapped[Channel] = mapped_column(str_enum(Channel, 10))
+    status: Mapped[InquiryStatus] = mapped_column(str_enum(InquiryStatus, 20), index=True)
+    delivered_at: Mapped[datetime | None] = mapped_column(UTCDateTime)
+    reminded_at: Mapped[datetime | None] = mapped_column(UTCDateTime)
+    overdue_at: Mapped[datetime | None] = mapped_column(UTCDateTime)
+    answered_at: Mapped[datetime | None] = mapped_column(UTCDateTime)
+    answer: Mapped[Answer | None] = mapped_column(str_enum(Answer, 10))
+    answered_by: Mapped[str | None] = mapped_column(String(80))  # user:<id> | api:<key id>
+    answer_source: Mapped[str | None] = mapped_column(String(10))  # api | form | manual
+    changed_at: Mapped[datetime | None] = mapped_column(UTCDateTime)  # a "no" changed to yes
+
+    creditor: Mapped[Creditor] = relationship()
+    case: Mapped[Case] = relationship()
+    debts: Mapped[list[Debt]] = relationship(back_populates="inquiry")
+
+    @classmethod
+    def tenant_criteria(cls, org_id: uuid.UUID):
+        # The municipality that sent it, and the creditor it is addressed to.
+        return or_(cls.organisation_id == org_id, cls.creditor_id.in_(creditor_ids(org_id)))
+
+
+def creditor_ids(org_id: uuid.UUID):
+    """The directory entries that are the organisation ``org_id``."""
+    return select(Creditor.id).where(Creditor.organisation_id == org_id).scalar_subquery()
+
+
+def inquiries_to(org_id: uuid.UUID):
+    return select(Inquiry.id).where(Inquiry.creditor_id.in_(creditor_ids(org_id)))

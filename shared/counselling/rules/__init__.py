@@ -1,0 +1,1 @@
+"""Counselling's pure rules (no database, no Flask; "today" is a parameter)."""

@@ -1,0 +1,155 @@
+"""Loading what a creditor organisation may see of an inquiry addressed to it.
+
+Everything is read through the tenant scope (``shared.core.db``) *and* filtered by the
+creditor organisation explicitly: an organisation that is both a municipality and a
+creditor sees its own municipality's inquiries through the scope too, but they are not
+in its inbox.
+"""
+
+from __future__ import annotations
+
+import uuid
+from dataclasses import dataclass
+
+from sqlalchemy import select
+from sqlalchemy.orm import Session, selectinload
+
+from shared.core import clock
+from shared.counselling.models import (
+    ANSWERABLE,
+    Case,
+    CaseStatus,
+    Debt,
+    Fullmakt,
+    Inquiry,
+    InquiryStatus,
+)
+from shared.identity.models import ApiKey, Creditor, Organisation, User
+
+
+def inquiry_for(session: Session, org_id: uuid.UUID, inquiry_id: uuid.UUID) -> Inquiry | None:
+    """The inquiry if it is addressed to the organisation ``org_id``, else None (404)."""
+    return session.scalar(
+        select(Inquiry).join(Creditor, Creditor.id == Inquiry.creditor_id)
+        .where(Inquiry.id == inquiry_id, Creditor.organisation_id == org_id)
+        .options(selectinload(Inquiry.creditor)))
+
+
+def counsellor_of(session: Session, case: Case) -> User | None:
+    """The counsellor who sent the inquiry (the agent the creditor must know); the
+    tenant scope lets a creditor see the counsellors behind inquiries addressed to it."""
+    return case.counsellor
+
+
+@dataclass(frozen=True)
+class InquiryView:
+    """An inquiry with what the verification panel shows."""
+
+    inquiry: Inquiry
+    case: Case
+    fullmakt: Fullmakt
+    municipality: Organisation
+    counsellor: User | None
+    debts: list[Debt]
+
+    @property
+    def fullmakt_valid(self) -> bool:
+        return self.case.status == CaseStatus.ACTIVE and \
+            self.fullmakt.is_valid_on(clock.today())
+
+    @property
+    def can_answer(self) -> bool:
+        return self.inquiry.status in ANSWERABLE and self.fullmakt_valid
+
+
+def inquiry_view(session: Session, inquiry: Inquiry) -> InquiryView:
+    case = session.scalar(select(Case).where(Case.id == inquiry.case_id)
+                          .options(selectinload(Case.person)))
+    counsellor = counsellor_of(session, case)
+    fullmakt = session.scalar(select(Fullmakt).where(Fullmakt.id == inquiry.fullmakt_id))
+    municipality = session.get(Organisation, inquiry.organisation_id)
+    debts = list(session.scalars(select(Debt).where(Debt.inquiry_id == inquiry.id)
+                                 .order_by(Debt.created_at)))
+    return InquiryView(inquiry, case, fullmakt, municipality, counsellor, debts)
+
+
+def preload_inbox(session: Session, inquiries: list[Inquiry]) -> dict[uuid.UUID, Organisation]:
+    """Load the rows' cases with their persons and the municipalities in two queries
+    (instead of two per row); returns the municipalities by id."""
+    case_ids = {i.case_id for i in inquiries}
+    if case_ids:
+        session.scalars(select(Case).where(Case.id.in_(case_ids))
+                        .options(selectinload(Case.person))).all()
+    org_ids = {i.organisation_id for i in inquiries}
+    if not org_ids:
+        return {}
+    return {o.id: o for o in session.scalars(select(Organisation)
+                                             .where(Organisation.id.in_(org_ids)))}
+
+
+def answered_by_label(session: Session, inquiry: Inquiry) -> str | None:
+    """Who answered, as far as this organisation knows it: a user's name or a key's
+    name and prefix."""
+    kind, _, raw = (inquiry.answered_by or "").partition(":")
+    try:
+        ref = uuid.UUID(raw)
+    except ValueError:
+        return None
+    if kind == "user":
+        user = session.scalar(select(User).where(User.id == ref))
+        return user.name if user is not None else None
+    if kind == "api":
+        key = session.scalar(select(ApiKey).where(ApiKey.id == ref))
+        return f"{key.name} ({key.prefix}…)" if key is not None else None
+    return None
+
+
+@dataclass(frozen=True)
+class InquiryDetails:
+    """What the API shows with each inquiry, loaded for a whole page at once."""
+
+    cases: dict[uuid.UUID, Case]
+    fullmakter: dict[uuid.UUID, Fullmakt]
+    municipalities: dict[uuid.UUID, Organisation]
+    debts: dict[uuid.UUID, list[Debt]]
+
+
+def inquiry_details(session: Session, inquiries: list[Inquiry]) -> InquiryDetails:
+    """The rows' cases (with person and counsellor), fullmakter, municipalities and
+    debts in five queries, however long the page."""
+    case_ids = {i.case_id for i in inquiries}
+    cases = {c.id: c for c in session.scalars(
+        select(Case).where(Case.id.in_(case_ids))
+        .options(selectinload(Case.person), selectinload(Case.counsellor)))} if case_ids else {}
+    fullmakt_ids = {i.fullmakt_id for i in inquiries}
+    fullmakter = {f.id: f for f in session.scalars(
+        select(Fullmakt).where(Fullmakt.id.in_(fullmakt_ids)))} if fullmakt_ids else {}
+    debts: dict[uuid.UUID, list[Debt]] = {i.id: [] for i in inquiries}
+    if debts:
+        for debt in session.scalars(select(Debt).where(Debt.inquiry_id.in_(debts))
+                                    .order_by(Debt.created_at, Debt.id)):
+            debts[debt.inquiry_id].append(debt)
+    org_ids = {i.organisation_id for i in inquiries}
+    municipalities = {o.id: o for o in session.scalars(
+        select(Organisation).where(Organisation.id.in_(org_ids)))} if org_ids else {}
+    return InquiryDetails(cases, fullmakter, municipalities, debts)
+
+
+def fullmakt_codes(session: Session, fullmakt_ids: set[uuid.UUID]) -> dict[uuid.UUID, str | None]:
+    """The fullmakter's codes (FM-XXXX-XXXX) by id, in one query."""
+    if not fullmakt_ids:
+        return {}
+    return {row.id: row.code for row in session.execute(
+        select(Fullmakt.id, Fullmakt.code).where(Fullmakt.id.in_(fullmakt_ids)))}
+
+
+def inquiries_for_creditor(session: Session, org_id: uuid.UUID,
+                           status: InquiryStatus | None = None) -> list[Inquiry]:
+    """The inbox of a creditor organisation (the tenant scope shows it only its own)."""
+    stmt = (select(Inquiry).join(Creditor, Creditor.id == Inquiry.creditor_id)
+            .where(Creditor.organisation_id == org_id)
+            .options(selectinload(Inquiry.creditor))
+            .order_by(Inquiry.created_at.desc()))
+    if status is not None:
+        stmt = stmt.where(Inquiry.status == status)
+    return list(session.scalars(stmt))

@@ -1,0 +1,41 @@
+from __future__ import annotations
+
+import uuid
+from datetime import datetime
+
+from sqlalchemy import ForeignKey, String, UniqueConstraint, Uuid, or_, select
+from sqlalchemy.orm import Mapped, mapped_column
+
+from shared.core.models import (
+    Base,
+    IdMixin,
+    TenantOwned,
+    TimestampMixin,
+    UTCDateTime,
+)
+
+
+class FullmaktSubscription(IdMixin, TimestampMixin, TenantOwned, Base):
+    """A creditor's subscription (prenumeration) to the events of a fullmakt, as in
+    Fullmaktskollen: created by a yes answer, ended by unsubscribing (avprenumerera).
+    ``organisation_id`` is the creditor's; the municipality sees the subscriptions to
+    its own fullmakter."""
+
+    __tablename__ = "fullmakt_subscriptions"
+    __table_args__ = (UniqueConstraint("creditor_id", "fullmakt_id",
+                                       name="uq_fullmakt_subscriptions_creditor_fullmakt"),)
+
+    creditor_id: Mapped[uuid.UUID] = mapped_column(Uuid, ForeignKey("creditors.id"), index=True)
+    fullmakt_id: Mapped[uuid.UUID] = mapped_column(Uuid, ForeignKey("fullmakter.id"), index=True)
+    case_id: Mapped[uuid.UUID] = mapped_column(Uuid, ForeignKey("cases.id"), index=True)
+    active: Mapped[bool] = mapped_column(default=True)
+    source: Mapped[str] = mapped_column(String(20))  # answer | portal | api
+    ended_at: Mapped[datetime | None] = mapped_column(UTCDateTime)
+    ended_by: Mapped[str | None] = mapped_column(String(80))  # user:<id> | api:<key id>
+
+    @classmethod
+    def tenant_criteria(cls, org_id: uuid.UUID):
+        from shared.counselling.models import Fullmakt
+
+        return or_(cls.organisation_id == org_id, cls.fullmakt_id.in_(
+            select(Fullmakt.id).where(Fullmakt.organisation_id == org_id).scalar_subquery()))

@@ -1,0 +1,283 @@
+"""Webhooks to creditor systems, after the Standard Webhooks specification.
+
+``emit`` turns an event for a creditor organisation into one ``WebhookDelivery`` per
+active endpoint, in the caller's transaction, and queues its delivery through the
+outbox. The worker's ``attempt`` POSTs it signed (``webhook-id``, ``webhook-timestamp``,
+``webhook-signature``: one ``v1,…`` per still-valid endpoint secret), logs every attempt,
+and on failure schedules the next one with exponential backoff and jitter for at least
+24 hours; ``retry_due`` (every minute) queues what is due again. At most
+``MAX_CONCURRENT`` deliveries per organisation are in flight at once, across processes
+(a Redis semaphore; in-process without Redis). The ``webhook-id`` is the delivery's
+``message_id``: stable across retries and redeliveries, so a receiver can drop
+duplicates. All webhook timing is wall-clock time (``clock.wall_now``): retries and
+signature timestamps must not follow the demo clock.
+"""
+
+from __future__ import annotations
+
+import json
+import random
+import uuid
+from datetime import datetime, timedelta
+from typing import Any
+
+import httpx
+from sqlalchemy import delete, func, select, update
+from sqlalchemy.orm import Session, defer, selectinload
+
+from shared.core import clock, jobs
+from shared.core import db as dbmod
+from shared.core.errors import NotAllowed
+from shared.core.outbox import OutboxMessage
+from shared.counselling.models import Case
+from shared.creditor_link.models import (
+    DeliveryStatus,
+    WebhookAttempt,
+    WebhookDelivery,
+    WebhookEndpoint,
+)
+from shared.creditor_link.webhook_endpoints import allow_local_http, secret_entries, valid_secrets
+from shared.integrations import concurrency
+from shared.integrations.webhook_http import Result, post, resolves_inside
+from shared.security import audit, crypto
+
+MAX_CONCURRENT = 3  # deliveries in flight per creditor organisation
+
+
+SLOT_TTL = 60  # a slot held longer than this (a crashed worker) frees itself
+
+
+SLOT_WAIT = 2.0  # seconds a delivery waits for a slot before it is put off
+
+
+BUSY_DELAY = 5  # seconds: the next try of a delivery that found no free slot
+
+
+# A claimed attempt is not due again for this long: a second run of the same job skips
+# it, and if the worker dies mid-attempt the periodic retry picks it up afterwards.
+LEASE = timedelta(seconds=90)
+
+
+BACKOFF = (30, 120, 600, 1800, 3600, 7200, 14400, 28800)  # seconds; the last repeats
+
+
+JITTER = 0.1  # ± share of each backoff delay, so retries of many deliveries spread out
+
+
+GIVE_UP_AFTER = timedelta(hours=24)  # retried until an attempt this long after the first
+
+
+def new_message_id() -> str:
+    return "msg_" + uuid.uuid4().hex
+
+
+def envelope(event_type: str, data: dict[str, Any], at: datetime | None = None) -> str:
+    """The body: ``{"type", "timestamp" (ISO 8601 UTC), "data"}`` as compact JSON."""
+    at = at or clock.now()
+    return json.dumps({"type": event_type,
+                       "timestamp": at.isoformat(timespec="milliseconds").replace("+00:00", "Z"),
+                       "data": data}, separators=(",", ":"), ensure_ascii=False)
+
+
+def emit(session: Session, organisation_id: uuid.UUID, event_type: str, data: dict[str, Any],
+         *, case: Case | None = None) -> list[WebhookDelivery]:
+    """Queue the event to every active endpoint of the organisation, in the caller's
+    transaction: one delivery each (the payload encrypted under the case's data key when
+    it is about a case, so a purge shreds it). [] when the organisation has none.
+    Run it unscoped (a job) or in the organisation's own scope."""
+    # The event is for organisation_id, whoever's action causes it.
+    endpoints = session.scalars(
+        select(WebhookEndpoint)
+        .where(WebhookEndpoint.organisation_id == organisation_id,
+               WebhookEndpoint.active.is_(True))
+        .order_by(WebhookEndpoint.created_at)
+        .execution_options(all_tenants=True)).all()
+    if not endpoints:
+        return []
+    body = envelope(event_type, data)
+    now = clock.wall_now()
+    deliveries = [WebhookDelivery(
+        organisation_id=organisation_id, endpoint_id=endpoint.id,
+        message_id=new_message_id(), event_type=event_type,
+        case_id=case.id if case is not None else None, payload=body,
+        status=DeliveryStatus.PENDING, attempts=0, next_attempt_at=now)
+        for endpoint in endpoints]
+    with crypto.data_key_scope(case.data_key_id if case is not None else None):
+        session.add_all(deliveries)
+        session.flush()  # encrypts now, under the scope's key
+    for delivery in deliveries:
+        jobs.enqueue(session, jobs.DELIVER_WEBHOOK, delivery_id=str(delivery.id))
+    return deliveries
+
+
+def forget_case(session: Session, case_id: uuid.UUID) -> int:
+    """Delete the deliveries about a case and their attempt logs (when the case is
+    purged: their payloads are under its data key, which is destroyed)."""
+    ids = select(WebhookDelivery.id).where(WebhookDelivery.case_id == case_id)
+    session.execute(delete(WebhookAttempt).where(WebhookAttempt.delivery_id.in_(ids))
+                    .execution_options(synchronize_session=False, all_tenants=True))
+    return session.execute(delete(WebhookDelivery).where(WebhookDelivery.case_id == case_id)
+                           .execution_options(synchronize_session="fetch",
+                                              all_tenants=True)).rowcount
+
+
+def _jittered(seconds: float) -> timedelta:
+    return timedelta(seconds=seconds * random.uniform(1 - JITTER, 1 + JITTER))  # noqa: S311
+
+
+def backoff(failures: int) -> timedelta:
+    """The wait after the ``failures``-th failed attempt in a row (1 = the first)."""
+    return _jittered(BACKOFF[min(failures, len(BACKOFF)) - 1])
+
+
+def _slots(organisation_id: uuid.UUID):
+    return concurrency.semaphore(f"webhooks:{organisation_id}", limit=MAX_CONCURRENT,
+                                 ttl=SLOT_TTL, redis_url=dbmod.get().settings.redis_url)
+
+
+def _tries_in_window(session: Session, delivery: WebhookDelivery) -> int:
+    """How many attempts the current retry schedule has had."""
+    if delivery.window_started_at is None:
+        return 0
+    return session.scalar(select(func.count()).select_from(WebhookAttempt).where(
+        WebhookAttempt.delivery_id == delivery.id,
+        WebhookAttempt.attempted_at >= delivery.window_started_at)) or 0
+
+
+def attempt(session: Session, delivery_id: uuid.UUID, *, http: httpx.Client | None = None
+            ) -> str:
+    """One delivery attempt, if it is due. Returns "succeeded", "retry" (failed, next
+    attempt scheduled), "failed" (gave up), "busy" (no free slot: put off a few seconds,
+    not counted) or "skipped" (not due: done, failed, or claimed by another run).
+
+    The claim is one conditional UPDATE (it locks the row): of two runs of the same due
+    attempt only one gets it. The claim is committed before the POST, so no lock or
+    transaction is held while the receiver answers; the outcome is written after."""
+    now = clock.wall_now()
+    claimed = session.execute(
+        update(WebhookDelivery)
+        .where(WebhookDelivery.id == delivery_id,
+               WebhookDelivery.status == DeliveryStatus.PENDING,
+               WebhookDelivery.next_attempt_at <= now)
+        .values(next_attempt_at=now + LEASE)
+        .execution_options(synchronize_session=False)).rowcount
+    if claimed != 1:
+        return "skipped"
+    delivery = session.get(WebhookDelivery, delivery_id, populate_existing=True)
+    endpoint = session.get(WebhookEndpoint, delivery.endpoint_id, populate_existing=True)
+    if not endpoint.active:
+        _give_up(delivery, now)
+        return "failed"
+    body = delivery.payload
+    # The state says which attempt this is, whatever the job was queued with: a
+    # redelivery that found no free slot is still the start of a new schedule.
+    window_start, tries = delivery.window_started_at, _tries_in_window(session, delivery)
+    if window_start is None:
+        trigger = "first" if delivery.attempts == 0 else "redeliver"
+    else:
+        trigger = "retry"
+    url, entries, message_id = endpoint.url, secret_entries(endpoint), delivery.message_id
+    session.commit()
+    with _slots(delivery.organisation_id).slot(wait=SLOT_WAIT) as got:
+        if not got:
+            delivery.next_attempt_at = clock.wall_now() + _jittered(BUSY_DELAY)
+            return "busy"
+        attempted_at = clock.wall_now()
+        if not allow_local_http() and resolves_inside(url):
+            result = Result(None, 0, "Adressen leder till ett lokalt eller privat nät; "
+                                     "inget skickades.")
+        else:
+            result = post(url, valid_secrets(entries, attempted_at), message_id, body, http)
+    done = clock.wall_now()
+    session.add(WebhookAttempt(
+        organisation_id=delivery.organisation_id, delivery_id=delivery.id,
+        attempted_at=attempted_at, trigger=trigger, status_code=result.status_code,
+        latency_ms=result.latency_ms, error=result.error))
+    delivery.attempts += 1
+    delivery.window_started_at = window_start or attempted_at
+    delivery.last_attempt_at = attempted_at
+    delivery.last_status_code = result.status_code
+    if result.ok:
+        delivery.status = DeliveryStatus.SUCCEEDED
+        delivery.succeeded_at = done
+        delivery.next_attempt_at = None
+        return "succeeded"
+    if done - (window_start or attempted_at) >= GIVE_UP_AFTER:
+        _give_up(delivery, done)
+        return "failed"
+    delivery.next_attempt_at = done + backoff(tries + 1)
+    return "retry"
+
+
+def _give_up(delivery: WebhookDelivery, at: datetime) -> None:
+    delivery.status = DeliveryStatus.FAILED
+    delivery.failed_at = at
+    delivery.next_attempt_at = None
+
+
+def retry_due(session: Session, now: datetime | None = None, limit: int = 500) -> int:
+    """Queue an attempt of every pending delivery that is due (the minute job). One
+    already queued and not yet run is left alone, so a slow worker gets no pile-up."""
+    now = now or clock.wall_now()
+    due = list(session.scalars(
+        select(WebhookDelivery.id)
+        .where(WebhookDelivery.status == DeliveryStatus.PENDING,
+               WebhookDelivery.next_attempt_at <= now)
+        .order_by(WebhookDelivery.next_attempt_at).limit(limit)))
+    if not due:
+        return 0
+    waiting = {p.get("delivery_id") for p in session.scalars(
+        select(OutboxMessage.payload).where(OutboxMessage.job == jobs.DELIVER_WEBHOOK,
+                                            OutboxMessage.done_at.is_(None),
+                                            OutboxMessage.created_at > now - LEASE))}
+    queued = 0
+    for delivery_id in due:
+        if str(delivery_id) not in waiting:
+            jobs.enqueue(session, jobs.DELIVER_WEBHOOK, delivery_id=str(delivery_id))
+            queued += 1
+    return queued
+
+
+def redeliver(session: Session, actor: audit.Actor, delivery: WebhookDelivery) -> None:
+    """Send the delivery again (whatever its status), with the same ``webhook-id``: the
+    attempt is logged as "redeliver" and starts a new retry schedule."""
+    endpoint = session.get(WebhookEndpoint, delivery.endpoint_id)
+    if endpoint is None or not endpoint.active:
+        raise NotAllowed("Adressen är avstängd; händelsen kan inte skickas dit igen.")
+    session.refresh(delivery, with_for_update=True)
+    delivery.status = DeliveryStatus.PENDING
+    delivery.next_attempt_at = clock.wall_now()
+    delivery.window_started_at = None  # a new retry schedule from its next attempt
+    delivery.succeeded_at = delivery.failed_at = None
+    jobs.enqueue(session, jobs.DELIVER_WEBHOOK, delivery_id=str(delivery.id))
+    audit.record(session, actor, "webhook.redelivered", subject_type="webhook_delivery",
+                 subject_id=delivery.id, details={"message_id": delivery.message_id,
+                                                  "event_type": delivery.event_type})
+
+
+def deliveries_of(session: Session, organisation_id: uuid.UUID, *,
+                  status: DeliveryStatus | None = None,
+                  before: tuple[datetime, uuid.UUID] | None = None,
+                  limit: int = 50) -> list[WebhookDelivery]:
+    """The organisation's deliveries, newest first; ``before`` = (created_at, id) of the
+    last one of the previous page. The payload is not loaded (the log shows no personal
+    data)."""
+    stmt = (select(WebhookDelivery)
+            .where(WebhookDelivery.organisation_id == organisation_id)
+            .options(defer(WebhookDelivery.payload), selectinload(WebhookDelivery.endpoint)))
+    if status is not None:
+        stmt = stmt.where(WebhookDelivery.status == status)
+    stmt = dbmod.newest_first(stmt, WebhookDelivery.created_at, WebhookDelivery.id,
+                              before=before, limit=limit)
+    return list(session.scalars(stmt))
+
+
+def delivery_of(session: Session, organisation_id: uuid.UUID, delivery_id: uuid.UUID
+                ) -> WebhookDelivery | None:
+    """One delivery of the organisation with its attempt log (payload not loaded)."""
+    return session.scalar(
+        select(WebhookDelivery)
+        .where(WebhookDelivery.id == delivery_id,
+               WebhookDelivery.organisation_id == organisation_id)
+        .options(defer(WebhookDelivery.payload), selectinload(WebhookDelivery.attempt_log),
+                 selectinload(WebhookDelivery.endpoint)))

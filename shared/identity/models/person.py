@@ -1,0 +1,29 @@
+from __future__ import annotations
+
+from datetime import datetime
+
+from sqlalchemy import String
+from sqlalchemy.orm import Mapped, mapped_column
+
+from shared.core.models import Base, Encrypted, IdMixin, TimestampMixin, UTCDateTime
+
+
+class Person(IdMixin, TimestampMixin, Base):
+    """A citizen, known by personnummer (or samordningsnummer).
+
+    Not tenant-owned: the same person may be a client in one municipality and a debtor
+    of several creditors; access goes through cases and claims. The personnummer is
+    stored encrypted and found through its blind index.
+    """
+
+    __tablename__ = "persons"
+
+    pnr_index: Mapped[str] = mapped_column(String(64), unique=True)
+    personnummer: Mapped[str] = mapped_column(Encrypted("persons.personnummer"))  # 12 digits
+    given_name: Mapped[str | None] = mapped_column(Encrypted("persons.given_name"))
+    surname: Mapped[str | None] = mapped_column(Encrypted("persons.surname"))
+    last_login_at: Mapped[datetime | None] = mapped_column(UTCDateTime)
+
+    @property
+    def name(self) -> str:
+        return " ".join(p for p in (self.given_name, self.surname) if p)

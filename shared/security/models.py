@@ -1,0 +1,51 @@
+"""The security package's tables: the audit log and the wrapped data keys."""
+
+from __future__ import annotations
+
+import uuid
+from datetime import datetime
+
+from sqlalchemy import JSON, BigInteger, Boolean, Integer, LargeBinary, String, Uuid
+from sqlalchemy.orm import Mapped, mapped_column
+
+from shared.core.models import Base, IdMixin, TimestampMixin, UTCDateTime
+
+
+class AuditEntry(Base):
+    """One line of the append-only, hash-chained audit log.
+
+    ``hash`` = SHA-256 over the previous entry's hash and this entry's canonical
+    content, so changing or deleting any entry breaks every later link. The database
+    refuses UPDATE and DELETE on this table (triggers in the migration). Entries name
+    people by id, never by personnummer or name.
+    """
+
+    __tablename__ = "audit_log"
+
+    seq: Mapped[int] = mapped_column(
+        BigInteger().with_variant(Integer, "sqlite"), primary_key=True, autoincrement=True
+    )
+    at: Mapped[datetime] = mapped_column(UTCDateTime)
+    actor_type: Mapped[str] = mapped_column(String(20))  # user | person | api | system
+    actor_id: Mapped[str | None] = mapped_column(String(64))
+    organisation_id: Mapped[uuid.UUID | None] = mapped_column(Uuid, index=True)
+    action: Mapped[str] = mapped_column(String(80))  # e.g. person.view, user.login
+    subject_type: Mapped[str | None] = mapped_column(String(40))
+    subject_id: Mapped[str | None] = mapped_column(String(64), index=True)
+    reason: Mapped[str | None] = mapped_column(String(200))
+    details: Mapped[dict] = mapped_column(JSON, default=dict)
+    # unique: two entries claiming the same predecessor would be a fork in the chain
+    prev_hash: Mapped[str] = mapped_column(String(64), unique=True)
+    hash: Mapped[str] = mapped_column(String(64), unique=True)
+
+
+class DataKey(IdMixin, TimestampMixin, Base):
+    """A data encryption key, wrapped by a master key (envelope encryption)."""
+
+    __tablename__ = "data_keys"
+
+    purpose: Mapped[str] = mapped_column(String(40))  # "system" or "case"
+    master_key_id: Mapped[str] = mapped_column(String(40))
+    wrapped: Mapped[bytes | None] = mapped_column(LargeBinary)  # None once destroyed
+    current: Mapped[bool] = mapped_column(Boolean, default=False)
+    destroyed_at: Mapped[datetime | None] = mapped_column(UTCDateTime)
