@@ -29,6 +29,7 @@ demo: translations demo-data
 ## test: set up everything and run the whole suite
 test: translations
 	$(BIN)/ruff check .
+	$(BIN)/ruff format --check .
 	bash scripts/i18n.sh check
 	$(BIN)/pytest
 
@@ -40,6 +41,7 @@ e2e: translations
 
 lint: $(BIN)/.installed
 	$(BIN)/ruff check .
+	$(BIN)/ruff format --check .
 	$(BIN)/lint-imports
 
 ## worker: RQ worker pool and rq cron (needs REDIS_URL)

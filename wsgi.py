@@ -59,13 +59,19 @@ def main() -> None:
 
     settings = load()
     inline.start()  # the demo's in-process stand-in for `rq cron`
-    reloader_parent = os.environ.get("RELOAD") == "1" and \
-        os.environ.get("WERKZEUG_RUN_MAIN") != "true"
+    reloader_parent = (
+        os.environ.get("RELOAD") == "1" and os.environ.get("WERKZEUG_RUN_MAIN") != "true"
+    )
     if settings.demo and not reloader_parent:
         start_creditor_system(settings)
     print(f"Skuldkoll: http://127.0.0.1:{settings.port}/  (Ctrl-C stops)")
-    run_simple("127.0.0.1", settings.port, application, threaded=True,
-               use_reloader=os.environ.get("RELOAD") == "1")
+    run_simple(
+        "127.0.0.1",
+        settings.port,
+        application,
+        threaded=True,
+        use_reloader=os.environ.get("RELOAD") == "1",
+    )
 
 
 if __name__ == "__main__":

@@ -40,14 +40,18 @@ def timed(fn) -> float:
 
 def main() -> None:
     tmp = Path(tempfile.mkdtemp())
-    settings = Settings(env="test", database_url=f"sqlite:///{tmp / 'bench.db'}",
-                        instance_dir=tmp)
+    settings = Settings(env="test", database_url=f"sqlite:///{tmp / 'bench.db'}", instance_dir=tmp)
     database = dbmod.init(settings)
     Base.metadata.create_all(database.engine)
     plain_meta = MetaData()
-    plain = Table("plain_persons", plain_meta, Column("pnr_index", String(64)),
-                  Column("personnummer", Text), Column("given_name", Text),
-                  Column("surname", Text))
+    plain = Table(
+        "plain_persons",
+        plain_meta,
+        Column("pnr_index", String(64)),
+        Column("personnummer", Text),
+        Column("given_name", Text),
+        Column("surname", Text),
+    )
     plain_meta.create_all(database.engine)
     with database.session() as s, s.begin():
         dbmod.ensure_system_key(s)
@@ -56,14 +60,30 @@ def main() -> None:
 
     def insert_plain():
         with database.engine.begin() as c:
-            c.execute(insert(plain), [{"pnr_index": crypto.blind_index(key, p),
-                                       "personnummer": p, "given_name": "Karin",
-                                       "surname": "Åkerström"} for p in numbers])
+            c.execute(
+                insert(plain),
+                [
+                    {
+                        "pnr_index": crypto.blind_index(key, p),
+                        "personnummer": p,
+                        "given_name": "Karin",
+                        "surname": "Åkerström",
+                    }
+                    for p in numbers
+                ],
+            )
 
     def insert_encrypted():
         with database.session() as s, s.begin():
-            s.add_all(Person(pnr_index=crypto.blind_index(key, p), personnummer=p,
-                             given_name="Karin", surname="Åkerström") for p in numbers)
+            s.add_all(
+                Person(
+                    pnr_index=crypto.blind_index(key, p),
+                    personnummer=p,
+                    given_name="Karin",
+                    surname="Åkerström",
+                )
+                for p in numbers
+            )
 
     def read_plain():
         with database.engine.connect() as c:
@@ -76,8 +96,13 @@ def main() -> None:
     def audit_chain():
         with database.session() as s, s.begin():
             for i in range(N):
-                audit.record(s, audit.Actor("user", "bench"), "person.view",
-                             subject_type="person", subject_id=str(i))
+                audit.record(
+                    s,
+                    audit.Actor("user", "bench"),
+                    "person.view",
+                    subject_type="person",
+                    subject_id=str(i),
+                )
 
     results = {
         "insert plain": timed(insert_plain),
@@ -89,10 +114,14 @@ def main() -> None:
     print(f"{N} rows each, SQLite, {settings.database_url}")
     for name, secs in results.items():
         print(f"  {name:28s} {secs * 1000:8.1f} ms  {secs / N * 1e6:8.1f} µs/row")
-    print(f"  encrypted/plain insert ratio: "
-          f"{results['insert encrypted (ORM)'] / results['insert plain']:.1f}x")
-    print(f"  encrypted/plain read ratio:   "
-          f"{results['read encrypted (ORM)'] / results['read plain']:.1f}x")
+    print(
+        f"  encrypted/plain insert ratio: "
+        f"{results['insert encrypted (ORM)'] / results['insert plain']:.1f}x"
+    )
+    print(
+        f"  encrypted/plain read ratio:   "
+        f"{results['read encrypted (ORM)'] / results['read plain']:.1f}x"
+    )
 
 
 if __name__ == "__main__":

@@ -49,8 +49,12 @@ def run_online() -> None:
 
 
 if context.is_offline_mode():
-    context.configure(url=skconfig.load().database_url, target_metadata=target_metadata,
-                      literal_binds=True, render_item=render_item)
+    context.configure(
+        url=skconfig.load().database_url,
+        target_metadata=target_metadata,
+        literal_binds=True,
+        render_item=render_item,
+    )
     with context.begin_transaction():
         context.run_migrations()
 else:

@@ -34,9 +34,11 @@ def demo_data() -> None:
     with dbmod.session_scope() as s:
         dbmod.ensure_system_key(s)
         created = demo.load(s)
-    click.echo(f"demo data: {created['organisations']} new organisations, "
-               f"{created['users']} new users, {created['creditors']} new creditors "
-               f"(password {demo.DEMO_PASSWORD!r})")
+    click.echo(
+        f"demo data: {created['organisations']} new organisations, "
+        f"{created['users']} new users, {created['creditors']} new creditors "
+        f"(password {demo.DEMO_PASSWORD!r})"
+    )
 
 
 @main.command("audit-verify")
@@ -50,8 +52,11 @@ def audit_verify() -> None:
     if result.ok:
         click.echo(f"audit log OK: {result.checked} entries, chain intact")
         return
-    click.echo(f"audit log BROKEN at entry seq={result.broken_seq}: {result.problem} "
-               f"({result.checked} entries before it are intact)", err=True)
+    click.echo(
+        f"audit log BROKEN at entry seq={result.broken_seq}: {result.problem} "
+        f"({result.checked} entries before it are intact)",
+        err=True,
+    )
     sys.exit(1)
 
 
@@ -89,10 +94,15 @@ def keys_rotate_master() -> None:
     database = _database()
     with dbmod.session_scope() as s:
         count = dbmod.rewrap_data_keys(s)
-        audit.record(s, audit.Actor.system("cli"), "keys.master_rotated",
-                     details={"rewrapped": count, "master": database.keyring.current_master_id})
-    click.echo(f"re-wrapped {count} data keys under master key "
-               f"{database.keyring.current_master_id!r}")
+        audit.record(
+            s,
+            audit.Actor.system("cli"),
+            "keys.master_rotated",
+            details={"rewrapped": count, "master": database.keyring.current_master_id},
+        )
+    click.echo(
+        f"re-wrapped {count} data keys under master key {database.keyring.current_master_id!r}"
+    )
 
 
 @keys.command("rotate-data")
@@ -103,20 +113,29 @@ def keys_rotate_data() -> None:
     _database()
     with dbmod.session_scope() as s:
         row = dbmod.create_data_key(s, "system", current=True)
-        audit.record(s, audit.Actor.system("cli"), "keys.data_rotated",
-                     subject_type="data_key", subject_id=row.id)
+        audit.record(
+            s,
+            audit.Actor.system("cli"),
+            "keys.data_rotated",
+            subject_type="data_key",
+            subject_id=row.id,
+        )
     click.echo(f"new system data key {row.id}; new values are encrypted under it")
 
 
 @main.command("create-user")
 @click.option("--org-name", required=True)
 @click.option("--orgnr", required=True)
-@click.option("--org-kind", type=click.Choice(["municipality", "creditor", "agency"]),
-              required=True)
+@click.option(
+    "--org-kind", type=click.Choice(["municipality", "creditor", "agency"]), required=True
+)
 @click.option("--email", required=True)
 @click.option("--name", required=True)
-@click.option("--role", type=click.Choice(["counsellor", "municipality_admin",
-                                           "creditor_agent", "creditor_admin"]), required=True)
+@click.option(
+    "--role",
+    type=click.Choice(["counsellor", "municipality_admin", "creditor_agent", "creditor_admin"]),
+    required=True,
+)
 @click.password_option()
 def create_user(org_name, orgnr, org_kind, email, name, role, password) -> None:
     """Create an organisation (if new) and a member of staff; TOTP is enrolled at first
@@ -140,12 +159,18 @@ def create_user(org_name, orgnr, org_kind, email, name, role, password) -> None:
             s.flush()
         if org.kind not in ROLE_ORG_KINDS[Role(role)]:
             raise click.ClickException(f"a {role} cannot belong to a {org.kind.value}")
-        user = User(organisation_id=org.id, email=email.lower(), name=name, role=Role(role),
-                    password_hash=hash_password(password))
+        user = User(
+            organisation_id=org.id,
+            email=email.lower(),
+            name=name,
+            role=Role(role),
+            password_hash=hash_password(password),
+        )
         s.add(user)
         s.flush()
-        audit.record(s, audit.Actor.system("cli"), "user.created", subject_type="user",
-                     subject_id=user.id)
+        audit.record(
+            s, audit.Actor.system("cli"), "user.created", subject_type="user", subject_id=user.id
+        )
     click.echo(f"created {role} {email} in {org.name}")
 
 

@@ -48,15 +48,26 @@ USERS = [
 
 # The creditor directory: platform organisations by orgnr, external creditors by name.
 CREDITORS = [
-    ("Nordisk Inkasso AB", "556712-3459", Channel.WEB,
-     {"email": "inkorg@nordiskinkasso.demo.skuldkoll.se"}),
+    (
+        "Nordisk Inkasso AB",
+        "556712-3459",
+        Channel.WEB,
+        {"email": "inkorg@nordiskinkasso.demo.skuldkoll.se"},
+    ),
     ("Kreditbanken Sverige AB", "556398-7659", Channel.API, {}),
-    ("Västra Elbolaget AB", "556611-2230", Channel.WEB,
-     {"email": "kundtjanst@vastraelbolaget.demo.skuldkoll.se"}),
-    ("Centrala studiestödsnämnden (CSN)", None, Channel.MANUAL,
-     {"postal_address": "CSN, 851 82 Sundsvall"}),
-    ("Bostads AB Vätterhem", None, Channel.MANUAL,
-     {"postal_address": "Box 4, 541 21 Skövde"}),
+    (
+        "Västra Elbolaget AB",
+        "556611-2230",
+        Channel.WEB,
+        {"email": "kundtjanst@vastraelbolaget.demo.skuldkoll.se"},
+    ),
+    (
+        "Centrala studiestödsnämnden (CSN)",
+        None,
+        Channel.MANUAL,
+        {"postal_address": "CSN, 851 82 Sundsvall"},
+    ),
+    ("Bostads AB Vätterhem", None, Channel.MANUAL, {"postal_address": "Box 4, 541 21 Skövde"}),
 ]
 
 
@@ -113,9 +124,14 @@ def load(session: Session) -> dict[str, int]:
         creditor.email = extra.get("email")
         creditor.postal_address = extra.get("postal_address")
     session.flush()
-    reference_system(session, session.scalar(
-        select(User).where(User.email == f"{REFERENCE_ADMIN}@{DOMAIN}")
-        .execution_options(all_tenants=True)))
+    reference_system(
+        session,
+        session.scalar(
+            select(User)
+            .where(User.email == f"{REFERENCE_ADMIN}@{DOMAIN}")
+            .execution_options(all_tenants=True)
+        ),
+    )
     if any(created.values()):
         audit.record(session, audit.Actor.system("demo-data"), "demo.loaded", details=created)
     session.flush()
@@ -153,13 +169,18 @@ def reference_system(session: Session, admin: User) -> Path:
         known = [secret]
     else:
         valid = webhook_endpoints.signing_secrets(endpoint)
-        known = [s for s in current.get("webhook_secrets") or [] if s in valid] \
-            or [webhook_endpoints.rotate_secret(session, admin, endpoint)]
-    config = {"about": "Written by `skuldkoll demo-data`: Kreditbanken's API key and webhook "
-                       "secret for examples/creditor_system in the demo.",
-              "api_base": f"{settings.base_url}/creditor/api/v1", "api_key": key,
-              "webhook_secrets": known, "ledger": "creditor_system_ledger.json",
-              "port": settings.port + 1}
+        known = [s for s in current.get("webhook_secrets") or [] if s in valid] or [
+            webhook_endpoints.rotate_secret(session, admin, endpoint)
+        ]
+    config = {
+        "about": "Written by `skuldkoll demo-data`: Kreditbanken's API key and webhook "
+        "secret for examples/creditor_system in the demo.",
+        "api_base": f"{settings.base_url}/creditor/api/v1",
+        "api_key": key,
+        "webhook_secrets": known,
+        "ledger": "creditor_system_ledger.json",
+        "port": settings.port + 1,
+    }
     if config != current:
         path.parent.mkdir(parents=True, exist_ok=True)
         fd = os.open(path, os.O_WRONLY | os.O_CREAT | os.O_TRUNC, 0o600)  # holds secrets

@@ -11,5 +11,14 @@ from shared.security.models import AuditEntry, DataKey
 
 metadata = Base.metadata
 
-__all__ = ["AuditEntry", "Base", "DataKey", "EmailMessage", "OutboxMessage", "counselling",
-           "creditor_link", "identity", "metadata"]
+__all__ = [
+    "AuditEntry",
+    "Base",
+    "DataKey",
+    "EmailMessage",
+    "OutboxMessage",
+    "counselling",
+    "creditor_link",
+    "identity",
+    "metadata",
+]

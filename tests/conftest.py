@@ -117,8 +117,12 @@ def db(database):
 def make_app(settings, database) -> Callable:
     def make(name: str, **config):
         module = importlib.import_module(f"portals.{name}")
-        overrides = {"SETTINGS": config.pop("SETTINGS", settings), "TESTING": True,
-                     "WTF_CSRF_ENABLED": False, **config}
+        overrides = {
+            "SETTINGS": config.pop("SETTINGS", settings),
+            "TESTING": True,
+            "WTF_CSRF_ENABLED": False,
+            **config,
+        }
         return module.create_app(overrides)
 
     return make
@@ -139,17 +143,27 @@ class Factories:
         n = self._next()
         base = f"21{uuid.uuid4().int % 10**7:07d}"
         orgnr = base + luhn.calc_check_digit(base)
-        org = Organisation(name=name or f"Organisation {n}", kind=kind,
-                           orgnr=f"{orgnr[:6]}-{orgnr[6:]}")
+        org = Organisation(
+            name=name or f"Organisation {n}", kind=kind, orgnr=f"{orgnr[:6]}-{orgnr[6:]}"
+        )
         self.s.add(org)
         self.s.flush()
         return org
 
-    def user(self, org: Organisation, role: Role = Role.COUNSELLOR, *, email: str | None = None,
-             enrolled: bool = True, name: str | None = None) -> User:
+    def user(
+        self,
+        org: Organisation,
+        role: Role = Role.COUNSELLOR,
+        *,
+        email: str | None = None,
+        enrolled: bool = True,
+        name: str | None = None,
+    ) -> User:
         n = self._next()
         user = User(
-            organisation_id=org.id, role=role, name=name or f"Handläggare {n}",
+            organisation_id=org.id,
+            role=role,
+            name=name or f"Handläggare {n}",
             email=email or f"user{n}-{uuid.uuid4().hex[:6]}@example.se",
             password_hash=_PASSWORD_HASH,
             totp_secret=pyotp.random_base32(),
@@ -159,11 +173,19 @@ class Factories:
         self.s.flush()
         return user
 
-    def person(self, personnummer: str = "198001012387", given_name: str = "Test",
-               surname: str = "Testsson") -> Person:
+    def person(
+        self,
+        personnummer: str = "198001012387",
+        given_name: str = "Test",
+        surname: str = "Testsson",
+    ) -> Person:
         key = dbmod.get().settings.blind_index_key
-        person = Person(pnr_index=crypto.blind_index(key, personnummer),
-                        personnummer=personnummer, given_name=given_name, surname=surname)
+        person = Person(
+            pnr_index=crypto.blind_index(key, personnummer),
+            personnummer=personnummer,
+            given_name=given_name,
+            surname=surname,
+        )
         self.s.add(person)
         self.s.flush()
         return person

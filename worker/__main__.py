@@ -20,15 +20,37 @@ def main() -> int:
     args = parser.parse_args()
     url = os.environ.get("REDIS_URL")
     if not url:
-        print("REDIS_URL is not set: without Redis, jobs run in-process in the web app.",
-              file=sys.stderr)
+        print(
+            "REDIS_URL is not set: without Redis, jobs run in-process in the web app.",
+            file=sys.stderr,
+        )
         return 2
     bindir = os.path.dirname(sys.executable)
-    procs = [subprocess.Popen([os.path.join(bindir, "rq"), "worker-pool", "-n",  # noqa: S603
-                               str(args.workers), "--url", url, *args.queues])]
+    procs = [
+        subprocess.Popen(  # noqa: S603 - our own rq, arguments from our flags
+            [
+                os.path.join(bindir, "rq"),
+                "worker-pool",
+                "-n",
+                str(args.workers),
+                "--url",
+                url,
+                *args.queues,
+            ]
+        )
+    ]
     if not args.no_cron:
-        procs.append(subprocess.Popen([os.path.join(bindir, "rq"), "cron",  # noqa: S603
-                                       "--url", url, "worker.cron_config"]))
+        procs.append(
+            subprocess.Popen(  # noqa: S603 - our own rq, arguments from our flags
+                [
+                    os.path.join(bindir, "rq"),
+                    "cron",
+                    "--url",
+                    url,
+                    "worker.cron_config",
+                ]
+            )
+        )
     try:
         return max(p.wait() for p in procs)
     except KeyboardInterrupt:

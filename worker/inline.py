@@ -30,9 +30,13 @@ def _field_matches(field: str, value: int) -> bool:
 
 def is_due(expression: str, at: datetime) -> bool:
     minute, hour, dom, month, dow = expression.split()
-    return (_field_matches(minute, at.minute) and _field_matches(hour, at.hour)
-            and _field_matches(dom, at.day) and _field_matches(month, at.month)
-            and _field_matches(dow, at.isoweekday() % 7))
+    return (
+        _field_matches(minute, at.minute)
+        and _field_matches(hour, at.hour)
+        and _field_matches(dom, at.day)
+        and _field_matches(month, at.month)
+        and _field_matches(dow, at.isoweekday() % 7)
+    )
 
 
 def run_due(at: datetime) -> list[str]:

@@ -22,8 +22,7 @@ from shared.security import audit
 
 def record_heartbeat(session: Session, *, note: str) -> None:
     """A trivial job that proves the pipeline end to end (healthz, tests, `make worker`)."""
-    audit.record(session, audit.Actor.system("worker"), "worker.heartbeat",
-                 details={"note": note})
+    audit.record(session, audit.Actor.system("worker"), "worker.heartbeat", details={"note": note})
 
 
 def send_email(session: Session, *, message_id: str) -> None:

@@ -21,8 +21,9 @@ def fullmakt_deadlines() -> dict[str, int]:
     from shared.creditor_link import fullmakt_events
 
     with db.session_scope() as session:
-        return retention.process_deadlines(session, clock.now(),
-                                           before_purge=fullmakt_events.before_purge)
+        return retention.process_deadlines(
+            session, clock.now(), before_purge=fullmakt_events.before_purge
+        )
 
 
 def inquiry_deadlines() -> dict[str, int]:

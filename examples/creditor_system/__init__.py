@@ -23,22 +23,43 @@ from examples.creditor_system.system import CreditorSystem
 
 HERE = Path(__file__).resolve().parent
 MAX_BODY = 1024 * 1024  # a webhook is a few kB
-KIND_LABELS = {"loan": "lån", "card": "kort", "rent": "hyra", "utility": "el/tele",
-               "tax": "skatt", "csn": "CSN", "other": "övrigt"}
-STATUS_LABELS = {"undisputed": "obestridd", "disputed": "bestridd", "at_kfm": "hos Kronofogden",
-                 "plan": "i avbetalningsplan"}
-FULLMAKT_LABELS = {"active": "gäller", "revoked": "återkallad", "expired": "har gått ut",
-                   "deleted": "raderad", "pending": "ej signerad"}
-REASONS = {"revoked_by_principal": "återkallad av fullmaktsgivaren",
-           "expired": "giltighetstiden gick ut", "retention_ended": "bevarandetiden gick ut",
-           "unsigned_after_30_days": "inte signerad inom 30 dagar"}
+KIND_LABELS = {
+    "loan": "lån",
+    "card": "kort",
+    "rent": "hyra",
+    "utility": "el/tele",
+    "tax": "skatt",
+    "csn": "CSN",
+    "other": "övrigt",
+}
+STATUS_LABELS = {
+    "undisputed": "obestridd",
+    "disputed": "bestridd",
+    "at_kfm": "hos Kronofogden",
+    "plan": "i avbetalningsplan",
+}
+FULLMAKT_LABELS = {
+    "active": "gäller",
+    "revoked": "återkallad",
+    "expired": "har gått ut",
+    "deleted": "raderad",
+    "pending": "ej signerad",
+}
+REASONS = {
+    "revoked_by_principal": "återkallad av fullmaktsgivaren",
+    "expired": "giltighetstiden gick ut",
+    "retention_ended": "bevarandetiden gick ut",
+    "unsigned_after_30_days": "inte signerad inom 30 dagar",
+}
 CSP = "default-src 'none'; style-src 'self'; frame-ancestors 'none'"
 
 
-def create_app(config: configmod.Config | None = None, *,
-               system: CreditorSystem | None = None) -> Flask:
-    app = Flask(__name__, template_folder=str(HERE / "templates"),
-                static_folder=str(HERE / "static"))
+def create_app(
+    config: configmod.Config | None = None, *, system: CreditorSystem | None = None
+) -> Flask:
+    app = Flask(
+        __name__, template_folder=str(HERE / "templates"), static_folder=str(HERE / "static")
+    )
     app.config["MAX_CONTENT_LENGTH"] = MAX_BODY
     system = system or CreditorSystem(config or configmod.load())
     app.extensions["creditor_system"] = system
@@ -54,11 +75,17 @@ def create_app(config: configmod.Config | None = None, *,
         fullmakter: dict[str, list[dict]] = {}
         for entry in data["fullmakter"].values():
             fullmakter.setdefault(entry.get("personal_number") or "", []).append(entry)
-        return render_template("creditor_system/index.html", customers=data["customers"],
-                               fullmakter=fullmakter, events=data["events"],
-                               api_base=system.config.api_base, kinds=KIND_LABELS,
-                               statuses=STATUS_LABELS, fullmakt_statuses=FULLMAKT_LABELS,
-                               reasons=REASONS)
+        return render_template(
+            "creditor_system/index.html",
+            customers=data["customers"],
+            fullmakter=fullmakter,
+            events=data["events"],
+            api_base=system.config.api_base,
+            kinds=KIND_LABELS,
+            statuses=STATUS_LABELS,
+            fullmakt_statuses=FULLMAKT_LABELS,
+            reasons=REASONS,
+        )
 
     @app.get("/healthz")
     def healthz():
@@ -84,11 +111,11 @@ def create_app(config: configmod.Config | None = None, *,
     return app
 
 
-def serve(app: Flask, host: str = "127.0.0.1", port: int = configmod.DEFAULT_PORT
-          ) -> BaseWSGIServer:
+def serve(
+    app: Flask, host: str = "127.0.0.1", port: int = configmod.DEFAULT_PORT
+) -> BaseWSGIServer:
     """Serve the app in a daemon thread (the demo beside the portals, the tests); call
     ``shutdown()`` on the returned server to stop it."""
     server = make_server(host, port, app, threaded=True)
-    threading.Thread(target=server.serve_forever, name="creditor-system",
-                     daemon=True).start()
+    threading.Thread(target=server.serve_forever, name="creditor-system", daemon=True).start()
     return server

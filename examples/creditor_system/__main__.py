@@ -15,9 +15,12 @@ from examples.creditor_system import create_app
 
 def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__)
-    parser.add_argument("--config", type=Path, default=None,
-                        help="JSON config (default: $CREDITOR_SYSTEM_CONFIG or "
-                             "$INSTANCE_DIR/creditor_system.json)")
+    parser.add_argument(
+        "--config",
+        type=Path,
+        default=None,
+        help="JSON config (default: $CREDITOR_SYSTEM_CONFIG or $INSTANCE_DIR/creditor_system.json)",
+    )
     parser.add_argument("--port", type=int, default=None)
     args = parser.parse_args()
     logging.basicConfig(level=logging.INFO, format="%(asctime)s %(name)s %(message)s")

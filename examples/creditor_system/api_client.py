@@ -25,14 +25,24 @@ class ApiUnavailable(RuntimeError):
         self.attempts = attempts
 
 
-def answer_inquiry(config: Config, inquiry_id: str, body: dict[str, Any], *,
-                   idempotency_key: str, http: httpx.Client | None = None,
-                   sleep: Callable[[float], None] = time.sleep) -> httpx.Response:
+def answer_inquiry(
+    config: Config,
+    inquiry_id: str,
+    body: dict[str, Any],
+    *,
+    idempotency_key: str,
+    http: httpx.Client | None = None,
+    sleep: Callable[[float], None] = time.sleep,
+) -> httpx.Response:
     """POST the answer. Returns the API's response (2xx or a 4xx that a retry would not
     change); raises ``ApiUnavailable`` when every try failed."""
     url = f"{config.api_base}/inquiries/{uuid.UUID(str(inquiry_id))}/answer"
-    headers = {"Authorization": f"Bearer {config.api_key}", "Idempotency-Key": idempotency_key,
-               "User-Agent": USER_AGENT, "Accept": "application/json"}
+    headers = {
+        "Authorization": f"Bearer {config.api_key}",
+        "Idempotency-Key": idempotency_key,
+        "User-Agent": USER_AGENT,
+        "Accept": "application/json",
+    }
     client = http or httpx.Client(timeout=config.api_timeout, follow_redirects=False)
     problem = "no attempt"
     tries = 0

@@ -67,7 +67,8 @@ def load(path: Path | None = None, environ: Mapping[str, str] | None = None) -> 
     if missing:
         raise ConfigError(
             f"missing {', '.join(missing)}: write {path} (`skuldkoll demo-data` does in the "
-            f"demo) or set {', '.join(ENV_PREFIX + m.upper() for m in missing)}")
+            f"demo) or set {', '.join(ENV_PREFIX + m.upper() for m in missing)}"
+        )
     ledger = Path(data.get("ledger") or "creditor_system_ledger.json")
     if not ledger.is_absolute():
         ledger = path.parent / ledger
@@ -79,7 +80,11 @@ def load(path: Path | None = None, environ: Mapping[str, str] | None = None) -> 
             Webhook(secret)
         except Exception as exc:  # noqa: BLE001 - binascii.Error, EmptyWebhookSecretError
             raise ConfigError(f"webhook_secrets: not a whsec_… secret ({exc})") from None
-    return Config(api_base=str(data["api_base"]).rstrip("/"), api_key=str(data["api_key"]),
-                  webhook_secrets=tuple(secrets), ledger=ledger,
-                  port=int(data.get("port") or DEFAULT_PORT),
-                  source=path if path.exists() else None)
+    return Config(
+        api_base=str(data["api_base"]).rstrip("/"),
+        api_key=str(data["api_key"]),
+        webhook_secrets=tuple(secrets),
+        ledger=ledger,
+        port=int(data.get("port") or DEFAULT_PORT),
+        source=path if path.exists() else None,
+    )

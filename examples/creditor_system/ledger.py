@@ -24,36 +24,93 @@ KEEP_EVENTS = 500
 # test_persons.json). Maria Svensson is the person of the demo journey; Erik Andersson
 # the README's example; Bengt Olsson has paid everything back (a customer, no debts).
 SEED: dict[str, dict[str, Any]] = {
-    "196211306920": {"name": "Maria Svensson", "debts": [
-        {"reference": "KB-PL-100231", "kind": "loan", "status": "undisputed",
-         "capital_ore": 5_600_000, "interest_ore": 280_000, "fees_ore": 120_000,
-         "interest_rate_bp": 895},
-    ]},
-    "198403122719": {"name": "Erik Andersson", "debts": [
-        {"reference": "KB-PL-204417", "kind": "loan", "status": "undisputed",
-         "capital_ore": 8_500_000, "interest_ore": 412_000, "fees_ore": 0,
-         "interest_rate_bp": 1190},
-        {"reference": "KB-KK-5521-0934", "kind": "card", "status": "plan",
-         "capital_ore": 1_850_000, "interest_ore": 96_500, "fees_ore": 30_000,
-         "interest_rate_bp": 1990},
-        {"reference": "KB-BL-1188", "kind": "loan", "status": "undisputed",
-         "capital_ore": 0, "interest_ore": 0, "fees_ore": 0, "interest_rate_bp": 590,
-         "closed": True},
-    ]},
-    "197806036211": {"name": "Johan Persson", "debts": [
-        {"reference": "KB-KK-7731-2210", "kind": "card", "status": "undisputed",
-         "capital_ore": 2_340_000, "interest_ore": 154_000, "fees_ore": 60_000,
-         "interest_rate_bp": 2240},
-    ]},
-    "194804177659": {"name": "Bengt Olsson", "debts": [
-        {"reference": "KB-PL-090112", "kind": "loan", "status": "undisputed",
-         "capital_ore": 0, "interest_ore": 0, "fees_ore": 0, "interest_rate_bp": 650,
-         "closed": True},
-    ]},
+    "196211306920": {
+        "name": "Maria Svensson",
+        "debts": [
+            {
+                "reference": "KB-PL-100231",
+                "kind": "loan",
+                "status": "undisputed",
+                "capital_ore": 5_600_000,
+                "interest_ore": 280_000,
+                "fees_ore": 120_000,
+                "interest_rate_bp": 895,
+            },
+        ],
+    },
+    "198403122719": {
+        "name": "Erik Andersson",
+        "debts": [
+            {
+                "reference": "KB-PL-204417",
+                "kind": "loan",
+                "status": "undisputed",
+                "capital_ore": 8_500_000,
+                "interest_ore": 412_000,
+                "fees_ore": 0,
+                "interest_rate_bp": 1190,
+            },
+            {
+                "reference": "KB-KK-5521-0934",
+                "kind": "card",
+                "status": "plan",
+                "capital_ore": 1_850_000,
+                "interest_ore": 96_500,
+                "fees_ore": 30_000,
+                "interest_rate_bp": 1990,
+            },
+            {
+                "reference": "KB-BL-1188",
+                "kind": "loan",
+                "status": "undisputed",
+                "capital_ore": 0,
+                "interest_ore": 0,
+                "fees_ore": 0,
+                "interest_rate_bp": 590,
+                "closed": True,
+            },
+        ],
+    },
+    "197806036211": {
+        "name": "Johan Persson",
+        "debts": [
+            {
+                "reference": "KB-KK-7731-2210",
+                "kind": "card",
+                "status": "undisputed",
+                "capital_ore": 2_340_000,
+                "interest_ore": 154_000,
+                "fees_ore": 60_000,
+                "interest_rate_bp": 2240,
+            },
+        ],
+    },
+    "194804177659": {
+        "name": "Bengt Olsson",
+        "debts": [
+            {
+                "reference": "KB-PL-090112",
+                "kind": "loan",
+                "status": "undisputed",
+                "capital_ore": 0,
+                "interest_ore": 0,
+                "fees_ore": 0,
+                "interest_rate_bp": 650,
+                "closed": True,
+            },
+        ],
+    },
 }
 
-ANSWER_FIELDS = ("reference", "kind", "status", "capital_ore", "interest_ore", "fees_ore",
-                 "interest_rate_bp")
+ANSWER_FIELDS = (
+    "reference",
+    "kind",
+    "status",
+    "capital_ore",
+    "interest_ore",
+    "fees_ore",
+    "interest_rate_bp",
+)
 
 
 def now() -> datetime:
@@ -71,8 +128,12 @@ class Ledger:
         if self.path.exists():
             self._data = json.loads(self.path.read_text(encoding="utf-8"))
         else:
-            self._data = {"customers": copy.deepcopy(SEED if seed is None else seed),
-                          "fullmakter": {}, "events": [], "seen": {}}
+            self._data = {
+                "customers": copy.deepcopy(SEED if seed is None else seed),
+                "fullmakter": {},
+                "events": [],
+                "seen": {},
+            }
             self._save()
 
     def _save(self) -> None:
@@ -92,8 +153,11 @@ class Ledger:
     def open_debts(self, personal_number: str | None) -> list[dict[str, Any]]:
         """The customer's debts that are still owed, as the API's answer wants them."""
         customer = self.customer(personal_number) or {"debts": []}
-        return [{k: d[k] for k in ANSWER_FIELDS if d.get(k) is not None}
-                for d in customer["debts"] if not d.get("closed")]
+        return [
+            {k: d[k] for k in ANSWER_FIELDS if d.get(k) is not None}
+            for d in customer["debts"]
+            if not d.get("closed")
+        ]
 
     # -- webhook-ids and events -----------------------------------------------------------
 
@@ -107,12 +171,14 @@ class Ledger:
             if webhook_id in seen:
                 return False
             cutoff = at - KEEP_SEEN
-            self._data["seen"] = {k: v for k, v in seen.items()
-                                  if datetime.fromisoformat(v) > cutoff}
+            self._data["seen"] = {
+                k: v for k, v in seen.items() if datetime.fromisoformat(v) > cutoff
+            }
             self._data["seen"][webhook_id] = at.isoformat()
-            self._data["events"].insert(0, {"webhook_id": webhook_id,
-                                            "received_at": at.isoformat(),
-                                            "outcome": None, **entry})
+            self._data["events"].insert(
+                0,
+                {"webhook_id": webhook_id, "received_at": at.isoformat(), "outcome": None, **entry},
+            )
             del self._data["events"][KEEP_EVENTS:]
             self._save()
             return True

@@ -52,8 +52,14 @@ class Rejected(Exception):
 
 
 class CreditorSystem:
-    def __init__(self, config: configmod.Config, *, http: httpx.Client | None = None,
-                 sleep: Callable[[float], None] = time.sleep, workers: int = 1):
+    def __init__(
+        self,
+        config: configmod.Config,
+        *,
+        http: httpx.Client | None = None,
+        sleep: Callable[[float], None] = time.sleep,
+        workers: int = 1,
+    ):
         self._config = config
         self._mtime = _mtime(config)
         self._config_lock = threading.Lock()
@@ -62,8 +68,9 @@ class CreditorSystem:
         self.sleep = sleep
         # One inquiry at a time by default: a bank answers a batch in turn, and the API
         # is not asked to write two answers at once.
-        self._executor = ThreadPoolExecutor(max_workers=workers,
-                                            thread_name_prefix="creditor-system")
+        self._executor = ThreadPoolExecutor(
+            max_workers=workers, thread_name_prefix="creditor-system"
+        )
         self._pending: set[Future] = set()
         self._pending_lock = threading.Lock()
 
@@ -80,8 +87,9 @@ class CreditorSystem:
                     log.exception("config file unreadable; keeping the previous one")
                 else:
                     # The ledger stays where it was opened; tests' fast retries stay.
-                    self._config = replace(fresh, ledger=self._config.ledger,
-                                           retry_delays=self._config.retry_delays)
+                    self._config = replace(
+                        fresh, ledger=self._config.ledger, retry_delays=self._config.retry_delays
+                    )
                 self._mtime = mtime
             return self._config
 
@@ -109,8 +117,11 @@ class CreditorSystem:
             event = json.loads(body)
         except ValueError:
             raise Rejected(400, "body is not JSON") from None
-        if not isinstance(event, dict) or not isinstance(event.get("type"), str) \
-                or not isinstance(event.get("data"), dict):
+        if (
+            not isinstance(event, dict)
+            or not isinstance(event.get("type"), str)
+            or not isinstance(event.get("data"), dict)
+        ):
             raise Rejected(400, 'expected {"type", "timestamp", "data"}')
         return event
 
@@ -179,49 +190,70 @@ class CreditorSystem:
             # Only the fullmakt of a customer with debts is kept; of anyone else nothing.
             agent = data.get("agent") or {}
             self.ledger.note_fullmakt(
-                fullmakt["id"], personal_number=digits(data.get("personal_number")),
-                code=fullmakt.get("code"), valid_from=fullmakt.get("valid_from"),
-                valid_until=fullmakt.get("valid_until"), status="active",
-                agent=" – ".join(x for x in (agent.get("organisation"),
-                                             agent.get("counsellor")) if x))
+                fullmakt["id"],
+                personal_number=digits(data.get("personal_number")),
+                code=fullmakt.get("code"),
+                valid_from=fullmakt.get("valid_from"),
+                valid_until=fullmakt.get("valid_until"),
+                status="active",
+                agent=" – ".join(
+                    x for x in (agent.get("organisation"), agent.get("counsellor")) if x
+                ),
+            )
         try:
             response = api_client.answer_inquiry(
-                self.config, data["inquiry_id"], body, idempotency_key=webhook_id,
-                http=self.http, sleep=self.sleep)
+                self.config,
+                data["inquiry_id"],
+                body,
+                idempotency_key=webhook_id,
+                http=self.http,
+                sleep=self.sleep,
+            )
         except api_client.ApiUnavailable as exc:
-            self.ledger.outcome(webhook_id, f"Svaret kom inte fram efter {exc.attempts} "
-                                            f"försök ({exc}).")
+            self.ledger.outcome(
+                webhook_id, f"Svaret kom inte fram efter {exc.attempts} försök ({exc})."
+            )
             self.ledger.forget(webhook_id)  # a redelivery from Skuldkoll tries again
             return
         problem = _problem(response)
         if response.is_success:
-            text = (f"Svarade ja med {len(body['debts'])} skulder."
-                    if body["answer"] == "yes" else "Svarade nej (inga skulder hos oss).")
+            text = (
+                f"Svarade ja med {len(body['debts'])} skulder."
+                if body["answer"] == "yes"
+                else "Svarade nej (inga skulder hos oss)."
+            )
         elif response.status_code == 409 and problem.get("code") == "already_answered":
             text = "Redan besvarad."
         else:
-            text = (f"API:t avvisade svaret: HTTP {response.status_code} "
-                    f"{problem.get('code') or ''} {problem.get('detail') or ''}").strip()
+            text = (
+                f"API:t avvisade svaret: HTTP {response.status_code} "
+                f"{problem.get('code') or ''} {problem.get('detail') or ''}"
+            ).strip()
             self.ledger.forget(webhook_id)
         log.info("inquiry %s: %s", data.get("inquiry_id"), text)
         self.ledger.outcome(webhook_id, text)
 
     # -- fullmakt events ------------------------------------------------------------------
 
-    def handle_fullmakt_event(self, webhook_id: str, event_type: str,
-                              data: dict[str, Any]) -> None:
+    def handle_fullmakt_event(self, webhook_id: str, event_type: str, data: dict[str, Any]) -> None:
         if event_type == "fullmakt.sent":
             principal, agent = data.get("principal") or {}, data.get("agent") or {}
             if data.get("id"):
                 self.ledger.note_fullmakt(
-                    data["id"], personal_number=digits(principal.get("personal_number")),
-                    code=data.get("code"), status=data.get("status"),
-                    signed_at=data.get("signed_at"), valid_from=data.get("valid_from"),
+                    data["id"],
+                    personal_number=digits(principal.get("personal_number")),
+                    code=data.get("code"),
+                    status=data.get("status"),
+                    signed_at=data.get("signed_at"),
+                    valid_from=data.get("valid_from"),
                     valid_until=data.get("valid_until"),
-                    agent=" – ".join(x for x in (agent.get("organisation"),
-                                                 agent.get("counsellor")) if x))
-            self.ledger.outcome(webhook_id, f"Fullmakten {data.get('code') or data.get('id')} "
-                                            "sparad hos kunden.")
+                    agent=" – ".join(
+                        x for x in (agent.get("organisation"), agent.get("counsellor")) if x
+                    ),
+                )
+            self.ledger.outcome(
+                webhook_id, f"Fullmakten {data.get('code') or data.get('id')} sparad hos kunden."
+            )
             return
         if event_type not in STATUS_TEXT:
             self.ledger.outcome(webhook_id, "Okänd händelsetyp: loggad.")
@@ -232,11 +264,16 @@ class CreditorSystem:
             self.ledger.outcome(webhook_id, "Fullmakten är okänd här: loggad.")
             return
         self.ledger.note_fullmakt(
-            fullmakt_id, status=data.get("status"), valid_from=data.get("valid_from"),
-            valid_until=data.get("valid_until"), reason=data.get("reason"),
-            last_event=event_type)
-        self.ledger.outcome(webhook_id, f"Fullmakten {data.get('code') or fullmakt_id}: "
-                                        f"{STATUS_TEXT[event_type]}.")
+            fullmakt_id,
+            status=data.get("status"),
+            valid_from=data.get("valid_from"),
+            valid_until=data.get("valid_until"),
+            reason=data.get("reason"),
+            last_event=event_type,
+        )
+        self.ledger.outcome(
+            webhook_id, f"Fullmakten {data.get('code') or fullmakt_id}: {STATUS_TEXT[event_type]}."
+        )
 
 
 def _mtime(config: configmod.Config) -> float | None:
@@ -252,8 +289,12 @@ def _summary(event: dict[str, Any]) -> dict[str, Any]:
     fullmakt_id = data.get("fullmakt_id") or (data.get("fullmakt") or {}).get("id")
     if event["type"] == "fullmakt.sent":
         fullmakt_id = data.get("id")
-    return {"type": event["type"], "timestamp": event.get("timestamp"),
-            "inquiry_id": data.get("inquiry_id"), "fullmakt_id": fullmakt_id}
+    return {
+        "type": event["type"],
+        "timestamp": event.get("timestamp"),
+        "inquiry_id": data.get("inquiry_id"),
+        "fullmakt_id": fullmakt_id,
+    }
 
 
 def _problem(response: httpx.Response) -> dict[str, Any]:
@@ -262,4 +303,3 @@ def _problem(response: httpx.Response) -> dict[str, Any]:
     except ValueError:
         return {}
     return body if isinstance(body, dict) else {}
-

@@ -11,6 +11,9 @@ class RevokeForm(FlaskForm):
 
     understood = BooleanField(
         _l("Jag förstår att inga nya uppgifter hämtas in och att insamlade uppgifter raderas"),
-        validators=[InputRequired(message=_l("Kryssa i rutan för att bekräfta att du vill "
-                                             "återkalla fullmakten."))],
+        validators=[
+            InputRequired(
+                message=_l("Kryssa i rutan för att bekräfta att du vill återkalla fullmakten.")
+            )
+        ],
     )

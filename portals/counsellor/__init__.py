@@ -27,8 +27,14 @@ def create_app(overrides: dict | None = None) -> Flask:
         title=_l("Rådgivare"),
         home="home.index",
         accent="teal",
-        blueprints=[home_bp, cases_bp, admin_bp, report_bp, compile_bp,
-                    staff_auth_blueprint(ROLES, "home.index")],
+        blueprints=[
+            home_bp,
+            cases_bp,
+            admin_bp,
+            report_bp,
+            compile_bp,
+            staff_auth_blueprint(ROLES, "home.index"),
+        ],
         overrides=overrides,
     )
     filters.init_app(app)

@@ -35,5 +35,8 @@ class RegisterClientForm(FlaskForm):
 class TransferForm(FlaskForm):
     # The choices are the municipality's active counsellors (set by the view); the
     # service decides whether the one posted may take the case.
-    counsellor = SelectField(_l("Ny rådgivare"), validate_choice=False,
-                             validators=[DataRequired(message=_l("Välj en rådgivare."))])
+    counsellor = SelectField(
+        _l("Ny rådgivare"),
+        validate_choice=False,
+        validators=[DataRequired(message=_l("Välj en rådgivare."))],
+    )

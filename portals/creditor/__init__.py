@@ -28,8 +28,15 @@ def create_app(overrides: dict | None = None) -> Flask:
         title=_l("Borgenär"),
         home="inquiries.inbox",
         accent="indigo",
-        blueprints=[inquiries_bp, customers_bp, notices_bp, keys_bp, webhooks_bp, api_bp,
-                    staff_auth_blueprint(ROLES, "inquiries.inbox")],
+        blueprints=[
+            inquiries_bp,
+            customers_bp,
+            notices_bp,
+            keys_bp,
+            webhooks_bp,
+            api_bp,
+            staff_auth_blueprint(ROLES, "inquiries.inbox"),
+        ],
         overrides=overrides,
     )
     # The API is authenticated by its key on every request, not by a cookie.

@@ -23,16 +23,27 @@ from shared.counselling.answers import DebtInput, parse_debt
 
 DEFAULT_ROWS = 3  # debt rows the form starts with
 MAX_ROWS = 30  # "Lägg till skuld" stops here
-DEBT_FIELDS = ("reference", "kind", "original_creditor", "capital", "interest", "fees",
-               "status", "kfm_case", "note")
+DEBT_FIELDS = (
+    "reference",
+    "kind",
+    "original_creditor",
+    "capital",
+    "interest",
+    "fees",
+    "status",
+    "kfm_case",
+    "note",
+)
 _ROW_FIELD = re.compile(r"^debts\[(\d{1,3})\]\.([a-z_]+)$")
 
 
 class AnswerForm(FlaskForm):
     answer = RadioField(
         _l("Svar"),
-        choices=[SelectChoice("no", _l("Ingen kundrelation")),
-                 SelectChoice("yes", _l("Ja, kunden har skulder hos oss"))],
+        choices=[
+            SelectChoice("no", _l("Ingen kundrelation")),
+            SelectChoice("yes", _l("Ja, kunden har skulder hos oss")),
+        ],
         validators=[InputRequired(message=_l("Välj ett svar."))],
     )
 
@@ -40,8 +51,10 @@ class AnswerForm(FlaskForm):
 class ApiKeyForm(FlaskForm):
     name = StringField(
         _l("Namn på nyckeln"),
-        validators=[InputRequired(message=_l("Ge nyckeln ett namn.")),
-                    Length(max=100, message=_l("Högst 100 tecken."))],
+        validators=[
+            InputRequired(message=_l("Ge nyckeln ett namn.")),
+            Length(max=100, message=_l("Högst 100 tecken.")),
+        ],
         render_kw={"autocomplete": "off", "maxlength": "100"},
     )
 

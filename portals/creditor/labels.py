@@ -23,8 +23,11 @@ FULLMAKT_STATUS = {
     FullmaktStatus.EXPIRED: (_l("Utgången"), "bad"),
     FullmaktStatus.DELETED: (_l("Raderad"), "bad"),
 }
-SOURCES = {"form": _l("Formulär i borgenärsportalen"), "api": _l("API"),
-           "manual": _l("Inlagt av rådgivaren")}
+SOURCES = {
+    "form": _l("Formulär i borgenärsportalen"),
+    "api": _l("API"),
+    "manual": _l("Inlagt av rådgivaren"),
+}
 
 
 def inquiry_status(inquiry: Inquiry) -> tuple[str, str]:

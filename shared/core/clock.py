@@ -98,8 +98,7 @@ def frozen(at: datetime) -> Iterator[datetime]:
         _frozen = previous
 
 
-def day_bounds(first: date | None, last: date | None
-               ) -> tuple[datetime | None, datetime | None]:
+def day_bounds(first: date | None, last: date | None) -> tuple[datetime | None, datetime | None]:
     """The instants from the start of ``first`` to the start of the day after ``last``,
     Swedish days, for "from ... to ... inclusive" filters. None is an open end, also
     for a date too far out to be an instant (0001-01-01, 9999-12-31)."""
@@ -109,6 +108,5 @@ def day_bounds(first: date | None, last: date | None
         start = datetime.combine(min(first, latest), time(0), tzinfo=STOCKHOLM)
     end = None
     if last is not None and last < latest:
-        end = datetime.combine(max(last, earliest) + timedelta(days=1), time(0),
-                               tzinfo=STOCKHOLM)
+        end = datetime.combine(max(last, earliest) + timedelta(days=1), time(0), tzinfo=STOCKHOLM)
     return start, end

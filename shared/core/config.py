@@ -87,9 +87,7 @@ class Settings:
         if not self.smtp_url:
             problems.append("SMTP_URL")
         if problems:
-            raise ConfigError(
-                "Production mode refuses demo settings; set: " + ", ".join(problems)
-            )
+            raise ConfigError("Production mode refuses demo settings; set: " + ", ".join(problems))
 
 
 def _bool(value: str | None, default: bool) -> bool:

@@ -184,8 +184,13 @@ def create_data_key(session: Session, purpose: str, *, current: bool = False) ->
             select(DataKey).where(DataKey.purpose == purpose, DataKey.current.is_(True))
         ):
             old.current = False
-    row = DataKey(id=wk.id, purpose=purpose, master_key_id=wk.master_key_id,
-                  wrapped=wk.wrapped, current=current)
+    row = DataKey(
+        id=wk.id,
+        purpose=purpose,
+        master_key_id=wk.master_key_id,
+        wrapped=wk.wrapped,
+        current=current,
+    )
     session.add(row)
     session.flush()
     if purpose == "system" and current:
@@ -223,8 +228,14 @@ def destroy_data_key(session: Session, key_id: uuid.UUID) -> None:
     get().keyring.forget(key_id)
 
 
-def newest_first(stmt: Select, created_col: Any, id_col: Any, *,
-                 before: tuple[datetime, uuid.UUID] | None, limit: int) -> Select:
+def newest_first(
+    stmt: Select,
+    created_col: Any,
+    id_col: Any,
+    *,
+    before: tuple[datetime, uuid.UUID] | None,
+    limit: int,
+) -> Select:
     """``stmt`` newest first on the keyset ``(created_at, id)``, after the row ``before``
     (the last of the previous page): rows written meanwhile never shift a page."""
     if before is not None:

@@ -44,8 +44,16 @@ FULLMAKT_DEADLINES = "worker.periodic.fullmakt_deadlines"
 INQUIRY_DEADLINES = "worker.periodic.inquiry_deadlines"
 RETRY_WEBHOOKS = "worker.periodic.retry_webhooks"
 PURGE_IDEMPOTENCY_RECORDS = "worker.periodic.purge_idempotency_records"
-JOBS = frozenset({SEND_EMAIL, DELIVER_INQUIRY, FOLLOW_YES_ANSWER, FAN_OUT_FULLMAKT_EVENT,
-                  DELIVER_WEBHOOK, RECORD_HEARTBEAT})
+JOBS = frozenset(
+    {
+        SEND_EMAIL,
+        DELIVER_INQUIRY,
+        FOLLOW_YES_ANSWER,
+        FAN_OUT_FULLMAKT_EVENT,
+        DELIVER_WEBHOOK,
+        RECORD_HEARTBEAT,
+    }
+)
 
 PENDING_KEY = "outbox_pending"
 RETRY_INTERVALS = [10, 60, 300, 900, 3600, 3600 * 3, 3600 * 6, 3600 * 12]  # > 24 h in all

@@ -35,8 +35,15 @@ class EmailMessage(IdMixin, TimestampMixin, Base):
 Transport = Callable[[str | None, str, str, str, str], str]
 
 
-def queue_email(session: Session, *, to: str, subject: str, body: str, kind: str,
-                case_id: uuid.UUID | None = None) -> EmailMessage:
+def queue_email(
+    session: Session,
+    *,
+    to: str,
+    subject: str,
+    body: str,
+    kind: str,
+    case_id: uuid.UUID | None = None,
+) -> EmailMessage:
     message = EmailMessage(to=to, subject=subject, body=body, kind=kind, case_id=case_id)
     session.add(message)
     session.flush()
@@ -50,6 +57,7 @@ def send_queued(session: Session, message_id: uuid.UUID, transport: Transport) -
     message = session.get(EmailMessage, message_id)
     if message is None or message.sent_at is not None:
         return
-    message.transport = transport(dbmod.get().settings.smtp_url, message.to, message.subject,
-                                  message.body, str(message.id))
+    message.transport = transport(
+        dbmod.get().settings.smtp_url, message.to, message.subject, message.body, str(message.id)
+    )
     message.sent_at = clock.now()

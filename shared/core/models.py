@@ -73,8 +73,13 @@ class Encrypted(TypeDecorator[str]):
 
 def str_enum(enum_cls: type[enum.Enum], length: int = 30) -> Enum:
     """Store an enum by its value (readable in SQL), as a VARCHAR with a CHECK."""
-    return Enum(enum_cls, native_enum=False, length=length, create_constraint=True,
-                values_callable=lambda cls: [m.value for m in cls])
+    return Enum(
+        enum_cls,
+        native_enum=False,
+        length=length,
+        create_constraint=True,
+        values_callable=lambda cls: [m.value for m in cls],
+    )
 
 
 def new_id() -> uuid.UUID:

@@ -43,8 +43,9 @@ class DebtInput:
     note: str | None = None
 
 
-def _text(data: dict, key: str, field: str, *, required: bool = False,
-          limit: int = 200) -> str | None:
+def _text(
+    data: dict, key: str, field: str, *, required: bool = False, limit: int = 200
+) -> str | None:
     value = data.get(key)
     value = str(value).strip() if value is not None else ""
     if required and not value:
@@ -68,11 +69,13 @@ def _amount(data: dict, key: str, field: str, *, required: bool = False) -> int:
         raise FieldError(field, str(exc)) from None
 
 
-def parse_debt(data: dict[str, Any], *, prefix: str = "", creditor_name: str | None = None
-               ) -> DebtInput:
+def parse_debt(
+    data: dict[str, Any], *, prefix: str = "", creditor_name: str | None = None
+) -> DebtInput:
     """A debt from a form or JSON object. Amounts are kronor strings ("1 234,50") in
     forms, or integer öre in JSON (``capital_ore``). Field names in errors carry
     ``prefix`` (e.g. ``debts[2].``) so a message says exactly where."""
+
     def amount(name: str, required: bool = False) -> int:
         if f"{name}_ore" in data:
             value = data[f"{name}_ore"]
@@ -83,18 +86,22 @@ def parse_debt(data: dict[str, Any], *, prefix: str = "", creditor_name: str | N
 
     kind = _text(data, "kind", f"{prefix}kind", required=True)
     if kind not in KIND_LABELS:
-        raise FieldError(f"{prefix}kind", "Okänd skuldtyp; välj en av: %(kinds)s.",
-                         kinds=", ".join(KIND_LABELS))
+        raise FieldError(
+            f"{prefix}kind", "Okänd skuldtyp; välj en av: %(kinds)s.", kinds=", ".join(KIND_LABELS)
+        )
     status = _text(data, "status", f"{prefix}status") or "undisputed"
     if status not in STATUS_LABELS:
-        raise FieldError(f"{prefix}status", "Okänd status; välj en av: %(statuses)s.",
-                         statuses=", ".join(STATUS_LABELS))
+        raise FieldError(
+            f"{prefix}status",
+            "Okänd status; välj en av: %(statuses)s.",
+            statuses=", ".join(STATUS_LABELS),
+        )
     rate = data.get("interest_rate_bp")
     if rate not in (None, "") and (not str(rate).isdigit() or int(rate) > 100_000):
         raise FieldError(f"{prefix}interest_rate_bp", "Räntan anges i baspunkter (1250 = 12,5 %).")
     return DebtInput(
-        creditor_name=creditor_name or _text(data, "creditor_name", f"{prefix}creditor_name",
-                                             required=True),
+        creditor_name=creditor_name
+        or _text(data, "creditor_name", f"{prefix}creditor_name", required=True),
         reference=_text(data, "reference", f"{prefix}reference", limit=100) or "",
         kind=kind,
         status=status,
@@ -108,20 +115,36 @@ def parse_debt(data: dict[str, Any], *, prefix: str = "", creditor_name: str | N
     )
 
 
-def _store_debt(session: Session, case: Case, item: DebtInput, *, source: DebtSource,
-                entered_by: str, inquiry: Inquiry | None = None,
-                creditor_id: uuid.UUID | None = None, confirmed_by: uuid.UUID | None = None
-                ) -> Debt:
+def _store_debt(
+    session: Session,
+    case: Case,
+    item: DebtInput,
+    *,
+    source: DebtSource,
+    entered_by: str,
+    inquiry: Inquiry | None = None,
+    creditor_id: uuid.UUID | None = None,
+    confirmed_by: uuid.UUID | None = None,
+) -> Debt:
     with crypto.data_key_scope(case.data_key_id):
         debt = Debt(
-            organisation_id=case.organisation_id, case_id=case.id,
+            organisation_id=case.organisation_id,
+            case_id=case.id,
             inquiry_id=inquiry.id if inquiry else None,
             creditor_id=creditor_id or (inquiry.creditor_id if inquiry else None),
-            creditor_name=item.creditor_name, reference=item.reference or None,
-            original_creditor=item.original_creditor, kind=item.kind, status=item.status,
-            capital_ore=item.capital_ore, interest_ore=item.interest_ore,
-            fees_ore=item.fees_ore, interest_rate_bp=item.interest_rate_bp,
-            kfm_case=item.kfm_case, note=item.note, source=source, entered_by=entered_by,
+            creditor_name=item.creditor_name,
+            reference=item.reference or None,
+            original_creditor=item.original_creditor,
+            kind=item.kind,
+            status=item.status,
+            capital_ore=item.capital_ore,
+            interest_ore=item.interest_ore,
+            fees_ore=item.fees_ore,
+            interest_rate_bp=item.interest_rate_bp,
+            kfm_case=item.kfm_case,
+            note=item.note,
+            source=source,
+            entered_by=entered_by,
             confirmed_at=clock.now() if source != DebtSource.CLIENT else None,
             confirmed_by=confirmed_by,
         )
@@ -130,8 +153,16 @@ def _store_debt(session: Session, case: Case, item: DebtInput, *, source: DebtSo
     return debt
 
 
-def answer(session: Session, inquiry: Inquiry, *, answer: Answer, debts: list[DebtInput],
-           source: str, answered_by: str, send_fullmakt: bool = True) -> Inquiry:
+def answer(
+    session: Session,
+    inquiry: Inquiry,
+    *,
+    answer: Answer,
+    debts: list[DebtInput],
+    source: str,
+    answered_by: str,
+    send_fullmakt: bool = True,
+) -> Inquiry:
     """Record a creditor's answer: "no" (no customer relationship) or "yes" with the
     debts. A "no" may later be changed to yes (``changed_at``); otherwise refused once
     answered, and when the fullmakt no longer holds. A yes subscribes the creditor to the
@@ -161,10 +192,14 @@ def answer(session: Session, inquiry: Inquiry, *, answer: Answer, debts: list[De
         inquiry.answered_at = clock.now()
     inquiry.answered_by = answered_by
     inquiry.answer_source = source
-    audit.record(session, audit.Actor(*answered_by.split(":", 1)),
-                 "inquiry.answer_changed" if change else "inquiry.answered",
-                 subject_type="inquiry", subject_id=inquiry.id,
-                 details={"answer": answer.value, "debts": len(debts), "source": source})
+    audit.record(
+        session,
+        audit.Actor(*answered_by.split(":", 1)),
+        "inquiry.answer_changed" if change else "inquiry.answered",
+        subject_type="inquiry",
+        subject_id=inquiry.id,
+        details={"answer": answer.value, "debts": len(debts), "source": source},
+    )
     if answer == Answer.YES:
         _follow_yes(session, inquiry, send_fullmakt, answered_by)
     return inquiry
@@ -181,21 +216,40 @@ def _follow_yes(session: Session, inquiry: Inquiry, send: bool, by: str) -> None
     jobs.enqueue(session, jobs.FOLLOW_YES_ANSWER, inquiry_id=str(inquiry.id), send=send, by=by)
 
 
-def add_manual_debt(session: Session, case: Case, item: DebtInput, *, by_user: User | None = None,
-                    by_person_id: uuid.UUID | None = None) -> Debt:
+def add_manual_debt(
+    session: Session,
+    case: Case,
+    item: DebtInput,
+    *,
+    by_user: User | None = None,
+    by_person_id: uuid.UUID | None = None,
+) -> Debt:
     """A debt from a letter: typed in by the counsellor (confirmed) or by the client
     (marked for the counsellor to confirm)."""
     require_valid(case, clock.today())
     if by_user is not None:
-        debt = _store_debt(session, case, item, source=DebtSource.MANUAL,
-                           entered_by=f"user:{by_user.id}", confirmed_by=by_user.id)
+        debt = _store_debt(
+            session,
+            case,
+            item,
+            source=DebtSource.MANUAL,
+            entered_by=f"user:{by_user.id}",
+            confirmed_by=by_user.id,
+        )
         actor = audit.Actor("user", str(by_user.id), by_user.organisation_id)
     else:
-        debt = _store_debt(session, case, item, source=DebtSource.CLIENT,
-                           entered_by=f"person:{by_person_id}")
+        debt = _store_debt(
+            session, case, item, source=DebtSource.CLIENT, entered_by=f"person:{by_person_id}"
+        )
         actor = audit.Actor("person", str(by_person_id))
-    audit.record(session, actor, "debt.added", subject_type="case", subject_id=case.id,
-                 details={"debt_id": str(debt.id), "source": debt.source.value})
+    audit.record(
+        session,
+        actor,
+        "debt.added",
+        subject_type="case",
+        subject_id=case.id,
+        details={"debt_id": str(debt.id), "source": debt.source.value},
+    )
     return debt
 
 
@@ -203,5 +257,10 @@ def confirm_debt(session: Session, counsellor: User, debt: Debt) -> None:
     if debt.confirmed_at is None:
         debt.confirmed_at = clock.now()
         debt.confirmed_by = counsellor.id
-        audit.record(session, audit.Actor("user", str(counsellor.id), counsellor.organisation_id),
-                     "debt.confirmed", subject_type="debt", subject_id=debt.id)
+        audit.record(
+            session,
+            audit.Actor("user", str(counsellor.id), counsellor.organisation_id),
+            "debt.confirmed",
+            subject_type="debt",
+            subject_id=debt.id,
+        )

@@ -58,10 +58,22 @@ RECORD_CLIENT, RECORD_DEBT, RECORD_BUDGET = "CLIENT", "DEBT", "BUDGET"
 
 CLIENT_COLUMNS = ("client_name", "personnummer", "municipality", "counsellor", "export_date")
 DEBT_COLUMNS = (
-    "creditor_name", "creditor_orgnr", "creditor_reference",
-    "agency_name", "agency_orgnr", "agency_reference",
-    "kind", "kfm_malnummer", "capital", "interest", "fees", "total", "interest_rate",
-    "status", "as_of_date", "source",
+    "creditor_name",
+    "creditor_orgnr",
+    "creditor_reference",
+    "agency_name",
+    "agency_orgnr",
+    "agency_reference",
+    "kind",
+    "kfm_malnummer",
+    "capital",
+    "interest",
+    "fees",
+    "total",
+    "interest_rate",
+    "status",
+    "as_of_date",
+    "source",
 )
 BUDGET_COLUMNS = ("person", "category", "amount_per_month")
 COLUMNS = ("record_type", *CLIENT_COLUMNS, *DEBT_COLUMNS, *BUDGET_COLUMNS)
@@ -96,10 +108,12 @@ class BossPlusFormatError(ValueError):
 
     def __init__(self, problems: list[tuple[int, str, str]]) -> None:
         self.problems = problems
-        super().__init__("; ".join(
-            f"Rad {line}" + (f", kolumn {column}" if column else "") + f": {message}"
-            for line, column, message in problems
-        ))
+        super().__init__(
+            "; ".join(
+                f"Rad {line}" + (f", kolumn {column}" if column else "") + f": {message}"
+                for line, column, message in problems
+            )
+        )
 
 
 def _check_date(value: object, what: str) -> date:
@@ -171,16 +185,32 @@ class ExportDebt:
         return self.capital_ore + self.interest_ore + self.fees_ore
 
     @classmethod
-    def from_debt_line(cls, line: DebtLine, *, as_of_on: date, source: str,
-                       creditor_orgnr: str = "", agency_name: str = "", agency_orgnr: str = "",
-                       agency_reference: str = "") -> ExportDebt:
+    def from_debt_line(
+        cls,
+        line: DebtLine,
+        *,
+        as_of_on: date,
+        source: str,
+        creditor_orgnr: str = "",
+        agency_name: str = "",
+        agency_orgnr: str = "",
+        agency_reference: str = "",
+    ) -> ExportDebt:
         return cls(
-            creditor_name=line.creditor_name, creditor_orgnr=creditor_orgnr,
-            creditor_reference=line.reference, agency_name=agency_name,
-            agency_orgnr=agency_orgnr, agency_reference=agency_reference, kind=line.kind,
-            kfm_malnummer=line.kfm_case, capital_ore=line.capital_ore,
-            interest_ore=line.interest_ore, fees_ore=line.fees_ore,
-            interest_rate_bp=line.interest_rate_bp, status=line.status, as_of_on=as_of_on,
+            creditor_name=line.creditor_name,
+            creditor_orgnr=creditor_orgnr,
+            creditor_reference=line.reference,
+            agency_name=agency_name,
+            agency_orgnr=agency_orgnr,
+            agency_reference=agency_reference,
+            kind=line.kind,
+            kfm_malnummer=line.kfm_case,
+            capital_ore=line.capital_ore,
+            interest_ore=line.interest_ore,
+            fees_ore=line.fees_ore,
+            interest_rate_bp=line.interest_rate_bp,
+            status=line.status,
+            as_of_on=as_of_on,
             source=source,
         )
 
@@ -218,51 +248,68 @@ def _row(record_type: str, values: dict[str, str]) -> list[str]:
     return [record_type, *(values.get(column, "") for column in COLUMNS[1:])]
 
 
-def export_csv(client: ExportClient, debts: Iterable[ExportDebt],
-               budget: Iterable[BudgetLine], as_of: date) -> bytes:
+def export_csv(
+    client: ExportClient, debts: Iterable[ExportDebt], budget: Iterable[BudgetLine], as_of: date
+) -> bytes:
     """The BOSS+ file for one case: a CLIENT record (``as_of`` is its export date), the DEBT
     records, then the BUDGET records, in the order given."""
     _check_date(as_of, "Exportdatumet")
     out = io.StringIO(newline="")
     writer = csv.writer(out, delimiter=";", quoting=csv.QUOTE_MINIMAL, lineterminator="\r\n")
     writer.writerow(COLUMNS)
-    writer.writerow(_row(RECORD_CLIENT, {
-        "client_name": client.name,
-        "personnummer": client.personnummer,
-        "municipality": client.municipality,
-        "counsellor": client.counsellor,
-        "export_date": as_of.isoformat(),
-    }))
+    writer.writerow(
+        _row(
+            RECORD_CLIENT,
+            {
+                "client_name": client.name,
+                "personnummer": client.personnummer,
+                "municipality": client.municipality,
+                "counsellor": client.counsellor,
+                "export_date": as_of.isoformat(),
+            },
+        )
+    )
     for debt in debts:
         rate = debt.interest_rate_bp
-        writer.writerow(_row(RECORD_DEBT, {
-            "creditor_name": debt.creditor_name,
-            "creditor_orgnr": debt.creditor_orgnr,
-            "creditor_reference": debt.creditor_reference,
-            "agency_name": debt.agency_name,
-            "agency_orgnr": debt.agency_orgnr,
-            "agency_reference": debt.agency_reference,
-            "kind": KIND_LABELS[debt.kind],
-            "kfm_malnummer": debt.kfm_malnummer,
-            "capital": format_kronor(debt.capital_ore),
-            "interest": format_kronor(debt.interest_ore),
-            "fees": format_kronor(debt.fees_ore),
-            "total": format_kronor(debt.total_ore),
-            "interest_rate": "" if rate is None else format_kronor(rate),
-            "status": STATUS_CODES[debt.status],
-            "as_of_date": debt.as_of_on.isoformat(),
-            "source": debt.source,
-        }))
+        writer.writerow(
+            _row(
+                RECORD_DEBT,
+                {
+                    "creditor_name": debt.creditor_name,
+                    "creditor_orgnr": debt.creditor_orgnr,
+                    "creditor_reference": debt.creditor_reference,
+                    "agency_name": debt.agency_name,
+                    "agency_orgnr": debt.agency_orgnr,
+                    "agency_reference": debt.agency_reference,
+                    "kind": KIND_LABELS[debt.kind],
+                    "kfm_malnummer": debt.kfm_malnummer,
+                    "capital": format_kronor(debt.capital_ore),
+                    "interest": format_kronor(debt.interest_ore),
+                    "fees": format_kronor(debt.fees_ore),
+                    "total": format_kronor(debt.total_ore),
+                    "interest_rate": "" if rate is None else format_kronor(rate),
+                    "status": STATUS_CODES[debt.status],
+                    "as_of_date": debt.as_of_on.isoformat(),
+                    "source": debt.source,
+                },
+            )
+        )
     for line in budget:
-        writer.writerow(_row(RECORD_BUDGET, {
-            "person": line.person,
-            "category": line.label,
-            "amount_per_month": format_kronor(line.amount_ore),
-        }))
+        writer.writerow(
+            _row(
+                RECORD_BUDGET,
+                {
+                    "person": line.person,
+                    "category": line.label,
+                    "amount_per_month": format_kronor(line.amount_ore),
+                },
+            )
+        )
     return out.getvalue().encode("utf-8-sig")
 
 
 # --- reading back ---------------------------------------------------------------------------
+
 
 def _parse_date(text: str) -> date:
     if not _ISO_DATE.fullmatch(text):
@@ -293,8 +340,10 @@ def _read_client(row: _Row) -> tuple[ExportClient, date]:
     export_on = _parse_date(row.get("export_date"))
     row.column = "personnummer"  # the one value ExportClient checks
     return ExportClient(
-        name=values["client_name"], personnummer=values["personnummer"],
-        municipality=values["municipality"], counsellor=values["counsellor"],
+        name=values["client_name"],
+        personnummer=values["personnummer"],
+        municipality=values["municipality"],
+        counsellor=values["counsellor"],
     ), export_on
 
 
@@ -307,8 +356,11 @@ def _read_debt(row: _Row) -> ExportDebt:
     if parse_kronor(row.get("total")) != capital + interest + fees:
         raise ValueError("Totalen är inte kapital + ränta + avgifter.")
     rate_text = row.get("interest_rate")
-    rate = _hundredths(rate_text, "Räntesatsen ska skrivas i procent med decimalkomma, "
-                                  "t.ex. 12,50.") if rate_text else None
+    rate = (
+        _hundredths(rate_text, "Räntesatsen ska skrivas i procent med decimalkomma, t.ex. 12,50.")
+        if rate_text
+        else None
+    )
     as_of_on = _parse_date(row.get("as_of_date"))
     source = row.get("source")
     row.column = ""
@@ -338,8 +390,9 @@ def _read_budget(row: _Row) -> BudgetLine:
         raise ValueError(f"Okänd budgetkategori {label!r}.")
     amount = parse_kronor(row.get("amount_per_month"))
     row.column = ""
-    return BudgetLine(category=category.key, amount_ore=amount, kind=category.kind,
-                      person=row.values["person"])
+    return BudgetLine(
+        category=category.key, amount_ore=amount, kind=category.kind, person=row.values["person"]
+    )
 
 
 def parse_csv(data: bytes) -> BossPlusExport:
@@ -352,15 +405,17 @@ def parse_csv(data: bytes) -> BossPlusExport:
     try:
         return _read_records(reader)
     except csv.Error as exc:
-        raise BossPlusFormatError([(reader.line_num, "", f"Filen går inte att läsa som CSV "
-                                                         f"({exc}).")]) from None
+        raise BossPlusFormatError(
+            [(reader.line_num, "", f"Filen går inte att läsa som CSV ({exc}).")]
+        ) from None
 
 
 def _read_records(reader) -> BossPlusExport:
     header = next(reader, None)
     if header is None or tuple(header) != COLUMNS:
-        raise BossPlusFormatError([(1, "", "Första raden ska vara rubrikraden "
-                                           f"{';'.join(COLUMNS)}.")])
+        raise BossPlusFormatError(
+            [(1, "", f"Första raden ska vara rubrikraden {';'.join(COLUMNS)}.")]
+        )
     problems: list[tuple[int, str, str]] = []
     client: tuple[ExportClient, date] | None = None
     seen_client = False
@@ -380,8 +435,9 @@ def _read_records(reader) -> BossPlusExport:
         record_type = values["record_type"]
         own = RECORD_COLUMNS.get(record_type)
         if own is None:
-            problems.append((line, "record_type", f"Okänd posttyp {record_type!r} "
-                                                  "(CLIENT, DEBT eller BUDGET)."))
+            problems.append(
+                (line, "record_type", f"Okänd posttyp {record_type!r} (CLIENT, DEBT eller BUDGET).")
+            )
             continue
         stray = [c for c in COLUMNS[1:] if c not in own and values[c]]
         for column in stray:
@@ -404,5 +460,6 @@ def _read_records(reader) -> BossPlusExport:
             problems.append((line, row.column, str(exc)))
     if problems or client is None:
         raise BossPlusFormatError(problems or [(reader.line_num, "", "CLIENT-posten saknas.")])
-    return BossPlusExport(client=client[0], export_on=client[1], debts=tuple(debts),
-                          budget=tuple(budget))
+    return BossPlusExport(
+        client=client[0], export_on=client[1], debts=tuple(debts), budget=tuple(budget)
+    )

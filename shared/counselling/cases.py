@@ -42,8 +42,15 @@ def _person_for(session: Session, digits: str) -> Person | None:
     return session.scalar(select(Person).where(Person.pnr_index == index))
 
 
-def register_client(session: Session, counsellor: User, *, personnummer: str, email: str,
-                    register: PopulationRegister, today: date) -> Registration:
+def register_client(
+    session: Session,
+    counsellor: User,
+    *,
+    personnummer: str,
+    email: str,
+    register: PopulationRegister,
+    today: date,
+) -> Registration:
     """Register a client by personnummer: look them up in the population register,
     create the case with its own data key and a pending fullmakt, and e-mail the
     client the link to sign. An open case for the same person in this municipality is
@@ -60,46 +67,65 @@ def register_client(session: Session, counsellor: User, *, personnummer: str, em
     person = _person_for(session, number.digits)
     if person is not None:
         existing = session.scalar(
-            select(Case).where(Case.person_id == person.id,
-                               Case.organisation_id == counsellor.organisation_id,
-                               Case.status.in_(OPEN))
+            select(Case)
+            .where(
+                Case.person_id == person.id,
+                Case.organisation_id == counsellor.organisation_id,
+                Case.status.in_(OPEN),
+            )
             .execution_options(all_tenants=True)
         )
         if existing is not None:
             return Registration(existing, created=False)
     record = register.lookup(number.digits)
     if record is None:
-        raise FieldError("personnummer",
-                         "Personnumret finns inte i folkbokföringen. Kontrollera numret.")
+        raise FieldError(
+            "personnummer", "Personnumret finns inte i folkbokföringen. Kontrollera numret."
+        )
     if person is None:
-        person = Person(pnr_index=crypto.blind_index(dbmod.get().settings.blind_index_key,
-                                                     number.digits),
-                        personnummer=number.digits)
+        person = Person(
+            pnr_index=crypto.blind_index(dbmod.get().settings.blind_index_key, number.digits),
+            personnummer=number.digits,
+        )
         session.add(person)
     person.given_name, person.surname = record.given_name, record.surname
     municipality = session.get(Organisation, counsellor.organisation_id)
     key = dbmod.create_data_key(session, "case")
     with crypto.data_key_scope(key.id):
-        case = Case(organisation_id=municipality.id, person=person, counsellor=counsellor,
-                    data_key_id=key.id, status=CaseStatus.PENDING, email=email,
-                    street=None if record.protected else record.street,
-                    postcode=None if record.protected else record.postcode,
-                    city=None if record.protected else record.city)
+        case = Case(
+            organisation_id=municipality.id,
+            person=person,
+            counsellor=counsellor,
+            data_key_id=key.id,
+            status=CaseStatus.PENDING,
+            email=email,
+            street=None if record.protected else record.street,
+            postcode=None if record.protected else record.postcode,
+            city=None if record.protected else record.city,
+        )
         session.add(case)
         session.flush()
         fullmakt = Fullmakt(
-            organisation_id=municipality.id, case=case, status=FullmaktStatus.PENDING,
+            organisation_id=municipality.id,
+            case=case,
+            status=FullmaktStatus.PENDING,
             validity_months=municipality.fullmakt_months,
-            text=fullmakt_text(municipality, record.name, number.digits,
-                               municipality.fullmakt_months),
+            text=fullmakt_text(
+                municipality, record.name, number.digits, municipality.fullmakt_months
+            ),
         )
         session.add(fullmakt)
         session.flush()
         history(fullmakt, "created", f"user:{counsellor.id}")
         send_sign_request(session, case, fullmakt, reminder=False)
-    audit.record(session, audit.Actor("user", str(counsellor.id), municipality.id),
-                 "case.created", subject_type="case", subject_id=case.id,
-                 details={"person_id": str(person.id)})
+    audit.record(
+        session,
+        audit.Actor("user", str(counsellor.id), municipality.id),
+        "case.created",
+        subject_type="case",
+        subject_id=case.id,
+        details={"person_id": str(person.id)},
+    )
     return Registration(case, created=True)
 
 
@@ -112,6 +138,11 @@ def transfer(session: Session, admin: User, case: Case, to: User) -> None:
         raise FieldError("counsellor", "Välj en aktiv rådgivare i samma kommun.")
     previous = case.counsellor_id
     case.counsellor_id = to.id
-    audit.record(session, audit.Actor("user", str(admin.id), admin.organisation_id),
-                 "case.transferred", subject_type="case", subject_id=case.id,
-                 details={"from": str(previous), "to": str(to.id)})
+    audit.record(
+        session,
+        audit.Actor("user", str(admin.id), admin.organisation_id),
+        "case.transferred",
+        subject_type="case",
+        subject_id=case.id,
+        details={"from": str(previous), "to": str(to.id)},
+    )

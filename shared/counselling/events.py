@@ -55,12 +55,15 @@ def event_for(fullmakt: Fullmakt, event_type: str, **data: Any) -> dict[str, Any
         "occurred_at": clock.now().isoformat(),
     }
     body.update({k: _iso(v) if isinstance(v, date) else v for k, v in data.items()})
-    return {"id": "evt_" + uuid.uuid4().hex, "type": event_type,
-            "fullmakt_id": str(fullmakt.id), "data": body}
+    return {
+        "id": "evt_" + uuid.uuid4().hex,
+        "type": event_type,
+        "fullmakt_id": str(fullmakt.id),
+        "data": body,
+    }
 
 
-def publish(session: Session, fullmakt: Fullmakt, event_type: str, **data: Any
-            ) -> dict[str, Any]:
+def publish(session: Session, fullmakt: Fullmakt, event_type: str, **data: Any) -> dict[str, Any]:
     """Queue the event's fan-out to the subscribers, in the caller's transaction (the
     worker runs it unscoped)."""
     event = event_for(fullmakt, event_type, **data)

@@ -37,12 +37,13 @@ def require_valid(case: Case, today: date) -> None:
 
 
 def history(fullmakt: Fullmakt, event: str, by: str) -> None:
-    fullmakt.history = [*fullmakt.history, {"at": clock.now().isoformat(), "event": event,
-                                            "by": by}]
+    fullmakt.history = [
+        *fullmakt.history,
+        {"at": clock.now().isoformat(), "event": event, "by": by},
+    ]
 
 
-def fullmakt_text(municipality: Organisation, name: str, personnummer: str,
-                  months: int) -> str:
+def fullmakt_text(municipality: Organisation, name: str, personnummer: str, months: int) -> str:
     """The power of attorney as the client reads and signs it (BankID simpleMarkdownV1)."""
     pnr = f"{personnummer[:8]}-{personnummer[8:]}"
     return (
@@ -66,8 +67,9 @@ def sign_link(fullmakt: Fullmakt) -> str:
 
 def send_sign_request(session: Session, case: Case, fullmakt: Fullmakt, *, reminder: bool) -> None:
     municipality = session.get(Organisation, case.organisation_id)
-    subject = ("Påminnelse: " if reminder else "") + \
-        f"Fullmakt att signera från {municipality.name}"
+    subject = (
+        "Påminnelse: " if reminder else ""
+    ) + f"Fullmakt att signera från {municipality.name}"
     body = (
         f"Hej {case.person.given_name}!\n\n"
         f"Budget- och skuldrådgivningen i {municipality.name} behöver din fullmakt för att "
@@ -77,9 +79,14 @@ def send_sign_request(session: Session, case: Case, fullmakt: Fullmakt, *, remin
         "signeras inom 30 dagar raderas ärendet.\n\n"
         f"Frågor? Kontakta din rådgivare, {case.counsellor.name}."
     )
-    queue_email(session, to=case.email, subject=subject, body=body,
-                kind="fullmakt.reminder" if reminder else "fullmakt.sign_request",
-                case_id=case.id)
+    queue_email(
+        session,
+        to=case.email,
+        subject=subject,
+        body=body,
+        kind="fullmakt.reminder" if reminder else "fullmakt.sign_request",
+        case_id=case.id,
+    )
 
 
 def resend_sign_request(session: Session, counsellor: User, case: Case) -> None:
@@ -90,8 +97,13 @@ def resend_sign_request(session: Session, counsellor: User, case: Case) -> None:
         send_sign_request(session, case, fullmakt, reminder=True)
     fullmakt.last_reminder_at = clock.now()
     history(fullmakt, "resent", f"user:{counsellor.id}")
-    audit.record(session, audit.Actor("user", str(counsellor.id), case.organisation_id),
-                 "fullmakt.resent", subject_type="fullmakt", subject_id=fullmakt.id)
+    audit.record(
+        session,
+        audit.Actor("user", str(counsellor.id), case.organisation_id),
+        "fullmakt.resent",
+        subject_type="fullmakt",
+        subject_id=fullmakt.id,
+    )
 
 
 def complete_signing(session: Session, fullmakt: Fullmakt, order: BankIdOrder) -> None:
@@ -99,8 +111,12 @@ def complete_signing(session: Session, fullmakt: Fullmakt, order: BankIdOrder) -
     case = fullmakt.case
     if fullmakt.status != FullmaktStatus.PENDING:
         raise NotAllowed("Fullmakten är redan signerad eller har upphört.")
-    if (order.kind != "sign" or order.status != "complete" or order.person_id != case.person_id
-            or order.purpose.get("fullmakt_id") != str(fullmakt.id)):
+    if (
+        order.kind != "sign"
+        or order.status != "complete"
+        or order.person_id != case.person_id
+        or order.purpose.get("fullmakt_id") != str(fullmakt.id)
+    ):
         raise NotAllowed("Underskriften hör inte till den här fullmakten.")
     today = clock.today()
     fullmakt.status = FullmaktStatus.ACTIVE
@@ -110,14 +126,25 @@ def complete_signing(session: Session, fullmakt: Fullmakt, order: BankIdOrder) -
     fullmakt.signature_order_id = order.id
     history(fullmakt, "signed", f"person:{case.person_id}")
     case.status = CaseStatus.ACTIVE
-    audit.record(session, audit.Actor("person", str(case.person_id)), "fullmakt.signed",
-                 subject_type="fullmakt", subject_id=fullmakt.id,
-                 details={"valid_until": fullmakt.valid_until.isoformat()})
+    audit.record(
+        session,
+        audit.Actor("person", str(case.person_id)),
+        "fullmakt.signed",
+        subject_type="fullmakt",
+        subject_id=fullmakt.id,
+        details={"valid_until": fullmakt.valid_until.isoformat()},
+    )
     events.publish(session, fullmakt, "fullmakt.signed")
 
 
-def end_fullmakt(session: Session, fullmakt: Fullmakt, status: FullmaktStatus, reason: str,
-         by: str, now: datetime | None = None) -> None:
+def end_fullmakt(
+    session: Session,
+    fullmakt: Fullmakt,
+    status: FullmaktStatus,
+    reason: str,
+    by: str,
+    now: datetime | None = None,
+) -> None:
     now = now or clock.now()
     fullmakt.status = status
     fullmakt.ended_at = now
@@ -126,10 +153,14 @@ def end_fullmakt(session: Session, fullmakt: Fullmakt, status: FullmaktStatus, r
     case = fullmakt.case
     case.status = CaseStatus.ENDED
     case.ended_at = now
-    for inquiry in session.scalars(select(Inquiry).where(
+    for inquiry in session.scalars(
+        select(Inquiry).where(
             Inquiry.case_id == case.id,
-            Inquiry.status.in_((InquiryStatus.QUEUED, InquiryStatus.DELIVERED,
-                                InquiryStatus.OVERDUE)))):
+            Inquiry.status.in_(
+                (InquiryStatus.QUEUED, InquiryStatus.DELIVERED, InquiryStatus.OVERDUE)
+            ),
+        )
+    ):
         inquiry.status = InquiryStatus.CANCELLED
 
 
@@ -139,15 +170,22 @@ def revoke(session: Session, person: Person, fullmakt: Fullmakt) -> None:
         raise NotAllowed("Fullmakten är inte din.")
     if fullmakt.status not in (FullmaktStatus.ACTIVE, FullmaktStatus.PENDING):
         raise NotAllowed("Fullmakten har redan upphört.")
-    end_fullmakt(session, fullmakt, FullmaktStatus.REVOKED, "revoked_by_principal",
-         f"person:{person.id}")
+    end_fullmakt(
+        session, fullmakt, FullmaktStatus.REVOKED, "revoked_by_principal", f"person:{person.id}"
+    )
     events.publish(session, fullmakt, "fullmakt.revoked", reason=fullmakt.end_reason)
-    audit.record(session, audit.Actor("person", str(person.id)), "fullmakt.revoked",
-                 subject_type="fullmakt", subject_id=fullmakt.id)
+    audit.record(
+        session,
+        audit.Actor("person", str(person.id)),
+        "fullmakt.revoked",
+        subject_type="fullmakt",
+        subject_id=fullmakt.id,
+    )
 
 
-def change_validity(session: Session, counsellor: User, case: Case, valid_until: date | None
-                    ) -> bool:
+def change_validity(
+    session: Session, counsellor: User, case: Case, valid_until: date | None
+) -> bool:
     """The counsellor shortens the fullmakt's validity (never lengthens it: the client
     signed for the longer period), to a day from today up to the current last day. The
     subscribers hear of it. Returns False when the day is the current one (no change)."""
@@ -160,21 +198,30 @@ def change_validity(session: Session, counsellor: User, case: Case, valid_until:
     if valid_until is None:
         raise FieldError("valid_until", "Ange det nya sista giltighetsdatumet (ÅÅÅÅ-MM-DD).")
     if valid_until < today:
-        raise FieldError("valid_until", "Datumet har redan passerat. Välj i dag eller ett "
-                                        "senare datum.")
+        raise FieldError(
+            "valid_until", "Datumet har redan passerat. Välj i dag eller ett senare datum."
+        )
     if valid_until > fullmakt.valid_until:
-        raise FieldError("valid_until", "Giltigheten kan bara kortas, inte förlängas. Välj "
-                                        "ett datum till och med %(date)s.",
-                         date=fullmakt.valid_until.isoformat())
+        raise FieldError(
+            "valid_until",
+            "Giltigheten kan bara kortas, inte förlängas. Välj ett datum till och med %(date)s.",
+            date=fullmakt.valid_until.isoformat(),
+        )
     if valid_until == fullmakt.valid_until:
         return False
     previous = fullmakt.valid_until
     fullmakt.valid_until = valid_until
     history(fullmakt, "validity_changed", f"user:{counsellor.id}")
-    audit.record(session, audit.Actor("user", str(counsellor.id), case.organisation_id),
-                 "fullmakt.validity_changed", subject_type="fullmakt", subject_id=fullmakt.id,
-                 details={"previous_valid_until": previous.isoformat(),
-                          "valid_until": valid_until.isoformat()})
-    events.publish(session, fullmakt, "fullmakt.validity_changed",
-                          previous_valid_until=previous)
+    audit.record(
+        session,
+        audit.Actor("user", str(counsellor.id), case.organisation_id),
+        "fullmakt.validity_changed",
+        subject_type="fullmakt",
+        subject_id=fullmakt.id,
+        details={
+            "previous_valid_until": previous.isoformat(),
+            "valid_until": valid_until.isoformat(),
+        },
+    )
+    events.publish(session, fullmakt, "fullmakt.validity_changed", previous_valid_until=previous)
     return True

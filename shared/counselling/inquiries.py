@@ -34,37 +34,55 @@ from shared.security import audit
 
 
 def directory(session: Session) -> list[Creditor]:
-    return list(session.scalars(select(Creditor).where(Creditor.active.is_(True))
-                                .order_by(Creditor.name)))
+    return list(
+        session.scalars(select(Creditor).where(Creditor.active.is_(True)).order_by(Creditor.name))
+    )
 
 
-def send_inquiries(session: Session, counsellor: User, case: Case,
-                   creditor_ids: list[uuid.UUID]) -> list[Inquiry]:
+def send_inquiries(
+    session: Session, counsellor: User, case: Case, creditor_ids: list[uuid.UUID]
+) -> list[Inquiry]:
     """One inquiry per chosen creditor (skipping those already asked and not answered),
     each delivered by the worker after the commit."""
     require_valid(case, clock.today())
     if not creditor_ids:
         raise FieldError("creditors", "Välj minst en borgenär.")
-    already = set(session.scalars(select(Inquiry.creditor_id).where(
-        Inquiry.case_id == case.id, Inquiry.status.in_(ANSWERABLE))))
-    creditors = session.scalars(select(Creditor).where(Creditor.id.in_(creditor_ids),
-                                                       Creditor.active.is_(True))).all()
+    already = set(
+        session.scalars(
+            select(Inquiry.creditor_id).where(
+                Inquiry.case_id == case.id, Inquiry.status.in_(ANSWERABLE)
+            )
+        )
+    )
+    creditors = session.scalars(
+        select(Creditor).where(Creditor.id.in_(creditor_ids), Creditor.active.is_(True))
+    ).all()
     if len(creditors) != len(set(creditor_ids)):
         raise FieldError("creditors", "En vald borgenär finns inte i registret.")
     sent = []
     for creditor in creditors:
         if creditor.id in already:
             continue
-        inquiry = Inquiry(organisation_id=case.organisation_id, case_id=case.id,
-                          fullmakt_id=case.fullmakt.id, creditor_id=creditor.id,
-                          channel=creditor.channel, status=InquiryStatus.QUEUED)
+        inquiry = Inquiry(
+            organisation_id=case.organisation_id,
+            case_id=case.id,
+            fullmakt_id=case.fullmakt.id,
+            creditor_id=creditor.id,
+            channel=creditor.channel,
+            status=InquiryStatus.QUEUED,
+        )
         session.add(inquiry)
         session.flush()
         jobs.enqueue(session, jobs.DELIVER_INQUIRY, inquiry_id=str(inquiry.id))
         sent.append(inquiry)
-    audit.record(session, audit.Actor("user", str(counsellor.id), counsellor.organisation_id),
-                 "inquiries.sent", subject_type="case", subject_id=case.id,
-                 details={"inquiries": [str(i.id) for i in sent]})
+    audit.record(
+        session,
+        audit.Actor("user", str(counsellor.id), counsellor.organisation_id),
+        "inquiries.sent",
+        subject_type="case",
+        subject_id=case.id,
+        details={"inquiries": [str(i.id) for i in sent]},
+    )
     return sent
 
 
@@ -84,17 +102,24 @@ def process_deadlines(session: Session, now: datetime) -> dict[str, int]:
             inquiry.status = InquiryStatus.OVERDUE
             inquiry.overdue_at = now
             counts["overdue"] += 1
-        elif inquiry.reminded_at is None and \
-                age >= timedelta(days=municipality.inquiry_reminder_days):
+        elif inquiry.reminded_at is None and age >= timedelta(
+            days=municipality.inquiry_reminder_days
+        ):
             inquiry.reminded_at = now
             creditor = inquiry.creditor
             if creditor.channel == Channel.WEB and creditor.email:
-                queue_email(session, to=creditor.email, kind="inquiry.reminder",
-                            subject="Påminnelse: obesvarad förfrågan",
-                            body=("En förfrågan från budget- och skuldrådgivningen väntar "
-                                  "fortfarande på svar:\n\n"
-                                  f"{dbmod.get().settings.base_url}/creditor/inquiries/"
-                                  f"{inquiry.id}"))
+                queue_email(
+                    session,
+                    to=creditor.email,
+                    kind="inquiry.reminder",
+                    subject="Påminnelse: obesvarad förfrågan",
+                    body=(
+                        "En förfrågan från budget- och skuldrådgivningen väntar "
+                        "fortfarande på svar:\n\n"
+                        f"{dbmod.get().settings.base_url}/creditor/inquiries/"
+                        f"{inquiry.id}"
+                    ),
+                )
             counts["reminded"] += 1
     return counts
 
@@ -112,18 +137,25 @@ class Report:
 
 def report(session: Session, case: Case) -> Report:
     """The live report: every inquiry with its status and times, and the progress."""
-    inquiries = list(session.scalars(
-        select(Inquiry).where(Inquiry.case_id == case.id, Inquiry.status !=
-                              InquiryStatus.CANCELLED)
-        .options(selectinload(Inquiry.creditor), selectinload(Inquiry.debts))
-        .order_by(Inquiry.created_at)))
+    inquiries = list(
+        session.scalars(
+            select(Inquiry)
+            .where(Inquiry.case_id == case.id, Inquiry.status != InquiryStatus.CANCELLED)
+            .options(selectinload(Inquiry.creditor), selectinload(Inquiry.debts))
+            .order_by(Inquiry.created_at)
+        )
+    )
     answered = sum(1 for i in inquiries if i.status == InquiryStatus.ANSWERED)
     return Report(inquiries, answered, len(inquiries))
 
 
 def case_debts(session: Session, case: Case) -> list[Debt]:
     # The inquiry and its creditor come along: the export names each debt's creditor.
-    return list(session.scalars(
-        select(Debt).where(Debt.case_id == case.id)
-        .options(selectinload(Debt.inquiry).selectinload(Inquiry.creditor))
-        .order_by(Debt.created_at)))
+    return list(
+        session.scalars(
+            select(Debt)
+            .where(Debt.case_id == case.id)
+            .options(selectinload(Debt.inquiry).selectinload(Inquiry.creditor))
+            .order_by(Debt.created_at)
+        )
+    )

@@ -55,29 +55,44 @@ def purge(session: Session, case: Case, reason: str, *, before_purge: BeforePurg
     fullmakt_ids = [str(f.id) for f in case.fullmakter]
     before_purge(session, case, reason)
     for model in (Debt, BudgetEntry, Inquiry, EmailMessage, Fullmakt):
-        session.execute(delete(model).where(model.case_id == case.id)
-                        .execution_options(synchronize_session="fetch", all_tenants=True))
+        session.execute(
+            delete(model)
+            .where(model.case_id == case.id)
+            .execution_options(synchronize_session="fetch", all_tenants=True)
+        )
     if fullmakt_ids:  # every sign order for them, signed, cancelled or failed
-        session.execute(delete(BankIdOrder).where(
-            BankIdOrder.purpose["fullmakt_id"].as_string().in_(fullmakt_ids))
-            .execution_options(synchronize_session="fetch"))
+        session.execute(
+            delete(BankIdOrder)
+            .where(BankIdOrder.purpose["fullmakt_id"].as_string().in_(fullmakt_ids))
+            .execution_options(synchronize_session="fetch")
+        )
     key_id, case_id, org_id = case.data_key_id, case.id, case.organisation_id
     session.delete(case)
     session.flush()
     dbmod.destroy_data_key(session, key_id)
-    audit.record(session, audit.Actor.system("worker"), "case.purged", subject_type="case",
-                 subject_id=case_id, details={"reason": reason, "organisation_id": str(org_id)})
+    audit.record(
+        session,
+        audit.Actor.system("worker"),
+        "case.purged",
+        subject_type="case",
+        subject_id=case_id,
+        details={"reason": reason, "organisation_id": str(org_id)},
+    )
 
 
-def process_deadlines(session: Session, now: datetime, *, before_purge: BeforePurge
-                      ) -> dict[str, int]:
+def process_deadlines(
+    session: Session, now: datetime, *, before_purge: BeforePurge
+) -> dict[str, int]:
     """The daily fullmakt sweep (idempotent): weekly reminders to sign, deletion of
     cases unsigned after 30 days, expiry notices, expiry, and purge after retention."""
     today = now.astimezone(clock.STOCKHOLM).date()
     counts = dict.fromkeys(("reminded", "deleted", "noticed", "expired", "purged"), 0)
     all_tenants = {"all_tenants": True}
-    pending = session.scalars(select(Fullmakt).where(Fullmakt.status == FullmaktStatus.PENDING)
-                              .execution_options(**all_tenants)).all()
+    pending = session.scalars(
+        select(Fullmakt)
+        .where(Fullmakt.status == FullmaktStatus.PENDING)
+        .execution_options(**all_tenants)
+    ).all()
     for fullmakt in pending:
         if now - fullmakt.created_at >= SIGN_DEADLINE:
             fullmakt.status = FullmaktStatus.DELETED
@@ -88,31 +103,47 @@ def process_deadlines(session: Session, now: datetime, *, before_purge: BeforePu
                 send_sign_request(session, fullmakt.case, fullmakt, reminder=True)
             fullmakt.last_reminder_at = now
             counts["reminded"] += 1
-    active = session.scalars(select(Fullmakt).where(Fullmakt.status == FullmaktStatus.ACTIVE)
-                             .execution_options(**all_tenants)).all()
+    active = session.scalars(
+        select(Fullmakt)
+        .where(Fullmakt.status == FullmaktStatus.ACTIVE)
+        .execution_options(**all_tenants)
+    ).all()
     for fullmakt in active:
         if fullmakt.valid_until < today:
             end_fullmakt(session, fullmakt, FullmaktStatus.EXPIRED, "expired", "system", now)
             events.publish(session, fullmakt, "fullmakt.expired", reason="expired")
-            audit.record(session, audit.Actor.system("worker"), "fullmakt.expired",
-                         subject_type="fullmakt", subject_id=fullmakt.id)
+            audit.record(
+                session,
+                audit.Actor.system("worker"),
+                "fullmakt.expired",
+                subject_type="fullmakt",
+                subject_id=fullmakt.id,
+            )
             counts["expired"] += 1
-        elif (fullmakt.expiry_notice_at is None
-              and fullmakt.valid_until - today <= EXPIRY_NOTICE):
+        elif fullmakt.expiry_notice_at is None and fullmakt.valid_until - today <= EXPIRY_NOTICE:
             case = fullmakt.case
             with crypto.data_key_scope(case.data_key_id):
-                queue_email(session, to=case.email, kind="fullmakt.expiring", case_id=case.id,
-                            subject="Din fullmakt för skuldrådgivning går snart ut",
-                            body=(f"Hej {case.person.given_name}!\n\nDin fullmakt gäller till "
-                                  f"och med {fullmakt.valid_until.isoformat()}. Kontakta din "
-                                  f"rådgivare, {case.counsellor.name}, om rådgivningen ska "
-                                  "fortsätta."))
+                queue_email(
+                    session,
+                    to=case.email,
+                    kind="fullmakt.expiring",
+                    case_id=case.id,
+                    subject="Din fullmakt för skuldrådgivning går snart ut",
+                    body=(
+                        f"Hej {case.person.given_name}!\n\nDin fullmakt gäller till "
+                        f"och med {fullmakt.valid_until.isoformat()}. Kontakta din "
+                        f"rådgivare, {case.counsellor.name}, om rådgivningen ska "
+                        "fortsätta."
+                    ),
+                )
             fullmakt.expiry_notice_at = now
             events.publish(session, fullmakt, "fullmakt.expiring")
             counts["noticed"] += 1
-    ended = session.scalars(select(Case).where(Case.status == CaseStatus.ENDED,
-                                               Case.ended_at <= now - RETENTION_AFTER_END)
-                            .execution_options(**all_tenants)).all()
+    ended = session.scalars(
+        select(Case)
+        .where(Case.status == CaseStatus.ENDED, Case.ended_at <= now - RETENTION_AFTER_END)
+        .execution_options(**all_tenants)
+    ).all()
     for case in ended:
         purge(session, case, "retention_ended", before_purge=before_purge)
         counts["purged"] += 1

@@ -55,50 +55,93 @@ class CustomerRow:
         return self.inquiry.answer.value
 
 
-def customer_inquiries(session: Session, organisation_id: uuid.UUID, *,
-                       personnummer: str | None = None, sent_from: date | None = None,
-                       sent_to: date | None = None, answered: bool | None = None,
-                       limit: int = SEARCH_LIMIT) -> list[CustomerRow]:
+def customer_inquiries(
+    session: Session,
+    organisation_id: uuid.UUID,
+    *,
+    personnummer: str | None = None,
+    sent_from: date | None = None,
+    sent_to: date | None = None,
+    answered: bool | None = None,
+    limit: int = SEARCH_LIMIT,
+) -> list[CustomerRow]:
     """The organisation's inquiries about one person (12-digit personnummer or
     samordningsnummer, found by its blind index) and/or sent between two dates
     (inclusive, Swedish time); ``answered`` True/False/None = answered, unanswered, all.
     Newest first."""
-    stmt = (creditor_inquiries(organisation_id, answered=answered,
-                                         personnummer=personnummer, sent_from=sent_from,
-                                         sent_to=sent_to)
-            .options(selectinload(Inquiry.case).selectinload(Case.person),
-                     selectinload(Inquiry.case).selectinload(Case.counsellor),
-                     selectinload(Inquiry.case).selectinload(Case.fullmakter))
-            .order_by(sent_at().desc(), Inquiry.id.desc()).limit(limit))
+    stmt = (
+        creditor_inquiries(
+            organisation_id,
+            answered=answered,
+            personnummer=personnummer,
+            sent_from=sent_from,
+            sent_to=sent_to,
+        )
+        .options(
+            selectinload(Inquiry.case).selectinload(Case.person),
+            selectinload(Inquiry.case).selectinload(Case.counsellor),
+            selectinload(Inquiry.case).selectinload(Case.fullmakter),
+        )
+        .order_by(sent_at().desc(), Inquiry.id.desc())
+        .limit(limit)
+    )
     found = list(session.scalars(stmt))
     today = clock.today()
-    municipalities = {o.id: o for o in session.scalars(select(Organisation).where(
-        Organisation.id.in_({i.organisation_id for i in found})))} if found else {}
+    municipalities = (
+        {
+            o.id: o
+            for o in session.scalars(
+                select(Organisation).where(Organisation.id.in_({i.organisation_id for i in found}))
+            )
+        }
+        if found
+        else {}
+    )
     rows = []
     for inquiry in found:
         case = inquiry.case
-        base = {"inquiry": inquiry, "personnummer": case.person.personnummer,
-                "sent_at": inquiry.delivered_at or inquiry.created_at,
-                "answered_at": inquiry.answered_at, "changed_at": inquiry.changed_at}
+        base = {
+            "inquiry": inquiry,
+            "personnummer": case.person.personnummer,
+            "sent_at": inquiry.delivered_at or inquiry.created_at,
+            "answered_at": inquiry.answered_at,
+            "changed_at": inquiry.changed_at,
+        }
         if inquiry.status == InquiryStatus.ANSWERED and inquiry.answer == Answer.YES:
             municipality = municipalities.get(inquiry.organisation_id)
-            rows.append(CustomerRow(**base, principal_name=case.person.name,
-                                    municipality=municipality.name if municipality else None,
-                                    counsellor=case.counsellor.name))
+            rows.append(
+                CustomerRow(
+                    **base,
+                    principal_name=case.person.name,
+                    municipality=municipality.name if municipality else None,
+                    counsellor=case.counsellor.name,
+                )
+            )
         else:
             fullmakt = next(f for f in case.fullmakter if f.id == inquiry.fullmakt_id)
-            rows.append(CustomerRow(**base, can_change=(
-                inquiry.answer == Answer.NO and inquiry.status == InquiryStatus.ANSWERED
-                and case.status == CaseStatus.ACTIVE and fullmakt.is_valid_on(today))))
+            rows.append(
+                CustomerRow(
+                    **base,
+                    can_change=(
+                        inquiry.answer == Answer.NO
+                        and inquiry.status == InquiryStatus.ANSWERED
+                        and case.status == CaseStatus.ACTIVE
+                        and fullmakt.is_valid_on(today)
+                    ),
+                )
+            )
     return rows
 
 
-def customer_inquiry(session: Session, organisation_id: uuid.UUID, inquiry_id: uuid.UUID
-                     ) -> Inquiry | None:
+def customer_inquiry(
+    session: Session, organisation_id: uuid.UUID, inquiry_id: uuid.UUID
+) -> Inquiry | None:
     """One inquiry addressed to the organisation, else None (404)."""
-    return session.scalar(select(Inquiry).where(
-        Inquiry.id == inquiry_id, Inquiry.creditor_id.in_(org_creditors(organisation_id)))
-        .options(selectinload(Inquiry.creditor), selectinload(Inquiry.case)))
+    return session.scalar(
+        select(Inquiry)
+        .where(Inquiry.id == inquiry_id, Inquiry.creditor_id.in_(org_creditors(organisation_id)))
+        .options(selectinload(Inquiry.creditor), selectinload(Inquiry.case))
+    )
 
 
 @dataclass(frozen=True)
@@ -117,8 +160,9 @@ class FullmaktRow:
         return self.subscription is not None and self.subscription.active
 
 
-def principal_fullmakter(session: Session, organisation_id: uuid.UUID, inquiry: Inquiry
-                         ) -> list[FullmaktRow]:
+def principal_fullmakter(
+    session: Session, organisation_id: uuid.UUID, inquiry: Inquiry
+) -> list[FullmaktRow]:
     """All currently valid fullmakter of the inquiry's principal that the organisation
     has had an inquiry under (whichever municipality holds them). Only for a yes: a no
     or an unanswered inquiry reveals nothing more about the person."""
@@ -126,31 +170,51 @@ def principal_fullmakter(session: Session, organisation_id: uuid.UUID, inquiry: 
         return []
     today = clock.today()
     asked = select(Inquiry.fullmakt_id).where(
-        Inquiry.creditor_id.in_(org_creditors(organisation_id)))
+        Inquiry.creditor_id.in_(org_creditors(organisation_id))
+    )
     fullmakter = session.scalars(
-        select(Fullmakt).join(Case, Case.id == Fullmakt.case_id)
-        .where(Case.person_id == inquiry.case.person_id, Case.status == CaseStatus.ACTIVE,
-               Fullmakt.id.in_(asked), Fullmakt.status == FullmaktStatus.ACTIVE,
-               Fullmakt.valid_from <= today, Fullmakt.valid_until >= today)
+        select(Fullmakt)
+        .join(Case, Case.id == Fullmakt.case_id)
+        .where(
+            Case.person_id == inquiry.case.person_id,
+            Case.status == CaseStatus.ACTIVE,
+            Fullmakt.id.in_(asked),
+            Fullmakt.status == FullmaktStatus.ACTIVE,
+            Fullmakt.valid_from <= today,
+            Fullmakt.valid_until >= today,
+        )
         .options(selectinload(Fullmakt.case).selectinload(Case.counsellor))
-        .order_by(Fullmakt.valid_from.desc())).all()
+        .order_by(Fullmakt.valid_from.desc())
+    ).all()
     rows = []
     for fullmakt in fullmakter:
         creditor = session.scalar(
-            select(Creditor).join(Inquiry, Inquiry.creditor_id == Creditor.id)
-            .where(Inquiry.fullmakt_id == fullmakt.id,
-                   Creditor.organisation_id == organisation_id).limit(1))
-        rows.append(FullmaktRow(
-            fullmakt=fullmakt, case=fullmakt.case,
-            municipality=session.get(Organisation, fullmakt.organisation_id),
-            creditor=creditor, answered_yes=answered_yes(session, creditor, fullmakt),
-            subscription=subscription_by_ids(session, creditor.id, fullmakt.id)))
+            select(Creditor)
+            .join(Inquiry, Inquiry.creditor_id == Creditor.id)
+            .where(Inquiry.fullmakt_id == fullmakt.id, Creditor.organisation_id == organisation_id)
+            .limit(1)
+        )
+        rows.append(
+            FullmaktRow(
+                fullmakt=fullmakt,
+                case=fullmakt.case,
+                municipality=session.get(Organisation, fullmakt.organisation_id),
+                creditor=creditor,
+                answered_yes=answered_yes(session, creditor, fullmakt),
+                subscription=subscription_by_ids(session, creditor.id, fullmakt.id),
+            )
+        )
     return rows
 
 
-def creditor_inquiries(organisation_id: uuid.UUID, *, answered: bool | None = None,
-                       personnummer: str | None = None, sent_from: date | None = None,
-                       sent_to: date | None = None) -> Select:
+def creditor_inquiries(
+    organisation_id: uuid.UUID,
+    *,
+    answered: bool | None = None,
+    personnummer: str | None = None,
+    sent_from: date | None = None,
+    sent_to: date | None = None,
+) -> Select:
     """The inquiries addressed to a creditor organisation, for its customer-inquiry
     search and the API's list: about one person (12 digits, found by the blind index),
     sent between two Swedish days (inclusive; delivered, or created if not yet
@@ -158,9 +222,13 @@ def creditor_inquiries(organisation_id: uuid.UUID, *, answered: bool | None = No
     stmt = select(Inquiry).where(Inquiry.creditor_id.in_(org_creditors(organisation_id)))
     if personnummer is not None:
         index = crypto.blind_index(dbmod.get().settings.blind_index_key, personnummer)
-        stmt = stmt.where(Inquiry.case_id.in_(
-            select(Case.id).join(Person, Person.id == Case.person_id)
-            .where(Person.pnr_index == index)))
+        stmt = stmt.where(
+            Inquiry.case_id.in_(
+                select(Case.id)
+                .join(Person, Person.id == Case.person_id)
+                .where(Person.pnr_index == index)
+            )
+        )
     sent = sent_at()
     start, end = clock.day_bounds(sent_from, sent_to)
     if start is not None:

@@ -34,12 +34,15 @@ def inquiry_payload(inquiry: Inquiry) -> dict[str, Any]:
         "personal_number": case.person.personnummer,
         "principal_name": case.person.name,
         "agent": subscriptions.agent_json(case),
-        "fullmakt": {"id": str(fullmakt.id), "code": fullmakt.code,
-                     "signed_at": fullmakt.signed_at.isoformat(),
-                     "valid_from": fullmakt.valid_from.isoformat(),
-                     "valid_until": fullmakt.valid_until.isoformat()},
+        "fullmakt": {
+            "id": str(fullmakt.id),
+            "code": fullmakt.code,
+            "signed_at": fullmakt.signed_at.isoformat(),
+            "valid_from": fullmakt.valid_from.isoformat(),
+            "valid_until": fullmakt.valid_until.isoformat(),
+        },
         "answer_url": f"{dbmod.get().settings.base_url}/creditor/api/v1/inquiries/"
-                      f"{inquiry.id}/answer",
+        f"{inquiry.id}/answer",
     }
 
 
@@ -56,15 +59,26 @@ def deliver(session: Session, inquiry_id: uuid.UUID) -> str:
         return "cancelled"
     creditor = inquiry.creditor
     if creditor.channel == Channel.WEB and creditor.email:
-        queue_email(session, to=creditor.email, kind="inquiry.notice",
-                    subject="Ny förfrågan från budget- och skuldrådgivningen",
-                    body=("En kommun har skickat en förfrågan om en kunds skulder med stöd "
-                          "av en fullmakt signerad med BankID. Logga in i Skuldkolls "
-                          "borgenärsportal för att verifiera fullmakten och svara:\n\n"
-                          f"{dbmod.get().settings.base_url}/creditor/inquiries/{inquiry.id}"))
+        queue_email(
+            session,
+            to=creditor.email,
+            kind="inquiry.notice",
+            subject="Ny förfrågan från budget- och skuldrådgivningen",
+            body=(
+                "En kommun har skickat en förfrågan om en kunds skulder med stöd "
+                "av en fullmakt signerad med BankID. Logga in i Skuldkolls "
+                "borgenärsportal för att verifiera fullmakten och svara:\n\n"
+                f"{dbmod.get().settings.base_url}/creditor/inquiries/{inquiry.id}"
+            ),
+        )
     elif creditor.channel == Channel.API and creditor.organisation_id is not None:
-        webhooks.emit(session, creditor.organisation_id, "inquiry.created",
-                      inquiry_payload(inquiry), case=case)
+        webhooks.emit(
+            session,
+            creditor.organisation_id,
+            "inquiry.created",
+            inquiry_payload(inquiry),
+            case=case,
+        )
     inquiry.status = InquiryStatus.DELIVERED
     inquiry.delivered_at = clock.now()
     return "delivered"

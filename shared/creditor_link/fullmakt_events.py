@@ -38,26 +38,34 @@ def recipients(session: Session, event: dict[str, Any]) -> list[Creditor]:
     creditors that had an inquiry under the fullmakt delivered and not answered."""
     fullmakt_id = uuid.UUID(event["fullmakt_id"])
     subscribed = select(FullmaktSubscription.creditor_id).where(
-        FullmaktSubscription.fullmakt_id == fullmakt_id,
-        FullmaktSubscription.active.is_(True))
+        FullmaktSubscription.fullmakt_id == fullmakt_id, FullmaktSubscription.active.is_(True)
+    )
     who = Creditor.id.in_(subscribed)
     if event["type"] in events.ENDING:
         # _end() has already cancelled the open ones when this runs.
         waiting = select(Inquiry.creditor_id).where(
-            Inquiry.fullmakt_id == fullmakt_id, Inquiry.delivered_at.is_not(None),
-            Inquiry.status.in_((*ANSWERABLE, InquiryStatus.CANCELLED)))
+            Inquiry.fullmakt_id == fullmakt_id,
+            Inquiry.delivered_at.is_not(None),
+            Inquiry.status.in_((*ANSWERABLE, InquiryStatus.CANCELLED)),
+        )
         who = or_(who, Creditor.id.in_(waiting))
     # Unscoped: an event goes to organisations other than whoever caused it.
-    return list(session.scalars(select(Creditor).where(who).order_by(Creditor.name)
-                                .execution_options(all_tenants=True)))
+    return list(
+        session.scalars(
+            select(Creditor).where(who).order_by(Creditor.name).execution_options(all_tenants=True)
+        )
+    )
 
 
 def fan_out(session: Session, event: dict[str, Any]) -> int:
     """Send the event to its recipients: a webhook to an organisation with an endpoint,
     else a portal notice (for an organisation) and an e-mail (to the creditor's address).
     Returns how many creditors were told; an event already sent is not sent again."""
-    done = session.scalar(select(AuditEntry.seq).where(
-        AuditEntry.action == "fullmakt.event_sent", AuditEntry.subject_id == event["id"]))
+    done = session.scalar(
+        select(AuditEntry.seq).where(
+            AuditEntry.action == "fullmakt.event_sent", AuditEntry.subject_id == event["id"]
+        )
+    )
     if done is not None:
         return 0
     told = []
@@ -68,18 +76,31 @@ def fan_out(session: Session, event: dict[str, Any]) -> int:
             told.append({"creditor_id": str(creditor.id), "channel": "webhook"})
             continue
         if org_id is not None:
-            session.add(CreditorNotice(organisation_id=org_id, event_type=event["type"],
-                                       fullmakt_id=uuid.UUID(event["fullmakt_id"]),
-                                       data=event["data"]))
+            session.add(
+                CreditorNotice(
+                    organisation_id=org_id,
+                    event_type=event["type"],
+                    fullmakt_id=uuid.UUID(event["fullmakt_id"]),
+                    data=event["data"],
+                )
+            )
         if creditor.email:
             _email(session, creditor, event)
         if org_id is not None or creditor.email:
             told.append({"creditor_id": str(creditor.id), "channel": "notice"})
     if told:
-        audit.record(session, audit.Actor.system("worker"), "fullmakt.event_sent",
-                     subject_type="fullmakt_event", subject_id=event["id"],
-                     details={"type": event["type"], "fullmakt_id": event["fullmakt_id"],
-                              "recipients": told})
+        audit.record(
+            session,
+            audit.Actor.system("worker"),
+            "fullmakt.event_sent",
+            subject_type="fullmakt_event",
+            subject_id=event["id"],
+            details={
+                "type": event["type"],
+                "fullmakt_id": event["fullmakt_id"],
+                "recipients": told,
+            },
+        )
     return len(told)
 
 
@@ -95,12 +116,18 @@ def _email(session: Session, creditor: Creditor, event: dict[str, Any]) -> None:
         lines.append(f"Orsak: {events.REASONS.get(data['reason'], data['reason'])}.")
     if event["type"] in events.ENDING:
         lines.append("Inga fler uppgifter får lämnas med stöd av fullmakten.")
-    lines.append("Se händelsen i Skuldkolls borgenärsportal:\n\n"
-                 f"{dbmod.get().settings.base_url}/creditor/notices")
+    lines.append(
+        "Se händelsen i Skuldkolls borgenärsportal:\n\n"
+        f"{dbmod.get().settings.base_url}/creditor/notices"
+    )
     # No case_id: the notice holds no personal data and outlives the case.
-    queue_email(session, to=creditor.email, kind=event["type"],
-                subject=f"Fullmakt {code} {events.EVENTS[event['type']]}",
-                body="\n\n".join(lines))
+    queue_email(
+        session,
+        to=creditor.email,
+        kind=event["type"],
+        subject=f"Fullmakt {code} {events.EVENTS[event['type']]}",
+        body="\n\n".join(lines),
+    )
 
 
 def before_purge(session: Session, case: Case, reason: str) -> None:
@@ -111,5 +138,8 @@ def before_purge(session: Session, case: Case, reason: str) -> None:
         if fullmakt.signed_at is not None:
             fan_out(session, events.event_for(fullmakt, "fullmakt.deleted", reason=reason))
     webhooks.forget_case(session, case.id)
-    session.execute(delete(FullmaktSubscription).where(FullmaktSubscription.case_id == case.id)
-                    .execution_options(synchronize_session="fetch", all_tenants=True))
+    session.execute(
+        delete(FullmaktSubscription)
+        .where(FullmaktSubscription.case_id == case.id)
+        .execution_options(synchronize_session="fetch", all_tenants=True)
+    )

@@ -34,8 +34,9 @@ def request_hash(method: str, path: str, body: bytes) -> str:
     """SHA-256 of the method, the path and the body; a JSON body counts by its content,
     not its formatting (key order and whitespace do not make another request)."""
     try:
-        canonical = json.dumps(json.loads(body), sort_keys=True, separators=(",", ":"),
-                               ensure_ascii=False).encode()
+        canonical = json.dumps(
+            json.loads(body), sort_keys=True, separators=(",", ":"), ensure_ascii=False
+        ).encode()
     except ValueError:
         canonical = body
     digest = hashlib.sha256()
@@ -69,23 +70,34 @@ class InProgress:
 Outcome = Claimed | Replay | Mismatch | InProgress
 
 
-def claim(session: Session, organisation_id: uuid.UUID, key: str, *, endpoint: str,
-          fingerprint: str) -> Outcome:
+def claim(
+    session: Session, organisation_id: uuid.UUID, key: str, *, endpoint: str, fingerprint: str
+) -> Outcome:
     """Claim ``key`` for this request, or say why not. Run it in a transaction of its
     own and commit it at once: the claim must be visible to concurrent requests."""
     now = clock.now()
     for _attempt in range(2):
-        record = session.scalar(select(IdempotencyRecord).where(
-            IdempotencyRecord.organisation_id == organisation_id, IdempotencyRecord.key == key))
-        if record is not None and (record.expires_at <= now or (
-                record.status_code is None and record.created_at <= now - ABANDONED_AFTER)):
+        record = session.scalar(
+            select(IdempotencyRecord).where(
+                IdempotencyRecord.organisation_id == organisation_id, IdempotencyRecord.key == key
+            )
+        )
+        if record is not None and (
+            record.expires_at <= now
+            or (record.status_code is None and record.created_at <= now - ABANDONED_AFTER)
+        ):
             session.delete(record)  # expired, or abandoned by a crashed request
             session.flush()
             record = None
         if record is None:
-            record = IdempotencyRecord(organisation_id=organisation_id, key=key,
-                                       endpoint=endpoint, request_hash=fingerprint,
-                                       created_at=now, expires_at=now + KEEP)
+            record = IdempotencyRecord(
+                organisation_id=organisation_id,
+                key=key,
+                endpoint=endpoint,
+                request_hash=fingerprint,
+                created_at=now,
+                expires_at=now + KEEP,
+            )
             try:
                 with session.begin_nested():
                     session.add(record)
@@ -110,13 +122,18 @@ def complete(session: Session, record_id: uuid.UUID, status_code: int, body: str
 
 def release(session: Session, record_id: uuid.UUID) -> None:
     """Forget a claim whose request did not succeed (its own transaction)."""
-    session.execute(delete(IdempotencyRecord).where(IdempotencyRecord.id == record_id,
-                                                    IdempotencyRecord.status_code.is_(None)))
+    session.execute(
+        delete(IdempotencyRecord).where(
+            IdempotencyRecord.id == record_id, IdempotencyRecord.status_code.is_(None)
+        )
+    )
 
 
 def purge_expired(session: Session) -> int:
     """Delete the records older than 24 hours, of every organisation (periodic job)."""
-    result = session.execute(delete(IdempotencyRecord)
-                             .where(IdempotencyRecord.expires_at <= clock.now())
-                             .execution_options(all_tenants=True))
+    result = session.execute(
+        delete(IdempotencyRecord)
+        .where(IdempotencyRecord.expires_at <= clock.now())
+        .execution_options(all_tenants=True)
+    )
     return result.rowcount or 0

@@ -30,9 +30,11 @@ from shared.identity.models import ApiKey, Creditor, Organisation, User
 def inquiry_for(session: Session, org_id: uuid.UUID, inquiry_id: uuid.UUID) -> Inquiry | None:
     """The inquiry if it is addressed to the organisation ``org_id``, else None (404)."""
     return session.scalar(
-        select(Inquiry).join(Creditor, Creditor.id == Inquiry.creditor_id)
+        select(Inquiry)
+        .join(Creditor, Creditor.id == Inquiry.creditor_id)
         .where(Inquiry.id == inquiry_id, Creditor.organisation_id == org_id)
-        .options(selectinload(Inquiry.creditor)))
+        .options(selectinload(Inquiry.creditor))
+    )
 
 
 def counsellor_of(session: Session, case: Case) -> User | None:
@@ -54,8 +56,7 @@ class InquiryView:
 
     @property
     def fullmakt_valid(self) -> bool:
-        return self.case.status == CaseStatus.ACTIVE and \
-            self.fullmakt.is_valid_on(clock.today())
+        return self.case.status == CaseStatus.ACTIVE and self.fullmakt.is_valid_on(clock.today())
 
     @property
     def can_answer(self) -> bool:
@@ -63,13 +64,15 @@ class InquiryView:
 
 
 def inquiry_view(session: Session, inquiry: Inquiry) -> InquiryView:
-    case = session.scalar(select(Case).where(Case.id == inquiry.case_id)
-                          .options(selectinload(Case.person)))
+    case = session.scalar(
+        select(Case).where(Case.id == inquiry.case_id).options(selectinload(Case.person))
+    )
     counsellor = counsellor_of(session, case)
     fullmakt = session.scalar(select(Fullmakt).where(Fullmakt.id == inquiry.fullmakt_id))
     municipality = session.get(Organisation, inquiry.organisation_id)
-    debts = list(session.scalars(select(Debt).where(Debt.inquiry_id == inquiry.id)
-                                 .order_by(Debt.created_at)))
+    debts = list(
+        session.scalars(select(Debt).where(Debt.inquiry_id == inquiry.id).order_by(Debt.created_at))
+    )
     return InquiryView(inquiry, case, fullmakt, municipality, counsellor, debts)
 
 
@@ -78,13 +81,15 @@ def preload_inbox(session: Session, inquiries: list[Inquiry]) -> dict[uuid.UUID,
     (instead of two per row); returns the municipalities by id."""
     case_ids = {i.case_id for i in inquiries}
     if case_ids:
-        session.scalars(select(Case).where(Case.id.in_(case_ids))
-                        .options(selectinload(Case.person))).all()
+        session.scalars(
+            select(Case).where(Case.id.in_(case_ids)).options(selectinload(Case.person))
+        ).all()
     org_ids = {i.organisation_id for i in inquiries}
     if not org_ids:
         return {}
-    return {o.id: o for o in session.scalars(select(Organisation)
-                                             .where(Organisation.id.in_(org_ids)))}
+    return {
+        o.id: o for o in session.scalars(select(Organisation).where(Organisation.id.in_(org_ids)))
+    }
 
 
 def answered_by_label(session: Session, inquiry: Inquiry) -> str | None:
@@ -118,20 +123,36 @@ def inquiry_details(session: Session, inquiries: list[Inquiry]) -> InquiryDetail
     """The rows' cases (with person and counsellor), fullmakter, municipalities and
     debts in five queries, however long the page."""
     case_ids = {i.case_id for i in inquiries}
-    cases = {c.id: c for c in session.scalars(
-        select(Case).where(Case.id.in_(case_ids))
-        .options(selectinload(Case.person), selectinload(Case.counsellor)))} if case_ids else {}
+    cases = (
+        {
+            c.id: c
+            for c in session.scalars(
+                select(Case)
+                .where(Case.id.in_(case_ids))
+                .options(selectinload(Case.person), selectinload(Case.counsellor))
+            )
+        }
+        if case_ids
+        else {}
+    )
     fullmakt_ids = {i.fullmakt_id for i in inquiries}
-    fullmakter = {f.id: f for f in session.scalars(
-        select(Fullmakt).where(Fullmakt.id.in_(fullmakt_ids)))} if fullmakt_ids else {}
+    fullmakter = (
+        {f.id: f for f in session.scalars(select(Fullmakt).where(Fullmakt.id.in_(fullmakt_ids)))}
+        if fullmakt_ids
+        else {}
+    )
     debts: dict[uuid.UUID, list[Debt]] = {i.id: [] for i in inquiries}
     if debts:
-        for debt in session.scalars(select(Debt).where(Debt.inquiry_id.in_(debts))
-                                    .order_by(Debt.created_at, Debt.id)):
+        for debt in session.scalars(
+            select(Debt).where(Debt.inquiry_id.in_(debts)).order_by(Debt.created_at, Debt.id)
+        ):
             debts[debt.inquiry_id].append(debt)
     org_ids = {i.organisation_id for i in inquiries}
-    municipalities = {o.id: o for o in session.scalars(
-        select(Organisation).where(Organisation.id.in_(org_ids)))} if org_ids else {}
+    municipalities = (
+        {o.id: o for o in session.scalars(select(Organisation).where(Organisation.id.in_(org_ids)))}
+        if org_ids
+        else {}
+    )
     return InquiryDetails(cases, fullmakter, municipalities, debts)
 
 
@@ -139,17 +160,25 @@ def fullmakt_codes(session: Session, fullmakt_ids: set[uuid.UUID]) -> dict[uuid.
     """The fullmakter's codes (FM-XXXX-XXXX) by id, in one query."""
     if not fullmakt_ids:
         return {}
-    return {row.id: row.code for row in session.execute(
-        select(Fullmakt.id, Fullmakt.code).where(Fullmakt.id.in_(fullmakt_ids)))}
+    return {
+        row.id: row.code
+        for row in session.execute(
+            select(Fullmakt.id, Fullmakt.code).where(Fullmakt.id.in_(fullmakt_ids))
+        )
+    }
 
 
-def inquiries_for_creditor(session: Session, org_id: uuid.UUID,
-                           status: InquiryStatus | None = None) -> list[Inquiry]:
+def inquiries_for_creditor(
+    session: Session, org_id: uuid.UUID, status: InquiryStatus | None = None
+) -> list[Inquiry]:
     """The inbox of a creditor organisation (the tenant scope shows it only its own)."""
-    stmt = (select(Inquiry).join(Creditor, Creditor.id == Inquiry.creditor_id)
-            .where(Creditor.organisation_id == org_id)
-            .options(selectinload(Inquiry.creditor))
-            .order_by(Inquiry.created_at.desc()))
+    stmt = (
+        select(Inquiry)
+        .join(Creditor, Creditor.id == Inquiry.creditor_id)
+        .where(Creditor.organisation_id == org_id)
+        .options(selectinload(Inquiry.creditor))
+        .order_by(Inquiry.created_at.desc())
+    )
     if status is not None:
         stmt = stmt.where(Inquiry.status == status)
     return list(session.scalars(stmt))

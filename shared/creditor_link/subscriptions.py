@@ -43,8 +43,6 @@ from shared.security import audit
 SOURCES = ("answer", "portal", "api")
 
 
-
-
 def _actor(by: str, organisation_id: uuid.UUID | None) -> audit.Actor:
     kind, _sep, ident = by.partition(":")
     return audit.Actor(kind, ident or None, organisation_id)
@@ -52,9 +50,16 @@ def _actor(by: str, organisation_id: uuid.UUID | None) -> audit.Actor:
 
 def yes_under(creditor_ids, fullmakt_id: uuid.UUID):
     """The condition "a yes answer from one of ``creditor_ids`` under the fullmakt"."""
-    return select(Inquiry.id).where(
-        Inquiry.fullmakt_id == fullmakt_id, Inquiry.creditor_id.in_(creditor_ids),
-        Inquiry.status == InquiryStatus.ANSWERED, Inquiry.answer == Answer.YES).exists()
+    return (
+        select(Inquiry.id)
+        .where(
+            Inquiry.fullmakt_id == fullmakt_id,
+            Inquiry.creditor_id.in_(creditor_ids),
+            Inquiry.status == InquiryStatus.ANSWERED,
+            Inquiry.answer == Answer.YES,
+        )
+        .exists()
+    )
 
 
 def org_creditors(organisation_id: uuid.UUID):
@@ -72,8 +77,11 @@ def _iso(value: date | datetime | None) -> str | None:
 def agent_json(case: Case) -> dict[str, str]:
     """The agent (ombud): the municipality's counselling service and the counsellor."""
     municipality = case.counsellor.organisation
-    return {"organisation": municipality.name, "orgnr": municipality.orgnr,
-            "counsellor": case.counsellor.name}
+    return {
+        "organisation": municipality.name,
+        "orgnr": municipality.orgnr,
+        "counsellor": case.counsellor.name,
+    }
 
 
 def fullmakt_json(fullmakt: Fullmakt, case: Case) -> dict[str, Any]:
@@ -92,18 +100,21 @@ def fullmakt_json(fullmakt: Fullmakt, case: Case) -> dict[str, Any]:
     }
 
 
-def fullmakt_for_creditor(session: Session, organisation_id: uuid.UUID,
-                          fullmakt_id: uuid.UUID) -> Fullmakt | None:
+def fullmakt_for_creditor(
+    session: Session, organisation_id: uuid.UUID, fullmakt_id: uuid.UUID
+) -> Fullmakt | None:
     """The fullmakt if the creditor organisation answered yes to an inquiry under it,
     else None (a 404: nobody learns that it exists)."""
     return session.scalar(
-        select(Fullmakt).where(Fullmakt.id == fullmakt_id,
-                               yes_under(org_creditors(organisation_id), fullmakt_id))
-        .options(selectinload(Fullmakt.case).selectinload(Case.person)))
+        select(Fullmakt)
+        .where(Fullmakt.id == fullmakt_id, yes_under(org_creditors(organisation_id), fullmakt_id))
+        .options(selectinload(Fullmakt.case).selectinload(Case.person))
+    )
 
 
-def subscribe(session: Session, creditor: Creditor, fullmakt: Fullmakt, *, source: str,
-              by: str) -> FullmaktSubscription:
+def subscribe(
+    session: Session, creditor: Creditor, fullmakt: Fullmakt, *, source: str, by: str
+) -> FullmaktSubscription:
     """Subscribe the creditor to the fullmakt's events (idempotent; an ended subscription
     is resumed). Only a creditor on the platform that answered yes under the fullmakt,
     and only while the fullmakt has not ended."""
@@ -112,15 +123,22 @@ def subscribe(session: Session, creditor: Creditor, fullmakt: Fullmakt, *, sourc
     if creditor.organisation_id is None:
         raise NotAllowed("Borgenären är inte ansluten till Skuldkoll och kan inte prenumerera.")
     if not answered_yes(session, creditor, fullmakt):
-        raise NotAllowed("Det går bara att prenumerera på en fullmakt som ni har svarat ja "
-                         "på en kundfråga under.")
+        raise NotAllowed(
+            "Det går bara att prenumerera på en fullmakt som ni har svarat ja "
+            "på en kundfråga under."
+        )
     if fullmakt.status != FullmaktStatus.ACTIVE:
         raise NotAllowed("Fullmakten har upphört; den går inte att prenumerera på.")
     existing = subscription_by_ids(session, creditor.id, fullmakt.id)
     if existing is None:
         subscription = FullmaktSubscription(
-            organisation_id=creditor.organisation_id, creditor_id=creditor.id,
-            fullmakt_id=fullmakt.id, case_id=fullmakt.case_id, active=True, source=source)
+            organisation_id=creditor.organisation_id,
+            creditor_id=creditor.id,
+            fullmakt_id=fullmakt.id,
+            case_id=fullmakt.case_id,
+            active=True,
+            source=source,
+        )
         try:
             with session.begin_nested():  # two yes answers at once: one row wins
                 session.add(subscription)
@@ -137,20 +155,28 @@ def subscribe(session: Session, creditor: Creditor, fullmakt: Fullmakt, *, sourc
     return existing
 
 
-def subscription_by_ids(session: Session, creditor_id: uuid.UUID, fullmakt_id: uuid.UUID
-                  ) -> FullmaktSubscription | None:
+def subscription_by_ids(
+    session: Session, creditor_id: uuid.UUID, fullmakt_id: uuid.UUID
+) -> FullmaktSubscription | None:
     return session.scalar(
         select(FullmaktSubscription)
-        .where(FullmaktSubscription.creditor_id == creditor_id,
-               FullmaktSubscription.fullmakt_id == fullmakt_id)
-        .execution_options(populate_existing=True))
+        .where(
+            FullmaktSubscription.creditor_id == creditor_id,
+            FullmaktSubscription.fullmakt_id == fullmakt_id,
+        )
+        .execution_options(populate_existing=True)
+    )
 
 
 def _audit(session: Session, by: str, subscription: FullmaktSubscription, action: str) -> None:
-    audit.record(session, _actor(by, subscription.organisation_id), action,
-                 subject_type="fullmakt_subscription", subject_id=subscription.id,
-                 details={"fullmakt_id": str(subscription.fullmakt_id),
-                          "source": subscription.source})
+    audit.record(
+        session,
+        _actor(by, subscription.organisation_id),
+        action,
+        subject_type="fullmakt_subscription",
+        subject_id=subscription.id,
+        details={"fullmakt_id": str(subscription.fullmakt_id), "source": subscription.source},
+    )
 
 
 def unsubscribe(session: Session, subscription: FullmaktSubscription, *, by: str) -> None:
@@ -164,30 +190,41 @@ def unsubscribe(session: Session, subscription: FullmaktSubscription, *, by: str
     _audit(session, by, subscription, "fullmakt_subscription.ended")
 
 
-def subscriptions_of(session: Session, organisation_id: uuid.UUID, *,
-                     active: bool | None = None,
-                     before: tuple[datetime, uuid.UUID] | None = None,
-                     limit: int = 50) -> list[FullmaktSubscription]:
+def subscriptions_of(
+    session: Session,
+    organisation_id: uuid.UUID,
+    *,
+    active: bool | None = None,
+    before: tuple[datetime, uuid.UUID] | None = None,
+    limit: int = 50,
+) -> list[FullmaktSubscription]:
     """The organisation's subscriptions, newest first; ``before`` = (created_at, id) of
     the last one of the previous page."""
     stmt = select(FullmaktSubscription).where(
-        FullmaktSubscription.organisation_id == organisation_id)
+        FullmaktSubscription.organisation_id == organisation_id
+    )
     if active is not None:
         stmt = stmt.where(FullmaktSubscription.active.is_(active))
-    stmt = dbmod.newest_first(stmt, FullmaktSubscription.created_at, FullmaktSubscription.id,
-                              before=before, limit=limit)
+    stmt = dbmod.newest_first(
+        stmt, FullmaktSubscription.created_at, FullmaktSubscription.id, before=before, limit=limit
+    )
     return list(session.scalars(stmt))
 
 
-def subscription_of(session: Session, organisation_id: uuid.UUID, subscription_id: uuid.UUID
-                    ) -> FullmaktSubscription | None:
-    return session.scalar(select(FullmaktSubscription).where(
-        FullmaktSubscription.id == subscription_id,
-        FullmaktSubscription.organisation_id == organisation_id))
+def subscription_of(
+    session: Session, organisation_id: uuid.UUID, subscription_id: uuid.UUID
+) -> FullmaktSubscription | None:
+    return session.scalar(
+        select(FullmaktSubscription).where(
+            FullmaktSubscription.id == subscription_id,
+            FullmaktSubscription.organisation_id == organisation_id,
+        )
+    )
 
 
-def subscription_for(session: Session, creditor: Creditor, fullmakt: Fullmakt
-                     ) -> FullmaktSubscription | None:
+def subscription_for(
+    session: Session, creditor: Creditor, fullmakt: Fullmakt
+) -> FullmaktSubscription | None:
     return subscription_by_ids(session, creditor.id, fullmakt.id)
 
 
@@ -196,29 +233,43 @@ def creditor_of(session: Session, organisation_id: uuid.UUID) -> Creditor | None
     return session.scalar(select(Creditor).where(Creditor.organisation_id == organisation_id))
 
 
-def send_fullmakt(session: Session, creditor: Creditor, fullmakt: Fullmakt, *, by: str,
-                  inquiry: Inquiry | None = None) -> list[WebhookDelivery]:
+def send_fullmakt(
+    session: Session,
+    creditor: Creditor,
+    fullmakt: Fullmakt,
+    *,
+    by: str,
+    inquiry: Inquiry | None = None,
+) -> list[WebhookDelivery]:
     """Push the fullmakt to the creditor's own system (``fullmakt.sent``), as after its
     yes answer: one delivery per endpoint, the payload under the case's key."""
     org_id = creditor.organisation_id
     if org_id is None or not webhook_endpoints.has_endpoint(session, org_id):
-        raise NotAllowed("Organisationen har ingen webhook-adress, så fullmakten kan inte "
-                         "skickas till ert system. En administratör lägger till en under "
-                         "Webhooks.")
+        raise NotAllowed(
+            "Organisationen har ingen webhook-adress, så fullmakten kan inte "
+            "skickas till ert system. En administratör lägger till en under "
+            "Webhooks."
+        )
     if not answered_yes(session, creditor, fullmakt):
-        raise NotAllowed("Fullmakten kan bara hämtas efter ett ja-svar på en kundfråga "
-                         "under den.")
+        raise NotAllowed("Fullmakten kan bara hämtas efter ett ja-svar på en kundfråga under den.")
     case = fullmakt.case
     if case.status != CaseStatus.ACTIVE or not fullmakt.is_valid_on(clock.today()):
         raise NotAllowed("Fullmakten gäller inte längre och kan inte hämtas.")
     data = fullmakt_json(fullmakt, case)
     data["inquiry_id"] = str(inquiry.id) if inquiry is not None else None
     deliveries = webhooks.emit(session, org_id, "fullmakt.sent", data, case=case)
-    audit.record(session, _actor(by, org_id), "fullmakt.sent", subject_type="fullmakt",
-                 subject_id=fullmakt.id,
-                 details={"creditor_id": str(creditor.id),
-                          "inquiry_id": data["inquiry_id"],
-                          "deliveries": [str(d.id) for d in deliveries]})
+    audit.record(
+        session,
+        _actor(by, org_id),
+        "fullmakt.sent",
+        subject_type="fullmakt",
+        subject_id=fullmakt.id,
+        details={
+            "creditor_id": str(creditor.id),
+            "inquiry_id": data["inquiry_id"],
+            "deliveries": [str(d.id) for d in deliveries],
+        },
+    )
     return deliveries
 
 

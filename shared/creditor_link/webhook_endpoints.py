@@ -42,8 +42,11 @@ def secret_entries(endpoint: WebhookEndpoint) -> list[dict[str, Any]]:
 
 
 def valid_secrets(entries: list[dict[str, Any]], at: datetime) -> list[str]:
-    valid = [s for s in entries
-             if s["expires_at"] is None or datetime.fromisoformat(s["expires_at"]) > at]
+    valid = [
+        s
+        for s in entries
+        if s["expires_at"] is None or datetime.fromisoformat(s["expires_at"]) > at
+    ]
     return [s["secret"] for s in sorted(valid, key=lambda s: s["created_at"], reverse=True)]
 
 
@@ -56,8 +59,11 @@ def signing_secrets(endpoint: WebhookEndpoint, at: datetime | None = None) -> li
 def previous_secret_valid_until(endpoint: WebhookEndpoint) -> datetime | None:
     """Until when a rotated-out secret still signs (None when none does)."""
     now = clock.wall_now()
-    ends = [datetime.fromisoformat(s["expires_at"]) for s in secret_entries(endpoint)
-            if s["expires_at"] is not None]
+    ends = [
+        datetime.fromisoformat(s["expires_at"])
+        for s in secret_entries(endpoint)
+        if s["expires_at"] is not None
+    ]
     return max((end for end in ends if end > now), default=None)
 
 
@@ -72,8 +78,9 @@ def allow_local_http() -> bool:
     return settings.demo or settings.testing
 
 
-def add_endpoint(session: Session, admin: User, url: str | None,
-                 description: str | None = None) -> tuple[WebhookEndpoint, str]:
+def add_endpoint(
+    session: Session, admin: User, url: str | None, description: str | None = None
+) -> tuple[WebhookEndpoint, str]:
     """A new endpoint for the admin's organisation. Returns it and its signing secret,
     which the portal shows once."""
     actor = _admin_actor(admin)
@@ -85,17 +92,27 @@ def add_endpoint(session: Session, admin: User, url: str | None,
     if any(e.url == url for e in active):
         raise FieldError("url", "Adressen finns redan bland organisationens adresser.")
     if len(active) >= MAX_ENDPOINTS:
-        raise FieldError("url", "Högst %(n)s aktiva adresser; stäng av en först.",
-                         n=MAX_ENDPOINTS)
+        raise FieldError("url", "Högst %(n)s aktiva adresser; stäng av en först.", n=MAX_ENDPOINTS)
     secret = new_secret()
     endpoint = WebhookEndpoint(
-        organisation_id=admin.organisation_id, url=url, description=description, active=True,
-        secrets=json.dumps([{"secret": secret, "created_at": clock.wall_now().isoformat(),
-                             "expires_at": None}]))
+        organisation_id=admin.organisation_id,
+        url=url,
+        description=description,
+        active=True,
+        secrets=json.dumps(
+            [{"secret": secret, "created_at": clock.wall_now().isoformat(), "expires_at": None}]
+        ),
+    )
     session.add(endpoint)
     session.flush()
-    audit.record(session, actor, "webhook_endpoint.created", subject_type="webhook_endpoint",
-                 subject_id=endpoint.id, details={"url": url})
+    audit.record(
+        session,
+        actor,
+        "webhook_endpoint.created",
+        subject_type="webhook_endpoint",
+        subject_id=endpoint.id,
+        details={"url": url},
+    )
     return endpoint, secret
 
 
@@ -118,9 +135,14 @@ def rotate_secret(session: Session, admin: User, endpoint: WebhookEndpoint) -> s
     secret = new_secret()
     kept.append({"secret": secret, "created_at": now.isoformat(), "expires_at": None})
     endpoint.secrets = json.dumps(kept)
-    audit.record(session, actor, "webhook_endpoint.secret_rotated",
-                 subject_type="webhook_endpoint", subject_id=endpoint.id,
-                 details={"old_valid_until": (now + OLD_SECRET_VALID).isoformat()})
+    audit.record(
+        session,
+        actor,
+        "webhook_endpoint.secret_rotated",
+        subject_type="webhook_endpoint",
+        subject_id=endpoint.id,
+        details={"old_valid_until": (now + OLD_SECRET_VALID).isoformat()},
+    )
     return secret
 
 
@@ -136,36 +158,59 @@ def disable_endpoint(session: Session, admin: User, endpoint: WebhookEndpoint) -
     endpoint.disabled_at = clock.now()
     dropped = session.execute(
         update(WebhookDelivery)
-        .where(WebhookDelivery.endpoint_id == endpoint.id,
-               WebhookDelivery.status == DeliveryStatus.PENDING)
+        .where(
+            WebhookDelivery.endpoint_id == endpoint.id,
+            WebhookDelivery.status == DeliveryStatus.PENDING,
+        )
         .values(status=DeliveryStatus.FAILED, failed_at=clock.wall_now(), next_attempt_at=None)
-        .execution_options(synchronize_session="fetch")).rowcount
-    audit.record(session, actor, "webhook_endpoint.disabled", subject_type="webhook_endpoint",
-                 subject_id=endpoint.id, details={"url": endpoint.url, "pending_failed": dropped})
+        .execution_options(synchronize_session="fetch")
+    ).rowcount
+    audit.record(
+        session,
+        actor,
+        "webhook_endpoint.disabled",
+        subject_type="webhook_endpoint",
+        subject_id=endpoint.id,
+        details={"url": endpoint.url, "pending_failed": dropped},
+    )
     return dropped
 
 
-def endpoints_of(session: Session, organisation_id: uuid.UUID, *, active_only: bool = False
-                 ) -> list[WebhookEndpoint]:
+def endpoints_of(
+    session: Session, organisation_id: uuid.UUID, *, active_only: bool = False
+) -> list[WebhookEndpoint]:
     """The organisation's endpoints, active ones first, newest first."""
     stmt = select(WebhookEndpoint).where(WebhookEndpoint.organisation_id == organisation_id)
     if active_only:
         stmt = stmt.where(WebhookEndpoint.active.is_(True))
-    return list(session.scalars(stmt.order_by(WebhookEndpoint.active.desc(),
-                                              WebhookEndpoint.created_at.desc())))
+    return list(
+        session.scalars(
+            stmt.order_by(WebhookEndpoint.active.desc(), WebhookEndpoint.created_at.desc())
+        )
+    )
 
 
-def endpoint_of(session: Session, organisation_id: uuid.UUID, endpoint_id: uuid.UUID
-                ) -> WebhookEndpoint | None:
-    return session.scalar(select(WebhookEndpoint).where(
-        WebhookEndpoint.id == endpoint_id, WebhookEndpoint.organisation_id == organisation_id))
+def endpoint_of(
+    session: Session, organisation_id: uuid.UUID, endpoint_id: uuid.UUID
+) -> WebhookEndpoint | None:
+    return session.scalar(
+        select(WebhookEndpoint).where(
+            WebhookEndpoint.id == endpoint_id, WebhookEndpoint.organisation_id == organisation_id
+        )
+    )
 
 
 def has_endpoint(session: Session, organisation_id: uuid.UUID) -> bool:
     """Whether the organisation's system receives webhooks (an active endpoint)."""
     # Asked on behalf of whoever causes an event, so not limited to their organisation.
-    return session.scalar(
-        select(func.count()).select_from(WebhookEndpoint)
-        .where(WebhookEndpoint.organisation_id == organisation_id,
-               WebhookEndpoint.active.is_(True))
-        .execution_options(all_tenants=True)) > 0
+    return (
+        session.scalar(
+            select(func.count())
+            .select_from(WebhookEndpoint)
+            .where(
+                WebhookEndpoint.organisation_id == organisation_id, WebhookEndpoint.active.is_(True)
+            )
+            .execution_options(all_tenants=True)
+        )
+        > 0
+    )

@@ -74,13 +74,25 @@ def new_message_id() -> str:
 def envelope(event_type: str, data: dict[str, Any], at: datetime | None = None) -> str:
     """The body: ``{"type", "timestamp" (ISO 8601 UTC), "data"}`` as compact JSON."""
     at = at or clock.now()
-    return json.dumps({"type": event_type,
-                       "timestamp": at.isoformat(timespec="milliseconds").replace("+00:00", "Z"),
-                       "data": data}, separators=(",", ":"), ensure_ascii=False)
+    return json.dumps(
+        {
+            "type": event_type,
+            "timestamp": at.isoformat(timespec="milliseconds").replace("+00:00", "Z"),
+            "data": data,
+        },
+        separators=(",", ":"),
+        ensure_ascii=False,
+    )
 
 
-def emit(session: Session, organisation_id: uuid.UUID, event_type: str, data: dict[str, Any],
-         *, case: Case | None = None) -> list[WebhookDelivery]:
+def emit(
+    session: Session,
+    organisation_id: uuid.UUID,
+    event_type: str,
+    data: dict[str, Any],
+    *,
+    case: Case | None = None,
+) -> list[WebhookDelivery]:
     """Queue the event to every active endpoint of the organisation, in the caller's
     transaction: one delivery each (the payload encrypted under the case's data key when
     it is about a case, so a purge shreds it). [] when the organisation has none.
@@ -88,20 +100,28 @@ def emit(session: Session, organisation_id: uuid.UUID, event_type: str, data: di
     # The event is for organisation_id, whoever's action causes it.
     endpoints = session.scalars(
         select(WebhookEndpoint)
-        .where(WebhookEndpoint.organisation_id == organisation_id,
-               WebhookEndpoint.active.is_(True))
+        .where(WebhookEndpoint.organisation_id == organisation_id, WebhookEndpoint.active.is_(True))
         .order_by(WebhookEndpoint.created_at)
-        .execution_options(all_tenants=True)).all()
+        .execution_options(all_tenants=True)
+    ).all()
     if not endpoints:
         return []
     body = envelope(event_type, data)
     now = clock.wall_now()
-    deliveries = [WebhookDelivery(
-        organisation_id=organisation_id, endpoint_id=endpoint.id,
-        message_id=new_message_id(), event_type=event_type,
-        case_id=case.id if case is not None else None, payload=body,
-        status=DeliveryStatus.PENDING, attempts=0, next_attempt_at=now)
-        for endpoint in endpoints]
+    deliveries = [
+        WebhookDelivery(
+            organisation_id=organisation_id,
+            endpoint_id=endpoint.id,
+            message_id=new_message_id(),
+            event_type=event_type,
+            case_id=case.id if case is not None else None,
+            payload=body,
+            status=DeliveryStatus.PENDING,
+            attempts=0,
+            next_attempt_at=now,
+        )
+        for endpoint in endpoints
+    ]
     with crypto.data_key_scope(case.data_key_id if case is not None else None):
         session.add_all(deliveries)
         session.flush()  # encrypts now, under the scope's key
@@ -114,11 +134,16 @@ def forget_case(session: Session, case_id: uuid.UUID) -> int:
     """Delete the deliveries about a case and their attempt logs (when the case is
     purged: their payloads are under its data key, which is destroyed)."""
     ids = select(WebhookDelivery.id).where(WebhookDelivery.case_id == case_id)
-    session.execute(delete(WebhookAttempt).where(WebhookAttempt.delivery_id.in_(ids))
-                    .execution_options(synchronize_session=False, all_tenants=True))
-    return session.execute(delete(WebhookDelivery).where(WebhookDelivery.case_id == case_id)
-                           .execution_options(synchronize_session="fetch",
-                                              all_tenants=True)).rowcount
+    session.execute(
+        delete(WebhookAttempt)
+        .where(WebhookAttempt.delivery_id.in_(ids))
+        .execution_options(synchronize_session=False, all_tenants=True)
+    )
+    return session.execute(
+        delete(WebhookDelivery)
+        .where(WebhookDelivery.case_id == case_id)
+        .execution_options(synchronize_session="fetch", all_tenants=True)
+    ).rowcount
 
 
 def _jittered(seconds: float) -> timedelta:
@@ -131,21 +156,32 @@ def backoff(failures: int) -> timedelta:
 
 
 def _slots(organisation_id: uuid.UUID):
-    return concurrency.semaphore(f"webhooks:{organisation_id}", limit=MAX_CONCURRENT,
-                                 ttl=SLOT_TTL, redis_url=dbmod.get().settings.redis_url)
+    return concurrency.semaphore(
+        f"webhooks:{organisation_id}",
+        limit=MAX_CONCURRENT,
+        ttl=SLOT_TTL,
+        redis_url=dbmod.get().settings.redis_url,
+    )
 
 
 def _tries_in_window(session: Session, delivery: WebhookDelivery) -> int:
     """How many attempts the current retry schedule has had."""
     if delivery.window_started_at is None:
         return 0
-    return session.scalar(select(func.count()).select_from(WebhookAttempt).where(
-        WebhookAttempt.delivery_id == delivery.id,
-        WebhookAttempt.attempted_at >= delivery.window_started_at)) or 0
+    return (
+        session.scalar(
+            select(func.count())
+            .select_from(WebhookAttempt)
+            .where(
+                WebhookAttempt.delivery_id == delivery.id,
+                WebhookAttempt.attempted_at >= delivery.window_started_at,
+            )
+        )
+        or 0
+    )
 
 
-def attempt(session: Session, delivery_id: uuid.UUID, *, http: httpx.Client | None = None
-            ) -> str:
+def attempt(session: Session, delivery_id: uuid.UUID, *, http: httpx.Client | None = None) -> str:
     """One delivery attempt, if it is due. Returns "succeeded", "retry" (failed, next
     attempt scheduled), "failed" (gave up), "busy" (no free slot: put off a few seconds,
     not counted) or "skipped" (not due: done, failed, or claimed by another run).
@@ -156,11 +192,14 @@ def attempt(session: Session, delivery_id: uuid.UUID, *, http: httpx.Client | No
     now = clock.wall_now()
     claimed = session.execute(
         update(WebhookDelivery)
-        .where(WebhookDelivery.id == delivery_id,
-               WebhookDelivery.status == DeliveryStatus.PENDING,
-               WebhookDelivery.next_attempt_at <= now)
+        .where(
+            WebhookDelivery.id == delivery_id,
+            WebhookDelivery.status == DeliveryStatus.PENDING,
+            WebhookDelivery.next_attempt_at <= now,
+        )
         .values(next_attempt_at=now + LEASE)
-        .execution_options(synchronize_session=False)).rowcount
+        .execution_options(synchronize_session=False)
+    ).rowcount
     if claimed != 1:
         return "skipped"
     delivery = session.get(WebhookDelivery, delivery_id, populate_existing=True)
@@ -184,15 +223,23 @@ def attempt(session: Session, delivery_id: uuid.UUID, *, http: httpx.Client | No
             return "busy"
         attempted_at = clock.wall_now()
         if not allow_local_http() and resolves_inside(url):
-            result = Result(None, 0, "Adressen leder till ett lokalt eller privat nät; "
-                                     "inget skickades.")
+            result = Result(
+                None, 0, "Adressen leder till ett lokalt eller privat nät; inget skickades."
+            )
         else:
             result = post(url, valid_secrets(entries, attempted_at), message_id, body, http)
     done = clock.wall_now()
-    session.add(WebhookAttempt(
-        organisation_id=delivery.organisation_id, delivery_id=delivery.id,
-        attempted_at=attempted_at, trigger=trigger, status_code=result.status_code,
-        latency_ms=result.latency_ms, error=result.error))
+    session.add(
+        WebhookAttempt(
+            organisation_id=delivery.organisation_id,
+            delivery_id=delivery.id,
+            attempted_at=attempted_at,
+            trigger=trigger,
+            status_code=result.status_code,
+            latency_ms=result.latency_ms,
+            error=result.error,
+        )
+    )
     delivery.attempts += 1
     delivery.window_started_at = window_start or attempted_at
     delivery.last_attempt_at = attempted_at
@@ -219,17 +266,29 @@ def retry_due(session: Session, now: datetime | None = None, limit: int = 500) -
     """Queue an attempt of every pending delivery that is due (the minute job). One
     already queued and not yet run is left alone, so a slow worker gets no pile-up."""
     now = now or clock.wall_now()
-    due = list(session.scalars(
-        select(WebhookDelivery.id)
-        .where(WebhookDelivery.status == DeliveryStatus.PENDING,
-               WebhookDelivery.next_attempt_at <= now)
-        .order_by(WebhookDelivery.next_attempt_at).limit(limit)))
+    due = list(
+        session.scalars(
+            select(WebhookDelivery.id)
+            .where(
+                WebhookDelivery.status == DeliveryStatus.PENDING,
+                WebhookDelivery.next_attempt_at <= now,
+            )
+            .order_by(WebhookDelivery.next_attempt_at)
+            .limit(limit)
+        )
+    )
     if not due:
         return 0
-    waiting = {p.get("delivery_id") for p in session.scalars(
-        select(OutboxMessage.payload).where(OutboxMessage.job == jobs.DELIVER_WEBHOOK,
-                                            OutboxMessage.done_at.is_(None),
-                                            OutboxMessage.created_at > now - LEASE))}
+    waiting = {
+        p.get("delivery_id")
+        for p in session.scalars(
+            select(OutboxMessage.payload).where(
+                OutboxMessage.job == jobs.DELIVER_WEBHOOK,
+                OutboxMessage.done_at.is_(None),
+                OutboxMessage.created_at > now - LEASE,
+            )
+        )
+    }
     queued = 0
     for delivery_id in due:
         if str(delivery_id) not in waiting:
@@ -250,34 +309,52 @@ def redeliver(session: Session, actor: audit.Actor, delivery: WebhookDelivery) -
     delivery.window_started_at = None  # a new retry schedule from its next attempt
     delivery.succeeded_at = delivery.failed_at = None
     jobs.enqueue(session, jobs.DELIVER_WEBHOOK, delivery_id=str(delivery.id))
-    audit.record(session, actor, "webhook.redelivered", subject_type="webhook_delivery",
-                 subject_id=delivery.id, details={"message_id": delivery.message_id,
-                                                  "event_type": delivery.event_type})
+    audit.record(
+        session,
+        actor,
+        "webhook.redelivered",
+        subject_type="webhook_delivery",
+        subject_id=delivery.id,
+        details={"message_id": delivery.message_id, "event_type": delivery.event_type},
+    )
 
 
-def deliveries_of(session: Session, organisation_id: uuid.UUID, *,
-                  status: DeliveryStatus | None = None,
-                  before: tuple[datetime, uuid.UUID] | None = None,
-                  limit: int = 50) -> list[WebhookDelivery]:
+def deliveries_of(
+    session: Session,
+    organisation_id: uuid.UUID,
+    *,
+    status: DeliveryStatus | None = None,
+    before: tuple[datetime, uuid.UUID] | None = None,
+    limit: int = 50,
+) -> list[WebhookDelivery]:
     """The organisation's deliveries, newest first; ``before`` = (created_at, id) of the
     last one of the previous page. The payload is not loaded (the log shows no personal
     data)."""
-    stmt = (select(WebhookDelivery)
-            .where(WebhookDelivery.organisation_id == organisation_id)
-            .options(defer(WebhookDelivery.payload), selectinload(WebhookDelivery.endpoint)))
+    stmt = (
+        select(WebhookDelivery)
+        .where(WebhookDelivery.organisation_id == organisation_id)
+        .options(defer(WebhookDelivery.payload), selectinload(WebhookDelivery.endpoint))
+    )
     if status is not None:
         stmt = stmt.where(WebhookDelivery.status == status)
-    stmt = dbmod.newest_first(stmt, WebhookDelivery.created_at, WebhookDelivery.id,
-                              before=before, limit=limit)
+    stmt = dbmod.newest_first(
+        stmt, WebhookDelivery.created_at, WebhookDelivery.id, before=before, limit=limit
+    )
     return list(session.scalars(stmt))
 
 
-def delivery_of(session: Session, organisation_id: uuid.UUID, delivery_id: uuid.UUID
-                ) -> WebhookDelivery | None:
+def delivery_of(
+    session: Session, organisation_id: uuid.UUID, delivery_id: uuid.UUID
+) -> WebhookDelivery | None:
     """One delivery of the organisation with its attempt log (payload not loaded)."""
     return session.scalar(
         select(WebhookDelivery)
-        .where(WebhookDelivery.id == delivery_id,
-               WebhookDelivery.organisation_id == organisation_id)
-        .options(defer(WebhookDelivery.payload), selectinload(WebhookDelivery.attempt_log),
-                 selectinload(WebhookDelivery.endpoint)))
+        .where(
+            WebhookDelivery.id == delivery_id, WebhookDelivery.organisation_id == organisation_id
+        )
+        .options(
+            defer(WebhookDelivery.payload),
+            selectinload(WebhookDelivery.attempt_log),
+            selectinload(WebhookDelivery.endpoint),
+        )
+    )

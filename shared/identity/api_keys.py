@@ -53,28 +53,47 @@ def create_key(session: Session, admin: User, name: str) -> tuple[ApiKey, str]:
     while True:
         key = KEY_PREFIX + secrets.token_urlsafe(32)
         prefix = key[:PREFIX_LENGTH]
-        taken = session.scalar(select(ApiKey.id).where(ApiKey.prefix == prefix)
-                               .execution_options(all_tenants=True))
+        taken = session.scalar(
+            select(ApiKey.id).where(ApiKey.prefix == prefix).execution_options(all_tenants=True)
+        )
         if taken is None:
             break
-    row = ApiKey(organisation_id=admin.organisation_id, name=name, prefix=prefix,
-                 secret_hash=_digest(key), created_by=admin.id)
+    row = ApiKey(
+        organisation_id=admin.organisation_id,
+        name=name,
+        prefix=prefix,
+        secret_hash=_digest(key),
+        created_by=admin.id,
+    )
     session.add(row)
     session.flush()
-    audit.record(session, _actor(admin), "api_key.created", subject_type="api_key",
-                 subject_id=row.id, details={"prefix": prefix})
+    audit.record(
+        session,
+        _actor(admin),
+        "api_key.created",
+        subject_type="api_key",
+        subject_id=row.id,
+        details={"prefix": prefix},
+    )
     return row, key
 
 
 def verify_key(session: Session, presented: str | None) -> ApiKey | None:
     """The live key matching ``presented``, with its ``last_used_at`` updated; None for a
     missing, malformed, unknown or revoked key (the caller answers 401 alike)."""
-    if not presented or not presented.startswith(KEY_PREFIX) or \
-            len(presented) > MAX_KEY_LENGTH or len(presented) <= PREFIX_LENGTH:
+    if (
+        not presented
+        or not presented.startswith(KEY_PREFIX)
+        or len(presented) > MAX_KEY_LENGTH
+        or len(presented) <= PREFIX_LENGTH
+    ):
         return None
     # Not yet known whose key it is: look it up across organisations.
-    row = session.scalar(select(ApiKey).where(ApiKey.prefix == presented[:PREFIX_LENGTH])
-                         .execution_options(all_tenants=True))
+    row = session.scalar(
+        select(ApiKey)
+        .where(ApiKey.prefix == presented[:PREFIX_LENGTH])
+        .execution_options(all_tenants=True)
+    )
     if row is None:
         _digest(presented)  # about the same work as a miss with a known prefix
         return None
@@ -90,13 +109,19 @@ def verify_key(session: Session, presented: str | None) -> ApiKey | None:
 
 def keys_of(session: Session, organisation_id: uuid.UUID) -> list[ApiKey]:
     """The organisation's keys, newest first (revoked ones too, for the record)."""
-    return list(session.scalars(select(ApiKey).where(ApiKey.organisation_id == organisation_id)
-                                .order_by(ApiKey.created_at.desc())))
+    return list(
+        session.scalars(
+            select(ApiKey)
+            .where(ApiKey.organisation_id == organisation_id)
+            .order_by(ApiKey.created_at.desc())
+        )
+    )
 
 
 def key_of(session: Session, organisation_id: uuid.UUID, key_id: uuid.UUID) -> ApiKey | None:
-    return session.scalar(select(ApiKey).where(ApiKey.id == key_id,
-                                               ApiKey.organisation_id == organisation_id))
+    return session.scalar(
+        select(ApiKey).where(ApiKey.id == key_id, ApiKey.organisation_id == organisation_id)
+    )
 
 
 def revoke_key(session: Session, admin: User, key: ApiKey) -> None:
@@ -106,8 +131,14 @@ def revoke_key(session: Session, admin: User, key: ApiKey) -> None:
     if key.revoked_at is not None:
         raise NotAllowed("Nyckeln är redan återkallad.")
     key.revoked_at = clock.now()
-    audit.record(session, _actor(admin), "api_key.revoked", subject_type="api_key",
-                 subject_id=key.id, details={"prefix": key.prefix})
+    audit.record(
+        session,
+        _actor(admin),
+        "api_key.revoked",
+        subject_type="api_key",
+        subject_id=key.id,
+        details={"prefix": key.prefix},
+    )
 
 
 def rotate_key(session: Session, admin: User, key: ApiKey) -> tuple[ApiKey, str]:
@@ -120,7 +151,16 @@ def rotate_key(session: Session, admin: User, key: ApiKey) -> tuple[ApiKey, str]
     new, secret = create_key(session, admin, key.name)
     key.expires_at = clock.now() + ROTATION_GRACE
     key.replaced_by = new.id
-    audit.record(session, _actor(admin), "api_key.rotated", subject_type="api_key",
-                 subject_id=key.id, details={"prefix": key.prefix, "new_prefix": new.prefix,
-                                             "expires_at": key.expires_at.isoformat()})
+    audit.record(
+        session,
+        _actor(admin),
+        "api_key.rotated",
+        subject_type="api_key",
+        subject_id=key.id,
+        details={
+            "prefix": key.prefix,
+            "new_prefix": new.prefix,
+            "expires_at": key.expires_at.isoformat(),
+        },
+    )
     return new, secret

@@ -43,8 +43,7 @@ COLLECT_INTERVAL = timedelta(seconds=2)
 GIVE_UP_AFTER = timedelta(minutes=5)
 TRANSIENT_ERRORS = frozenset({"maintenance", "requestTimeout", "tooManyRequests"})
 # What a sign order keeps as evidence (completionData without anything else).
-EVIDENCE_KEYS = ("user", "device", "bankIdIssueDate", "stepUp", "signature", "ocspResponse",
-                 "risk")
+EVIDENCE_KEYS = ("user", "device", "bankIdIssueDate", "stepUp", "signature", "ocspResponse", "risk")
 
 
 @dataclass(frozen=True)
@@ -55,8 +54,9 @@ class PollResult:
     error_code: str | None = None  # an RP API errorCode that ended the order
 
     def message(self, *, autostarted: bool = False) -> str:
-        return bankid.user_message(self.status, self.hint_code, autostarted=autostarted,
-                                   error_code=self.error_code)
+        return bankid.user_message(
+            self.status, self.hint_code, autostarted=autostarted, error_code=self.error_code
+        )
 
 
 def new_session_binding() -> str:
@@ -67,9 +67,16 @@ def _binding_digest(binding: str) -> str:
     return hashlib.sha256(binding.encode()).hexdigest()
 
 
-def _store(session: Session, answer: OrderResponse, *, kind: str, portal: str,
-           session_binding: str, user_visible_data: str | None = None,
-           purpose: dict[str, Any] | None = None) -> BankIdOrder:
+def _store(
+    session: Session,
+    answer: OrderResponse,
+    *,
+    kind: str,
+    portal: str,
+    session_binding: str,
+    user_visible_data: str | None = None,
+    purpose: dict[str, Any] | None = None,
+) -> BankIdOrder:
     order = BankIdOrder(
         portal=portal,
         kind=kind,
@@ -89,32 +96,57 @@ def _store(session: Session, answer: OrderResponse, *, kind: str, portal: str,
     return order
 
 
-def start_login(session: Session, client: BankIdClient, *, portal: str, end_user_ip: str,
-                session_binding: str) -> BankIdOrder:
+def start_login(
+    session: Session, client: BankIdClient, *, portal: str, end_user_ip: str, session_binding: str
+) -> BankIdOrder:
     """Start an auth order. Raises ``BankIdError`` (show ``user_message(error_code=…)``)."""
     answer = client.auth(end_user_ip)
     return _store(session, answer, kind="auth", portal=portal, session_binding=session_binding)
 
 
-def start_sign(session: Session, client: BankIdClient, *, portal: str, end_user_ip: str,
-               session_binding: str, user_visible_data: str, purpose: dict[str, Any],
-               user_non_visible_data: str | None = None,
-               personal_number: str | None = None) -> BankIdOrder:
+def start_sign(
+    session: Session,
+    client: BankIdClient,
+    *,
+    portal: str,
+    end_user_ip: str,
+    session_binding: str,
+    user_visible_data: str,
+    purpose: dict[str, Any],
+    user_non_visible_data: str | None = None,
+    personal_number: str | None = None,
+) -> BankIdOrder:
     """Start a sign order for ``user_visible_data`` (simpleMarkdownV1).
 
     ``purpose`` says what is signed (ids only, e.g. ``{"type": "fullmakt", "id": …}``; it is
     stored in clear). ``personal_number`` makes BankID accept only that person.
     """
     requirement = {"personalNumber": personal_number} if personal_number else None
-    answer = client.sign(end_user_ip, user_visible_data,
-                         user_non_visible_data=user_non_visible_data, requirement=requirement)
-    return _store(session, answer, kind="sign", portal=portal, session_binding=session_binding,
-                  user_visible_data=user_visible_data, purpose=purpose)
+    answer = client.sign(
+        end_user_ip,
+        user_visible_data,
+        user_non_visible_data=user_non_visible_data,
+        requirement=requirement,
+    )
+    return _store(
+        session,
+        answer,
+        kind="sign",
+        portal=portal,
+        session_binding=session_binding,
+        user_visible_data=user_visible_data,
+        purpose=purpose,
+    )
 
 
-def order_for_session(session: Session, order_id: uuid.UUID, *, portal: str,
-                      session_binding: str | None, kind: str | None = None
-                      ) -> BankIdOrder | None:
+def order_for_session(
+    session: Session,
+    order_id: uuid.UUID,
+    *,
+    portal: str,
+    session_binding: str | None,
+    kind: str | None = None,
+) -> BankIdOrder | None:
     """The order if this browser session started it in this portal, else None."""
     if not session_binding:
         return None
@@ -181,16 +213,27 @@ def _complete(session: Session, order: BankIdOrder, data: dict[str, Any]) -> Per
     order.status, order.hint_code, order.person_id = bankid.COMPLETE, None, person.id
     actor = audit.Actor("person", str(person.id))
     if order.kind == "sign":
-        order.completion = json.dumps({k: data[k] for k in EVIDENCE_KEYS if k in data},
-                                      ensure_ascii=False, sort_keys=True)
-        audit.record(session, actor, "person.sign", subject_type="bankid_order",
-                     subject_id=order.id, details={"portal": order.portal,
-                                                   "purpose": order.purpose})
+        order.completion = json.dumps(
+            {k: data[k] for k in EVIDENCE_KEYS if k in data}, ensure_ascii=False, sort_keys=True
+        )
+        audit.record(
+            session,
+            actor,
+            "person.sign",
+            subject_type="bankid_order",
+            subject_id=order.id,
+            details={"portal": order.portal, "purpose": order.purpose},
+        )
     else:
         person.last_login_at = clock.now()
-        audit.record(session, actor, "person.login", subject_type="person",
-                     subject_id=person.id, details={"portal": order.portal,
-                                                    "method": "bankid"})
+        audit.record(
+            session,
+            actor,
+            "person.login",
+            subject_type="person",
+            subject_id=person.id,
+            details={"portal": order.portal, "method": "bankid"},
+        )
     session.flush()
     return person
 
@@ -207,8 +250,14 @@ def _find_or_create_person(session: Session, digits: str) -> Person:
             session.flush()
     except IntegrityError:
         return session.scalars(select(Person).where(Person.pnr_index == index)).one()
-    audit.record(session, audit.Actor("person", str(person.id)), "person.created",
-                 subject_type="person", subject_id=person.id, details={"source": "bankid"})
+    audit.record(
+        session,
+        audit.Actor("person", str(person.id)),
+        "person.created",
+        subject_type="person",
+        subject_id=person.id,
+        details={"source": "bankid"},
+    )
     return person
 
 

@@ -36,8 +36,7 @@ def lock_time(failures: int) -> timedelta:
 
 def find_user(session: Session, email: str) -> User | None:
     return session.scalar(
-        select(User).where(User.email == email.strip().lower())
-        .execution_options(all_tenants=True)
+        select(User).where(User.email == email.strip().lower()).execution_options(all_tenants=True)
     )
 
 
@@ -46,9 +45,14 @@ def _fail(session: Session, user: User | None, now: datetime, action: str) -> Si
         user.failed_logins += 1
         wait = lock_time(user.failed_logins)
         user.locked_until = now + wait if wait else None
-        audit.record(session, audit.Actor("user", str(user.id), user.organisation_id), action,
-                     subject_type="user", subject_id=user.id,
-                     details={"failures": user.failed_logins})
+        audit.record(
+            session,
+            audit.Actor("user", str(user.id), user.organisation_id),
+            action,
+            subject_type="user",
+            subject_id=user.id,
+            details={"failures": user.failed_logins},
+        )
     return SignInFailed()
 
 
@@ -80,19 +84,30 @@ def check_totp(session: Session, user: User, code: str) -> None:
         at = now + timedelta(seconds=30 * drift)
         if user.totp_secret and code and totp.verify(code, for_time=at):
             counter = totp.timecode(at)
-    if counter is None or (user.totp_last_counter is not None
-                           and counter <= user.totp_last_counter):
+    if counter is None or (
+        user.totp_last_counter is not None and counter <= user.totp_last_counter
+    ):
         raise _fail(session, user, now, "user.totp_failed")
     user.totp_last_counter = counter
     if user.totp_enrolled_at is None:
         user.totp_enrolled_at = clock.now()
-        audit.record(session, audit.Actor("user", str(user.id), user.organisation_id),
-                     "user.totp_enrolled", subject_type="user", subject_id=user.id)
+        audit.record(
+            session,
+            audit.Actor("user", str(user.id), user.organisation_id),
+            "user.totp_enrolled",
+            subject_type="user",
+            subject_id=user.id,
+        )
     user.failed_logins = 0
     user.locked_until = None
     user.last_login_at = clock.now()
-    audit.record(session, audit.Actor("user", str(user.id), user.organisation_id),
-                 "user.login", subject_type="user", subject_id=user.id)
+    audit.record(
+        session,
+        audit.Actor("user", str(user.id), user.organisation_id),
+        "user.login",
+        subject_type="user",
+        subject_id=user.id,
+    )
 
 
 def begin_enrolment(user: User) -> str:

@@ -25,18 +25,42 @@ TIMEOUT = httpx.Timeout(10.0, connect=5.0)
 
 PENDING, FAILED, COMPLETE = "pending", "failed", "complete"
 
-PENDING_HINTS = frozenset({
-    "outstandingTransaction", "noClient", "started", "userMrtd", "userCallConfirm", "userSign",
-})
-FAILED_HINTS = frozenset({
-    "expiredTransaction", "certificateErr", "userCancel", "cancelled", "startFailed",
-    "userDeclinedCall", "notSupportedByUserApp", "transactionRiskBlocked",
-})
-ERROR_CODES = frozenset({
-    "alreadyInProgress", "invalidParameters", "unauthorized", "notFound", "methodNotAllowed",
-    "requestTimeout", "unsupportedMediaType", "internalError", "maintenance", "tooManyRequests",
-})
-
+PENDING_HINTS = frozenset(
+    {
+        "outstandingTransaction",
+        "noClient",
+        "started",
+        "userMrtd",
+        "userCallConfirm",
+        "userSign",
+    }
+)
+FAILED_HINTS = frozenset(
+    {
+        "expiredTransaction",
+        "certificateErr",
+        "userCancel",
+        "cancelled",
+        "startFailed",
+        "userDeclinedCall",
+        "notSupportedByUserApp",
+        "transactionRiskBlocked",
+    }
+)
+ERROR_CODES = frozenset(
+    {
+        "alreadyInProgress",
+        "invalidParameters",
+        "unauthorized",
+        "notFound",
+        "methodNotAllowed",
+        "requestTimeout",
+        "unsupportedMediaType",
+        "internalError",
+        "maintenance",
+        "tooManyRequests",
+    }
+)
 
 
 def N_(message: str) -> str:  # noqa: N802 - Babel's marker for "extract, translate later"
@@ -47,25 +71,34 @@ def N_(message: str) -> str:  # noqa: N802 - Babel's marker for "extract, transl
 # shows BankID's English wording when the interface is in English.
 RFA1 = N_("Starta BankID-appen.")
 RFA3 = N_("Åtgärden avbruten. Försök igen.")
-RFA4 = N_("En identifiering eller underskrift för det här personnumret är redan påbörjad. "
-        "Försök igen.")
+RFA4 = N_(
+    "En identifiering eller underskrift för det här personnumret är redan påbörjad. Försök igen."
+)
 RFA5 = N_("Internt tekniskt fel. Försök igen.")
 RFA6 = N_("Åtgärden avbruten.")
-RFA8 = N_("BankID-appen svarar inte. Kontrollera att den är startad och att du har "
-        "internetanslutning. Om du inte har något giltigt BankID kan du skaffa ett hos din "
-        "bank. Försök sedan igen.")
+RFA8 = N_(
+    "BankID-appen svarar inte. Kontrollera att den är startad och att du har "
+    "internetanslutning. Om du inte har något giltigt BankID kan du skaffa ett hos din "
+    "bank. Försök sedan igen."
+)
 RFA9 = N_("Skriv in din säkerhetskod i BankID-appen och välj Legitimera eller Skriv under.")
 RFA13 = N_("Försöker starta BankID-appen.")
-RFA14 = N_("Söker efter BankID, det kan ta en liten stund… Om det har gått några sekunder och "
-         "inget BankID har hittats har du sannolikt inget BankID som går att använda för den "
-         "aktuella identifieringen/underskriften i den här enheten. Om du inte har något "
-         "BankID kan du skaffa ett hos din bank.")
-RFA16 = N_("Det BankID du försöker använda är för gammalt eller spärrat. Använd ett annat "
-         "BankID eller skaffa ett nytt hos din bank.")
-RFA17 = N_("Misslyckades att läsa av QR-koden. Starta BankID-appen och läs av QR-koden. "
-         "Kontrollera att BankID-appen är uppdaterad. Om du inte har BankID-appen måste du "
-         "installera den och skaffa ett BankID hos din bank. Installera appen från din "
-         "appbutik eller https://install.bankid.com.")
+RFA14 = N_(
+    "Söker efter BankID, det kan ta en liten stund… Om det har gått några sekunder och "
+    "inget BankID har hittats har du sannolikt inget BankID som går att använda för den "
+    "aktuella identifieringen/underskriften i den här enheten. Om du inte har något "
+    "BankID kan du skaffa ett hos din bank."
+)
+RFA16 = N_(
+    "Det BankID du försöker använda är för gammalt eller spärrat. Använd ett annat "
+    "BankID eller skaffa ett nytt hos din bank."
+)
+RFA17 = N_(
+    "Misslyckades att läsa av QR-koden. Starta BankID-appen och läs av QR-koden. "
+    "Kontrollera att BankID-appen är uppdaterad. Om du inte har BankID-appen måste du "
+    "installera den och skaffa ett BankID hos din bank. Installera appen från din "
+    "appbutik eller https://install.bankid.com."
+)
 RFA21 = N_("Identifiering eller underskrift pågår.")
 RFA22 = N_("Okänt fel. Försök igen.")
 RFA23 = N_("Fotografera och läs av din ID-handling med BankID-appen.")
@@ -130,8 +163,9 @@ def qr_data(qr_start_token: str, qr_start_secret: str, seconds: int) -> str:
     return f"bankid.{qr_start_token}.{t}.{code}"
 
 
-def user_message(status: str, hint_code: str | None, *, autostarted: bool = False,
-                 error_code: str | None = None) -> str:
+def user_message(
+    status: str, hint_code: str | None, *, autostarted: bool = False, error_code: str | None = None
+) -> str:
     """The RFA text to show for a collect result or an error code."""
     if error_code is not None:
         return _ERROR_MESSAGES.get(error_code, RFA22)
@@ -178,8 +212,14 @@ def _ssl_context(cert: tuple[str, str] | None, verify: bool | str) -> ssl.SSLCon
 class BankIdClient:
     """A thin, synchronous client for the RP API (one instance per process is fine)."""
 
-    def __init__(self, base_url: str, *, transport: httpx.BaseTransport | None = None,
-                 cert: tuple[str, str] | None = None, verify: bool | str = True):
+    def __init__(
+        self,
+        base_url: str,
+        *,
+        transport: httpx.BaseTransport | None = None,
+        cert: tuple[str, str] | None = None,
+        verify: bool | str = True,
+    ):
         self.base_url = base_url if base_url.endswith("/") else base_url + "/"
         self._http = httpx.Client(
             base_url=self.base_url,
@@ -210,11 +250,13 @@ class BankIdClient:
         try:
             data = response.json()
         except ValueError:
-            raise BankIdError("internalError", "the answer was not JSON",
-                              response.status_code) from None
+            raise BankIdError(
+                "internalError", "the answer was not JSON", response.status_code
+            ) from None
         if not isinstance(data, dict):
-            raise BankIdError("internalError", "the answer was not a JSON object",
-                              response.status_code)
+            raise BankIdError(
+                "internalError", "the answer was not a JSON object", response.status_code
+            )
         return data
 
     def _order(self, endpoint: str, body: dict[str, Any]) -> OrderResponse:
@@ -229,9 +271,15 @@ class BankIdClient:
         except KeyError as exc:
             raise BankIdError("internalError", f"missing {exc.args[0]} in the answer") from None
 
-    def auth(self, end_user_ip: str, *, user_visible_data: str | None = None,
-             requirement: dict[str, Any] | None = None, return_url: str | None = None,
-             data_format: str = "simpleMarkdownV1") -> OrderResponse:
+    def auth(
+        self,
+        end_user_ip: str,
+        *,
+        user_visible_data: str | None = None,
+        requirement: dict[str, Any] | None = None,
+        return_url: str | None = None,
+        data_format: str = "simpleMarkdownV1",
+    ) -> OrderResponse:
         body: dict[str, Any] = {"endUserIp": end_user_ip}
         if requirement:
             body["requirement"] = requirement
@@ -242,11 +290,16 @@ class BankIdClient:
             body["returnUrl"] = return_url
         return self._order("auth", body)
 
-    def sign(self, end_user_ip: str, user_visible_data: str, *,
-             user_non_visible_data: str | None = None,
-             data_format: str = "simpleMarkdownV1",
-             requirement: dict[str, Any] | None = None,
-             return_url: str | None = None) -> OrderResponse:
+    def sign(
+        self,
+        end_user_ip: str,
+        user_visible_data: str,
+        *,
+        user_non_visible_data: str | None = None,
+        data_format: str = "simpleMarkdownV1",
+        requirement: dict[str, Any] | None = None,
+        return_url: str | None = None,
+    ) -> OrderResponse:
         body: dict[str, Any] = {
             "endUserIp": end_user_ip,
             "userVisibleData": b64(user_visible_data),
@@ -285,8 +338,7 @@ def _error_from(response: httpx.Response) -> BankIdError:
     except ValueError:
         data = None
     if isinstance(data, dict) and isinstance(data.get("errorCode"), str):
-        return BankIdError(data["errorCode"], str(data.get("details") or ""),
-                           response.status_code)
+        return BankIdError(data["errorCode"], str(data.get("details") or ""), response.status_code)
     status = response.status_code
     code = _STATUS_ERRORS.get(status, "internalError" if status >= 500 else "invalidParameters")
     return BankIdError(code, f"HTTP {status} without an error body", status)
@@ -294,8 +346,13 @@ def _error_from(response: httpx.Response) -> BankIdError:
 
 # What an error answer without a JSON body most likely means (a proxy in between).
 _STATUS_ERRORS = {
-    401: "unauthorized", 403: "unauthorized", 404: "notFound", 405: "methodNotAllowed",
-    408: "requestTimeout", 415: "unsupportedMediaType", 429: "tooManyRequests",
+    401: "unauthorized",
+    403: "unauthorized",
+    404: "notFound",
+    405: "methodNotAllowed",
+    408: "requestTimeout",
+    415: "unsupportedMediaType",
+    429: "tooManyRequests",
     503: "maintenance",
 }
 

@@ -133,8 +133,9 @@ def _redis(url: str):
         return client
 
 
-def semaphore(name: str, *, limit: int, ttl: float, redis_url: str | None = None
-              ) -> RedisSemaphore | LocalSemaphore:
+def semaphore(
+    name: str, *, limit: int, ttl: float, redis_url: str | None = None
+) -> RedisSemaphore | LocalSemaphore:
     """The semaphore ``name``: in Redis when ``redis_url`` is given, else in-process.
     ``ttl`` must exceed the longest time a holder keeps its slot."""
     if limit < 1 or ttl <= 0:

@@ -21,8 +21,9 @@ def send(smtp_url: str | None, to: str, subject: str, body: str, message_id: str
     mime["Message-ID"] = f"<{message_id}@skuldkoll.se>"
     mime.set_content(body)
     cls = smtplib.SMTP_SSL if url.scheme == "smtps" else smtplib.SMTP
-    with cls(url.hostname or "localhost", url.port or (465 if url.scheme == "smtps" else 587),
-             timeout=30) as smtp:
+    with cls(
+        url.hostname or "localhost", url.port or (465 if url.scheme == "smtps" else 587), timeout=30
+    ) as smtp:
         if url.scheme == "smtp":
             smtp.starttls()
         if url.username:

@@ -42,8 +42,14 @@ class LocalTestRegister:
         person = test_persons.find(personnummer)
         if person is None:
             return None
-        return RegisterRecord(person.personnummer, person.given_name, person.surname,
-                              person.street, person.postcode, person.city)
+        return RegisterRecord(
+            person.personnummer,
+            person.given_name,
+            person.surname,
+            person.street,
+            person.postcode,
+            person.city,
+        )
 
 
 def register_from_settings(settings) -> PopulationRegister:

@@ -45,11 +45,17 @@ def check_url(url: str | None, *, allow_local_http: bool = False) -> str:
     except (httpx.InvalidURL, ValueError):
         raise FieldError("url", "Adressen är inte en giltig URL.") from None
     if parsed.scheme not in ("http", "https") or not parsed.host:
-        raise FieldError("url", "Ange en fullständig adress som börjar med https://, "
-                                "till exempel https://system.example.se/webhooks.")
+        raise FieldError(
+            "url",
+            "Ange en fullständig adress som börjar med https://, "
+            "till exempel https://system.example.se/webhooks.",
+        )
     if parsed.userinfo:
-        raise FieldError("url", "Adressen får inte innehålla användarnamn eller lösenord; "
-                                "meddelandena är signerade i stället.")
+        raise FieldError(
+            "url",
+            "Adressen får inte innehålla användarnamn eller lösenord; "
+            "meddelandena är signerade i stället.",
+        )
     if parsed.fragment:
         raise FieldError("url", "Adressen får inte ha ett #-fragment.")
     host = parsed.host.lower().rstrip(".")
@@ -62,8 +68,9 @@ def check_url(url: str | None, *, allow_local_http: bool = False) -> str:
         except ValueError:
             ip = None
         if local or host.endswith(".localhost") or (ip is not None and not ip.is_global):
-            raise FieldError("url", "Adressen måste nås från internet; en lokal eller "
-                                    "privat adress går inte.")
+            raise FieldError(
+                "url", "Adressen måste nås från internet; en lokal eller privat adress går inte."
+            )
     return str(parsed)
 
 
@@ -76,8 +83,7 @@ def resolves_inside(url: str) -> bool:
         infos = socket.getaddrinfo(host, None, proto=socket.IPPROTO_TCP)
     except (OSError, UnicodeError):
         return False  # not resolvable: the attempt fails with the connection error
-    return any(not ipaddress.ip_address(info[4][0].split("%")[0]).is_global
-               for info in infos)
+    return any(not ipaddress.ip_address(info[4][0].split("%")[0]).is_global for info in infos)
 
 
 @dataclass(frozen=True)
@@ -91,14 +97,23 @@ class Result:
         return self.status_code is not None and 200 <= self.status_code < 300
 
 
-def post(url: str, endpoint_secrets: list[str], message_id: str, body: str,
-         http: httpx.Client | None = None) -> Result:
+def post(
+    url: str,
+    endpoint_secrets: list[str],
+    message_id: str,
+    body: str,
+    http: httpx.Client | None = None,
+) -> Result:
     """One signed POST. Never raises for the receiver's failures: they are the result.
     Redirects are not followed (a 3xx is a failure), the response body is not read."""
     at = clock.wall_now()
-    headers = {"content-type": "application/json", "user-agent": USER_AGENT,
-               "webhook-id": message_id, "webhook-timestamp": str(int(at.timestamp())),
-               "webhook-signature": sign(endpoint_secrets, message_id, at, body)}
+    headers = {
+        "content-type": "application/json",
+        "user-agent": USER_AGENT,
+        "webhook-id": message_id,
+        "webhook-timestamp": str(int(at.timestamp())),
+        "webhook-signature": sign(endpoint_secrets, message_id, at, body),
+    }
     client = http or httpx.Client(timeout=TIMEOUT, follow_redirects=False)
     started = time.perf_counter()
     status, error = None, None

@@ -61,9 +61,7 @@ def record(
     if prev is None:
         if session.get_bind().dialect.name == "postgresql":
             session.execute(text("SELECT pg_advisory_xact_lock(:k)"), {"k": _LOCK_ID})
-        prev = session.scalar(
-            select(AuditEntry.hash).order_by(AuditEntry.seq.desc()).limit(1)
-        )
+        prev = session.scalar(select(AuditEntry.hash).order_by(AuditEntry.seq.desc()).limit(1))
     entry = AuditEntry(
         at=clock.now(),
         actor_type=actor.type,
@@ -113,12 +111,20 @@ def verify(session: Session, batch: int = 5000) -> VerifyResult:
             return VerifyResult(True, checked)
         for entry in rows:
             if entry.prev_hash != prev:
-                return VerifyResult(False, checked, entry.seq,
-                                    "prev_hash does not match the entry before it "
-                                    "(an entry was removed or reordered)")
+                return VerifyResult(
+                    False,
+                    checked,
+                    entry.seq,
+                    "prev_hash does not match the entry before it "
+                    "(an entry was removed or reordered)",
+                )
             if entry_hash(prev, entry) != entry.hash:
-                return VerifyResult(False, checked, entry.seq,
-                                    "content does not match its hash (the entry was changed)")
+                return VerifyResult(
+                    False,
+                    checked,
+                    entry.seq,
+                    "content does not match its hash (the entry was changed)",
+                )
             prev = entry.hash
             checked += 1
             last_seq = entry.seq

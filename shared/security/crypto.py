@@ -83,9 +83,7 @@ class Keyring:
 
     def wrap(self, raw: bytes, key_id: uuid.UUID) -> WrappedKey:
         nonce = os.urandom(NONCE_BYTES)
-        wrapped = nonce + self._master(self.current_master_id).encrypt(
-            nonce, raw, key_id.bytes
-        )
+        wrapped = nonce + self._master(self.current_master_id).encrypt(nonce, raw, key_id.bytes)
         return WrappedKey(key_id, self.current_master_id, wrapped)
 
     def unwrap(self, wk: WrappedKey) -> bytes:

@@ -56,8 +56,9 @@ def bankid_client() -> BankIdClient:
     """One client per app (keeps the TLS connection to BankID); tests pass a transport."""
     client = current_app.extensions.get("bankid_client")
     if client is None:
-        client = bankid.client_from_settings(current_app.config["SETTINGS"],
-                                             transport=current_app.config.get("BANKID_TRANSPORT"))
+        client = bankid.client_from_settings(
+            current_app.config["SETTINGS"], transport=current_app.config.get("BANKID_TRANSPORT")
+        )
         current_app.extensions["bankid_client"] = client
     return client
 
@@ -73,8 +74,12 @@ def load_order(order_id: uuid.UUID, kind: str) -> BankIdOrder:
     """The order if this browser session started it here; 404 otherwise (no hint that
     someone else's order exists)."""
     order = citizen_auth.order_for_session(
-        db_session(), order_id, portal=current_app.config["PORTAL"],
-        session_binding=session.get(BINDING), kind=kind)
+        db_session(),
+        order_id,
+        portal=current_app.config["PORTAL"],
+        session_binding=session.get(BINDING),
+        kind=kind,
+    )
     if order is None:
         abort(404)
     return order
@@ -90,12 +95,21 @@ def next_path() -> str:
 def qr_svg(order: BankIdOrder) -> str:
     # A viewBox instead of a fixed size, so the stylesheet can scale it to the screen.
     return segno.make(citizen_auth.qr_for(order), error="l").svg_inline(
-        scale=5, omitsize=True, title=_("QR-kod för BankID"))
+        scale=5, omitsize=True, title=_("QR-kod för BankID")
+    )
 
 
-def render_order(order: BankIdOrder, result: citizen_auth.PollResult, *, poll_url: str,
-                 cancel_url: str, retry_url: str, page: str = "shared/bankid/order.html",
-                 message: str | None = None, **context) -> Response:
+def render_order(
+    order: BankIdOrder,
+    result: citizen_auth.PollResult,
+    *,
+    poll_url: str,
+    cancel_url: str,
+    retry_url: str,
+    page: str = "shared/bankid/order.html",
+    message: str | None = None,
+    **context,
+) -> Response:
     """The order page, or for htmx polling its partial (``#bankid-order``): while pending
     it polls ``poll_url`` every second with a fresh QR code; when over it shows the
     message (``message`` overrides the RFA text) and a retry button posting to
@@ -103,14 +117,17 @@ def render_order(order: BankIdOrder, result: citizen_auth.PollResult, *, poll_ur
     settings = current_app.config["SETTINGS"]
     pending = result.status == bankid.PENDING
     response = htmx.render(
-        page, "shared/bankid/_order.html",
+        page,
+        "shared/bankid/_order.html",
         order=order,
         pending=pending,
         message=message or _(result.message()),
         qr_svg=qr_svg(order) if pending else None,
-        autostart=bankid.autostart_url(order.auto_start_token,
-                                       base_url=settings.bankid_base_url,
-                                       simulated=settings.bankid_simulated),
+        autostart=bankid.autostart_url(
+            order.auto_start_token,
+            base_url=settings.bankid_base_url,
+            simulated=settings.bankid_simulated,
+        ),
         simulated=settings.bankid_simulated,
         form=EmptyForm(),
         poll_url=poll_url,
@@ -145,8 +162,9 @@ def cancel_previous(key: str) -> None:
     except ValueError:
         return
     s = db_session()
-    old = citizen_auth.order_for_session(s, order_id, portal=current_app.config["PORTAL"],
-                                         session_binding=session.get(BINDING))
+    old = citizen_auth.order_for_session(
+        s, order_id, portal=current_app.config["PORTAL"], session_binding=session.get(BINDING)
+    )
     if old is not None:
         citizen_auth.cancel(s, bankid_client(), old)
 
@@ -155,12 +173,14 @@ def citizen_auth_blueprint(home_endpoint: str) -> Blueprint:
     bp = Blueprint("auth", __name__)
 
     def login_page(error: str | None = None) -> str:
-        return render_template("shared/bankid/login.html", form=EmptyForm(), error=error,
-                               next=next_path())
+        return render_template(
+            "shared/bankid/login.html", form=EmptyForm(), error=error, next=next_path()
+        )
 
     def render_login_order(order: BankIdOrder, result: citizen_auth.PollResult) -> Response:
         return render_order(
-            order, result,
+            order,
+            result,
             poll_url=url_for("auth.order", order_id=order.id),
             cancel_url=url_for("auth.cancel", order_id=order.id),
             # "Försök igen" keeps the page asked for (the e-mailed link, say).
@@ -169,8 +189,9 @@ def citizen_auth_blueprint(home_endpoint: str) -> Blueprint:
 
     def sign_in(person: Person) -> Response:
         # ``next`` is a path inside this portal (the login redirect's request.full_path).
-        target = (request.script_root + session[NEXT]) if session.get(NEXT) else url_for(
-            home_endpoint)
+        target = (
+            (request.script_root + session[NEXT]) if session.get(NEXT) else url_for(home_endpoint)
+        )
         start_session(CitizenPrincipal(person))
         return finish_polling(target)
 
@@ -189,17 +210,20 @@ def citizen_auth_blueprint(home_endpoint: str) -> Blueprint:
         cancel_previous(ORDER)
         try:
             order = citizen_auth.start_login(
-                db_session(), bankid_client(), portal=current_app.config["PORTAL"],
+                db_session(),
+                bankid_client(),
+                portal=current_app.config["PORTAL"],
                 end_user_ip=request.remote_addr or "127.0.0.1",
-                session_binding=session_binding())
+                session_binding=session_binding(),
+            )
         except BankIdError as exc:
             log.warning("BankID auth could not start: %s", exc.error_code)
-            return login_page(_(bankid.user_message(bankid.FAILED, None,
-                                                    error_code=exc.error_code)))
+            return login_page(
+                _(bankid.user_message(bankid.FAILED, None, error_code=exc.error_code))
+            )
         session[ORDER] = str(order.id)
         session[NEXT] = next_path()
-        response = render_login_order(order, citizen_auth.PollResult(order.status,
-                                                                     order.hint_code))
+        response = render_login_order(order, citizen_auth.PollResult(order.status, order.hint_code))
         # A reload after this POST should poll the order, not start another one.
         response.headers["HX-Push-Url"] = url_for("auth.order", order_id=order.id)
         return response

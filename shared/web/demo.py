@@ -38,21 +38,35 @@ def demo_blueprint() -> Blueprint:
             before = clock.now()
             after = clock.advance(timedelta(days=days))
             session = db_session()
-            audit.record(session, current_user.actor, "demo.clock_advanced",
-                         details={"from": before.isoformat(), "to": after.isoformat()})
+            audit.record(
+                session,
+                current_user.actor,
+                "demo.clock_advanced",
+                details={"from": before.isoformat(), "to": after.isoformat()},
+            )
             # Let the deadlines that just passed take effect now, as the worker would.
             with dbmod.tenant(None):
                 done = retention.process_deadlines(
-                    session, after, before_purge=fullmakt_events.before_purge)
-                done |= {f"inquiries_{k}": v
-                         for k, v in inquiries.process_deadlines(session, after).items()}
+                    session, after, before_purge=fullmakt_events.before_purge
+                )
+                done |= {
+                    f"inquiries_{k}": v
+                    for k, v in inquiries.process_deadlines(session, after).items()
+                }
             flash(_("Demoklockan flyttades fram %(days)s dagar.", days=days), "success")
             if any(done.values()):
-                flash(_("Frister som passerades: %(summary)s",
-                        summary=", ".join(f"{k} {v}" for k, v in done.items() if v)), "info")
+                flash(
+                    _(
+                        "Frister som passerades: %(summary)s",
+                        summary=", ".join(f"{k} {v}" for k, v in done.items() if v),
+                    ),
+                    "info",
+                )
             return htmx.redirect(url_for("demo.demo_clock"))
         return render_template(
-            "shared/admin/demo_clock.html", form=form, now=clock.now(),
+            "shared/admin/demo_clock.html",
+            form=form,
+            now=clock.now(),
             offset_days=clock.demo_offset() / timedelta(days=1),
         ), (422 if form.is_submitted() else 200)
 

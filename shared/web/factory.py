@@ -271,8 +271,9 @@ def _install_error_pages(app: Flask) -> None:
     @app.errorhandler(HTTPException)
     def http_error(exc: HTTPException):
         if "/api/" in request.path:  # RFC 9457 problem details for API clients
-            response = jsonify(type="about:blank", title=exc.name, status=exc.code,
-                               detail=exc.description)
+            response = jsonify(
+                type="about:blank", title=exc.name, status=exc.code, detail=exc.description
+            )
             response.status_code = exc.code
             response.mimetype = "application/problem+json"
             for name, value in exc.get_headers():  # Allow (405), WWW-Authenticate, ...

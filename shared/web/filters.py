@@ -58,12 +58,16 @@ def simple_markdown(text: str | None, *, top: int = 3) -> Markup:
 
     def flush() -> None:
         if paragraph:
-            html.append(Markup("<p>{}</p>").format(
-                Markup("<br>").join(escape(line) for line in paragraph)))
+            html.append(
+                Markup("<p>{}</p>").format(Markup("<br>").join(escape(line) for line in paragraph))
+            )
             paragraph.clear()
         if items:
-            html.append(Markup("<ul>{}</ul>").format(
-                Markup("").join(Markup("<li>{}</li>").format(item) for item in items)))
+            html.append(
+                Markup("<ul>{}</ul>").format(
+                    Markup("").join(Markup("<li>{}</li>").format(item) for item in items)
+                )
+            )
             items.clear()
 
     for raw in (text or "").replace("\r\n", "\n").split("\n"):

@@ -7,19 +7,29 @@ from wtforms.validators import DataRequired, Email, Length, Regexp
 
 
 class LoginForm(FlaskForm):
-    email = EmailField(_l("E-postadress"), validators=[DataRequired(), Email()],
-                       render_kw={"autocomplete": "username"})
-    password = PasswordField(_l("Lösenord"), validators=[DataRequired()],
-                             render_kw={"autocomplete": "current-password"})
+    email = EmailField(
+        _l("E-postadress"),
+        validators=[DataRequired(), Email()],
+        render_kw={"autocomplete": "username"},
+    )
+    password = PasswordField(
+        _l("Lösenord"), validators=[DataRequired()], render_kw={"autocomplete": "current-password"}
+    )
 
 
 class TotpForm(FlaskForm):
     code = StringField(
         _l("Engångskod"),
-        validators=[DataRequired(), Regexp(r"^\s*\d{3}\s?\d{3}\s*$",
-                                           message=_l("Koden är sex siffror."))],
-        render_kw={"autocomplete": "one-time-code", "inputmode": "numeric",
-                   "pattern": r"\s*\d{3}\s?\d{3}\s*", "maxlength": "7"},
+        validators=[
+            DataRequired(),
+            Regexp(r"^\s*\d{3}\s?\d{3}\s*$", message=_l("Koden är sex siffror.")),
+        ],
+        render_kw={
+            "autocomplete": "one-time-code",
+            "inputmode": "numeric",
+            "pattern": r"\s*\d{3}\s?\d{3}\s*",
+            "maxlength": "7",
+        },
     )
 
 
@@ -28,9 +38,11 @@ class EmptyForm(FlaskForm):
 
 
 class DemoClockForm(FlaskForm):
-    days = StringField(_l("Antal dagar framåt"), validators=[
-        DataRequired(), Regexp(r"^\d{1,3}$", message=_l("Ange ett heltal, 1–999."))],
-        render_kw={"inputmode": "numeric"})
+    days = StringField(
+        _l("Antal dagar framåt"),
+        validators=[DataRequired(), Regexp(r"^\d{1,3}$", message=_l("Ange ett heltal, 1–999."))],
+        render_kw={"inputmode": "numeric"},
+    )
 
 
 __all__ = ["DemoClockForm", "EmptyForm", "Length", "LoginForm", "TotpForm"]

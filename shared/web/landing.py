@@ -18,14 +18,38 @@ from shared.web.factory import create_portal, db_session
 bp = Blueprint("landing", __name__)
 
 PORTALS = [
-    ("counsellor", _l("Rådgivare"), _l("För kommunens budget- och skuldrådgivare: klienter, "
-     "fullmakter, förfrågningar till borgenärer, skuldsammanställning och plan.")),
-    ("client", _l("Klient"), _l("För dig som får skuldrådgivning: signera fullmakten med "
-     "BankID och följ svaren från dina borgenärer.")),
-    ("creditor", _l("Borgenär"), _l("För fordringsägare och inkassobolag: besvara "
-     "förfrågningar, kundfrågor, fordringar och betalningar.")),
-    ("debtor", _l("Mina skulder"), _l("För dig som har en skuld: se vad du är skyldig, "
-     "betala, begär avbetalningsplan eller anstånd.")),
+    (
+        "counsellor",
+        _l("Rådgivare"),
+        _l(
+            "För kommunens budget- och skuldrådgivare: klienter, "
+            "fullmakter, förfrågningar till borgenärer, skuldsammanställning och plan."
+        ),
+    ),
+    (
+        "client",
+        _l("Klient"),
+        _l(
+            "För dig som får skuldrådgivning: signera fullmakten med "
+            "BankID och följ svaren från dina borgenärer."
+        ),
+    ),
+    (
+        "creditor",
+        _l("Borgenär"),
+        _l(
+            "För fordringsägare och inkassobolag: besvara "
+            "förfrågningar, kundfrågor, fordringar och betalningar."
+        ),
+    ),
+    (
+        "debtor",
+        _l("Mina skulder"),
+        _l(
+            "För dig som har en skuld: se vad du är skyldig, "
+            "betala, begär avbetalningsplan eller anstånd."
+        ),
+    ),
 ]
 
 
@@ -39,24 +63,45 @@ def index():
         from shared.integrations.test_persons import load_test_persons
 
         test_persons = load_test_persons()[:6]
-    return render_template("shared/landing.html", portals=PORTALS, demo_users=demo_users,
-                           test_persons=test_persons,
-                           portal_titles={key: title for key, title, _text in PORTALS})
+    return render_template(
+        "shared/landing.html",
+        portals=PORTALS,
+        demo_users=demo_users,
+        test_persons=test_persons,
+        portal_titles={key: title for key, title, _text in PORTALS},
+    )
 
 
 def _demo_logins() -> list[dict]:
     from shared.demo_data import DEMO_PASSWORD
 
-    portal_of = {Role.COUNSELLOR: "counsellor", Role.MUNICIPALITY_ADMIN: "counsellor",
-                 Role.CREDITOR_AGENT: "creditor", Role.CREDITOR_ADMIN: "creditor"}
-    users = db_session().scalars(
-        select(User).where(User.email.like("%@demo.skuldkoll.se"), User.active.is_(True))
-        .order_by(User.email)
-    ).all()
-    return [{"email": u.email, "name": u.name, "role": u.role, "org": u.organisation.name,
-             "portal": portal_of[u.role], "password": DEMO_PASSWORD,
-             "code": current_code(u.totp_secret) if u.totp_secret else None}
-            for u in users]
+    portal_of = {
+        Role.COUNSELLOR: "counsellor",
+        Role.MUNICIPALITY_ADMIN: "counsellor",
+        Role.CREDITOR_AGENT: "creditor",
+        Role.CREDITOR_ADMIN: "creditor",
+    }
+    users = (
+        db_session()
+        .scalars(
+            select(User)
+            .where(User.email.like("%@demo.skuldkoll.se"), User.active.is_(True))
+            .order_by(User.email)
+        )
+        .all()
+    )
+    return [
+        {
+            "email": u.email,
+            "name": u.name,
+            "role": u.role,
+            "org": u.organisation.name,
+            "portal": portal_of[u.role],
+            "password": DEMO_PASSWORD,
+            "code": current_code(u.totp_secret) if u.totp_secret else None,
+        }
+        for u in users
+    ]
 
 
 @bp.get("/dev/mail")
@@ -66,10 +111,15 @@ def dev_mail():
     if not current_app.config["SETTINGS"].demo:
         abort(404)
     session = db_session()
-    messages = session.scalars(select(EmailMessage).order_by(EmailMessage.created_at.desc())
-                               .limit(50)).all()
-    audit.record(session, audit.Actor("anonymous", "demo"), "email.dev_outbox_viewed",
-                 details={"messages": len(messages)})
+    messages = session.scalars(
+        select(EmailMessage).order_by(EmailMessage.created_at.desc()).limit(50)
+    ).all()
+    audit.record(
+        session,
+        audit.Actor("anonymous", "demo"),
+        "email.dev_outbox_viewed",
+        details={"messages": len(messages)},
+    )
     return render_template("shared/dev_mail.html", messages=messages)
 
 
@@ -94,6 +144,14 @@ def healthz():
 
 
 def create_landing(overrides: dict | None = None) -> Flask:
-    return create_portal("landing", __name__, login="staff", title="Skuldkoll",
-                         home="landing.index", accent="teal", blueprints=[bp],
-                         overrides=overrides, mount="/")
+    return create_portal(
+        "landing",
+        __name__,
+        login="staff",
+        title="Skuldkoll",
+        home="landing.index",
+        accent="teal",
+        blueprints=[bp],
+        overrides=overrides,
+        mount="/",
+    )

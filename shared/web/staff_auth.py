@@ -49,11 +49,15 @@ def staff_auth_blueprint(roles: set[Role], home_endpoint: str) -> Blueprint:
             except staff_auth.SignInFailed:
                 s.commit()  # keep the failure counter even though we answer 422
                 form.password.errors.append(
-                    _("Inloggningen misslyckades. Kontrollera uppgifterna och försök igen."))
+                    _("Inloggningen misslyckades. Kontrollera uppgifterna och försök igen.")
+                )
                 return render_template("shared/auth/login.html", form=form), 422
             session.clear()
-            session[PENDING] = {"user": str(user.id), "at": clock.wall_now().timestamp(),
-                                "next": safe_next(request.args.get("next"), "")}
+            session[PENDING] = {
+                "user": str(user.id),
+                "at": clock.wall_now().timestamp(),
+                "next": safe_next(request.args.get("next"), ""),
+            }
             step = "auth.totp" if user.totp_enrolled_at else "auth.enrol"
             return htmx.redirect(url_for(step))
         status = 422 if form.is_submitted() else 200
@@ -69,7 +73,8 @@ def staff_auth_blueprint(roles: set[Role], home_endpoint: str) -> Blueprint:
         if form.validate_on_submit():
             return _finish(user, form, "shared/auth/totp.html")
         return render_template("shared/auth/totp.html", form=form), (
-            422 if form.is_submitted() else 200)
+            422 if form.is_submitted() else 200
+        )
 
     @bp.route("/login/enrol", methods=["GET", "POST"])
     @access(PUBLIC)
@@ -85,7 +90,8 @@ def staff_auth_blueprint(roles: set[Role], home_endpoint: str) -> Blueprint:
         if form.validate_on_submit():
             return _finish(user, form, "shared/auth/enrol.html", **ctx)
         return render_template("shared/auth/enrol.html", form=form, **ctx), (
-            422 if form.is_submitted() else 200)
+            422 if form.is_submitted() else 200
+        )
 
     def _finish(user: User, form: TotpForm, template: str, **ctx):
         s = db_session()

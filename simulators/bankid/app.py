@@ -33,12 +33,20 @@ from simulators.bankid.signature import SimulatorPki
 API = "/rp/v6.0"
 MAX_DATA_CHARS = 1500  # userVisibleData / userNonVisibleData, after base64
 DATA_FORMATS = ("simpleMarkdownV1", "plaintext")
-CSP = ("default-src 'self'; style-src 'self'; img-src 'self' data:; object-src 'none'; "
-       "base-uri 'none'; form-action 'self'; frame-ancestors 'none'")
+CSP = (
+    "default-src 'self'; style-src 'self'; img-src 'self' data:; object-src 'none'; "
+    "base-uri 'none'; form-action 'self'; frame-ancestors 'none'"
+)
 ERROR_STATUS = {
-    "invalidParameters": 400, "alreadyInProgress": 400, "unauthorized": 401, "notFound": 404,
-    "methodNotAllowed": 405, "requestTimeout": 408, "unsupportedMediaType": 415,
-    "internalError": 500, "maintenance": 503,
+    "invalidParameters": 400,
+    "alreadyInProgress": 400,
+    "unauthorized": 401,
+    "notFound": 404,
+    "methodNotAllowed": 405,
+    "requestTimeout": 408,
+    "unsupportedMediaType": 415,
+    "internalError": 500,
+    "maintenance": 503,
 }
 HTTP_METHODS = ["GET", "HEAD", "POST", "PUT", "PATCH", "DELETE", "OPTIONS"]
 
@@ -58,8 +66,9 @@ def _valid_ip(value: Any) -> bool:
 
 
 def _valid_personal_number(value: Any) -> bool:
-    return (isinstance(value, str) and len(value) == 12 and value.isdigit()
-            and luhn.is_valid(value[2:]))
+    return (
+        isinstance(value, str) and len(value) == 12 and value.isdigit() and luhn.is_valid(value[2:])
+    )
 
 
 def _valid_requirement(req: Any) -> bool:
@@ -70,8 +79,7 @@ def _valid_requirement(req: Any) -> bool:
         "pinCode": lambda v: isinstance(v, bool),
         "mrtd": lambda v: isinstance(v, bool),
         "cardReader": lambda v: v in ("class1", "class2"),
-        "certificatePolicies": lambda v: isinstance(v, list)
-        and all(isinstance(p, str) for p in v),
+        "certificatePolicies": lambda v: isinstance(v, list) and all(isinstance(p, str) for p in v),
     }
     return all(checks.get(key, lambda v: False)(value) for key, value in req.items())
 
@@ -86,8 +94,9 @@ def _issue_date(personnummer: str, today: datetime) -> str:
     return (today - timedelta(days=days)).date().isoformat()
 
 
-def create_app(*, order_ttl_seconds: int = 180,
-               clock: Callable[[], datetime] | None = None) -> Flask:
+def create_app(
+    *, order_ttl_seconds: int = 180, clock: Callable[[], datetime] | None = None
+) -> Flask:
     """The simulator. ``clock`` returns an aware datetime (wall time by default; tests pass
     a fake one to watch orders expire)."""
     app = Flask(__name__)  # no sessions, no cookies: the capability URLs carry the state
@@ -130,19 +139,25 @@ def create_app(*, order_ttl_seconds: int = 180,
         if not isinstance(return_risk, bool):
             return _error("invalidParameters", "Invalid returnRisk")
         order = store.create(
-            kind=kind, end_user_ip=body["endUserIp"], requirement=requirement,
-            user_visible_data=uvd, user_non_visible_data=unvd,
+            kind=kind,
+            end_user_ip=body["endUserIp"],
+            requirement=requirement,
+            user_visible_data=uvd,
+            user_non_visible_data=unvd,
             data_format=data_format if uvd is not None else None,
-            return_url=return_url, return_risk=return_risk,
+            return_url=return_url,
+            return_risk=return_risk,
         )
         if order is None:
             return _error("alreadyInProgress", "Order already in progress for pno")
-        return jsonify({
-            "orderRef": order.order_ref,
-            "autoStartToken": order.auto_start_token,
-            "qrStartToken": order.qr_start_token,
-            "qrStartSecret": order.qr_start_secret,
-        })
+        return jsonify(
+            {
+                "orderRef": order.order_ref,
+                "autoStartToken": order.auto_start_token,
+                "qrStartToken": order.qr_start_token,
+                "qrStartSecret": order.qr_start_secret,
+            }
+        )
 
     def collect(body: dict[str, Any]):
         ref = body.get("orderRef")
@@ -198,8 +213,12 @@ def create_app(*, order_ttl_seconds: int = 180,
         return persons
 
     def app_page(error: str | None = None, status: int = 200):
-        return render_template("bankid_sim/app.html", orders=store.pending(), error=error,
-                               stockholm=shared_clock.STOCKHOLM), status
+        return render_template(
+            "bankid_sim/app.html",
+            orders=store.pending(),
+            error=error,
+            stockholm=shared_clock.STOCKHOLM,
+        ), status
 
     @app.get("/")
     def index():
@@ -212,8 +231,11 @@ def create_app(*, order_ttl_seconds: int = 180,
             return app_page()
         app_session = store.open_by_autostart(token)
         if app_session is None:
-            return app_page("Det finns ingen pågående beställning för den här länken. "
-                            "Den kan ha avbrutits eller gått ut.", 404)
+            return app_page(
+                "Det finns ingen pågående beställning för den här länken. "
+                "Den kan ha avbrutits eller gått ut.",
+                404,
+            )
         return redirect(url_for("order_page", app_session=app_session), 303)
 
     @app.post("/app/qr")
@@ -230,11 +252,14 @@ def create_app(*, order_ttl_seconds: int = 180,
             abort(404)
         return order
 
-    def confirm_page(order: Order, app_session: str, error: str | None = None,
-                     status: int = 200):
+    def confirm_page(order: Order, app_session: str, error: str | None = None, status: int = 200):
         return render_template(
-            "bankid_sim/order.html", order=order, app_session=app_session,
-            persons=candidates(order), text=order.visible_text, error=error,
+            "bankid_sim/order.html",
+            order=order,
+            app_session=app_session,
+            persons=candidates(order),
+            text=order.visible_text,
+            error=error,
             stockholm=shared_clock.STOCKHOLM,
         ), status
 
@@ -258,15 +283,25 @@ def create_app(*, order_ttl_seconds: int = 180,
         if person is None:
             return confirm_page(order, app_session, "Välj en av testpersonerna.", 422)
         at = now()
-        user = {"personalNumber": person.personnummer, "name": person.name,
-                "givenName": person.given_name, "surname": person.surname}
+        user = {
+            "personalNumber": person.personnummer,
+            "name": person.name,
+            "givenName": person.given_name,
+            "surname": person.surname,
+        }
         ip = request.remote_addr or "127.0.0.1"
         uhi_source = uhi_salt + ip.encode() + request.user_agent.string.encode()
-        device = {"ipAddress": ip,
-                  "uhi": base64.urlsafe_b64encode(hashlib.sha256(uhi_source).digest())
-                  .decode().rstrip("=")[:27]}
+        device = {
+            "ipAddress": ip,
+            "uhi": base64.urlsafe_b64encode(hashlib.sha256(uhi_source).digest())
+            .decode()
+            .rstrip("=")[:27],
+        }
         evidence = pki.evidence(
-            kind=order.kind, user=user, device=device, now=at,
+            kind=order.kind,
+            user=user,
+            device=device,
+            now=at,
             user_visible_data=order.user_visible_data,
             user_non_visible_data=order.user_non_visible_data,
             data_format=order.data_format,

@@ -104,8 +104,11 @@ class OrderStore:
             self._sweep(now)
             pnr = fields["requirement"].get("personalNumber")
             if pnr:
-                clash = [o for o in self._orders.values()
-                         if o.status == "pending" and o.personal_number == pnr]
+                clash = [
+                    o
+                    for o in self._orders.values()
+                    if o.status == "pending" and o.personal_number == pnr
+                ]
                 if clash:
                     for other in clash:
                         other.fail("cancelled", now)
@@ -143,8 +146,7 @@ class OrderStore:
         with self._lock:
             self._sweep(self.clock())
             for order in self._orders.values():
-                if order.status == "pending" and hmac.compare_digest(
-                        order.auto_start_token, token):
+                if order.status == "pending" and hmac.compare_digest(order.auto_start_token, token):
                     return self._open(order)
         return None
 
@@ -156,12 +158,19 @@ class OrderStore:
         now = self.clock()
         with self._lock:
             self._sweep(now)
-            order = next((o for o in self._orders.values()
-                          if o.status == "pending" and o.qr_start_token == token), None)
+            order = next(
+                (
+                    o
+                    for o in self._orders.values()
+                    if o.status == "pending" and o.qr_start_token == token
+                ),
+                None,
+            )
             if order is None:
                 raise QrRejected("QR-koden hör inte till någon pågående beställning.")
-            expected = hmac.new(order.qr_start_secret.encode(), t.encode(),
-                                hashlib.sha256).hexdigest()
+            expected = hmac.new(
+                order.qr_start_secret.encode(), t.encode(), hashlib.sha256
+            ).hexdigest()
             if not hmac.compare_digest(expected, code.lower()):
                 raise QrRejected("QR-koden är ogiltig (kontrollsumman stämmer inte).")
             elapsed = (now - order.created_at).total_seconds()

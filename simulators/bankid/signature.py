@@ -92,16 +92,34 @@ class SimulatorPki:
             .not_valid_before(now - timedelta(days=1))
             .not_valid_after(now + timedelta(days=730))
             .add_extension(x509.BasicConstraints(ca=False, path_length=None), critical=True)
-            .add_extension(x509.KeyUsage(
-                digital_signature=True, content_commitment=True, key_encipherment=False,
-                data_encipherment=False, key_agreement=False, key_cert_sign=False,
-                crl_sign=False, encipher_only=False, decipher_only=False), critical=True)
+            .add_extension(
+                x509.KeyUsage(
+                    digital_signature=True,
+                    content_commitment=True,
+                    key_encipherment=False,
+                    data_encipherment=False,
+                    key_agreement=False,
+                    key_cert_sign=False,
+                    crl_sign=False,
+                    encipher_only=False,
+                    decipher_only=False,
+                ),
+                critical=True,
+            )
             .sign(self._ca_key, hashes.SHA256())
         )
 
-    def evidence(self, *, kind: str, user: dict, device: dict, now: datetime,
-                 user_visible_data: str | None, user_non_visible_data: str | None,
-                 data_format: str | None) -> Evidence:
+    def evidence(
+        self,
+        *,
+        kind: str,
+        user: dict,
+        device: dict,
+        now: datetime,
+        user_visible_data: str | None,
+        user_non_visible_data: str | None,
+        data_format: str | None,
+    ) -> Evidence:
         """Sign the order's data as ``user`` and vouch for the certificate with OCSP.
 
         ``user_visible_data`` and ``user_non_visible_data`` are the base64 strings the RP
@@ -109,15 +127,17 @@ class SimulatorPki:
         """
         key = ec.generate_private_key(ec.SECP256R1())
         cert = self._user_cert(key, user, now)
-        signed_data = _signed_data(kind, device, now, user_visible_data,
-                                   user_non_visible_data, data_format)
+        signed_data = _signed_data(
+            kind, device, now, user_visible_data, user_non_visible_data, data_format
+        )
         signed_info = _signed_info(_b64(hashlib.sha256(signed_data.encode()).digest()))
         der = key.sign(signed_info.encode(), ec.ECDSA(hashes.SHA256()))
         r, s = decode_dss_signature(der)
         raw = r.to_bytes(P256_BYTES, "big") + s.to_bytes(P256_BYTES, "big")
         certs = "".join(
-            f"<X509Certificate>{_b64(c.public_bytes(serialization.Encoding.DER))}"
-            "</X509Certificate>" for c in (cert, self.ca_cert))
+            f"<X509Certificate>{_b64(c.public_bytes(serialization.Encoding.DER))}</X509Certificate>"
+            for c in (cert, self.ca_cert)
+        )
         document = (
             '<?xml version="1.0" encoding="UTF-8" standalone="no"?>'
             f'<Signature xmlns="{DSIG_NS}">{signed_info}'
@@ -128,10 +148,15 @@ class SimulatorPki:
         response = (
             ocsp.OCSPResponseBuilder()
             .add_response(
-                cert=cert, issuer=self.ca_cert, algorithm=hashes.SHA256(),
-                cert_status=ocsp.OCSPCertStatus.GOOD, this_update=now,
+                cert=cert,
+                issuer=self.ca_cert,
+                algorithm=hashes.SHA256(),
+                cert_status=ocsp.OCSPCertStatus.GOOD,
+                this_update=now,
                 next_update=now + timedelta(hours=12),
-                revocation_time=None, revocation_reason=None)
+                revocation_time=None,
+                revocation_reason=None,
+            )
             .responder_id(ocsp.OCSPResponderEncoding.HASH, self.ca_cert)
             .sign(self._ca_key, hashes.SHA256())
         )
@@ -141,13 +166,20 @@ class SimulatorPki:
         )
 
 
-def _signed_data(kind: str, device: dict, now: datetime, uvd: str | None, unvd: str | None,
-                 data_format: str | None) -> str:
+def _signed_data(
+    kind: str,
+    device: dict,
+    now: datetime,
+    uvd: str | None,
+    unvd: str | None,
+    data_format: str | None,
+) -> str:
     parts = [f'<bankIdSignedData xmlns="{BANKID_NS}" Id="bidSignedData">']
     if uvd is not None:
         fmt = f' format="{escape(data_format)}"' if data_format else ""
-        parts.append(f'<usrVisibleData charset="UTF-8" visible="wysiwys"{fmt}>'
-                     f"{escape(uvd)}</usrVisibleData>")
+        parts.append(
+            f'<usrVisibleData charset="UTF-8" visible="wysiwys"{fmt}>{escape(uvd)}</usrVisibleData>'
+        )
     if unvd is not None:
         parts.append(f"<usrNonVisibleData>{escape(unvd)}</usrNonVisibleData>")
     parts.append(
@@ -184,8 +216,9 @@ class SignatureInvalid(ValueError):
     pass
 
 
-def verify_signature(signature_b64: str,
-                     ca_cert: x509.Certificate | None = None) -> x509.Certificate:
+def verify_signature(
+    signature_b64: str, ca_cert: x509.Certificate | None = None
+) -> x509.Certificate:
     """Check a simulator signature document; returns the signer's certificate.
 
     Verifies the digest of ``bankIdSignedData``, the ECDSA signature over ``SignedInfo``
@@ -203,8 +236,9 @@ def verify_signature(signature_b64: str,
         raise SignatureInvalid("the signed data does not match its digest")
     cert = x509.load_der_x509_certificate(base64.b64decode(first_cert.group(1)))
     raw = base64.b64decode(value.group(1))
-    der = encode_dss_signature(int.from_bytes(raw[:P256_BYTES], "big"),
-                               int.from_bytes(raw[P256_BYTES:], "big"))
+    der = encode_dss_signature(
+        int.from_bytes(raw[:P256_BYTES], "big"), int.from_bytes(raw[P256_BYTES:], "big")
+    )
     try:
         cert.public_key().verify(der, signed_info.group(0).encode(), ec.ECDSA(hashes.SHA256()))
         if ca_cert is not None:

@@ -18,9 +18,15 @@ from tests.conftest import need_service
 
 ROOT = Path(__file__).resolve().parents[2]
 BIN = Path(sys.executable).parent
-CHROMIUM_ARGS = ["--no-sandbox", "--disable-gpu", "--disable-quic", "--no-first-run",
-                 "--disable-background-networking", "--disable-component-update",
-                 "--disable-sync"]
+CHROMIUM_ARGS = [
+    "--no-sandbox",
+    "--disable-gpu",
+    "--disable-quic",
+    "--no-first-run",
+    "--disable-background-networking",
+    "--disable-component-update",
+    "--disable-sync",
+]
 SHOTS = ROOT / "test-results"
 
 
@@ -41,8 +47,11 @@ def demo_env(tmp_path_factory) -> dict[str, str]:
     """The demo server's environment: a script run with it (``sys.executable -c``) uses
     the server's SQLite database under ``INSTANCE_DIR``."""
     env = {k: v for k, v in os.environ.items() if k not in {"DATABASE_URL", "REDIS_URL"}}
-    env.update(SKULDKOLL_ENV="demo", INSTANCE_DIR=str(tmp_path_factory.mktemp("demo")),
-               PORT=str(free_port()))
+    env.update(
+        SKULDKOLL_ENV="demo",
+        INSTANCE_DIR=str(tmp_path_factory.mktemp("demo")),
+        PORT=str(free_port()),
+    )
     return env
 
 
@@ -53,8 +62,9 @@ def demo_server(demo_env):
     for cmd in ([BIN / "alembic", "upgrade", "head"], [BIN / "skuldkoll", "demo-data"]):
         subprocess.run(cmd, cwd=ROOT, env=env, check=True, capture_output=True)
     log = open(tmp / "server.log", "w")  # noqa: SIM115 - closed below
-    proc = subprocess.Popen([sys.executable, "wsgi.py"], cwd=ROOT, env=env, stdout=log,
-                            stderr=subprocess.STDOUT)
+    proc = subprocess.Popen(
+        [sys.executable, "wsgi.py"], cwd=ROOT, env=env, stdout=log, stderr=subprocess.STDOUT
+    )
     base = f"http://127.0.0.1:{port}"
     for _ in range(100):
         try:
@@ -95,8 +105,9 @@ def page(browser):
 
 @pytest.fixture
 def phone(browser):
-    context = browser.new_context(locale="sv-SE", viewport={"width": 390, "height": 844},
-                                  is_mobile=True, has_touch=True)
+    context = browser.new_context(
+        locale="sv-SE", viewport={"width": 390, "height": 844}, is_mobile=True, has_touch=True
+    )
     page = context.new_page()
     page.set_default_timeout(15_000)
     yield page

@@ -9,8 +9,7 @@ import pytest
 from tests.e2e.conftest import shot
 
 
-@pytest.mark.parametrize(("portal", "heading"), [("client", "Klient"),
-                                                  ("debtor", "Mina skulder")])
+@pytest.mark.parametrize(("portal", "heading"), [("client", "Klient"), ("debtor", "Mina skulder")])
 def test_citizen_signs_in_with_bankid(browser, demo_server, portal, heading):
     context = browser.new_context(locale="sv-SE", viewport={"width": 1280, "height": 900})
     context.set_default_timeout(15_000)
@@ -24,7 +23,8 @@ def test_citizen_signs_in_with_bankid(browser, demo_server, portal, heading):
     qr = page.locator("#bankid-order svg")
     first = qr.inner_html()
     page.wait_for_function(
-        "old => document.querySelector('#bankid-order svg').innerHTML !== old", arg=first)
+        "old => document.querySelector('#bankid-order svg').innerHTML !== old", arg=first
+    )
     shot(page, f"{portal}-bankid-order")
 
     # The "phone": the simulator's test app, opened from the autostart link.

@@ -16,8 +16,7 @@ def new_page(browser, csp_errors: list[str]):
     context = browser.new_context(locale="sv-SE", viewport={"width": 1280, "height": 900})
     context.set_default_timeout(15_000)
     page = context.new_page()
-    page.on("console", lambda m: "Content Security Policy" in m.text
-            and csp_errors.append(m.text))
+    page.on("console", lambda m: "Content Security Policy" in m.text and csp_errors.append(m.text))
     return context, page
 
 

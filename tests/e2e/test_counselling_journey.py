@@ -18,13 +18,15 @@ def test_counselling_case_end_to_end(browser, demo_server):
     csp: list[str] = []
     base = demo_server
     # 1-2. The counsellor registers the client, who signs the fullmakt with BankID.
-    anna, _client = register_and_sign(browser, base, csp, PNR, NAME,
-                                      "maria.svensson@example.se")
+    anna, _client = register_and_sign(browser, base, csp, PNR, NAME, "maria.svensson@example.se")
     case_url = anna.url
 
     # 3. The counsellor sends inquiries to three creditors, one per channel.
-    report_url = send_inquiries(anna, case_url, [
-        "Nordisk Inkasso AB", "Kreditbanken Sverige AB", "Centrala studiestödsnämnden (CSN)"])
+    report_url = send_inquiries(
+        anna,
+        case_url,
+        ["Nordisk Inkasso AB", "Kreditbanken Sverige AB", "Centrala studiestödsnämnden (CSN)"],
+    )
 
     # 4a. The web creditor answers in the creditor portal.
     sctx, sara = new_page(browser, csp)

@@ -16,8 +16,7 @@ LARS = "196708094153"
 
 def test_counsellor_registers_a_client_and_sees_the_pending_fullmakt(page, demo_server):
     csp_errors: list[str] = []
-    page.on("console", lambda m: "Content Security Policy" in m.text
-            and csp_errors.append(m.text))
+    page.on("console", lambda m: "Content Security Policy" in m.text and csp_errors.append(m.text))
     staff_sign_in(page, demo_server, "counsellor", "anna.berg@demo.skuldkoll.se")
     page.get_by_role("heading", name="Hej Anna Berg").wait_for()
     page.locator("#case-list").get_by_role("link", name="Registrera klient").click()
@@ -39,8 +38,9 @@ def test_counsellor_registers_a_client_and_sees_the_pending_fullmakt(page, demo_
     page.get_by_label("Klientens e-postadress").fill("lars.nilsson@example.se")
     page.get_by_role("button", name="Registrera och skicka fullmakt").click()
     page.wait_for_url(re.compile(r".*/counsellor/cases/[0-9a-f-]{36}$"))
-    page.get_by_text("Klienten är registrerad och fullmakten har skickats till "
-                     "lars.nilsson@example.se").wait_for()
+    page.get_by_text(
+        "Klienten är registrerad och fullmakten har skickats till lars.nilsson@example.se"
+    ).wait_for()
     page.get_by_role("heading", name="Lars Nilsson", level=1).wait_for()
     page.locator("#fullmakt").get_by_text("Väntar på underskrift").wait_for()
     page.get_by_text("19670809-4153").first.wait_for()

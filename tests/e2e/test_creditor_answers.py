@@ -50,8 +50,14 @@ def csp_watch(page) -> list[str]:
 
 
 def test_the_agent_answers_and_a_system_reads_the_answer(browser, demo_server, demo_env):
-    made = subprocess.run([sys.executable, "-c", SEND_INQUIRY, ELIN], cwd=ROOT, env=demo_env,
-                          capture_output=True, text=True, check=True)
+    made = subprocess.run(
+        [sys.executable, "-c", SEND_INQUIRY, ELIN],
+        cwd=ROOT,
+        env=demo_env,
+        capture_output=True,
+        text=True,
+        check=True,
+    )
     inquiry_id = made.stdout.strip().splitlines()[-1]
 
     page = browser.new_context(locale="sv-SE").new_page()
@@ -91,8 +97,11 @@ def test_the_agent_answers_and_a_system_reads_the_answer(browser, demo_server, d
     shot(admin, "creditor-api-key")
     admin.context.close()
 
-    response = httpx.get(f"{demo_server}/creditor/api/v1/inquiries/{inquiry_id}",
-                         headers={"Authorization": f"Bearer {key}"}, timeout=10)
+    response = httpx.get(
+        f"{demo_server}/creditor/api/v1/inquiries/{inquiry_id}",
+        headers={"Authorization": f"Bearer {key}"},
+        timeout=10,
+    )
     assert response.status_code == 200, response.text
     body = response.json()
     assert body["answer"] == "yes" and body["debts"][0]["capital_ore"] == 1_200_000

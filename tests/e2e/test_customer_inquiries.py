@@ -85,7 +85,8 @@ def test_customer_inquiries_yes_no_fetch_unsubscribe_and_events(browser, demo_se
     # The client revokes the fullmakt: Nordisk (subscribed, no webhook) gets a notice;
     # Kreditbanken (unsubscribed) gets no fullmakt.revoked webhook.
     client.get_by_role("link", name="Återkalla fullmakten").or_(
-        client.get_by_role("heading", name="Återkalla fullmakten")).first.wait_for()
+        client.get_by_role("heading", name="Återkalla fullmakten")
+    ).first.wait_for()
     revoke = client.locator("section[id^=revoke-]")
     revoke.get_by_role("checkbox").check()
     revoke.get_by_role("button", name="Återkalla fullmakten").click()

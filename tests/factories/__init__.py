@@ -27,9 +27,11 @@ def run_jobs(session: Session, *names: str) -> int:
     """The worker's part: commit, then run the queued jobs of these names (not all of them:
     a webhook delivery would go out on the network). Returns how many ran."""
     session.commit()
-    pending = session.scalars(select(OutboxMessage.id).where(
-        OutboxMessage.job.in_(names), OutboxMessage.done_at.is_(None))
-        .order_by(OutboxMessage.created_at)).all()
+    pending = session.scalars(
+        select(OutboxMessage.id)
+        .where(OutboxMessage.job.in_(names), OutboxMessage.done_at.is_(None))
+        .order_by(OutboxMessage.created_at)
+    ).all()
     for msg_id in pending:
         assert jobs.run_message(msg_id) == "done"
     session.expire_all()

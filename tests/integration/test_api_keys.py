@@ -39,9 +39,16 @@ def test_verify_finds_the_live_key_and_records_its_use(db, admin):
         assert row.last_used_at == clock.now()
 
 
-@pytest.mark.parametrize("presented", [
-    None, "", "sk_live_", "pk_live_" + "a" * 43, "sk_live_" + "a" * 400,
-])
+@pytest.mark.parametrize(
+    "presented",
+    [
+        None,
+        "",
+        "sk_live_",
+        "pk_live_" + "a" * 43,
+        "sk_live_" + "a" * 400,
+    ],
+)
 def test_verify_refuses_what_is_not_a_key(db, admin, presented):
     api_keys.create_key(db, admin, "System")
     assert api_keys.verify_key(db, presented) is None

@@ -14,8 +14,9 @@ ACTOR = audit.Actor("user", "u-1")
 
 def write_three(db):
     for i in range(3):
-        audit.record(db, ACTOR, "person.view", subject_type="person", subject_id=f"p{i}",
-                     reason="test")
+        audit.record(
+            db, ACTOR, "person.view", subject_type="person", subject_id=f"p{i}", reason="test"
+        )
     db.commit()
     return list(db.scalars(select(AuditEntry).order_by(AuditEntry.seq)))[-3:]
 

@@ -43,15 +43,17 @@ def sim(fake_clock):
 
 @pytest.fixture
 def rp(sim):
-    with BankIdClient("http://bankid.test/rp/v6.0/",
-                      transport=httpx.WSGITransport(app=sim)) as client:
+    with BankIdClient(
+        "http://bankid.test/rp/v6.0/", transport=httpx.WSGITransport(app=sim)
+    ) as client:
         yield client
 
 
 @pytest.fixture
 def raw(sim):
-    with httpx.Client(base_url="http://bankid.test/rp/v6.0/",
-                      transport=httpx.WSGITransport(app=sim)) as client:
+    with httpx.Client(
+        base_url="http://bankid.test/rp/v6.0/", transport=httpx.WSGITransport(app=sim)
+    ) as client:
         yield client
 
 
@@ -74,11 +76,15 @@ def approve(tester, page: str, personnummer: str = ERIK):
 
 def test_auth_collect_approve_complete(sim, rp, tester, fake_clock):
     order = rp.auth("192.0.2.10")
-    assert all((order.order_ref, order.auto_start_token, order.qr_start_token,
-                order.qr_start_secret))
+    assert all(
+        (order.order_ref, order.auto_start_token, order.qr_start_token, order.qr_start_secret)
+    )
     first = rp.collect(order.order_ref)
     assert (first.status, first.hint_code, first.completion_data) == (
-        "pending", "outstandingTransaction", None)
+        "pending",
+        "outstandingTransaction",
+        None,
+    )
 
     page = open_by_autostart(tester, order.auto_start_token)
     assert rp.collect(order.order_ref).hint_code == "started"
@@ -91,8 +97,12 @@ def test_auth_collect_approve_complete(sim, rp, tester, fake_clock):
     done = rp.collect(order.order_ref)
     assert done.status == "complete" and done.hint_code is None
     data = done.completion_data
-    assert data["user"] == {"personalNumber": ERIK, "name": "Erik Andersson",
-                            "givenName": "Erik", "surname": "Andersson"}
+    assert data["user"] == {
+        "personalNumber": ERIK,
+        "name": "Erik Andersson",
+        "givenName": "Erik",
+        "surname": "Andersson",
+    }
     assert data["device"]["ipAddress"] == "127.0.0.1" and data["device"]["uhi"]
     assert re.fullmatch(r"\d{4}-\d{2}-\d{2}", data["bankIdIssueDate"])
     assert data["stepUp"] == {"mrtd": False}
@@ -128,14 +138,19 @@ def test_a_tampered_signature_does_not_verify(sim, rp, tester):
 def test_sign_requires_user_visible_data(raw):
     missing = raw.post("sign", json={"endUserIp": "192.0.2.1"})
     assert missing.status_code == 400
-    assert missing.json() == {"errorCode": "invalidParameters",
-                              "details": "Missing userVisibleData"}
-    not_base64 = raw.post("sign", json={"endUserIp": "192.0.2.1",
-                                        "userVisibleData": "inte base64!"})
+    assert missing.json() == {
+        "errorCode": "invalidParameters",
+        "details": "Missing userVisibleData",
+    }
+    not_base64 = raw.post(
+        "sign", json={"endUserIp": "192.0.2.1", "userVisibleData": "inte base64!"}
+    )
     assert not_base64.status_code == 400
     assert not_base64.json()["errorCode"] == "invalidParameters"
-    too_long = raw.post("sign", json={"endUserIp": "192.0.2.1",
-                                      "userVisibleData": base64.b64encode(b"x" * 1200).decode()})
+    too_long = raw.post(
+        "sign",
+        json={"endUserIp": "192.0.2.1", "userVisibleData": base64.b64encode(b"x" * 1200).decode()},
+    )
     assert too_long.json()["errorCode"] == "invalidParameters"
 
 
@@ -242,13 +257,16 @@ def test_qr_payload_opens_the_order(rp, tester, fake_clock):
     assert rp.collect(order.order_ref).status == "complete"
 
 
-@pytest.mark.parametrize(("payload", "message"), [
-    ("hej", "ingen BankID-QR-kod"),
-    ("bankid.{token}.3.{forged}", "kontrollsumman"),
-    ("bankid.00000000-0000-0000-0000-000000000000.3.{good3}", "hör inte till"),
-    ("{stale}", "för gammal"),
-    ("{future}", "för gammal"),
-])
+@pytest.mark.parametrize(
+    ("payload", "message"),
+    [
+        ("hej", "ingen BankID-QR-kod"),
+        ("bankid.{token}.3.{forged}", "kontrollsumman"),
+        ("bankid.00000000-0000-0000-0000-000000000000.3.{good3}", "hör inte till"),
+        ("{stale}", "för gammal"),
+        ("{future}", "för gammal"),
+    ],
+)
 def test_qr_payload_is_verified(rp, tester, fake_clock, payload, message):
     order = rp.auth("192.0.2.10")
     fake_clock.advance(40)
@@ -278,8 +296,9 @@ def test_test_app_lists_pending_orders_newest_first(rp, tester, fake_clock):
 def test_protocol_errors(raw):
     r = raw.get("auth")
     assert (r.status_code, r.json()["errorCode"]) == (405, "methodNotAllowed")
-    r = raw.post("auth", content=b'{"endUserIp": "192.0.2.1"}',
-                 headers={"Content-Type": "text/plain"})
+    r = raw.post(
+        "auth", content=b'{"endUserIp": "192.0.2.1"}', headers={"Content-Type": "text/plain"}
+    )
     assert (r.status_code, r.json()["errorCode"]) == (415, "unsupportedMediaType")
     r = raw.post("phone/fax", json={})
     assert (r.status_code, r.json()["errorCode"]) == (404, "notFound")
@@ -295,4 +314,8 @@ def test_protocol_errors(raw):
     assert r.json()["errorCode"] == "invalidParameters"
     r = raw.post("auth", json={"endUserIp": "2001:db8::1"})
     assert r.status_code == 200 and set(r.json()) == {
-        "orderRef", "autoStartToken", "qrStartToken", "qrStartSecret"}
+        "orderRef",
+        "autoStartToken",
+        "qrStartToken",
+        "qrStartSecret",
+    }

@@ -33,17 +33,31 @@ def counsellor(factories, municipality):
 
 
 def register(db, counsellor, pnr=ERIK, email="erik@example.se"):
-    return cases.register_client(db, counsellor, personnummer=pnr, email=email,
-                                 register=LocalTestRegister(), today=clock.today())
+    return cases.register_client(
+        db,
+        counsellor,
+        personnummer=pnr,
+        email=email,
+        register=LocalTestRegister(),
+        today=clock.today(),
+    )
 
 
 def sign(db, case):
     """Complete a sign order as the client (the BankID part is tested elsewhere)."""
-    order = BankIdOrder(portal="client", kind="sign", order_ref=f"ref-{case.id}",
-                        auto_start_token="a", qr_start_token="q", qr_start_secret="s",
-                        session_binding="b", started_at=clock.wall_now(), status="complete",
-                        person_id=case.person_id,
-                        purpose={"type": "fullmakt", "fullmakt_id": str(case.fullmakt.id)})
+    order = BankIdOrder(
+        portal="client",
+        kind="sign",
+        order_ref=f"ref-{case.id}",
+        auto_start_token="a",
+        qr_start_token="q",
+        qr_start_secret="s",
+        session_binding="b",
+        started_at=clock.wall_now(),
+        status="complete",
+        person_id=case.person_id,
+        purpose={"type": "fullmakt", "fullmakt_id": str(case.fullmakt.id)},
+    )
     db.add(order)
     db.flush()
     fullmakt_service.complete_signing(db, case.fullmakt, order)
@@ -78,11 +92,14 @@ def test_an_open_case_is_found_instead_of_a_duplicate(db, counsellor, factories,
     assert not again.created and again.case.id == first.id
 
 
-@pytest.mark.parametrize(("pnr", "field", "message"), [
-    ("198403122718", "personnummer", "Kontrollsiffran"),
-    ("198001012387", "personnummer", "finns inte i folkbokföringen"),
-    ("hej", "personnummer", "ÅÅÅÅMMDD"),
-])
+@pytest.mark.parametrize(
+    ("pnr", "field", "message"),
+    [
+        ("198403122718", "personnummer", "Kontrollsiffran"),
+        ("198001012387", "personnummer", "finns inte i folkbokföringen"),
+        ("hej", "personnummer", "ÅÅÅÅMMDD"),
+    ],
+)
 def test_bad_personnummer_says_what_is_wrong(db, counsellor, pnr, field, message):
     with pytest.raises(FieldError) as err:
         register(db, counsellor, pnr=pnr)
@@ -110,10 +127,19 @@ def test_signing_activates_for_the_municipalitys_period(db, counsellor, municipa
 def test_only_the_clients_own_signature_counts(db, counsellor, factories):
     case = register(db, counsellor).case
     other = factories.person("198001012387")
-    stranger = BankIdOrder(portal="client", kind="sign", order_ref="x", auto_start_token="a",
-                           qr_start_token="q", qr_start_secret="s", session_binding="b",
-                           started_at=clock.wall_now(), status="complete", person_id=other.id,
-                           purpose={"type": "fullmakt", "fullmakt_id": str(case.fullmakt.id)})
+    stranger = BankIdOrder(
+        portal="client",
+        kind="sign",
+        order_ref="x",
+        auto_start_token="a",
+        qr_start_token="q",
+        qr_start_secret="s",
+        session_binding="b",
+        started_at=clock.wall_now(),
+        status="complete",
+        person_id=other.id,
+        purpose={"type": "fullmakt", "fullmakt_id": str(case.fullmakt.id)},
+    )
     db.add(stranger)
     db.flush()
     with pytest.raises(NotAllowed):
@@ -159,10 +185,14 @@ def test_deadlines_remind_weekly_then_delete_unsigned_cases(db, counsellor):
     assert db.get(Case, case_id) is None
     assert db.get(DataKey, key_id).wrapped is None  # crypto-shredded
     assert db.scalar(select(func.count()).select_from(Fullmakt)) == 0
-    assert db.scalar(select(AuditEntry).where(AuditEntry.action == "case.purged",
-                                              AuditEntry.subject_id == str(case_id)))
+    assert db.scalar(
+        select(AuditEntry).where(
+            AuditEntry.action == "case.purged", AuditEntry.subject_id == str(case_id)
+        )
+    )
     assert fullmakt_deadlines(db, start + timedelta(days=31)) == dict.fromkeys(
-        ("reminded", "deleted", "noticed", "expired", "purged"), 0)  # twice changes nothing
+        ("reminded", "deleted", "noticed", "expired", "purged"), 0
+    )  # twice changes nothing
 
 
 def test_deadlines_notice_expire_and_purge_after_retention(db, counsellor):

@@ -53,8 +53,9 @@ def approve(sim, token: str, personnummer: str = ERIK) -> None:
 
 
 def start(db, client, binding="b" * 43):
-    return citizen_auth.start_login(db, client, portal="client", end_user_ip="192.0.2.4",
-                                    session_binding=binding)
+    return citizen_auth.start_login(
+        db, client, portal="client", end_user_ip="192.0.2.4", session_binding=binding
+    )
 
 
 def test_poll_collects_at_most_every_two_seconds(db, client, transport, sim, wall):
@@ -75,7 +76,8 @@ def test_poll_collects_at_most_every_two_seconds(db, client, transport, sim, wal
 
 
 def test_login_finds_the_person_by_blind_index_and_refreshes_the_name(
-        db, client, sim, wall, factories):
+    db, client, sim, wall, factories
+):
     known = factories.person(ERIK, "Gammalt", "Namn")
     order = start(db, client)
     approve(sim, order.auto_start_token)
@@ -92,9 +94,16 @@ def test_login_finds_the_person_by_blind_index_and_refreshes_the_name(
 def test_sign_keeps_the_completion_as_evidence(db, client, sim, wall):
     text_ = "# Fullmakt\nJag ger *Skövde kommun* fullmakt i 6 månader."
     order = citizen_auth.start_sign(
-        db, client, portal="client", end_user_ip="192.0.2.4", session_binding="x" * 43,
-        user_visible_data=text_, purpose={"type": "fullmakt", "id": "42"},
-        user_non_visible_data="fullmakt:42", personal_number=ERIK)
+        db,
+        client,
+        portal="client",
+        end_user_ip="192.0.2.4",
+        session_binding="x" * 43,
+        user_visible_data=text_,
+        purpose={"type": "fullmakt", "id": "42"},
+        user_non_visible_data="fullmakt:42",
+        personal_number=ERIK,
+    )
     assert order.kind == "sign" and order.user_visible_data == text_
     approve(sim, order.auto_start_token)
     result = citizen_auth.poll(db, client, order)
@@ -113,8 +122,10 @@ def test_secrets_are_not_stored_in_clear(db, client):
     binding = citizen_auth.new_session_binding()
     order = start(db, client, binding)
     db.flush()
-    row = db.execute(text("SELECT qr_start_secret, session_binding FROM bankid_orders "
-                          "WHERE order_ref = :r"), {"r": order.order_ref}).one()
+    row = db.execute(
+        text("SELECT qr_start_secret, session_binding FROM bankid_orders WHERE order_ref = :r"),
+        {"r": order.order_ref},
+    ).one()
     assert order.qr_start_secret not in row.qr_start_secret
     assert row.session_binding != binding
 
@@ -134,7 +145,8 @@ def test_orders_belong_to_their_session_and_portal(db, client):
 def test_qr_counts_whole_seconds_from_the_start(db, client, wall):
     order = start(db, client)
     assert citizen_auth.qr_for(order) == bankid.qr_data(
-        order.qr_start_token, order.qr_start_secret, 0)
+        order.qr_start_token, order.qr_start_secret, 0
+    )
     wall.advance(7.6)
     assert citizen_auth.qr_for(order).split(".")[2] == "7"
 
@@ -156,12 +168,17 @@ def test_failures_from_bankid(db, client, sim, wall):
     tester.post(page, data={"action": "cancel"})
     result = citizen_auth.poll(db, client, order)
     assert (result.status, result.hint_code, result.message()) == (
-        "failed", "userCancel", bankid.RFA6)
+        "failed",
+        "userCancel",
+        bankid.RFA6,
+    )
 
 
 def answering(status: int, body: dict) -> BankIdClient:
-    return BankIdClient("http://bankid.test/rp/v6.0/", transport=httpx.MockTransport(
-        lambda request: httpx.Response(status, json=body)))
+    return BankIdClient(
+        "http://bankid.test/rp/v6.0/",
+        transport=httpx.MockTransport(lambda request: httpx.Response(status, json=body)),
+    )
 
 
 def test_errors_on_collect(db, client, wall):
@@ -195,5 +212,4 @@ def test_a_new_person_is_created_once(db, client, sim, wall):
     approve(sim, again.auto_start_token, "198810659717")
     wall.advance(2)
     assert citizen_auth.poll(db, client, again).person.id == person.id
-    assert len([p for p in db.scalars(select(Person))
-                if p.personnummer == "198810659717"]) == 1
+    assert len([p for p in db.scalars(select(Person)) if p.personnummer == "198810659717"]) == 1

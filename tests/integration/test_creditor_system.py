@@ -80,9 +80,14 @@ def stack_database_url(tmp_path):
 def stack(request, tmp_path, stack_database_url):
     redis_url = request.getfixturevalue("redis_url") if request.param == "rq" else None
     api_port, system_port = free_port(), free_port()
-    settings = Settings(env="test", database_url=stack_database_url,
-                        redis_url=redis_url, instance_dir=tmp_path, port=api_port,
-                        base_url=f"http://127.0.0.1:{api_port}")
+    settings = Settings(
+        env="test",
+        database_url=stack_database_url,
+        redis_url=redis_url,
+        instance_dir=tmp_path,
+        port=api_port,
+        base_url=f"http://127.0.0.1:{api_port}",
+    )
     previous_db, previous_keyring = dbmod._db, crypto._keyring
     engine = dbmod.make_engine(settings.database_url)
     with engine.begin() as conn:
@@ -93,21 +98,35 @@ def stack(request, tmp_path, stack_database_url):
 
     from portals import creditor
 
-    api = make_server("127.0.0.1", api_port, DispatcherMiddleware(NotFound(), {
-        "/creditor": creditor.create_app({"SETTINGS": settings, "TESTING": True})}),
-        threaded=True)
+    api = make_server(
+        "127.0.0.1",
+        api_port,
+        DispatcherMiddleware(
+            NotFound(), {"/creditor": creditor.create_app({"SETTINGS": settings, "TESTING": True})}
+        ),
+        threaded=True,
+    )
     api_thread = serve_in_thread(api)
     world = setup_world(database, system_port)
-    config = cs_config.Config(api_base=f"http://127.0.0.1:{api_port}/creditor/api/v1",
-                              api_key=world["api_key"], webhook_secrets=(world["secret"],),
-                              ledger=tmp_path / "ledger.json", port=system_port,
-                              retry_delays=(0.1, 0.2, 0.4, 0.8, 1.6))
+    config = cs_config.Config(
+        api_base=f"http://127.0.0.1:{api_port}/creditor/api/v1",
+        api_key=world["api_key"],
+        webhook_secrets=(world["secret"],),
+        ledger=tmp_path / "ledger.json",
+        port=system_port,
+        retry_delays=(0.1, 0.2, 0.4, 0.8, 1.6),
+    )
     app = create_creditor_system(config)
     system = app.extensions["creditor_system"]
     receiver = serve(app, port=system_port)
     try:
-        yield {**world, "database": database, "system": system, "backend": request.param,
-               "work": rq_worker(redis_url) if redis_url else (lambda: None)}
+        yield {
+            **world,
+            "database": database,
+            "system": system,
+            "backend": request.param,
+            "work": rq_worker(redis_url) if redis_url else (lambda: None),
+        }
     finally:
         receiver.shutdown()
         system.close()
@@ -156,17 +175,26 @@ def setup_world(database, system_port: int) -> dict:
             sign(s, case)
         bank = f.org(OrgKind.CREDITOR, "Kreditbanken Sverige AB")
         admin = f.user(bank, Role.CREDITOR_ADMIN, name="Karin Wall")
-        creditor = Creditor(name="Kreditbanken Sverige AB", organisation_id=bank.id,
-                            channel=Channel.API)
+        creditor = Creditor(
+            name="Kreditbanken Sverige AB", organisation_id=bank.id, channel=Channel.API
+        )
         s.add(creditor)
         _row, api_key = api_keys.create_key(s, admin, "Kundsystemet")
         endpoint, secret = webhook_endpoints.add_endpoint(
-            s, admin, f"http://127.0.0.1:{system_port}/webhooks", "Kundsystemet")
+            s, admin, f"http://127.0.0.1:{system_port}/webhooks", "Kundsystemet"
+        )
         s.commit()
         jobs.after_commit(s)
-        return {"counsellor_id": counsellor.id, "customer": customer.id,
-                "stranger": stranger.id, "creditor_id": creditor.id, "bank_id": bank.id,
-                "api_key": api_key, "secret": secret, "endpoint_id": endpoint.id}
+        return {
+            "counsellor_id": counsellor.id,
+            "customer": customer.id,
+            "stranger": stranger.id,
+            "creditor_id": creditor.id,
+            "bank_id": bank.id,
+            "api_key": api_key,
+            "secret": secret,
+            "endpoint_id": endpoint.id,
+        }
 
 
 def until(stack, what: Callable[[], object], deadline: float = DEADLINE):
@@ -178,8 +206,9 @@ def until(stack, what: Callable[[], object], deadline: float = DEADLINE):
         if found:
             return found
         if time.monotonic() > end:
-            pytest.fail(f"not within {deadline} s; the system logged "
-                        f"{stack['system'].ledger.events()}")
+            pytest.fail(
+                f"not within {deadline} s; the system logged {stack['system'].ledger.events()}"
+            )
         time.sleep(0.05)  # polling, not waiting for a fixed time
 
 
@@ -187,10 +216,26 @@ def answered_report(stack, case_id):
     with stack["database"].session() as s:
         report = inquiries.report(s, s.get(Case, case_id))
         if report.total and report.answered == report.total:
-            return [(i.answer, i.answer_source, i.status,
-                     sorted((d.reference, d.kind, d.status, d.capital_ore, d.interest_ore,
-                             d.fees_ore, d.interest_rate_bp) for d in i.debts))
-                    for i in report.inquiries]
+            return [
+                (
+                    i.answer,
+                    i.answer_source,
+                    i.status,
+                    sorted(
+                        (
+                            d.reference,
+                            d.kind,
+                            d.status,
+                            d.capital_ore,
+                            d.interest_ore,
+                            d.fees_ore,
+                            d.interest_rate_bp,
+                        )
+                        for d in i.debts
+                    ),
+                )
+                for i in report.inquiries
+            ]
         return None
 
 
@@ -199,20 +244,33 @@ def test_the_reference_system_answers_inquiries_into_the_counsellors_report(stac
     with database.session() as s:
         counsellor = s.get(Case, stack["customer"]).counsellor
         for case_id in (stack["customer"], stack["stranger"]):
-            sent = inquiries.send_inquiries(s, counsellor, s.get(Case, case_id),
-                                            [stack["creditor_id"]])
+            sent = inquiries.send_inquiries(
+                s, counsellor, s.get(Case, case_id), [stack["creditor_id"]]
+            )
             assert len(sent) == 1
         s.commit()
         jobs.after_commit(s)  # in-process: delivered now; with RQ: queued in Redis
 
-    expected = sorted((d["reference"], d["kind"], d["status"], d["capital_ore"],
-                       d["interest_ore"], d["fees_ore"], d["interest_rate_bp"])
-                      for d in SEED[CUSTOMER]["debts"] if not d.get("closed"))
+    expected = sorted(
+        (
+            d["reference"],
+            d["kind"],
+            d["status"],
+            d["capital_ore"],
+            d["interest_ore"],
+            d["fees_ore"],
+            d["interest_rate_bp"],
+        )
+        for d in SEED[CUSTOMER]["debts"]
+        if not d.get("closed")
+    )
     assert len(expected) == 2
     assert until(stack, lambda: answered_report(stack, stack["customer"])) == [
-        (Answer.YES, "api", InquiryStatus.ANSWERED, expected)]
+        (Answer.YES, "api", InquiryStatus.ANSWERED, expected)
+    ]
     assert until(stack, lambda: answered_report(stack, stack["stranger"])) == [
-        (Answer.NO, "api", InquiryStatus.ANSWERED, [])]
+        (Answer.NO, "api", InquiryStatus.ANSWERED, [])
+    ]
 
     # The yes sent the fullmakt to the bank's system, which keeps it with the customer.
     with database.session() as s:
@@ -225,10 +283,15 @@ def test_the_reference_system_answers_inquiries_into_the_counsellors_report(stac
     assert system.wait_idle(10)
     events = system.ledger.events()
     assert sorted(e["type"] for e in events) == [
-        "fullmakt.sent", "inquiry.created", "inquiry.created"]
+        "fullmakt.sent",
+        "inquiry.created",
+        "inquiry.created",
+    ]
     assert {e["outcome"] for e in events} == {
-        "Svarade ja med 2 skulder.", "Svarade nej (inga skulder hos oss).",
-        f"Fullmakten {code} sparad hos kunden."}
+        "Svarade ja med 2 skulder.",
+        "Svarade nej (inga skulder hos oss).",
+        f"Fullmakten {code} sparad hos kunden.",
+    }
 
     # Each event went out once and arrived at the first attempt (no duplicate answers).
     with database.session() as s:
@@ -236,10 +299,12 @@ def test_the_reference_system_answers_inquiries_into_the_counsellors_report(stac
         assert sorted((d.event_type, d.status, d.attempts) for d in deliveries) == [
             ("fullmakt.sent", DeliveryStatus.SUCCEEDED, 1),
             ("inquiry.created", DeliveryStatus.SUCCEEDED, 1),
-            ("inquiry.created", DeliveryStatus.SUCCEEDED, 1)]
+            ("inquiry.created", DeliveryStatus.SUCCEEDED, 1),
+        ]
         # Every job ran; through Redis and the RQ worker, or in-process.
-        outbox = s.scalars(select(OutboxMessage)
-                           .where(OutboxMessage.job == jobs.DELIVER_WEBHOOK)).all()
+        outbox = s.scalars(
+            select(OutboxMessage).where(OutboxMessage.job == jobs.DELIVER_WEBHOOK)
+        ).all()
         assert len(outbox) == 3 and all(m.done_at is not None for m in outbox)
         assert {m.dispatched_at is not None for m in outbox} == {stack["backend"] == "rq"}
 

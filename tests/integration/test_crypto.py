@@ -32,8 +32,9 @@ def test_person_is_found_by_blind_index_and_decrypts(db, factories, settings):
     person = factories.person(PNR, "Gunilla", "Åkerström")
     db.commit()
     db.expunge_all()
-    found = db.scalar(select(Person).where(
-        Person.pnr_index == crypto.blind_index(settings.blind_index_key, PNR)))
+    found = db.scalar(
+        select(Person).where(Person.pnr_index == crypto.blind_index(settings.blind_index_key, PNR))
+    )
     assert found.id == person.id
     assert (found.personnummer, found.name) == (PNR, "Gunilla Åkerström")
 
@@ -49,9 +50,10 @@ def test_totp_secrets_are_encrypted(db, factories):
 def test_ciphertext_is_bound_to_its_column(db, factories):
     person = factories.person(PNR, "Gunilla", "Åkerström")
     db.commit()
-    token = db.execute(text("SELECT surname FROM persons WHERE id = :id"),
-                       {"id": person.id if db.bind.dialect.name == "postgresql"
-                        else person.id.hex}).scalar_one()
+    token = db.execute(
+        text("SELECT surname FROM persons WHERE id = :id"),
+        {"id": person.id if db.bind.dialect.name == "postgresql" else person.id.hex},
+    ).scalar_one()
     kr = crypto.keyring()
     assert kr.decrypt(token, b"persons.surname") == "Åkerström"
     with pytest.raises(InvalidTag):

@@ -33,8 +33,12 @@ def setup(db, factories):
     case = register(db, counsellor).case
     sign(db, case)
     agency = factories.org(OrgKind.AGENCY, "Nordisk Inkasso AB")
-    web = Creditor(name="Nordisk Inkasso AB", organisation_id=agency.id, channel=Channel.WEB,
-                   email="inkorg@example.se")
+    web = Creditor(
+        name="Nordisk Inkasso AB",
+        organisation_id=agency.id,
+        channel=Channel.WEB,
+        email="inkorg@example.se",
+    )
     bank = factories.org(OrgKind.CREDITOR, "Kreditbanken")
     api = Creditor(name="Kreditbanken", organisation_id=bank.id, channel=Channel.API)
     manual = Creditor(name="CSN", channel=Channel.MANUAL, postal_address="851 82 Sundsvall")
@@ -69,9 +73,15 @@ def test_no_inquiry_without_a_valid_fullmakt(db, setup):
 def test_delivery_by_channel(db, setup):
     counsellor, case, web, api, manual = setup
     secret = webhook_endpoints.new_secret()
-    db.add(WebhookEndpoint(organisation_id=api.organisation_id, url="https://bank.example/hooks",
-                           secrets=json.dumps([{"secret": secret, "created_at": "2026-01-01",
-                                                "expires_at": None}])))
+    db.add(
+        WebhookEndpoint(
+            organisation_id=api.organisation_id,
+            url="https://bank.example/hooks",
+            secrets=json.dumps(
+                [{"secret": secret, "created_at": "2026-01-01", "expires_at": None}]
+            ),
+        )
+    )
     sent = inquiries.send_inquiries(db, counsellor, case, [web.id, api.id, manual.id])
     w, a, m = (next(i for i in sent if i.creditor_id == c.id) for c in (web, api, manual))
     received = []
@@ -88,8 +98,10 @@ def test_delivery_by_channel(db, setup):
     assert inquiry_delivery.deliver(db, a.id) == "delivered"
     [delivery] = db.scalars(select(WebhookDelivery)).all()
     assert delivery.event_type == "inquiry.created" and delivery.case_id == case.id
-    assert crypto.token_key_id(db.scalar(text(
-        "SELECT payload FROM webhook_deliveries"))) == case.data_key_id
+    assert (
+        crypto.token_key_id(db.scalar(text("SELECT payload FROM webhook_deliveries")))
+        == case.data_key_id
+    )
     assert webhooks.attempt(db, delivery.id, http=http) == "succeeded"
     [request] = received
     body = Webhook(secret).verify(request.content, dict(request.headers))
@@ -115,8 +127,10 @@ def test_reminder_then_overdue(db, setup):
     [w] = inquiries.send_inquiries(db, counsellor, case, [web.id])
     inquiry_delivery.deliver(db, w.id)
     start = w.delivered_at
-    assert inquiries.process_deadlines(db, start + timedelta(days=6)) == {"reminded": 0,
-                                                                          "overdue": 0}
+    assert inquiries.process_deadlines(db, start + timedelta(days=6)) == {
+        "reminded": 0,
+        "overdue": 0,
+    }
     assert inquiries.process_deadlines(db, start + timedelta(days=7))["reminded"] == 1
     assert inquiries.process_deadlines(db, start + timedelta(days=8))["reminded"] == 0
     assert inquiries.process_deadlines(db, start + timedelta(days=14))["overdue"] == 1
@@ -127,9 +141,14 @@ def test_answer_yes_stores_debts_under_the_case_key(db, setup):
     counsellor, case, web, *_ = setup
     [w] = inquiries.send_inquiries(db, counsellor, case, [web.id])
     inquiry_delivery.deliver(db, w.id)
-    answers.answer(db, w, answer=Answer.YES, debts=[debt(), debt(reference="L-2",
-                                                                 kind="card")],
-                     source="form", answered_by="user:x")
+    answers.answer(
+        db,
+        w,
+        answer=Answer.YES,
+        debts=[debt(), debt(reference="L-2", kind="card")],
+        source="form",
+        answered_by="user:x",
+    )
     assert w.status == InquiryStatus.ANSWERED and w.answered_at is not None
     stored = db.scalars(select(Debt).where(Debt.inquiry_id == w.id)).all()
     assert [d.capital_ore for d in stored] == [1234550, 1234550]
@@ -149,32 +168,34 @@ def test_nothing_new_is_stored_after_revocation(db, setup):
     fullmakt_service.revoke(db, case.person, case.fullmakt)
     assert w.status == InquiryStatus.CANCELLED
     with pytest.raises(NotAllowed):
-        answers.answer(db, w, answer=Answer.YES, debts=[debt()], source="api",
-                         answered_by="api:k")
+        answers.answer(db, w, answer=Answer.YES, debts=[debt()], source="api", answered_by="api:k")
     with pytest.raises(NotAllowed):
         answers.add_manual_debt(db, case, debt(), by_user=counsellor)
 
 
-@pytest.mark.parametrize(("data", "field", "message"), [
-    ({"kind": "boat"}, "debts[0].kind", "Okänd skuldtyp"),
-    ({"capital": "tolv"}, "debts[0].capital", "inget belopp"),
-    ({"capital": "-5"}, "debts[0].capital", "negativt"),
-    ({"capital": ""}, "debts[0].capital", "Ange ett belopp"),
-    ({"status": "x"}, "debts[0].status", "Okänd status"),
-    ({"capital_ore": 12.5}, "debts[0].capital_ore", "heltal"),
-])
+@pytest.mark.parametrize(
+    ("data", "field", "message"),
+    [
+        ({"kind": "boat"}, "debts[0].kind", "Okänd skuldtyp"),
+        ({"capital": "tolv"}, "debts[0].capital", "inget belopp"),
+        ({"capital": "-5"}, "debts[0].capital", "negativt"),
+        ({"capital": ""}, "debts[0].capital", "Ange ett belopp"),
+        ({"status": "x"}, "debts[0].status", "Okänd status"),
+        ({"capital_ore": 12.5}, "debts[0].capital_ore", "heltal"),
+    ],
+)
 def test_debt_input_errors_name_the_field(data, field, message):
     with pytest.raises(FieldError) as err:
-        answers.parse_debt({"kind": "loan", "capital": "100", **data}, prefix="debts[0].",
-                             creditor_name="X")
+        answers.parse_debt(
+            {"kind": "loan", "capital": "100", **data}, prefix="debts[0].", creditor_name="X"
+        )
     assert err.value.field == field and message in err.value.message
 
 
 def test_manual_debts_by_counsellor_and_client(db, setup):
     counsellor, case, *_ = setup
     mine = answers.add_manual_debt(db, case, debt(), by_user=counsellor)
-    theirs = answers.add_manual_debt(db, case, debt(reference="brev"),
-                                       by_person_id=case.person_id)
+    theirs = answers.add_manual_debt(db, case, debt(reference="brev"), by_person_id=case.person_id)
     assert mine.confirmed_at is not None and mine.source == DebtSource.MANUAL
     assert theirs.confirmed_at is None and theirs.source == DebtSource.CLIENT
     answers.confirm_debt(db, counsellor, theirs)
@@ -223,10 +244,18 @@ def test_purge_removes_every_sign_order_of_the_case(db, setup):
     from shared.identity.models import BankIdOrder
 
     _counsellor, case, *_ = setup
-    failed = BankIdOrder(portal="client", kind="sign", order_ref="failed-1",
-                         auto_start_token="a", qr_start_token="q", qr_start_secret="s",
-                         session_binding="b", started_at=clock.wall_now(), status="failed",
-                         purpose={"type": "fullmakt", "fullmakt_id": str(case.fullmakt.id)})
+    failed = BankIdOrder(
+        portal="client",
+        kind="sign",
+        order_ref="failed-1",
+        auto_start_token="a",
+        qr_start_token="q",
+        qr_start_secret="s",
+        session_binding="b",
+        started_at=clock.wall_now(),
+        status="failed",
+        purpose={"type": "fullmakt", "fullmakt_id": str(case.fullmakt.id)},
+    )
     db.add(failed)
     db.flush()
     purge_case(db, case, "test")

@@ -11,8 +11,13 @@ from shared.security.models import AuditEntry
 
 
 def heartbeats(db, note):
-    return db.scalar(select(func.count()).select_from(AuditEntry).where(
-        AuditEntry.action == "worker.heartbeat", AuditEntry.details["note"].as_string() == note))
+    return db.scalar(
+        select(func.count())
+        .select_from(AuditEntry)
+        .where(
+            AuditEntry.action == "worker.heartbeat", AuditEntry.details["note"].as_string() == note
+        )
+    )
 
 
 def test_job_runs_in_process_after_commit_not_before(db):

@@ -39,8 +39,13 @@ from shared.security.models import AuditEntry
 from tests.factories import fullmakt_deadlines, purge_case, run_jobs
 from tests.integration.test_cases import register, sign
 
-EVENT_TYPES = ["fullmakt.signed", "fullmakt.validity_changed", "fullmakt.expiring",
-               "fullmakt.expired", "fullmakt.deleted"]
+EVENT_TYPES = [
+    "fullmakt.signed",
+    "fullmakt.validity_changed",
+    "fullmakt.expiring",
+    "fullmakt.expired",
+    "fullmakt.deleted",
+]
 
 
 class World:
@@ -54,42 +59,61 @@ class World:
         # An API creditor whose system has a webhook endpoint ...
         self.bank = factories.org(OrgKind.CREDITOR, "Kreditbanken")
         self.bank_admin = factories.user(self.bank, Role.CREDITOR_ADMIN, name="Bo Bank")
-        self.bank_entry = Creditor(name="Kreditbanken", organisation_id=self.bank.id,
-                                   channel=Channel.API, email="api@kreditbanken.example")
+        self.bank_entry = Creditor(
+            name="Kreditbanken",
+            organisation_id=self.bank.id,
+            channel=Channel.API,
+            email="api@kreditbanken.example",
+        )
         # ... a web creditor on the platform without one ...
         self.agency = factories.org(OrgKind.AGENCY, "Nordisk Inkasso AB")
         self.agent = factories.user(self.agency, Role.CREDITOR_AGENT, name="Sara Ek")
-        self.agency_entry = Creditor(name="Nordisk Inkasso AB", organisation_id=self.agency.id,
-                                     channel=Channel.WEB, email="inkorg@example.se")
+        self.agency_entry = Creditor(
+            name="Nordisk Inkasso AB",
+            organisation_id=self.agency.id,
+            channel=Channel.WEB,
+            email="inkorg@example.se",
+        )
         # ... and one known only by its e-mail address.
-        self.external = Creditor(name="Extern Finans AB", channel=Channel.WEB,
-                                 email="extern@example.se")
+        self.external = Creditor(
+            name="Extern Finans AB", channel=Channel.WEB, email="extern@example.se"
+        )
         db.add_all([self.bank_entry, self.agency_entry, self.external])
         db.flush()
         webhook_endpoints.add_endpoint(db, self.bank_admin, "https://bank.example/hooks")
         run_fan_outs(db)  # fullmakt.signed, before anyone subscribed
 
     def ask(self, *creditors):
-        sent = inquiries.send_inquiries(self.db, self.counsellor, self.case,
-                                        [c.id for c in creditors])
+        sent = inquiries.send_inquiries(
+            self.db, self.counsellor, self.case, [c.id for c in creditors]
+        )
         for inquiry in sent:
             delivery.deliver(self.db, inquiry.id)
         by_creditor = {i.creditor_id: i for i in sent}
         return [by_creditor[c.id] for c in creditors]
 
     def yes(self, inquiry, by, **kw):
-        answered = answers.answer(self.db, inquiry, answer=Answer.YES, debts=[debt()],
-                                  source="form", answered_by=f"user:{by.id}", **kw)
+        answered = answers.answer(
+            self.db,
+            inquiry,
+            answer=Answer.YES,
+            debts=[debt()],
+            source="form",
+            answered_by=f"user:{by.id}",
+            **kw,
+        )
         run_jobs(self.db, jobs.FOLLOW_YES_ANSWER)  # subscribe, send the fullmakt
         return answered
 
     def no(self, inquiry, by):
-        return answers.answer(self.db, inquiry, answer=Answer.NO, debts=[], source="form",
-                                answered_by=f"user:{by.id}")
+        return answers.answer(
+            self.db, inquiry, answer=Answer.NO, debts=[], source="form", answered_by=f"user:{by.id}"
+        )
 
     def subscription(self, creditor):
-        return self.db.scalar(select(FullmaktSubscription).where(
-            FullmaktSubscription.creditor_id == creditor.id))
+        return self.db.scalar(
+            select(FullmaktSubscription).where(FullmaktSubscription.creditor_id == creditor.id)
+        )
 
 
 @pytest.fixture
@@ -106,8 +130,11 @@ def run_fan_outs(db) -> int:
     """The worker's part: run the queued fan-outs (not the webhook deliveries: those
     would go out on the network)."""
     db.commit()
-    pending = db.scalars(select(OutboxMessage.id).where(
-        OutboxMessage.job == jobs.FAN_OUT_FULLMAKT_EVENT, OutboxMessage.done_at.is_(None))).all()
+    pending = db.scalars(
+        select(OutboxMessage.id).where(
+            OutboxMessage.job == jobs.FAN_OUT_FULLMAKT_EVENT, OutboxMessage.done_at.is_(None)
+        )
+    ).all()
     for msg_id in pending:
         assert jobs.run_message(msg_id) == "done"
     db.expire_all()
@@ -115,20 +142,25 @@ def run_fan_outs(db) -> int:
 
 
 def deliveries(db, org, event_type):
-    return db.scalars(select(WebhookDelivery).where(
-        WebhookDelivery.organisation_id == org.id,
-        WebhookDelivery.event_type == event_type)).all()
+    return db.scalars(
+        select(WebhookDelivery).where(
+            WebhookDelivery.organisation_id == org.id, WebhookDelivery.event_type == event_type
+        )
+    ).all()
 
 
 def notices(db, org, event_type):
-    return db.scalars(select(CreditorNotice).where(
-        CreditorNotice.organisation_id == org.id,
-        CreditorNotice.event_type == event_type)).all()
+    return db.scalars(
+        select(CreditorNotice).where(
+            CreditorNotice.organisation_id == org.id, CreditorNotice.event_type == event_type
+        )
+    ).all()
 
 
 def emails(db, to, kind):
-    return [m for m in db.scalars(select(EmailMessage).where(EmailMessage.kind == kind))
-            if m.to == to]
+    return [
+        m for m in db.scalars(select(EmailMessage).where(EmailMessage.kind == kind)) if m.to == to
+    ]
 
 
 # -- yes answers subscribe ---------------------------------------------------------------
@@ -148,12 +180,18 @@ def test_a_yes_subscribes_and_sends_the_fullmakt_to_the_creditors_system(db, w):
     assert data["id"] == str(w.fullmakt.id) and data["code"] == w.fullmakt.code
     assert data["type"] == "debt_counselling" and data["status"] == "active"
     assert data["principal"] == {"personal_number": "198403122719", "name": "Erik Andersson"}
-    assert data["agent"] == {"organisation": "Skövde kommun", "orgnr": w.municipality.orgnr,
-                             "counsellor": "Anna Berg"}
+    assert data["agent"] == {
+        "organisation": "Skövde kommun",
+        "orgnr": w.municipality.orgnr,
+        "counsellor": "Anna Berg",
+    }
     assert data["valid_until"] == w.fullmakt.valid_until.isoformat()
     assert data["inquiry_id"] == str(inquiry.id)
-    assert db.scalar(select(AuditEntry).where(AuditEntry.action == "fullmakt.sent",
-                                              AuditEntry.subject_id == str(w.fullmakt.id)))
+    assert db.scalar(
+        select(AuditEntry).where(
+            AuditEntry.action == "fullmakt.sent", AuditEntry.subject_id == str(w.fullmakt.id)
+        )
+    )
 
 
 def test_a_yes_without_sending_subscribes_only(db, w):
@@ -169,8 +207,9 @@ def test_a_no_does_not_subscribe_and_an_external_creditor_cannot(db, w):
     w.yes(external_inquiry, w.counsellor)  # typed in from a letter: no organisation
     assert db.scalars(select(FullmaktSubscription)).all() == []
     with pytest.raises(NotAllowed):
-        subscriptions.subscribe(db, w.agency_entry, w.fullmakt, source="portal",
-                                by=f"user:{w.agent.id}")
+        subscriptions.subscribe(
+            db, w.agency_entry, w.fullmakt, source="portal", by=f"user:{w.agent.id}"
+        )
     with pytest.raises(NotAllowed):
         subscriptions.subscribe(db, w.external, w.fullmakt, source="portal", by="user:x")
 
@@ -181,8 +220,15 @@ def test_a_no_changed_to_yes_stores_debts_subscribes_and_shows_in_the_report(db,
     first_answer = inquiry.answered_at
     with pytest.raises(NotAllowed, match="redan besvarad"):
         w.no(inquiry, w.bank_admin)  # no -> no is not a change
-    answers.answer(db, inquiry, answer=Answer.YES, debts=[debt(), debt(reference="L-2")],
-                     source="form", answered_by=f"user:{w.bank_admin.id}", send_fullmakt=True)
+    answers.answer(
+        db,
+        inquiry,
+        answer=Answer.YES,
+        debts=[debt(), debt(reference="L-2")],
+        source="form",
+        answered_by=f"user:{w.bank_admin.id}",
+        send_fullmakt=True,
+    )
     run_jobs(db, jobs.FOLLOW_YES_ANSWER)
     assert inquiry.answer == Answer.YES and inquiry.status == InquiryStatus.ANSWERED
     assert inquiry.answered_at == first_answer and inquiry.changed_at is not None
@@ -200,12 +246,19 @@ def test_a_no_changed_to_yes_stores_debts_subscribes_and_shows_in_the_report(db,
 def test_a_yes_typed_in_by_the_counsellor_subscribes_through_the_worker(db, w):
     [inquiry] = w.ask(w.agency_entry)
     with dbmod.tenant(w.municipality.id):  # the counsellor's request
-        answers.answer(db, inquiry, answer=Answer.YES, debts=[debt()], source="manual",
-                         answered_by=f"user:{w.counsellor.id}")
+        answers.answer(
+            db,
+            inquiry,
+            answer=Answer.YES,
+            debts=[debt()],
+            source="manual",
+            answered_by=f"user:{w.counsellor.id}",
+        )
     assert w.subscription(w.agency_entry) is None  # not in the municipality's transaction
     db.commit()
-    [msg] = db.scalars(select(OutboxMessage).where(
-        OutboxMessage.job == jobs.FOLLOW_YES_ANSWER)).all()
+    [msg] = db.scalars(
+        select(OutboxMessage).where(OutboxMessage.job == jobs.FOLLOW_YES_ANSWER)
+    ).all()
     assert jobs.run_message(msg.id) == "done"
     db.expire_all()
     assert w.subscription(w.agency_entry).active
@@ -219,10 +272,8 @@ def test_fetch_sends_the_fullmakt_again_only_with_an_endpoint_and_a_yes(db, w):
     with pytest.raises(NotAllowed, match="ja-svar"):
         subscriptions.send_fullmakt(db, w.bank_entry, w.fullmakt, by="user:x")
     w.yes(bank_inquiry, w.bank_admin, send_fullmakt=False)
-    first = subscriptions.send_fullmakt(db, w.bank_entry, w.fullmakt,
-                                        by=f"user:{w.bank_admin.id}")
-    again = subscriptions.send_fullmakt(db, w.bank_entry, w.fullmakt,
-                                        by=f"user:{w.bank_admin.id}")
+    first = subscriptions.send_fullmakt(db, w.bank_entry, w.fullmakt, by=f"user:{w.bank_admin.id}")
+    again = subscriptions.send_fullmakt(db, w.bank_entry, w.fullmakt, by=f"user:{w.bank_admin.id}")
     assert len(first) == len(again) == 1
     assert first[0].message_id != again[0].message_id  # a new event each time it is asked
     assert len(deliveries(db, w.bank, "fullmakt.sent")) == 2
@@ -287,8 +338,15 @@ def test_every_event_reaches_every_subscriber_once(db, w):
     assert expired["reason"] == "expired" and expired["status"] == "expired"
     deleted = notices(db, w.agency, "fullmakt.deleted")[0].data
     assert deleted["reason"] == "retention_ended" and deleted["status"] == "deleted"
-    assert set(deleted) == {"fullmakt_id", "code", "status", "valid_from", "valid_until",
-                            "occurred_at", "reason"}
+    assert set(deleted) == {
+        "fullmakt_id",
+        "code",
+        "status",
+        "valid_from",
+        "valid_until",
+        "occurred_at",
+        "reason",
+    }
 
 
 def test_a_fan_out_run_twice_sends_once(db, w):
@@ -303,12 +361,14 @@ def test_a_fan_out_run_twice_sends_once(db, w):
 
 def test_revocation_reaches_subscribers_and_creditors_still_waiting_to_answer(db, w, factories):
     other = factories.org(OrgKind.CREDITOR, "Nej Banken AB")
-    said_no = Creditor(name="Nej Banken AB", organisation_id=other.id, channel=Channel.WEB,
-                       email="nej@example.se")
+    said_no = Creditor(
+        name="Nej Banken AB", organisation_id=other.id, channel=Channel.WEB, email="nej@example.se"
+    )
     db.add(said_no)
     db.flush()
-    bank_inquiry, _agency, _external, no_inquiry = w.ask(w.bank_entry, w.agency_entry,
-                                                         w.external, said_no)
+    bank_inquiry, _agency, _external, no_inquiry = w.ask(
+        w.bank_entry, w.agency_entry, w.external, said_no
+    )
     w.yes(bank_inquiry, w.bank_admin, send_fullmakt=False)
     w.no(no_inquiry, w.counsellor)
     fullmakt_service.revoke(db, w.case.person, w.fullmakt)
@@ -330,13 +390,20 @@ def test_unsubscribing_stops_the_events_and_subscribing_resumes_them(db, w):
     subscriptions.unsubscribe(db, sub, by=f"user:{w.bank_admin.id}")
     subscriptions.unsubscribe(db, sub, by=f"user:{w.bank_admin.id}")  # no-op
     assert not sub.active and sub.ended_by == f"user:{w.bank_admin.id}"
-    assert db.scalar(select(func.count()).select_from(AuditEntry).where(
-        AuditEntry.action == "fullmakt_subscription.ended")) == 1
+    assert (
+        db.scalar(
+            select(func.count())
+            .select_from(AuditEntry)
+            .where(AuditEntry.action == "fullmakt_subscription.ended")
+        )
+        == 1
+    )
     fullmakt_service.change_validity(db, w.counsellor, w.case, clock.today() + timedelta(days=60))
     run_fan_outs(db)
     assert deliveries(db, w.bank, "fullmakt.validity_changed") == []
-    again = subscriptions.subscribe(db, w.bank_entry, w.fullmakt, source="portal",
-                                    by=f"user:{w.bank_admin.id}")
+    again = subscriptions.subscribe(
+        db, w.bank_entry, w.fullmakt, source="portal", by=f"user:{w.bank_admin.id}"
+    )
     assert again.id == sub.id and again.active and again.source == "portal"
     assert again.ended_at is None
     fullmakt_service.change_validity(db, w.counsellor, w.case, clock.today() + timedelta(days=50))
@@ -363,8 +430,10 @@ def test_the_counsellor_may_only_shorten_the_validity(db, w, factories):
     assert fullmakt_service.change_validity(db, w.counsellor, case, end) is False  # no change
     assert run_fan_outs(db) == 0
     assert fullmakt_service.change_validity(db, w.counsellor, case, clock.today()) is True
-    assert fullmakt.valid_until == clock.today() and fullmakt.history[-1]["event"] == \
-        "validity_changed"
+    assert (
+        fullmakt.valid_until == clock.today()
+        and fullmakt.history[-1]["event"] == "validity_changed"
+    )
     assert run_fan_outs(db) == 1
     fullmakt_service.revoke(db, case.person, fullmakt)
     with pytest.raises(NotAllowed):
@@ -384,8 +453,10 @@ def test_another_organisation_sees_nothing(db, w):
         assert subscriptions.subscriptions_of(db, w.agency.id) == []
         assert subscriptions.subscription_of(db, w.agency.id, sub.id) is None
         assert subscriptions.fullmakt_for_creditor(db, w.agency.id, w.fullmakt.id) is None
-        assert customer_inquiries.customer_inquiries(db, w.agency.id,
-                                                personnummer="198403122719") == []
+        assert (
+            customer_inquiries.customer_inquiries(db, w.agency.id, personnummer="198403122719")
+            == []
+        )
         assert customer_inquiries.customer_inquiry(db, w.agency.id, inquiry.id) is None
         assert notice_service.notices_of(db, w.agency.id) == []
     with dbmod.tenant(w.bank.id):
@@ -414,16 +485,22 @@ def test_purge_removes_subscriptions_and_deliveries_after_telling_the_subscriber
     w.yes(bank_inquiry, w.bank_admin)  # fullmakt.sent: about the case
     w.yes(agency_inquiry, w.agent)
     [sent] = deliveries(db, w.bank, "fullmakt.sent")
-    db.add(WebhookAttempt(organisation_id=w.bank.id, delivery_id=sent.id, trigger="first",
-                          status_code=503, latency_ms=12))
+    db.add(
+        WebhookAttempt(
+            organisation_id=w.bank.id,
+            delivery_id=sent.id,
+            trigger="first",
+            status_code=503,
+            latency_ms=12,
+        )
+    )
     db.flush()
     case_id = w.case.id
     purge_case(db, w.case, "retention_ended")
     db.flush()
     db.expire_all()
     assert db.scalars(select(FullmaktSubscription)).all() == []
-    assert db.scalars(select(WebhookDelivery).where(WebhookDelivery.case_id == case_id)).all() \
-        == []
+    assert db.scalars(select(WebhookDelivery).where(WebhookDelivery.case_id == case_id)).all() == []
     assert db.scalars(select(WebhookAttempt)).all() == []
     [deleted] = deliveries(db, w.bank, "fullmakt.deleted")
     assert json.loads(deleted.payload)["data"]["reason"] == "retention_ended"

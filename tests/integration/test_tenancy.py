@@ -15,8 +15,12 @@ def test_row_level_security_hides_other_tenants_rows(db, factories):
     ua, ub = factories.user(a), factories.user(b)
     db.flush()
     # RLS binds ordinary roles, not superusers or the owner: act as an application role.
-    db.execute(text("DO $$ BEGIN CREATE ROLE skuldkoll_app NOLOGIN; "
-                    "EXCEPTION WHEN duplicate_object THEN NULL; END $$"))
+    db.execute(
+        text(
+            "DO $$ BEGIN CREATE ROLE skuldkoll_app NOLOGIN; "
+            "EXCEPTION WHEN duplicate_object THEN NULL; END $$"
+        )
+    )
     db.execute(text("GRANT USAGE ON SCHEMA public TO skuldkoll_app"))
     db.execute(text("GRANT SELECT ON ALL TABLES IN SCHEMA public TO skuldkoll_app"))
     db.execute(text("SET LOCAL ROLE skuldkoll_app"))
@@ -48,8 +52,12 @@ def test_row_level_security_for_a_creditor_and_a_municipality(db, factories):
     db.flush()
     [inquiry] = inquiries.send_inquiries(db, counsellor, case, [creditor.id])
     db.flush()
-    db.execute(text("DO $$ BEGIN CREATE ROLE skuldkoll_app NOLOGIN; "
-                    "EXCEPTION WHEN duplicate_object THEN NULL; END $$"))
+    db.execute(
+        text(
+            "DO $$ BEGIN CREATE ROLE skuldkoll_app NOLOGIN; "
+            "EXCEPTION WHEN duplicate_object THEN NULL; END $$"
+        )
+    )
     db.execute(text("GRANT USAGE ON SCHEMA public TO skuldkoll_app"))
     db.execute(text("GRANT SELECT ON ALL TABLES IN SCHEMA public TO skuldkoll_app"))
     db.execute(text("SET LOCAL ROLE skuldkoll_app"))

@@ -68,10 +68,13 @@ class Receiver:
                         time.sleep(receiver.delay)  # a slow system, not a test waiting
                     status = receiver.status
                     with receiver._lock:
-                        receiver.requests.append({"headers": {k.lower(): v for k, v in
-                                                              self.headers.items()},
-                                                  "body": body,
-                                                  "status": status})
+                        receiver.requests.append(
+                            {
+                                "headers": {k.lower(): v for k, v in self.headers.items()},
+                                "body": body,
+                                "status": status,
+                            }
+                        )
                     self.send_response(status)
                     self.send_header("content-length", "0")
                     self.end_headers()
@@ -156,8 +159,13 @@ def event(db, bank, n: int = 1) -> list[WebhookDelivery]:
 
 
 def attempts_of(db, delivery) -> list[WebhookAttempt]:
-    return list(db.scalars(select(WebhookAttempt).where(WebhookAttempt.delivery_id == delivery.id)
-                           .order_by(WebhookAttempt.attempted_at)))
+    return list(
+        db.scalars(
+            select(WebhookAttempt)
+            .where(WebhookAttempt.delivery_id == delivery.id)
+            .order_by(WebhookAttempt.attempted_at)
+        )
+    )
 
 
 def due_again(db, wall, delivery) -> None:
@@ -172,24 +180,35 @@ def due_again(db, wall, delivery) -> None:
 # -- endpoints and signatures -------------------------------------------------------------
 
 
-@pytest.mark.parametrize(("url", "message"), [
-    ("", "Ange adressen"),
-    ("bank.example/hooks", "börjar med https://"),
-    ("ftp://bank.example/hooks", "börjar med https://"),
-    ("http://bank.example/hooks", "måste börja med https://"),
-    ("https://user:pw@bank.example/hooks", "användarnamn eller lösenord"),
-    ("https://bank.example/hooks#x", "#-fragment"),
-    ("https://" + "a" * 500 + ".se/", "Högst 500 tecken"),
-])
+@pytest.mark.parametrize(
+    ("url", "message"),
+    [
+        ("", "Ange adressen"),
+        ("bank.example/hooks", "börjar med https://"),
+        ("ftp://bank.example/hooks", "börjar med https://"),
+        ("http://bank.example/hooks", "måste börja med https://"),
+        ("https://user:pw@bank.example/hooks", "användarnamn eller lösenord"),
+        ("https://bank.example/hooks#x", "#-fragment"),
+        ("https://" + "a" * 500 + ".se/", "Högst 500 tecken"),
+    ],
+)
 def test_an_endpoint_url_is_checked_with_a_clear_field_error(db, bank, url, message):
     with pytest.raises(FieldError) as err:
         webhook_endpoints.add_endpoint(db, bank["admin"], url)
     assert err.value.field == "url" and message in err.value.message
 
 
-@pytest.mark.parametrize("url", ["https://127.0.0.1/hooks", "https://localhost/hooks",
-                                 "https://10.1.2.3/hooks", "https://[::1]/hooks",
-                                 "https://169.254.169.254/latest", "http://127.0.0.1:8000/"])
+@pytest.mark.parametrize(
+    "url",
+    [
+        "https://127.0.0.1/hooks",
+        "https://localhost/hooks",
+        "https://10.1.2.3/hooks",
+        "https://[::1]/hooks",
+        "https://169.254.169.254/latest",
+        "http://127.0.0.1:8000/",
+    ],
+)
 def test_outside_demo_and_tests_no_local_or_private_address(url):
     with pytest.raises(FieldError) as err:
         webhook_http.check_url(url, allow_local_http=False)
@@ -197,8 +216,10 @@ def test_outside_demo_and_tests_no_local_or_private_address(url):
 
 
 def test_http_to_this_machine_only_in_demo_and_tests():
-    assert webhook_http.check_url(" http://127.0.0.1:8000/hooks ", allow_local_http=True) == \
-        "http://127.0.0.1:8000/hooks"
+    assert (
+        webhook_http.check_url(" http://127.0.0.1:8000/hooks ", allow_local_http=True)
+        == "http://127.0.0.1:8000/hooks"
+    )
     assert webhook_http.check_url("https://bank.example/hooks") == "https://bank.example/hooks"
     with pytest.raises(FieldError):
         webhook_http.check_url("http://192.168.1.5/hooks", allow_local_http=True)
@@ -209,9 +230,13 @@ def test_only_a_creditor_admin_manages_endpoints_and_each_change_is_audited(db, 
         webhook_endpoints.add_endpoint(db, bank["agent"], "https://bank.example/hooks")
     endpoint, secret = add(db, bank, "https://bank.example/hooks")
     assert secret.startswith("whsec_") and len(Webhook(secret)._whsecret) == 32
-    raw = db.connection().exec_driver_sql(
-        "SELECT secrets FROM webhook_endpoints WHERE url = 'https://bank.example/hooks'"
-    ).scalar()
+    raw = (
+        db.connection()
+        .exec_driver_sql(
+            "SELECT secrets FROM webhook_endpoints WHERE url = 'https://bank.example/hooks'"
+        )
+        .scalar()
+    )
     assert secret not in raw  # stored encrypted
     with pytest.raises(FieldError, match="finns redan"):
         webhook_endpoints.add_endpoint(db, bank["admin"], "https://bank.example/hooks")
@@ -221,16 +246,23 @@ def test_only_a_creditor_admin_manages_endpoints_and_each_change_is_audited(db, 
     webhook_endpoints.disable_endpoint(db, bank["admin"], endpoint)
     with pytest.raises(NotAllowed):
         webhook_endpoints.disable_endpoint(db, bank["admin"], endpoint)
-    actions = db.scalars(select(AuditEntry.action).where(
-        AuditEntry.subject_id == str(endpoint.id)).order_by(AuditEntry.seq)).all()
-    assert actions == ["webhook_endpoint.created", "webhook_endpoint.secret_rotated",
-                       "webhook_endpoint.disabled"]
+    actions = db.scalars(
+        select(AuditEntry.action)
+        .where(AuditEntry.subject_id == str(endpoint.id))
+        .order_by(AuditEntry.seq)
+    ).all()
+    assert actions == [
+        "webhook_endpoint.created",
+        "webhook_endpoint.secret_rotated",
+        "webhook_endpoint.disabled",
+    ]
     assert not webhook_endpoints.has_endpoint(db, bank["org"].id)
     assert event(db, bank) == []  # nothing to send to
 
 
 def test_signed_with_old_and_new_secret_during_rotation_then_only_the_new(
-        db, bank, receiver, follow_wall):
+    db, bank, receiver, follow_wall
+):
     endpoint, first = add(db, bank, receiver.url)
     assert webhook_endpoints.has_endpoint(db, bank["org"].id)
     event(db, bank, 1)
@@ -283,7 +315,8 @@ def test_envelope_and_headers(db, bank, receiver, follow_wall):
 
 
 def test_a_receiver_that_is_down_is_retried_on_the_backoff_schedule_then_gets_it_once(
-        db, bank, wall):
+    db, bank, wall
+):
     down = Receiver()  # nothing listens on the port yet: connections are refused
     _endpoint, secret = add(db, bank, down.url)
     [delivery] = event(db, bank)
@@ -332,8 +365,7 @@ def test_a_receiver_that_is_down_is_retried_on_the_backoff_schedule_then_gets_it
 def verify_at(secret: str, request: dict) -> dict:
     """Verify a signature made at the (fake) time in its header."""
     at = datetime.fromtimestamp(int(request["headers"]["webhook-timestamp"]), UTC)
-    signature = Webhook(secret).sign(request["headers"]["webhook-id"], at,
-                                     request["body"].decode())
+    signature = Webhook(secret).sign(request["headers"]["webhook-id"], at, request["body"].decode())
     assert signature in request["headers"]["webhook-signature"].split(" ")
     return json.loads(request["body"])
 
@@ -363,8 +395,10 @@ def test_gives_up_after_24_hours_then_can_be_redelivered(db, bank, receiver, wal
     assert delivery.status == DeliveryStatus.SUCCEEDED
     assert attempts_of(db, delivery)[-1].trigger == "redeliver"
     assert receiver.ids() == [delivery.message_id] * (len(log) + 1)
-    assert db.scalar(select(AuditEntry.action).where(
-        AuditEntry.subject_id == str(delivery.id))) == "webhook.redelivered"
+    assert (
+        db.scalar(select(AuditEntry.action).where(AuditEntry.subject_id == str(delivery.id)))
+        == "webhook.redelivered"
+    )
 
 
 def test_a_redelivered_event_gets_a_new_retry_window(db, bank, receiver, wall):
@@ -384,7 +418,8 @@ def test_a_redelivered_event_gets_a_new_retry_window(db, bank, receiver, wall):
 
 
 def test_a_redelivery_that_waits_for_a_slot_still_starts_a_new_window(
-        db, bank, receiver, wall, monkeypatch):
+    db, bank, receiver, wall, monkeypatch
+):
     add(db, bank, receiver.url)
     [delivery] = event(db, bank)
     run_outbox(db)
@@ -444,7 +479,8 @@ def test_an_attempt_in_flight_is_not_claimed_twice(db, bank, receiver, wall):
 
 
 def test_no_free_slot_puts_the_delivery_off_without_counting_an_attempt(
-        db, bank, receiver, wall, monkeypatch):
+    db, bank, receiver, wall, monkeypatch
+):
     monkeypatch.setattr(webhooks, "SLOT_WAIT", 0)
     add(db, bank, receiver.url)
     [delivery] = event(db, bank)
@@ -457,8 +493,7 @@ def test_no_free_slot_puts_the_delivery_off_without_counting_an_attempt(
         db.commit()
         db.refresh(delivery)
         assert delivery.attempts == 0 and attempts_of(db, delivery) == []
-        assert timedelta(seconds=4) <= delivery.next_attempt_at - wall.now <= timedelta(
-            seconds=6)
+        assert timedelta(seconds=4) <= delivery.next_attempt_at - wall.now <= timedelta(seconds=6)
         assert receiver.requests == []
     finally:
         for token in held:
@@ -496,8 +531,9 @@ def test_the_log_pages_newest_first_and_filters_by_status(db, bank, factories, r
     assert len(everything) == 5 and len({d.id for d in everything}) == 5
     keys = [(d.created_at, d.id) for d in everything]
     assert keys == sorted(keys, reverse=True)
-    assert [d.id for d in webhooks.deliveries_of(db, org, status=DeliveryStatus.SUCCEEDED)] \
-        == [made[0].id]
+    assert [d.id for d in webhooks.deliveries_of(db, org, status=DeliveryStatus.SUCCEEDED)] == [
+        made[0].id
+    ]
     assert len(webhooks.deliveries_of(db, org, status=DeliveryStatus.PENDING)) == 4
     other = factories.org(OrgKind.CREDITOR, "Annan bank")
     assert webhooks.deliveries_of(db, other.id) == []
@@ -513,8 +549,12 @@ def test_a_purged_case_takes_its_deliveries_along(db, bank, factories, receiver)
     [delivery] = webhooks.emit(db, bank["org"].id, "fullmakt.sent", {"x": 1}, case=case)
     db.commit()
     assert webhooks.attempt(db, delivery.id) == "succeeded"
-    assert crypto.token_key_id(db.connection().exec_driver_sql(
-        "SELECT payload FROM webhook_deliveries").scalar()) == case.data_key_id
+    assert (
+        crypto.token_key_id(
+            db.connection().exec_driver_sql("SELECT payload FROM webhook_deliveries").scalar()
+        )
+        == case.data_key_id
+    )
     assert webhooks.forget_case(db, case.id) == 1
     assert db.scalars(select(WebhookAttempt)).all() == []
 
@@ -532,8 +572,7 @@ def threaded_db(settings, database, tmp_path):
         url = f"sqlite:///{tmp_path / 'threads.db'}"
         engine = dbmod.make_engine(url)
         Base.metadata.create_all(engine)
-        database = dbmod.Database(replace(settings, database_url=url, redis_url=redis_url),
-                                  engine)
+        database = dbmod.Database(replace(settings, database_url=url, redis_url=redis_url), engine)
         dbmod.set_database(database)
         with database.session() as s, s.begin():
             dbmod.ensure_system_key(s)
@@ -546,7 +585,8 @@ def threaded_db(settings, database, tmp_path):
 
 @pytest.mark.parametrize("backend", ["in-process", "redis"])
 def test_at_most_three_deliveries_in_flight_per_organisation(
-        request, backend, threaded_db, monkeypatch):
+    request, backend, threaded_db, monkeypatch
+):
     redis_url = request.getfixturevalue("redis_url") if backend == "redis" else None
     database = threaded_db(redis_url)
     monkeypatch.setattr(webhooks, "SLOT_WAIT", 30)  # each waits its turn, none put off
@@ -559,8 +599,7 @@ def test_at_most_three_deliveries_in_flight_per_organisation(
             s.flush()
             admin = Factories(s).user(org, Role.CREDITOR_ADMIN)
             webhook_endpoints.add_endpoint(s, admin, slow.url)
-            ids = [webhooks.emit(s, org.id, "inquiry.created", {"n": n})[0].id
-                   for n in range(8)]
+            ids = [webhooks.emit(s, org.id, "inquiry.created", {"n": n})[0].id for n in range(8)]
         results: list[str] = []
 
         def deliver(delivery_id: uuid.UUID) -> None:
@@ -627,8 +666,11 @@ def test_a_name_that_resolves_into_a_private_network_gets_nothing(db, bank, monk
     add(db, bank, "https://hooks.banken.example/skuldkoll")
     sent = []
     monkeypatch.setattr(webhooks, "post", lambda *a, **k: sent.append(a))
-    monkeypatch.setattr(socket, "getaddrinfo", lambda host, *a, **k: [
-        (socket.AF_INET, socket.SOCK_STREAM, 6, "", ("10.0.0.5", 0))])
+    monkeypatch.setattr(
+        socket,
+        "getaddrinfo",
+        lambda host, *a, **k: [(socket.AF_INET, socket.SOCK_STREAM, 6, "", ("10.0.0.5", 0))],
+    )
     [delivery] = event(db, bank)
     run_outbox(db)
     db.refresh(delivery)
@@ -636,6 +678,9 @@ def test_a_name_that_resolves_into_a_private_network_gets_nothing(db, bank, monk
     assert sent == [] and attempt.status_code is None and "privat" in attempt.error
     assert delivery.status == DeliveryStatus.PENDING  # retried: the name may be fixed
     assert webhook_http.resolves_inside("https://hooks.banken.example/x")
-    monkeypatch.setattr(socket, "getaddrinfo", lambda host, *a, **k: [
-        (socket.AF_INET, socket.SOCK_STREAM, 6, "", ("93.184.215.14", 0))])
+    monkeypatch.setattr(
+        socket,
+        "getaddrinfo",
+        lambda host, *a, **k: [(socket.AF_INET, socket.SOCK_STREAM, 6, "", ("93.184.215.14", 0))],
+    )
     assert not webhook_http.resolves_inside("https://hooks.banken.example/x")

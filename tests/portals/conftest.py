@@ -22,5 +22,12 @@ def world(db, factories, make_app):
     app = make_app("counsellor")
     client = app.test_client()
     login_staff(client, anna)
-    return {"anna": anna, "case": case, "web": web, "post": post, "client": client,
-            "app": app, "municipality": municipality}
+    return {
+        "anna": anna,
+        "case": case,
+        "web": web,
+        "post": post,
+        "client": client,
+        "app": app,
+        "municipality": municipality,
+    }

@@ -24,8 +24,11 @@ def sample_url(rule: UrlRule) -> str:
     values = {}
     for arg in rule.arguments:
         converter = rule._converters[arg].__class__.__name__
-        values[arg] = uuid.uuid4() if converter == "UUIDConverter" else (
-            1 if converter in {"IntegerConverter", "NumberConverter"} else "x")
+        values[arg] = (
+            uuid.uuid4()
+            if converter == "UUIDConverter"
+            else (1 if converter in {"IntegerConverter", "NumberConverter"} else "x")
+        )
     return rule.build(values, append_unknown=False)[1]
 
 
@@ -55,7 +58,8 @@ def test_anonymous_requests_to_protected_routes_are_refused(make_app, portal):
         for method in sorted(rule.methods - {"HEAD", "OPTIONS"}):
             response = client.open(url, method=method)
             assert response.status_code in (302, 303, 401, 403), (
-                f"{portal} {method} {url} answered {response.status_code} to an anonymous user")
+                f"{portal} {method} {url} answered {response.status_code} to an anonymous user"
+            )
             if response.status_code in (302, 303):
                 assert "/login" in response.headers["Location"]
             checked += 1
@@ -73,7 +77,8 @@ def test_a_route_without_a_rule_is_refused(make_app):
 
 
 def test_citizens_cannot_use_staff_portals_and_staff_cannot_use_citizen_portals(
-        make_app, factories):
+    make_app, factories
+):
     from shared.identity.models import OrgKind
     from tests.conftest import login_citizen, login_staff
 

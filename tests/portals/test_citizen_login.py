@@ -42,7 +42,7 @@ def local(app, url: str) -> str:
     """A URL the app generated (under its mount point) as the test client's path."""
     root = app.config["APPLICATION_ROOT"].rstrip("/")
     assert url.startswith(root + "/")
-    return url[len(root):]
+    return url[len(root) :]
 
 
 def start_login(client) -> tuple[str, str]:
@@ -103,8 +103,9 @@ def test_full_login_through_the_simulator(portal, tester, wall, db):
     person = db.scalars(select(Person).where(Person.given_name.is_not(None))).all()
     person = next(p for p in person if p.personnummer == ERIK)
     assert person.last_login_at is not None
-    actions = list(db.scalars(select(AuditEntry.action)
-                              .where(AuditEntry.subject_id == str(person.id))))
+    actions = list(
+        db.scalars(select(AuditEntry.action).where(AuditEntry.subject_id == str(person.id)))
+    )
     assert "person.login" in actions and "person.view" in actions
     order = db.scalars(select(BankIdOrder).where(BankIdOrder.person_id == person.id)).one()
     assert order.status == "complete" and order.portal == portal.config["PORTAL"]

@@ -21,11 +21,15 @@ def test_client_follows_the_answers_and_adds_a_debt(world, db, make_app):
     assert "Nordisk Inkasso AB" in html and "Anna Berg" in html
     partial = client.get(f"/cases/{case.id}", headers={"HX-Request": "true"})
     assert "<html" not in partial.get_data(as_text=True)
-    bad = client.post(f"/cases/{case.id}/debts/new", data={"creditor_name": "Telia",
-                                                           "capital": "x", "kind": "utility"})
+    bad = client.post(
+        f"/cases/{case.id}/debts/new",
+        data={"creditor_name": "Telia", "capital": "x", "kind": "utility"},
+    )
     assert bad.status_code == 422 and "inget belopp" in bad.get_data(as_text=True)
-    ok = client.post(f"/cases/{case.id}/debts/new", data={
-        "creditor_name": "Telia", "reference": "F-1", "capital": "1 200", "kind": "utility"})
+    ok = client.post(
+        f"/cases/{case.id}/debts/new",
+        data={"creditor_name": "Telia", "reference": "F-1", "capital": "1 200", "kind": "utility"},
+    )
     assert ok.status_code == 303
     [debt] = db.scalars(select(Debt)).all()
     assert debt.source == DebtSource.CLIENT and debt.confirmed_at is None

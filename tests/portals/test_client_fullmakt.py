@@ -52,9 +52,14 @@ def portal(make_app, sim_app):
 def case(db, factories):
     municipality = factories.org(OrgKind.MUNICIPALITY, "Skövde kommun")
     counsellor = factories.user(municipality, Role.COUNSELLOR, name="Anna Berg")
-    registration = cases.register_client(db, counsellor, personnummer=ERIK,
-                                         email="erik@example.se",
-                                         register=LocalTestRegister(), today=clock.today())
+    registration = cases.register_client(
+        db,
+        counsellor,
+        personnummer=ERIK,
+        email="erik@example.se",
+        register=LocalTestRegister(),
+        today=clock.today(),
+    )
     db.commit()
     return registration.case
 
@@ -118,8 +123,9 @@ def test_the_fullmakt_page_shows_the_whole_text_as_it_is_signed(client, case, db
     assert "gäller i 12 månader från underskriften" in html
     assert "Skövde kommun (org.nr" in html and "Anna Berg" in html
     assert "Signera med BankID" in html and "Återkalla fullmakten" not in html
-    actions = db.scalars(select(AuditEntry.action)
-                         .where(AuditEntry.subject_id == str(case.fullmakt.id))).all()
+    actions = db.scalars(
+        select(AuditEntry.action).where(AuditEntry.subject_id == str(case.fullmakt.id))
+    ).all()
     assert "fullmakt.view" in actions
 
 
@@ -132,9 +138,11 @@ def test_the_text_is_escaped_not_trusted(client, case, db):
     case.fullmakt.text = "# <b>Rubrik</b>\n\n+ <script>x</script>\n+ två\n\nrad 1\nrad & 2"
     db.commit()
     html = client.get(fullmakt_url(case)).get_data(as_text=True)
-    assert ("<h2>&lt;b&gt;Rubrik&lt;/b&gt;</h2>\n"
-            "<ul><li>&lt;script&gt;x&lt;/script&gt;</li><li>två</li></ul>\n"
-            "<p>rad 1<br>rad &amp; 2</p>") in html
+    assert (
+        "<h2>&lt;b&gt;Rubrik&lt;/b&gt;</h2>\n"
+        "<ul><li>&lt;script&gt;x&lt;/script&gt;</li><li>två</li></ul>\n"
+        "<p>rad 1<br>rad &amp; 2</p>"
+    ) in html
     assert "<script>x" not in html
 
 
@@ -157,8 +165,9 @@ def test_sign_with_bankid(client, tester, wall, case, db, portal):
     assert "Fullmakt för budget- och skuldrådgivning" in shown and "Erik Andersson" in shown
     refused = tester.post(app_page, data={"action": "approve", "personnummer": "198001012387"})
     assert refused.status_code == 422
-    assert tester.post(app_page, data={"action": "approve", "personnummer": ERIK}
-                       ).status_code == 303
+    assert (
+        tester.post(app_page, data={"action": "approve", "personnummer": ERIK}).status_code == 303
+    )
 
     wall.advance(2)
     done = client.get(poll_url, headers=HX)
@@ -180,20 +189,24 @@ def test_sign_with_bankid(client, tester, wall, case, db, portal):
     signed = base64.b64decode(evidence["signature"]).decode()
     assert base64.b64encode(fullmakt.text.encode()).decode() in signed
     # The evidence and the order's secret are encrypted under the case's own key.
-    raw = db.execute(text("SELECT completion, qr_start_secret FROM bankid_orders WHERE id = :id"),
-                     {"id": order.id.hex if db.bind.dialect.name == "sqlite" else order.id}
-                     ).one()
+    raw = db.execute(
+        text("SELECT completion, qr_start_secret FROM bankid_orders WHERE id = :id"),
+        {"id": order.id.hex if db.bind.dialect.name == "sqlite" else order.id},
+    ).one()
     assert "signature" not in raw.completion
     assert {crypto.token_key_id(v) for v in raw} == {case.data_key_id}
     # The person's own data outlives the case: not under its key.
-    names = db.execute(text("SELECT given_name, surname FROM persons WHERE id = :id"),
-                       {"id": case.person_id.hex if db.bind.dialect.name == "sqlite"
-                        else case.person_id}).one()
+    names = db.execute(
+        text("SELECT given_name, surname FROM persons WHERE id = :id"),
+        {"id": case.person_id.hex if db.bind.dialect.name == "sqlite" else case.person_id},
+    ).one()
     assert case.data_key_id not in {crypto.token_key_id(v) for v in names}
 
     shown = client.get(fullmakt_url(case)).get_data(as_text=True)
-    assert "Fullmakten är signerad och gäller till och med " \
-           f"{fullmakt.valid_until.isoformat()}." in shown
+    assert (
+        "Fullmakten är signerad och gäller till och med "
+        f"{fullmakt.valid_until.isoformat()}." in shown
+    )
     assert "Aktiv" in shown and "Återkalla fullmakten" in shown
     assert UNDERSTOOD in shown and "Signera med BankID" not in shown
     assert "Det här är fullmakten som du skrev under med BankID." in shown
@@ -257,8 +270,9 @@ def test_another_citizen_gets_404(client, tester, wall, case, portal, factories)
     assert client.get(poll_url, headers=HX).status_code == 286
 
 
-def test_the_order_is_bound_to_the_browser_session_and_the_fullmakt(portal, erik, case,
-                                                                     factories, db):
+def test_the_order_is_bound_to_the_browser_session_and_the_fullmakt(
+    portal, erik, case, factories, db
+):
     mine, theirs = portal.test_client(), portal.test_client()
     login_citizen(mine, erik)
     login_citizen(theirs, erik)  # the same person in another browser
@@ -268,8 +282,14 @@ def test_the_order_is_bound_to_the_browser_session_and_the_fullmakt(portal, erik
     # Erik's second case: its fullmakt page does not poll the first one's order.
     other_town = factories.org(OrgKind.MUNICIPALITY, "Lerums kommun")
     lars = factories.user(other_town, Role.COUNSELLOR, name="Lars Holm")
-    second = cases.register_client(db, lars, personnummer=ERIK, email="erik@example.se",
-                                   register=LocalTestRegister(), today=clock.today()).case
+    second = cases.register_client(
+        db,
+        lars,
+        personnummer=ERIK,
+        email="erik@example.se",
+        register=LocalTestRegister(),
+        today=clock.today(),
+    ).case
     db.commit()
     order_id = poll_url.rsplit("/", 1)[1]
     assert mine.get(f"{fullmakt_url(second)}/sign/{order_id}", headers=HX).status_code == 404
@@ -279,8 +299,7 @@ def test_an_unknown_fullmakt_is_404(client):
     assert client.get("/fullmakt/00000000-0000-4000-8000-000000000000").status_code == 404
 
 
-def test_revoke_requires_the_confirmation_and_ends_the_case(client, tester, wall, case, db,
-                                                            portal):
+def test_revoke_requires_the_confirmation_and_ends_the_case(client, tester, wall, case, db, portal):
     assert sign(client, tester, wall, case).status_code == 286
     url = fullmakt_url(case) + "/revoke"
 
@@ -308,8 +327,7 @@ def test_revoke_requires_the_confirmation_and_ends_the_case(client, tester, wall
     assert r.status_code == 303 and local(portal, r.headers["Location"]) == fullmakt_url(case)
 
 
-def test_anonymous_visitor_from_the_email_link_signs_in_and_comes_back(portal, tester, wall,
-                                                                       case):
+def test_anonymous_visitor_from_the_email_link_signs_in_and_comes_back(portal, tester, wall, case):
     link = fullmakt_service.sign_link(case.fullmakt)
     assert link.endswith(f"/client{fullmakt_url(case)}")
     browser = portal.test_client()
@@ -358,12 +376,18 @@ def test_the_fullmakt_page_in_english(client, case):
 
 def test_starting_bankid_signing_is_rate_limited_per_address(make_app, sim_app, case, erik):
     mounted = DispatcherMiddleware(NotFound(), {"/bankid-sim": sim_app})
-    app = make_app("client", BANKID_TRANSPORT=httpx.WSGITransport(app=mounted),
-                   RATELIMIT_ENABLED=True, RATELIMIT_STORAGE_URI="memory://")
+    app = make_app(
+        "client",
+        BANKID_TRANSPORT=httpx.WSGITransport(app=mounted),
+        RATELIMIT_ENABLED=True,
+        RATELIMIT_STORAGE_URI="memory://",
+    )
     c = app.test_client()
     login_citizen(c, erik)
-    statuses = [c.post(fullmakt_url(case) + "/sign", environ_base={"REMOTE_ADDR": "10.1.2.3"}
-                       ).status_code for _ in range(11)]
+    statuses = [
+        c.post(fullmakt_url(case) + "/sign", environ_base={"REMOTE_ADDR": "10.1.2.3"}).status_code
+        for _ in range(11)
+    ]
     assert statuses[:10] == [200] * 10
     assert statuses[10] == 429
     # Reading the fullmakt is not limited.

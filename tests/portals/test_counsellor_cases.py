@@ -52,8 +52,14 @@ def as_user(app, user):
 
 
 def register(db, counsellor, pnr=ERIK, email="erik@example.se"):
-    case = cases.register_client(db, counsellor, personnummer=pnr, email=email,
-                                 register=LocalTestRegister(), today=clock.today()).case
+    case = cases.register_client(
+        db,
+        counsellor,
+        personnummer=pnr,
+        email=email,
+        register=LocalTestRegister(),
+        today=clock.today(),
+    ).case
     db.commit()
     return case
 
@@ -67,6 +73,7 @@ def audit_actions(db, action, subject_id=None):
 
 # ---- Case list -------------------------------------------------------------------------
 
+
 def test_empty_case_list_invites_to_register(client):
     r = client.get("/")
     html = r.get_data(as_text=True)
@@ -74,8 +81,9 @@ def test_empty_case_list_invites_to_register(client):
     assert "Du har inga ärenden ännu" in html and "Registrera klient" in html
 
 
-def test_case_list_shows_own_cases_with_masked_personnummer(client, db, counsellor,
-                                                            factories, municipality):
+def test_case_list_shows_own_cases_with_masked_personnummer(
+    client, db, counsellor, factories, municipality
+):
     mine = register(db, counsellor)
     colleague = factories.user(municipality, Role.COUNSELLOR)
     register(db, colleague, pnr="199105273420", email="anna@example.se")
@@ -94,6 +102,7 @@ def test_case_list_partial_for_htmx(client):
 
 # ---- Register a client -----------------------------------------------------------------
 
+
 def test_register_form_renders(client):
     r = client.get("/cases/new")
     html = r.get_data(as_text=True)
@@ -103,8 +112,9 @@ def test_register_form_renders(client):
 
 
 def test_register_creates_case_sends_fullmakt_and_redirects(client, db):
-    r = client.post("/cases/new", data={"personnummer": "19840312-2719",
-                                         "email": "erik@example.se"})
+    r = client.post(
+        "/cases/new", data={"personnummer": "19840312-2719", "email": "erik@example.se"}
+    )
     assert r.status_code == 303
     case = db.scalars(select(Case)).one()
     assert r.headers["Location"].endswith(f"/cases/{case.id}")
@@ -117,16 +127,18 @@ def test_register_creates_case_sends_fullmakt_and_redirects(client, db):
 
 
 def test_register_by_htmx_answers_with_hx_redirect(client, db):
-    r = client.post("/cases/new", data={"personnummer": ERIK, "email": "erik@example.se"},
-                    headers=HX)
+    r = client.post(
+        "/cases/new", data={"personnummer": ERIK, "email": "erik@example.se"}, headers=HX
+    )
     assert r.status_code == 204
     case = db.scalars(select(Case)).one()
     assert r.headers["HX-Redirect"].endswith(f"/cases/{case.id}")
 
 
 def test_wrong_check_digit_is_422_at_the_field(client, db):
-    r = client.post("/cases/new", data={"personnummer": "198403122718",
-                                         "email": "erik@example.se"}, headers=HX)
+    r = client.post(
+        "/cases/new", data={"personnummer": "198403122718", "email": "erik@example.se"}, headers=HX
+    )
     html = r.get_data(as_text=True)
     assert r.status_code == 422
     assert "Kontrollsiffran" in html and "<html" not in html
@@ -135,8 +147,7 @@ def test_wrong_check_digit_is_422_at_the_field(client, db):
 
 
 def test_unknown_person_is_422(client, db):
-    r = client.post("/cases/new", data={"personnummer": "198001012387",
-                                         "email": "x@example.se"})
+    r = client.post("/cases/new", data={"personnummer": "198001012387", "email": "x@example.se"})
     assert r.status_code == 422
     assert "finns inte i folkbokföringen" in r.get_data(as_text=True)
     assert db.scalar(select(func.count()).select_from(Case)) == 0
@@ -152,15 +163,15 @@ def test_bad_email_and_missing_fields_are_422(client):
 
 def test_duplicate_leads_to_the_existing_case(client, db, counsellor):
     case = register(db, counsellor)
-    r = client.post("/cases/new", data={"personnummer": "8403122719",
-                                         "email": "erik@example.se"})
+    r = client.post("/cases/new", data={"personnummer": "8403122719", "email": "erik@example.se"})
     assert r.status_code == 303 and r.headers["Location"].endswith(f"/cases/{case.id}")
     assert db.scalar(select(func.count()).select_from(Case)) == 1
     assert "redan ett öppet ärende" in client.get(r.headers["Location"]).get_data(as_text=True)
 
 
-def test_a_colleagues_open_case_is_not_duplicated_nor_revealed(app, db, counsellor, factories,
-                                                                municipality):
+def test_a_colleagues_open_case_is_not_duplicated_nor_revealed(
+    app, db, counsellor, factories, municipality
+):
     register(db, counsellor)
     colleague = as_user(app, factories.user(municipality, Role.COUNSELLOR))
     r = colleague.post("/cases/new", data={"personnummer": ERIK, "email": "e@example.se"})
@@ -178,6 +189,7 @@ def test_admin_cannot_register(app, factories, municipality):
 
 
 # ---- Lookup in the population register -------------------------------------------------
+
 
 def test_lookup_shows_name_and_address_and_is_audited_without_personal_data(client, db):
     r = client.post("/cases/lookup", data={"personnummer": ERIK}, headers=HX)
@@ -207,6 +219,7 @@ def test_lookup_without_javascript_renders_the_whole_form(client):
 
 
 # ---- The case page ---------------------------------------------------------------------
+
 
 def test_case_page_shows_client_fullmakt_and_writes_case_view(client, db, counsellor):
     case = register(db, counsellor)
@@ -254,18 +267,24 @@ def test_resend_of_a_signed_fullmakt_says_why_not(client, db, counsellor):
     assert r.status_code == 303
     page = client.get(f"/cases/{case.id}").get_data(as_text=True)
     assert "Fullmakten väntar inte på underskrift." in page
-    assert db.scalar(select(func.count()).select_from(EmailMessage)
-                     .where(EmailMessage.kind == "fullmakt.reminder")) == 0
+    assert (
+        db.scalar(
+            select(func.count())
+            .select_from(EmailMessage)
+            .where(EmailMessage.kind == "fullmakt.reminder")
+        )
+        == 0
+    )
 
 
 # ---- Ownership -------------------------------------------------------------------------
+
 
 def case_routes(case_id) -> list[tuple[str, str]]:
     return [("GET", f"/cases/{case_id}"), ("POST", f"/cases/{case_id}/resend")]
 
 
-def test_a_colleague_gets_404_on_every_case_route(app, db, counsellor, factories,
-                                                   municipality):
+def test_a_colleague_gets_404_on_every_case_route(app, db, counsellor, factories, municipality):
     case = register(db, counsellor)
     colleague = as_user(app, factories.user(municipality, Role.COUNSELLOR))
     for method, url in case_routes(case.id):
@@ -299,9 +318,14 @@ def test_citizen_and_anonymous_are_refused(app, db, counsellor, factories):
     citizen = app.test_client()
     login_citizen(citizen, case.person)
     anonymous = app.test_client()
-    urls = [*case_routes(case.id), ("GET", "/"), ("GET", "/cases/new"),
-            ("POST", "/cases/lookup"), ("GET", "/admin/cases"),
-            ("GET", f"/admin/cases/{case.id}/transfer")]
+    urls = [
+        *case_routes(case.id),
+        ("GET", "/"),
+        ("GET", "/cases/new"),
+        ("POST", "/cases/lookup"),
+        ("GET", "/admin/cases"),
+        ("GET", f"/admin/cases/{case.id}/transfer"),
+    ]
     for c in (citizen, anonymous):
         for method, url in urls:
             r = c.open(url, method=method)
@@ -317,6 +341,7 @@ def test_creditor_staff_are_refused(app, db, counsellor, factories):
 
 # ---- The municipality admin ------------------------------------------------------------
 
+
 @pytest.fixture
 def admin_user(factories, municipality):
     return factories.user(municipality, Role.MUNICIPALITY_ADMIN, name="Maria Sjöberg")
@@ -329,8 +354,9 @@ def test_admin_home_is_the_overview(app, db, counsellor, admin_user):
     assert "Erik Andersson" not in html  # counts only
 
 
-def test_admin_lists_all_cases_of_the_municipality(app, db, counsellor, admin_user,
-                                                    factories, municipality):
+def test_admin_lists_all_cases_of_the_municipality(
+    app, db, counsellor, admin_user, factories, municipality
+):
     register(db, counsellor)
     colleague = factories.user(municipality, Role.COUNSELLOR, name="Erik Lind")
     register(db, colleague, pnr="199105273420", email="anna@example.se")
@@ -360,8 +386,9 @@ def test_counsellors_cannot_use_admin_routes(client, db, counsellor, factories, 
     assert case.counsellor_id == counsellor.id
 
 
-def test_admin_transfers_a_case_and_it_is_logged(app, db, counsellor, admin_user, factories,
-                                                  municipality):
+def test_admin_transfers_a_case_and_it_is_logged(
+    app, db, counsellor, admin_user, factories, municipality
+):
     case = register(db, counsellor)
     colleague = factories.user(municipality, Role.COUNSELLOR, name="Erik Lind")
     db.commit()
@@ -385,8 +412,9 @@ def test_transfer_to_another_municipality_is_422(app, db, counsellor, admin_user
     case = register(db, counsellor)
     stranger = factories.user(factories.org(OrgKind.MUNICIPALITY), Role.COUNSELLOR)
     admin = as_user(app, admin_user)
-    r = admin.post(f"/admin/cases/{case.id}/transfer", data={"counsellor": str(stranger.id)},
-                   headers=HX)
+    r = admin.post(
+        f"/admin/cases/{case.id}/transfer", data={"counsellor": str(stranger.id)}, headers=HX
+    )
     html = r.get_data(as_text=True)
     assert r.status_code == 422 and "<html" not in html
     assert f'id="transfer-{case.id}"' in html
@@ -399,13 +427,15 @@ def test_transfer_to_another_municipality_is_422(app, db, counsellor, admin_user
 @pytest.mark.parametrize("value", ["", "inte-ett-id", str(uuid.uuid4())])
 def test_transfer_without_a_valid_counsellor_is_422(app, db, counsellor, admin_user, value):
     case = register(db, counsellor)
-    r = as_user(app, admin_user).post(f"/admin/cases/{case.id}/transfer",
-                                      data={"counsellor": value})
+    r = as_user(app, admin_user).post(
+        f"/admin/cases/{case.id}/transfer", data={"counsellor": value}
+    )
     assert r.status_code == 422
 
 
-def test_transfer_to_an_inactive_or_admin_user_is_422(app, db, counsellor, admin_user,
-                                                       factories, municipality):
+def test_transfer_to_an_inactive_or_admin_user_is_422(
+    app, db, counsellor, admin_user, factories, municipality
+):
     case = register(db, counsellor)
     gone = factories.user(municipality, Role.COUNSELLOR)
     gone.active = False
@@ -418,7 +448,8 @@ def test_transfer_to_an_inactive_or_admin_user_is_422(app, db, counsellor, admin
 
 def test_admin_of_another_municipality_gets_404_on_transfer(app, db, counsellor, factories):
     case = register(db, counsellor)
-    other_admin = as_user(app, factories.user(factories.org(OrgKind.MUNICIPALITY),
-                                              Role.MUNICIPALITY_ADMIN))
+    other_admin = as_user(
+        app, factories.user(factories.org(OrgKind.MUNICIPALITY), Role.MUNICIPALITY_ADMIN)
+    )
     assert other_admin.get(f"/admin/cases/{case.id}/transfer").status_code == 404
     assert "Erik Andersson" not in other_admin.get("/admin/cases").get_data(as_text=True)

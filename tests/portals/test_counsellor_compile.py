@@ -10,8 +10,15 @@ from shared.security.models import AuditEntry
 
 
 def add(db, case, anna, name, capital, kind="loan", status="undisputed"):
-    item = answers.parse_debt({"creditor_name": name, "capital": capital, "kind": kind,
-                                 "status": status, "reference": f"{name}-1"})
+    item = answers.parse_debt(
+        {
+            "creditor_name": name,
+            "capital": capital,
+            "kind": kind,
+            "status": status,
+            "reference": f"{name}-1",
+        }
+    )
     return answers.add_manual_debt(db, case, item, by_user=anna)
 
 
@@ -32,8 +39,10 @@ def test_budget_is_saved_and_bad_amounts_name_the_field(world, db):
     bad = c.post(f"/cases/{case.id}/budget", data={"salary": "25 000", "food": "tre tusen"})
     assert bad.status_code == 422 and "inget belopp" in bad.get_data(as_text=True)
     assert db.scalars(select(BudgetEntry)).all() == []  # nothing half-saved
-    ok = c.post(f"/cases/{case.id}/budget", data={"salary": "25 000", "food": "3 000,50",
-                                                  "housing": "8 000", "leisure": ""})
+    ok = c.post(
+        f"/cases/{case.id}/budget",
+        data={"salary": "25 000", "food": "3 000,50", "housing": "8 000", "leisure": ""},
+    )
     assert ok.status_code == 303
     entries = {e.category: e.amount_ore for e in db.scalars(select(BudgetEntry))}
     assert entries == {"salary": 2_500_000, "food": 300_050, "housing": 800_000}

@@ -39,16 +39,27 @@ V1 = "/api/v1"
 
 
 def directory_entry(db, org, channel=Channel.API) -> Creditor:
-    creditor = Creditor(name=org.name, orgnr=org.orgnr, organisation_id=org.id,
-                        channel=channel, email="svar@example.se")
+    creditor = Creditor(
+        name=org.name,
+        orgnr=org.orgnr,
+        organisation_id=org.id,
+        channel=channel,
+        email="svar@example.se",
+    )
     db.add(creditor)
     db.flush()
     return creditor
 
 
 def send(db, counsellor, pnr, creditor) -> Inquiry:
-    case = cases.register_client(db, counsellor, personnummer=pnr, email="k@example.se",
-                                 register=LocalTestRegister(), today=clock.today()).case
+    case = cases.register_client(
+        db,
+        counsellor,
+        personnummer=pnr,
+        email="k@example.se",
+        register=LocalTestRegister(),
+        today=clock.today(),
+    ).case
     sign(db, case)
     [inquiry] = inquiries.send_inquiries(db, counsellor, case, [creditor.id])
     db.commit()
@@ -72,22 +83,32 @@ def world(db, factories, make_app):
     _row, theirs = api_keys.create_key(db, other_admin, "Deras system")
     db.commit()
     app = make_app("creditor", WTF_CSRF_ENABLED=True)  # CSRF on, as in production
-    return {"municipality": municipality, "anna": anna, "bank": bank, "entry": entry,
-            "agency": agency, "admin": admin, "other_admin": other_admin, "inquiry": inquiry,
-            "case": inquiry.case, "client": app.test_client(), "app": app,
-            "auth": {"Authorization": f"Bearer {key}"},
-            "theirs": {"Authorization": f"Bearer {theirs}"}}
+    return {
+        "municipality": municipality,
+        "anna": anna,
+        "bank": bank,
+        "entry": entry,
+        "agency": agency,
+        "admin": admin,
+        "other_admin": other_admin,
+        "inquiry": inquiry,
+        "case": inquiry.case,
+        "client": app.test_client(),
+        "app": app,
+        "auth": {"Authorization": f"Bearer {key}"},
+        "theirs": {"Authorization": f"Bearer {theirs}"},
+    }
 
 
 def get(world, path, **kw):
-    return world["client"].get(V1 + path, headers={**world["auth"], **kw.pop("headers", {})},
-                               **kw)
+    return world["client"].get(V1 + path, headers={**world["auth"], **kw.pop("headers", {})}, **kw)
 
 
 def post(world, path, body=None, *, key=None, headers=None, **kw):
     extra = {"Idempotency-Key": key} if key is not None else {}
-    return world["client"].post(V1 + path, json=body,
-                                headers={**world["auth"], **extra, **(headers or {})}, **kw)
+    return world["client"].post(
+        V1 + path, json=body, headers={**world["auth"], **extra, **(headers or {})}, **kw
+    )
 
 
 def answer_path(inquiry) -> str:
@@ -95,43 +116,66 @@ def answer_path(inquiry) -> str:
 
 
 def debts_of(db, inquiry):
-    return db.scalars(select(Debt).where(Debt.inquiry_id == inquiry.id)
-                      .order_by(Debt.capital_ore.desc())).all()
+    return db.scalars(
+        select(Debt).where(Debt.inquiry_id == inquiry.id).order_by(Debt.capital_ore.desc())
+    ).all()
 
 
 def actions(db, action):
     return db.scalars(select(AuditEntry).where(AuditEntry.action == action)).all()
 
 
-YES = {"answer": "yes", "debts": [
-    {"reference": "L-1", "kind": "loan", "capital_ore": 1234500, "interest_ore": 0,
-     "fees_ore": 0, "status": "undisputed", "original_creditor": None, "kfm_case": None},
-    {"reference": "K-2", "kind": "card", "capital_ore": 50000, "interest_ore": 1200,
-     "fees_ore": 6000, "status": "at_kfm", "kfm_case": "KFM-1"},
-]}
+YES = {
+    "answer": "yes",
+    "debts": [
+        {
+            "reference": "L-1",
+            "kind": "loan",
+            "capital_ore": 1234500,
+            "interest_ore": 0,
+            "fees_ore": 0,
+            "status": "undisputed",
+            "original_creditor": None,
+            "kfm_case": None,
+        },
+        {
+            "reference": "K-2",
+            "kind": "card",
+            "capital_ore": 50000,
+            "interest_ore": 1200,
+            "fees_ore": 6000,
+            "status": "at_kfm",
+            "kfm_case": "KFM-1",
+        },
+    ],
+}
 
 
 # -- who gets in ----------------------------------------------------------------------------
 
 
-@pytest.mark.parametrize("header", [None, "Bearer ", "Bearer sk_live_nope", "Basic abc",
-                                    "Bearer sk_live_" + "x" * 43])
+@pytest.mark.parametrize(
+    "header", [None, "Bearer ", "Bearer sk_live_nope", "Basic abc", "Bearer sk_live_" + "x" * 43]
+)
 def test_without_a_valid_key_every_operation_is_401(world, header):
     c, inquiry = world["client"], world["inquiry"]
     headers = {"Authorization": header} if header is not None else {}
-    calls = [c.get(f"{V1}/inquiries", headers=headers),
-             c.get(f"{V1}/inquiries/{inquiry.id}", headers=headers),
-             c.post(V1 + answer_path(inquiry), json={"answer": "no"}, headers=headers),
-             c.get(f"{V1}/subscriptions", headers=headers),
-             c.delete(f"{V1}/subscriptions/{uuid.uuid4()}", headers=headers),
-             c.get(f"{V1}/webhook-deliveries", headers=headers)]
+    calls = [
+        c.get(f"{V1}/inquiries", headers=headers),
+        c.get(f"{V1}/inquiries/{inquiry.id}", headers=headers),
+        c.post(V1 + answer_path(inquiry), json={"answer": "no"}, headers=headers),
+        c.get(f"{V1}/subscriptions", headers=headers),
+        c.delete(f"{V1}/subscriptions/{uuid.uuid4()}", headers=headers),
+        c.get(f"{V1}/webhook-deliveries", headers=headers),
+    ]
     for r in calls:
         assert r.status_code == 401 and r.mimetype == PROBLEM, r.request.path
         assert r.json["code"] == "invalid_api_key" and r.json["status"] == 401
         assert r.headers["WWW-Authenticate"].startswith('Bearer realm="skuldkoll"')
         assert "Set-Cookie" not in r.headers
-    assert ("invalid_token" in calls[0].headers["WWW-Authenticate"]) == \
-        (header not in (None, "Basic abc", "Bearer "))
+    assert ("invalid_token" in calls[0].headers["WWW-Authenticate"]) == (
+        header not in (None, "Basic abc", "Bearer ")
+    )
 
 
 def test_a_revoked_key_is_401(world, db):
@@ -183,8 +227,11 @@ def test_read_an_inquiry(world, db):
     body = r.json
     assert body["inquiry_id"] == str(inquiry.id) and body["status"] == "delivered"
     assert body["personal_number"] == ERIK and body["principal_name"] == "Erik Andersson"
-    assert body["agent"] == {"organisation": "Skövde kommun",
-                             "orgnr": world["municipality"].orgnr, "counsellor": "Anna Berg"}
+    assert body["agent"] == {
+        "organisation": "Skövde kommun",
+        "orgnr": world["municipality"].orgnr,
+        "counsellor": "Anna Berg",
+    }
     assert body["fullmakt"]["id"] == str(case.fullmakt.id)
     assert body["fullmakt"]["code"] == case.fullmakt.code
     assert body["fullmakt"]["valid_until"] == case.fullmakt.valid_until.isoformat()
@@ -207,8 +254,7 @@ def five(world, db):
     for n, pnr in enumerate(OTHERS):
         with clock.frozen(start + timedelta(days=n)):
             sent.append(send(db, world["anna"], pnr, world["entry"]))
-    other = db.scalars(select(Creditor).where(
-        Creditor.organisation_id == world["agency"].id)).one()
+    other = db.scalars(select(Creditor).where(Creditor.organisation_id == world["agency"].id)).one()
     send(db, world["anna"], "196211306920", other)
     return sent
 
@@ -216,8 +262,9 @@ def five(world, db):
 def test_list_pages_by_cursor_without_duplicates_or_gaps(world, five, db):
     seen, cursor, pages = [], None, 0
     while True:
-        r = get(world, "/inquiries", query_string={"limit": 2, **(
-            {"cursor": cursor} if cursor else {})})
+        r = get(
+            world, "/inquiries", query_string={"limit": 2, **({"cursor": cursor} if cursor else {})}
+        )
         assert r.status_code == 200, r.json
         pages += 1
         seen += [row["inquiry_id"] for row in r.json["data"]]
@@ -228,8 +275,10 @@ def test_list_pages_by_cursor_without_duplicates_or_gaps(world, five, db):
         if pages == 1:
             send(db, world["anna"], "194804177659", world["entry"])
     assert pages == 3 and len(seen) == len(set(seen)) == 6
-    expected = [str(i.id) for i in sorted([world["inquiry"], *five],
-                                           key=lambda i: (i.created_at, i.id), reverse=True)]
+    expected = [
+        str(i.id)
+        for i in sorted([world["inquiry"], *five], key=lambda i: (i.created_at, i.id), reverse=True)
+    ]
     assert seen == expected
     listed = actions(db, "inquiries.listed")
     assert len(listed) == 3 and listed[0].details["via"] == "api"
@@ -240,8 +289,9 @@ def test_cursors_hold_when_many_were_sent_at_the_same_moment(world, db):
         batch = [send(db, world["anna"], pnr, world["entry"]) for pnr in OTHERS[:4]]
     seen, cursor = [], None
     while True:
-        r = get(world, "/inquiries", query_string={"limit": 1, **(
-            {"cursor": cursor} if cursor else {})})
+        r = get(
+            world, "/inquiries", query_string={"limit": 1, **({"cursor": cursor} if cursor else {})}
+        )
         seen += [row["inquiry_id"] for row in r.json["data"]]
         cursor = r.json["next_cursor"]
         if cursor is None:
@@ -251,8 +301,14 @@ def test_cursors_hold_when_many_were_sent_at_the_same_moment(world, db):
 
 
 def test_list_filters(world, five, db):
-    answers.answer(db, five[0], answer=Answer.NO, debts=[], source="form",
-                     answered_by=f"user:{world['admin'].id}")
+    answers.answer(
+        db,
+        five[0],
+        answer=Answer.NO,
+        debts=[],
+        source="form",
+        answered_by=f"user:{world['admin'].id}",
+    )
     db.commit()
 
     def ids(**query):
@@ -266,10 +322,12 @@ def test_list_filters(world, five, db):
     assert ids(personal_number=OTHERS[1]) == [str(five[1].id)]
     assert ids(personal_number="196211306920") == []  # only to the other agency
     first_day = (clock.now() - timedelta(days=5)).astimezone(clock.STOCKHOLM).date()
-    assert ids(sent_from=first_day.isoformat(), sent_to=first_day.isoformat()) == \
-        [str(five[0].id)]
-    assert set(ids(sent_from=(first_day + timedelta(days=3)).isoformat())) == \
-        {str(five[3].id), str(five[4].id), str(world["inquiry"].id)}
+    assert ids(sent_from=first_day.isoformat(), sent_to=first_day.isoformat()) == [str(five[0].id)]
+    assert set(ids(sent_from=(first_day + timedelta(days=3)).isoformat())) == {
+        str(five[3].id),
+        str(five[4].id),
+        str(world["inquiry"].id),
+    }
     # after a no, the list says nothing more about the person than the number
     [said_no] = get(world, "/inquiries", query_string={"status": "answered"}).json["data"]
     assert said_no["personal_number"] == OTHERS[0] and said_no["answer"] == "no"
@@ -290,12 +348,20 @@ def test_every_cursor_of_the_documented_shape_is_a_position(world):
 
 
 def test_lone_surrogates_and_huge_amounts_are_422_not_500(world):
-    bad = {"answer": "yes", "debts": [
-        {"kind": "loan", "capital_ore": 10**19, "reference": "ok"},
-        {"kind": "loan", "capital_ore": 100, "note": "\ud800"},
-        {"kind": "loan", "capital_ore": 1200.0, "reference": "float ok"}]}
-    r = world["client"].post(V1 + answer_path(world["inquiry"]), headers=world["auth"],
-                             data=json.dumps(bad), content_type="application/json")
+    bad = {
+        "answer": "yes",
+        "debts": [
+            {"kind": "loan", "capital_ore": 10**19, "reference": "ok"},
+            {"kind": "loan", "capital_ore": 100, "note": "\ud800"},
+            {"kind": "loan", "capital_ore": 1200.0, "reference": "float ok"},
+        ],
+    }
+    r = world["client"].post(
+        V1 + answer_path(world["inquiry"]),
+        headers=world["auth"],
+        data=json.dumps(bad),
+        content_type="application/json",
+    )
     assert r.status_code == 422
     assert {e["field"] for e in r.json["errors"]} == {"debts[0].capital_ore", "debts[1].note"}
 
@@ -306,13 +372,20 @@ def test_an_unsupported_method_says_which_are_allowed(world):
     assert set(r.headers["Allow"].replace(" ", "").split(",")) >= {"GET"}
 
 
-@pytest.mark.parametrize(("query", "field"), [
-    ({"limit": 0}, "limit"), ({"limit": 101}, "limit"), ({"limit": "x"}, "limit"),
-    ({"cursor": "not-a-cursor"}, "cursor"), ({"cursor": "WyJ4IiwgMV0"}, "cursor"),
-    ({"status": "maybe"}, "status"), ({"personal_number": "1984-03-12"}, "personal_number"),
-    ({"cursor": "1732480000_" + "0" * 31}, "cursor"),
-    ({"sent_from": "31/12"}, "sent_from"),
-])
+@pytest.mark.parametrize(
+    ("query", "field"),
+    [
+        ({"limit": 0}, "limit"),
+        ({"limit": 101}, "limit"),
+        ({"limit": "x"}, "limit"),
+        ({"cursor": "not-a-cursor"}, "cursor"),
+        ({"cursor": "WyJ4IiwgMV0"}, "cursor"),
+        ({"status": "maybe"}, "status"),
+        ({"personal_number": "1984-03-12"}, "personal_number"),
+        ({"cursor": "1732480000_" + "0" * 31}, "cursor"),
+        ({"sent_from": "31/12"}, "sent_from"),
+    ],
+)
 def test_bad_list_parameters_are_422_at_the_parameter(world, query, field):
     r = get(world, "/inquiries", query_string=query)
     assert r.status_code == 422 and r.mimetype == PROBLEM
@@ -369,20 +442,29 @@ def test_answer_no_then_change_it_to_yes(world, db):
 
 def test_422_lists_every_field_error_with_its_path(world, db):
     inquiry = world["inquiry"]
-    body = {"answer": "yes", "debts": [
-        {"reference": "A", "kind": "loan", "capital_ore": 100},
-        {"reference": "B", "kind": "boat", "capital_ore": 100},
-        {"reference": "C", "kind": "card", "capital_ore": -5},
-        {"reference": "D", "kind": "card"},
-        "not an object",
-        {"kind": "card", "capital_ore": "100", "reference": 7, "interest_rate_bp": 200_000},
-    ]}
+    body = {
+        "answer": "yes",
+        "debts": [
+            {"reference": "A", "kind": "loan", "capital_ore": 100},
+            {"reference": "B", "kind": "boat", "capital_ore": 100},
+            {"reference": "C", "kind": "card", "capital_ore": -5},
+            {"reference": "D", "kind": "card"},
+            "not an object",
+            {"kind": "card", "capital_ore": "100", "reference": 7, "interest_rate_bp": 200_000},
+        ],
+    }
     r = post(world, answer_path(inquiry), body)
     assert r.status_code == 422 and r.mimetype == PROBLEM and r.json["code"] == "invalid_answer"
     fields = {e["field"]: e["message"] for e in r.json["errors"]}
-    assert set(fields) == {"debts[1].kind", "debts[2].capital_ore", "debts[3].capital_ore",
-                           "debts[4]", "debts[5].capital_ore", "debts[5].reference",
-                           "debts[5].interest_rate_bp"}
+    assert set(fields) == {
+        "debts[1].kind",
+        "debts[2].capital_ore",
+        "debts[3].capital_ore",
+        "debts[4]",
+        "debts[5].capital_ore",
+        "debts[5].reference",
+        "debts[5].interest_rate_bp",
+    }
     assert fields["debts[1].kind"].startswith("Okänd skuldtyp; välj en av: loan")
     assert fields["debts[2].capital_ore"] == "Ett heltal i öre, minst 0."
     assert fields["debts[3].capital_ore"] == "Kapitalet i öre (ett heltal) måste anges."
@@ -393,17 +475,24 @@ def test_422_lists_every_field_error_with_its_path(world, db):
     bad_answer = post(world, answer_path(inquiry), {"answer": "kanske"})
     assert bad_answer.status_code == 422 and bad_answer.json["errors"][0]["field"] == "answer"
     assert '"yes"' in bad_answer.json["errors"][0]["message"]
-    too_many = post(world, answer_path(inquiry), {"answer": "yes", "debts": [
-        {"kind": "loan", "capital_ore": 1}] * 101})
-    assert too_many.json["errors"] == [{"field": "debts",
-                                        "message": "Högst 100 skulder i ett svar."}]
-    no_with_debts = post(world, answer_path(inquiry), {
-        "answer": "no", "debts": [{"kind": "loan", "capital_ore": 1}]})
+    too_many = post(
+        world,
+        answer_path(inquiry),
+        {"answer": "yes", "debts": [{"kind": "loan", "capital_ore": 1}] * 101},
+    )
+    assert too_many.json["errors"] == [
+        {"field": "debts", "message": "Högst 100 skulder i ett svar."}
+    ]
+    no_with_debts = post(
+        world, answer_path(inquiry), {"answer": "no", "debts": [{"kind": "loan", "capital_ore": 1}]}
+    )
     assert no_with_debts.status_code == 422
-    assert no_with_debts.json["errors"] == [{"field": "debts",
-                                             "message": "Ett nej-svar kan inte ha skulder."}]
-    not_json = world["client"].post(V1 + answer_path(inquiry), data="answer=no",
-                                    headers=world["auth"])
+    assert no_with_debts.json["errors"] == [
+        {"field": "debts", "message": "Ett nej-svar kan inte ha skulder."}
+    ]
+    not_json = world["client"].post(
+        V1 + answer_path(inquiry), data="answer=no", headers=world["auth"]
+    )
     assert not_json.status_code == 400 and not_json.mimetype == PROBLEM
     assert not_json.json["code"] == "invalid_json"
     a_list = post(world, answer_path(inquiry), ["no"])
@@ -432,9 +521,12 @@ def test_a_repeat_with_the_same_key_replays_the_first_response(world, db):
     # the same request with its members in another order is the same request
     reordered = json.loads(json.dumps(YES))
     reordered["debts"] = [dict(reversed(d.items())) for d in reordered["debts"]]
-    again = world["client"].post(V1 + answer_path(inquiry), data=json.dumps(
-        dict(reversed(reordered.items()))), content_type="application/json",
-        headers={**world["auth"], "Idempotency-Key": key})
+    again = world["client"].post(
+        V1 + answer_path(inquiry),
+        data=json.dumps(dict(reversed(reordered.items()))),
+        content_type="application/json",
+        headers={**world["auth"], "Idempotency-Key": key},
+    )
     assert again.status_code == 200 and again.headers["Idempotent-Replayed"] == "true"
     assert again.get_data() == first.get_data()
     db.expire_all()
@@ -444,8 +536,9 @@ def test_a_repeat_with_the_same_key_replays_the_first_response(world, db):
     assert record.endpoint == f"POST /creditor{V1}{answer_path(inquiry)}"
     assert record.expires_at - record.created_at == timedelta(hours=24)
     # the stored response holds the case's data: under the case's own key
-    raw = db.execute(select(type_coerce(IdempotencyRecord.__table__.c.response_body,
-                                        String))).scalar()
+    raw = db.execute(
+        select(type_coerce(IdempotencyRecord.__table__.c.response_body, String))
+    ).scalar()
     assert "L-1" not in raw
     assert crypto.token_key_id(raw) == world["case"].data_key_id
     # without the key the same request is a new one, refused as already answered
@@ -465,8 +558,11 @@ def test_the_same_key_with_another_request_is_422(world, db):
     db.expire_all()
     assert inquiry.answer == Answer.NO and debts_of(db, inquiry) == []
     # keys are per organisation: the other agency may use the same one
-    theirs = world["client"].post(V1 + answer_path(inquiry), json={"answer": "no"},
-                                  headers={**world["theirs"], "Idempotency-Key": key})
+    theirs = world["client"].post(
+        V1 + answer_path(inquiry),
+        json={"answer": "no"},
+        headers={**world["theirs"], "Idempotency-Key": key},
+    )
     assert theirs.status_code == 404
 
 
@@ -482,10 +578,15 @@ def test_a_failed_request_does_not_use_up_its_key(world, db):
 def test_a_key_still_in_progress_is_409_and_an_abandoned_one_is_taken_over(world, db):
     inquiry, key = world["inquiry"], "nyckel-3"
     with dbmod.tenant(world["bank"].id):
-        outcome = idempotency.claim(db, world["bank"].id, key, endpoint="POST x",
-                                    fingerprint=idempotency.request_hash(
-                                        "POST", f"/creditor{V1}{answer_path(inquiry)}",
-                                        b'{"answer":"no"}'))
+        outcome = idempotency.claim(
+            db,
+            world["bank"].id,
+            key,
+            endpoint="POST x",
+            fingerprint=idempotency.request_hash(
+                "POST", f"/creditor{V1}{answer_path(inquiry)}", b'{"answer":"no"}'
+            ),
+        )
     db.commit()
     assert isinstance(outcome, idempotency.Claimed)
     busy = post(world, answer_path(inquiry), {"answer": "no"}, key=key)
@@ -536,10 +637,13 @@ def test_subscriptions_list_end_and_resume(world, db):
     assert sub["fullmakt_id"] == str(inquiry.fullmakt_id) and sub["active"] is True
     assert sub["fullmakt_code"] == world["case"].fullmakt.code and sub["source"] == "answer"
     # another organisation cannot see or end it
-    assert world["client"].delete(f"{V1}/subscriptions/{sub['id']}",
-                                  headers=world["theirs"]).status_code == 404
-    assert world["client"].get(f"{V1}/subscriptions",
-                               headers=world["theirs"]).json["data"] == []
+    assert (
+        world["client"]
+        .delete(f"{V1}/subscriptions/{sub['id']}", headers=world["theirs"])
+        .status_code
+        == 404
+    )
+    assert world["client"].get(f"{V1}/subscriptions", headers=world["theirs"]).json["data"] == []
     ended = world["client"].delete(f"{V1}/subscriptions/{sub['id']}", headers=world["auth"])
     assert ended.status_code == 204 and ended.get_data() == b""
     assert "Content-Type" not in ended.headers
@@ -548,17 +652,27 @@ def test_subscriptions_list_end_and_resume(world, db):
     assert gone["active"] is False and gone["ended_at"] is not None
     again = world["client"].delete(f"{V1}/subscriptions/{sub['id']}", headers=world["auth"])
     assert again.status_code == 204
-    assert world["client"].delete(f"{V1}/subscriptions/{uuid.uuid4()}",
-                                  headers=world["auth"]).status_code == 404
+    assert (
+        world["client"]
+        .delete(f"{V1}/subscriptions/{uuid.uuid4()}", headers=world["auth"])
+        .status_code
+        == 404
+    )
     resumed = post(world, "/subscriptions", {"fullmakt_id": str(inquiry.fullmakt_id)})
     assert resumed.status_code == 201, resumed.json
     assert resumed.json["id"] == sub["id"] and resumed.json["active"] is True
     assert resumed.json["source"] == "api"
     db.expire_all()
-    assert {e.action for e in db.scalars(select(AuditEntry).where(
-        AuditEntry.subject_type == "fullmakt_subscription"))} >= {
-        "fullmakt_subscription.created", "fullmakt_subscription.ended",
-        "fullmakt_subscription.resumed"}
+    assert {
+        e.action
+        for e in db.scalars(
+            select(AuditEntry).where(AuditEntry.subject_type == "fullmakt_subscription")
+        )
+    } >= {
+        "fullmakt_subscription.created",
+        "fullmakt_subscription.ended",
+        "fullmakt_subscription.resumed",
+    }
 
 
 def test_subscribing_needs_a_yes_and_a_valid_fullmakt(world, db):
@@ -572,8 +686,9 @@ def test_subscribing_needs_a_yes_and_a_valid_fullmakt(world, db):
     assert {e["field"] for e in bad.json["errors"]} == {"fullmakt_id", "resend_fullmakt"}
     post(world, answer_path(inquiry), {**YES, "send_fullmakt": False})
     # without a webhook endpoint the fullmakt cannot be sent to the bank's system
-    resend = post(world, "/subscriptions", {"fullmakt_id": str(inquiry.fullmakt_id),
-                                            "resend_fullmakt": True})
+    resend = post(
+        world, "/subscriptions", {"fullmakt_id": str(inquiry.fullmakt_id), "resend_fullmakt": True}
+    )
     assert resend.status_code == 409 and "webhook" in resend.json["detail"]
     case = world["case"]
     fullmakt_service.revoke(db, case.person, case.fullmakt)
@@ -584,13 +699,23 @@ def test_subscribing_needs_a_yes_and_a_valid_fullmakt(world, db):
 
 def test_subscriptions_page_by_cursor(world, five, db):
     for inquiry in five:
-        answers.answer(db, inquiry, answer=Answer.YES, debts=[], source="api",
-                         answered_by=f"api:{uuid.uuid4()}", send_fullmakt=False)
+        answers.answer(
+            db,
+            inquiry,
+            answer=Answer.YES,
+            debts=[],
+            source="api",
+            answered_by=f"api:{uuid.uuid4()}",
+            send_fullmakt=False,
+        )
     run_jobs(db, jobs.FOLLOW_YES_ANSWER)
     seen, cursor = [], None
     while True:
-        r = get(world, "/subscriptions", query_string={"limit": 2, **(
-            {"cursor": cursor} if cursor else {})})
+        r = get(
+            world,
+            "/subscriptions",
+            query_string={"limit": 2, **({"cursor": cursor} if cursor else {})},
+        )
         seen += [s["id"] for s in r.json["data"]]
         cursor = r.json["next_cursor"]
         if cursor is None:
@@ -653,17 +778,21 @@ def test_a_yes_sends_the_fullmakt_and_the_deliveries_are_listed(world, db, endpo
     assert delivery["attempts"] == 1 and delivery["last_status_code"] == 503
     assert delivery["endpoint_url"] == receiver.url and delivery["next_attempt_at"]
     assert "payload" not in delivery and "data" not in delivery
-    assert get(world, "/webhook-deliveries", query_string={"status": "failed"}
-               ).json["data"] == []
-    assert world["client"].get(f"{V1}/webhook-deliveries",
-                               headers=world["theirs"]).json["data"] == []
+    assert get(world, "/webhook-deliveries", query_string={"status": "failed"}).json["data"] == []
+    assert (
+        world["client"].get(f"{V1}/webhook-deliveries", headers=world["theirs"]).json["data"] == []
+    )
     detail = get(world, f"/webhook-deliveries/{delivery['id']}")
     assert detail.status_code == 200
     [attempt] = detail.json["attempt_log"]
     assert attempt["trigger"] == "first" and attempt["status_code"] == 503
     assert attempt["error"].startswith("HTTP 503") and attempt["latency_ms"] >= 0
-    assert world["client"].get(f"{V1}/webhook-deliveries/{delivery['id']}",
-                               headers=world["theirs"]).status_code == 404
+    assert (
+        world["client"]
+        .get(f"{V1}/webhook-deliveries/{delivery['id']}", headers=world["theirs"])
+        .status_code
+        == 404
+    )
     # the receiver is back: redeliver now, with the same webhook-id
     receiver.status = 204
     again = post(world, f"/webhook-deliveries/{delivery['id']}/redeliver", key="omsändning")
@@ -682,20 +811,33 @@ def test_a_yes_sends_the_fullmakt_and_the_deliveries_are_listed(world, db, endpo
 
 def test_deliveries_page_by_cursor(world, db, endpoint, five):
     for inquiry in five:
-        answers.answer(db, inquiry, answer=Answer.YES, debts=[], source="api",
-                         answered_by=f"api:{uuid.uuid4()}")
+        answers.answer(
+            db,
+            inquiry,
+            answer=Answer.YES,
+            debts=[],
+            source="api",
+            answered_by=f"api:{uuid.uuid4()}",
+        )
         db.commit()
     seen, cursor = [], None
     while True:
-        r = get(world, "/webhook-deliveries", query_string={"limit": 2, **(
-            {"cursor": cursor} if cursor else {})})
+        r = get(
+            world,
+            "/webhook-deliveries",
+            query_string={"limit": 2, **({"cursor": cursor} if cursor else {})},
+        )
         assert r.status_code == 200, r.json
         seen += [d["id"] for d in r.json["data"]]
         cursor = r.json["next_cursor"]
         if cursor is None:
             break
-    assert len(seen) == len(set(seen)) == db.scalar(
-        select(func.count()).select_from(WebhookDelivery)) >= 5
+    assert (
+        len(seen)
+        == len(set(seen))
+        == db.scalar(select(func.count()).select_from(WebhookDelivery))
+        >= 5
+    )
 
 
 def test_redelivery_to_a_disabled_endpoint_is_409(world, db, endpoint):
@@ -719,10 +861,14 @@ def document(world):
 
 
 OPERATIONS = {
-    ("get", "/inquiries"), ("get", "/inquiries/{inquiry_id}"),
-    ("post", "/inquiries/{inquiry_id}/answer"), ("get", "/fullmakter/{fullmakt_id}"),
-    ("get", "/subscriptions"), ("post", "/subscriptions"),
-    ("delete", "/subscriptions/{subscription_id}"), ("get", "/webhook-deliveries"),
+    ("get", "/inquiries"),
+    ("get", "/inquiries/{inquiry_id}"),
+    ("post", "/inquiries/{inquiry_id}/answer"),
+    ("get", "/fullmakter/{fullmakt_id}"),
+    ("get", "/subscriptions"),
+    ("post", "/subscriptions"),
+    ("delete", "/subscriptions/{subscription_id}"),
+    ("get", "/webhook-deliveries"),
     ("get", "/webhook-deliveries/{delivery_id}"),
     ("post", "/webhook-deliveries/{delivery_id}/redeliver"),
 }
@@ -769,14 +915,30 @@ def test_the_reference_page_is_rendered_from_the_document(world, document):
         for method, op in ops.items():
             assert f"<code>{method.upper()} {path}</code>" in html
             assert op["summary"] in html
-    for event in ("inquiry.created", "fullmakt.sent", "fullmakt.signed", "fullmakt.revoked",
-                  "fullmakt.validity_changed", "fullmakt.expiring", "fullmakt.expired",
-                  "fullmakt.deleted"):
+    for event in (
+        "inquiry.created",
+        "fullmakt.sent",
+        "fullmakt.signed",
+        "fullmakt.revoked",
+        "fullmakt.validity_changed",
+        "fullmakt.expiring",
+        "fullmakt.expired",
+        "fullmakt.deleted",
+    ):
         assert f"<code>{event}</code>" in html
-    for words in ("webhook-signature", "webhook-timestamp", "Idempotency-Key",
-                  "Idempotent-Replayed", "next_cursor", "application/problem+json",
-                  "from standardwebhooks.webhooks import Webhook", "Authorization: Bearer",
-                  'id="schema-AnswerIn"', 'id="schema-Problem"', "debts[2].capital_ore"):
+    for words in (
+        "webhook-signature",
+        "webhook-timestamp",
+        "Idempotency-Key",
+        "Idempotent-Replayed",
+        "next_cursor",
+        "application/problem+json",
+        "from standardwebhooks.webhooks import Webhook",
+        "Authorization: Bearer",
+        'id="schema-AnswerIn"',
+        'id="schema-Problem"',
+        "debts[2].capital_ore",
+    ):
         assert words in html, words
     assert 'id="schema-InquiryQuery"' not in html  # parameters are shown as parameters
 
@@ -788,12 +950,19 @@ def test_the_portal_links_to_the_reference(world, factories, make_app):
     inbox = client.get("/").get_data(as_text=True)
     assert 'href="/creditor/api/v1/reference"' in inbox
     page = client.get(f"{V1}/reference")
-    assert page.status_code == 200 and 'href="/creditor/api/v1/openapi.json"' in \
-        page.get_data(as_text=True)
+    assert page.status_code == 200 and 'href="/creditor/api/v1/openapi.json"' in page.get_data(
+        as_text=True
+    )
 
 
-@pytest.mark.parametrize("query", [{"sent_from": "0001-01-01"}, {"sent_to": "9999-12-31"},
-                                   {"sent_from": "9999-12-31", "sent_to": "0001-01-01"}])
+@pytest.mark.parametrize(
+    "query",
+    [
+        {"sent_from": "0001-01-01"},
+        {"sent_to": "9999-12-31"},
+        {"sent_from": "9999-12-31", "sent_to": "0001-01-01"},
+    ],
+)
 def test_dates_at_the_ends_of_the_calendar_are_open_ends_not_500(world, query):
     r = get(world, "/inquiries", query_string=query)
     assert r.status_code == 200
@@ -814,15 +983,31 @@ def test_no_table_holds_the_customers_data_in_clear_text(world, db, receiver):
     [created] = db.scalars(select(WebhookDelivery)).all()
     assert webhooks.attempt(db, created.id) == "succeeded"  # the worker's part
     db.commit()
-    answer = {"answer": "yes", "send_fullmakt": True, "debts": [
-        {"kind": "loan", "capital_ore": 1_000_000, "reference": "REF-HEMLIG-4711",
-         "note": "Anteckning om kunden", "kfm_case": "KFM-HEMLIGT"}]}
+    answer = {
+        "answer": "yes",
+        "send_fullmakt": True,
+        "debts": [
+            {
+                "kind": "loan",
+                "capital_ore": 1_000_000,
+                "reference": "REF-HEMLIG-4711",
+                "note": "Anteckning om kunden",
+                "kfm_case": "KFM-HEMLIGT",
+            }
+        ],
+    }
     assert post(world, answer_path(inquiry), answer, key="k-1").status_code == 200
     db.expire_all()
     person = inquiry.case.person
-    secrets_ = [person.personnummer, f"{person.personnummer[:8]}-{person.personnummer[8:]}",
-                person.name, "REF-HEMLIG-4711", "Anteckning om kunden", "KFM-HEMLIGT",
-                "k@example.se"]
+    secrets_ = [
+        person.personnummer,
+        f"{person.personnummer[:8]}-{person.personnummer[8:]}",
+        person.name,
+        "REF-HEMLIG-4711",
+        "Anteckning om kunden",
+        "KFM-HEMLIGT",
+        "k@example.se",
+    ]
     assert len(receiver.received) == 2  # inquiry.created and fullmakt.sent went out
     tables = inspect(db.get_bind()).get_table_names()
     assert {"webhook_deliveries", "idempotency_records", "debts"} <= set(tables)

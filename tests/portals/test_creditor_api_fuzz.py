@@ -37,10 +37,18 @@ from tests.portals.test_creditor_api import ERIK, OTHERS, Receiver, directory_en
 # The checks `st run` applies by default: also that schema-valid input is accepted and
 # schema-violating input rejected, undeclared methods answer 405 with Allow, and an
 # operation refuses a request without the key.
-CHECKS = [not_a_server_error, status_code_conformance, content_type_conformance,
-          response_schema_conformance, response_headers_conformance,
-          positive_data_acceptance, negative_data_rejection, unsupported_method,
-          missing_required_header, ignored_auth]
+CHECKS = [
+    not_a_server_error,
+    status_code_conformance,
+    content_type_conformance,
+    response_schema_conformance,
+    response_headers_conformance,
+    positive_data_acceptance,
+    negative_data_rejection,
+    unsupported_method,
+    missing_required_header,
+    ignored_auth,
+]
 MAX_EXAMPLES = 25  # per operation in the fuzzing phase (the coverage phase adds its own)
 RUN = {"cases": 0, "started": None}
 
@@ -63,20 +71,25 @@ def api_schema(db, factories, make_app, receiver):
     admin = factories.user(bank, Role.CREDITOR_ADMIN)
     webhook_endpoints.add_endpoint(db, admin, receiver.url)
     said_yes, said_no, still_open = (send(db, anna, pnr, entry) for pnr in (ERIK, *OTHERS[:2]))
-    answers.answer(db, said_yes, answer=Answer.YES, source="api", answered_by="api:fuzz",
-                     debts=[DebtInput("Banken AB", "L-1", "loan", "undisputed", 100_000,
-                                      note="Fritext")])
-    answers.answer(db, said_no, answer=Answer.NO, debts=[], source="api",
-                     answered_by="api:fuzz")
+    answers.answer(
+        db,
+        said_yes,
+        answer=Answer.YES,
+        source="api",
+        answered_by="api:fuzz",
+        debts=[DebtInput("Banken AB", "L-1", "loan", "undisputed", 100_000, note="Fritext")],
+    )
+    answers.answer(db, said_no, answer=Answer.NO, debts=[], source="api", answered_by="api:fuzz")
     _row, key = api_keys.create_key(db, admin, "Fuzz")
     db.commit()
     app = DispatcherMiddleware(NotFound(), {"/creditor": make_app("creditor")})
     schema = schemathesis.openapi.from_wsgi("/creditor/api/v1/openapi.json", app)
-    schema.config.update(headers={"Authorization": f"Bearer {key}"},
-                         # real ids, so that the 2xx answers are checked against the
-                         # document too (random ones are 404s, tested elsewhere)
-                         parameters={"inquiry_id": str(still_open.id),
-                                     "fullmakt_id": str(said_yes.fullmakt_id)})
+    schema.config.update(
+        headers={"Authorization": f"Bearer {key}"},
+        # real ids, so that the 2xx answers are checked against the
+        # document too (random ones are 404s, tested elsewhere)
+        parameters={"inquiry_id": str(still_open.id), "fullmakt_id": str(said_yes.fullmakt_id)},
+    )
     schema.config.generation.update(max_examples=MAX_EXAMPLES, deterministic=True)
     RUN["started"] = time.perf_counter()
     return schema
@@ -102,5 +115,7 @@ def test_the_api_conforms_to_its_document(case):
 def _report():
     yield
     if RUN["started"] is not None:
-        print(f"\nschemathesis: {RUN['cases']} cases in "  # noqa: T201 - the report asks
-              f"{time.perf_counter() - RUN['started']:.1f} s")
+        print(
+            f"\nschemathesis: {RUN['cases']} cases in "  # noqa: T201 - the report asks
+            f"{time.perf_counter() - RUN['started']:.1f} s"
+        )

@@ -62,19 +62,40 @@ def world(db, factories, make_app):
         [inquiry] = inquiries.send_inquiries(db, anna, case, [entry.id])
         inquiry_delivery.deliver(db, inquiry.id)
         sent[name] = inquiry
-    debt = answers.parse_debt({"kind": "loan", "capital": "1 000", "reference": "L-9"},
-                                creditor_name="Banken AB")
-    answers.answer(db, sent["yes"], answer=Answer.YES, debts=[debt], source="form",
-                     answered_by=f"user:{agent.id}")
-    answers.answer(db, sent["no"], answer=Answer.NO, debts=[], source="form",
-                     answered_by=f"user:{agent.id}")
+    debt = answers.parse_debt(
+        {"kind": "loan", "capital": "1 000", "reference": "L-9"}, creditor_name="Banken AB"
+    )
+    answers.answer(
+        db,
+        sent["yes"],
+        answer=Answer.YES,
+        debts=[debt],
+        source="form",
+        answered_by=f"user:{agent.id}",
+    )
+    answers.answer(
+        db, sent["no"], answer=Answer.NO, debts=[], source="form", answered_by=f"user:{agent.id}"
+    )
     run_jobs(db, jobs.FOLLOW_YES_ANSWER)
     app = make_app("creditor")
     client = app.test_client()
     login_staff(client, agent)
-    return {"municipality": municipality, "anna": anna, "erik": erik, "anna_j": anna_j,
-            "lars": lars, "bank": bank, "entry": entry, "agency": agency, "agent": agent,
-            "admin": admin, "outsider": outsider, "app": app, "client": client, **sent}
+    return {
+        "municipality": municipality,
+        "anna": anna,
+        "erik": erik,
+        "anna_j": anna_j,
+        "lars": lars,
+        "bank": bank,
+        "entry": entry,
+        "agency": agency,
+        "agent": agent,
+        "admin": admin,
+        "outsider": outsider,
+        "app": app,
+        "client": client,
+        **sent,
+    }
 
 
 def client_as(world, user):
@@ -123,9 +144,12 @@ def test_a_yes_row_shows_the_agent_and_the_principal(world, db):
     assert inquiry.delivered_at.astimezone(clock.STOCKHOLM).strftime("%Y-%m-%d") in html
     assert f"/customers/inquiries/{inquiry.id}/fullmakter" in html  # expands
     assert str(world["no"].id) not in html and "Johansson" not in html  # only Erik's
-    entry = db.scalar(select(AuditEntry).where(
-        AuditEntry.action == "customer_inquiries.searched",
-        AuditEntry.actor_id == str(world["agent"].id)))
+    entry = db.scalar(
+        select(AuditEntry).where(
+            AuditEntry.action == "customer_inquiries.searched",
+            AuditEntry.actor_id == str(world["agent"].id),
+        )
+    )
     assert entry.details["named"] == [str(inquiry.id)]
 
 
@@ -202,8 +226,11 @@ def test_expand_shows_the_valid_fullmakter(world, db):
     assert "ingen webhook-adress" in html and "disabled" in html  # fetch needs an endpoint
     page = c.get(f"/customers/inquiries/{yes.id}/fullmakter")
     assert page.status_code == 200 and "<html" in page.get_data(as_text=True)
-    assert db.scalar(select(AuditEntry).where(AuditEntry.action == "customer_fullmakter.viewed",
-                                              AuditEntry.subject_id == str(yes.id)))
+    assert db.scalar(
+        select(AuditEntry).where(
+            AuditEntry.action == "customer_fullmakter.viewed", AuditEntry.subject_id == str(yes.id)
+        )
+    )
     # A no or an unanswered inquiry expands to nothing.
     for name in ("no", "open"):
         assert c.get(f"/customers/inquiries/{world[name].id}/fullmakter").status_code == 404
@@ -226,8 +253,9 @@ def test_fetch_sends_the_fullmakt_to_the_creditors_system(world, db, monkeypatch
     html = r.get_data(as_text=True)
     assert r.status_code == 200 and "skickas till ert system" in html
     db.expire_all()
-    [delivery] = db.scalars(select(WebhookDelivery).where(
-        WebhookDelivery.event_type == "fullmakt.sent")).all()
+    [delivery] = db.scalars(
+        select(WebhookDelivery).where(WebhookDelivery.event_type == "fullmakt.sent")
+    ).all()
     assert delivery.organisation_id == world["bank"].id
     [body] = [b for b in received if b["type"] == "fullmakt.sent"]
     assert body["data"]["code"] == fullmakt.code
@@ -241,8 +269,9 @@ def test_unsubscribe_stops_events_and_subscribe_resumes(world, db):
     html = r.get_data(as_text=True)
     assert r.status_code == 200 and "inte längre" in html and ">Prenumerera<" in html
     db.expire_all()
-    sub = db.scalar(select(FullmaktSubscription).where(
-        FullmaktSubscription.fullmakt_id == fullmakt.id))
+    sub = db.scalar(
+        select(FullmaktSubscription).where(FullmaktSubscription.fullmakt_id == fullmakt.id)
+    )
     assert not sub.active and sub.ended_by == f"user:{world['agent'].id}"
     fullmakt_events.fan_out(db, events.event_for(fullmakt, "fullmakt.expiring"))
     assert db.scalars(select(CreditorNotice)).all() == []  # no event reaches it
@@ -268,18 +297,29 @@ def test_svara_ja_opens_the_answer_form_in_change_mode(world):
     assert 'name="change"' not in plain and "Svara ja i stället" in plain
     # an inquiry answered yes has nothing to change
     assert 'name="change"' not in c.get(f"/inquiries/{world['yes'].id}?change=yes").get_data(
-        as_text=True)
+        as_text=True
+    )
 
 
 def test_no_to_yes_stores_debts_subscribes_sends_and_reaches_the_report(
-        world, db, make_app, monkeypatch):
+    world, db, make_app, monkeypatch
+):
     received = with_endpoint(world, db, monkeypatch)
     c, no = world["client"], world["no"]
     form = c.get(f"/inquiries/{no.id}?change=yes").get_data(as_text=True)
     assert 'name="send_fullmakt"' in form and "checked" in form
-    r = c.post(f"/inquiries/{no.id}/answer", headers=HX, data={
-        "change": "yes", "answer": "yes", "send_fullmakt": "1",
-        "debts[0].kind": "card", "debts[0].capital": "2 500", "debts[0].reference": "K-7"})
+    r = c.post(
+        f"/inquiries/{no.id}/answer",
+        headers=HX,
+        data={
+            "change": "yes",
+            "answer": "yes",
+            "send_fullmakt": "1",
+            "debts[0].kind": "card",
+            "debts[0].capital": "2 500",
+            "debts[0].reference": "K-7",
+        },
+    )
     html = r.get_data(as_text=True)
     assert r.status_code == 200 and "ändrat till ja" in html
     db.expire_all()
@@ -287,10 +327,14 @@ def test_no_to_yes_stores_debts_subscribes_sends_and_reaches_the_report(
     assert no.changed_at is not None
     [debt] = db.scalars(select(Debt).where(Debt.inquiry_id == no.id)).all()
     assert debt.capital_ore == 250_000 and debt.reference == "K-7"
-    assert db.scalar(select(FullmaktSubscription).where(
-        FullmaktSubscription.fullmakt_id == world["anna_j"].fullmakt.id)).active
-    assert [b["data"]["principal"]["personal_number"] for b in received
-            if b["type"] == "fullmakt.sent"] == [ANNA]
+    assert db.scalar(
+        select(FullmaktSubscription).where(
+            FullmaktSubscription.fullmakt_id == world["anna_j"].fullmakt.id
+        )
+    ).active
+    assert [
+        b["data"]["principal"]["personal_number"] for b in received if b["type"] == "fullmakt.sent"
+    ] == [ANNA]
     # now a yes row: the name may be shown
     _r, row = search(c, number=ANNA)
     assert "Anna Johansson" in row and "Ändrat till ja" in row
@@ -304,20 +348,25 @@ def test_no_to_yes_stores_debts_subscribes_sends_and_reaches_the_report(
 def test_no_to_yes_without_sending(world, db, monkeypatch):
     received = with_endpoint(world, db, monkeypatch)
     no = world["no"]
-    r = world["client"].post(f"/inquiries/{no.id}/answer", data={
-        "change": "yes", "answer": "yes", "debts[0].kind": "loan", "debts[0].capital": "10"})
+    r = world["client"].post(
+        f"/inquiries/{no.id}/answer",
+        data={"change": "yes", "answer": "yes", "debts[0].kind": "loan", "debts[0].capital": "10"},
+    )
     assert r.status_code == 303
     db.expire_all()
     assert no.answer == Answer.YES
     assert [b for b in received if b["type"] == "fullmakt.sent"] == []
-    assert db.scalars(select(WebhookDelivery).where(
-        WebhookDelivery.event_type == "fullmakt.sent")).all() == []
+    assert (
+        db.scalars(
+            select(WebhookDelivery).where(WebhookDelivery.event_type == "fullmakt.sent")
+        ).all()
+        == []
+    )
 
 
 def test_change_mode_needs_debts_and_a_yes(world, db):
     c, no = world["client"], world["no"]
-    r = c.post(f"/inquiries/{no.id}/answer", headers=HX,
-               data={"change": "yes", "answer": "yes"})
+    r = c.post(f"/inquiries/{no.id}/answer", headers=HX, data={"change": "yes", "answer": "yes"})
     html = r.get_data(as_text=True)
     assert r.status_code == 422 and "Fyll i minst en skuld" in html
     assert 'name="change" value="yes"' in html  # still in change mode
@@ -333,8 +382,9 @@ def test_change_mode_needs_debts_and_a_yes(world, db):
 def test_notices_are_listed_counted_and_marked_read(world, db):
     fullmakt = world["erik"].fullmakt
     fullmakt_service.revoke(db, world["erik"].person, fullmakt)
-    fullmakt_events.fan_out(db, events.event_for(fullmakt, "fullmakt.revoked",
-                                                      reason="revoked_by_principal"))
+    fullmakt_events.fan_out(
+        db, events.event_for(fullmakt, "fullmakt.revoked", reason="revoked_by_principal")
+    )
     db.commit()
     [notice] = db.scalars(select(CreditorNotice)).all()
     c = world["client"]
@@ -378,8 +428,7 @@ def test_the_counsellor_shortens_the_validity_and_the_creditor_is_told(world, db
     assert r.status_code == 303
     db.expire_all()
     assert case.fullmakt.valid_until == shorter
-    assert "Giltighetstiden kortades" in counsellor.get(f"/cases/{case.id}").get_data(
-        as_text=True)
+    assert "Giltighetstiden kortades" in counsellor.get(f"/cases/{case.id}").get_data(as_text=True)
     # The fan-out ran after the request's commit: the bank (no endpoint) has a notice.
     [notice] = db.scalars(select(CreditorNotice)).all()
     assert notice.event_type == "fullmakt.validity_changed"

@@ -27,8 +27,13 @@ PROBLEM = "application/problem+json"
 
 
 def directory_entry(db, org, channel=Channel.WEB) -> Creditor:
-    creditor = Creditor(name=org.name, orgnr=org.orgnr, organisation_id=org.id,
-                        channel=channel, email="svar@example.se")
+    creditor = Creditor(
+        name=org.name,
+        orgnr=org.orgnr,
+        organisation_id=org.id,
+        channel=channel,
+        email="svar@example.se",
+    )
     db.add(creditor)
     db.flush()
     return creditor
@@ -38,8 +43,14 @@ def directory_entry(db, org, channel=Channel.WEB) -> Creditor:
 def world(db, factories, make_app):
     municipality = factories.org(OrgKind.MUNICIPALITY, "Skövde kommun")
     anna = factories.user(municipality, Role.COUNSELLOR, name="Anna Berg")
-    case = cases.register_client(db, anna, personnummer=ERIK, email="erik@example.se",
-                                 register=LocalTestRegister(), today=clock.today()).case
+    case = cases.register_client(
+        db,
+        anna,
+        personnummer=ERIK,
+        email="erik@example.se",
+        register=LocalTestRegister(),
+        today=clock.today(),
+    ).case
     sign(db, case)
     bank = factories.org(OrgKind.CREDITOR, "Banken AB")
     bank_entry = directory_entry(db, bank)
@@ -55,9 +66,19 @@ def world(db, factories, make_app):
     app = make_app("creditor")
     client = app.test_client()
     login_staff(client, agent)
-    return {"municipality": municipality, "anna": anna, "case": case, "bank": bank,
-            "agency": agency, "agent": agent, "admin": admin, "outsider": outsider,
-            "inquiry": inquiry, "app": app, "client": client}
+    return {
+        "municipality": municipality,
+        "anna": anna,
+        "case": case,
+        "bank": bank,
+        "agency": agency,
+        "agent": agent,
+        "admin": admin,
+        "outsider": outsider,
+        "inquiry": inquiry,
+        "app": app,
+        "client": client,
+    }
 
 
 def client_as(world, user):
@@ -69,18 +90,27 @@ def client_as(world, user):
 def yes_with_two_debts() -> dict[str, str]:
     return {
         "answer": "yes",
-        "debts[0].reference": "L-1001", "debts[0].kind": "loan", "debts[0].capital": "12 345,50",
-        "debts[0].interest": "100", "debts[0].fees": "60", "debts[0].status": "undisputed",
-        "debts[1].reference": "K-2002", "debts[1].kind": "card", "debts[1].capital": "5 000",
-        "debts[1].status": "at_kfm", "debts[1].kfm_case": "KFM-123-45",
-        "debts[1].original_creditor": "Kortbolaget AB", "debts[1].note": "Hos KFM sedan maj",
+        "debts[0].reference": "L-1001",
+        "debts[0].kind": "loan",
+        "debts[0].capital": "12 345,50",
+        "debts[0].interest": "100",
+        "debts[0].fees": "60",
+        "debts[0].status": "undisputed",
+        "debts[1].reference": "K-2002",
+        "debts[1].kind": "card",
+        "debts[1].capital": "5 000",
+        "debts[1].status": "at_kfm",
+        "debts[1].kfm_case": "KFM-123-45",
+        "debts[1].original_creditor": "Kortbolaget AB",
+        "debts[1].note": "Hos KFM sedan maj",
         "debts[2].status": "undisputed",  # an empty row counts for nothing
     }
 
 
 def debts_of(db, inquiry):
-    return db.scalars(select(Debt).where(Debt.inquiry_id == inquiry.id)
-                      .order_by(Debt.capital_ore.desc())).all()
+    return db.scalars(
+        select(Debt).where(Debt.inquiry_id == inquiry.id).order_by(Debt.capital_ore.desc())
+    ).all()
 
 
 # -- inbox -----------------------------------------------------------------------------
@@ -125,8 +155,9 @@ def test_the_page_shows_who_signed_and_for_how_long(world, db):
     assert 'name="debts[0].capital"' in html and 'name="debts[2].kind"' in html
     partial = c.get(f"/inquiries/{inquiry.id}", headers=HX).get_data(as_text=True)
     assert "<html" not in partial and f'id="inquiry-{inquiry.id}"' in partial
-    actions = set(db.scalars(select(AuditEntry.action).where(
-        AuditEntry.actor_id == str(world["agent"].id))))
+    actions = set(
+        db.scalars(select(AuditEntry.action).where(AuditEntry.actor_id == str(world["agent"].id)))
+    )
     assert {"inquiry.view", "fullmakt.verified"} <= actions
 
 
@@ -176,18 +207,22 @@ def test_answering_yes_with_two_debts(world, db):
         assert debt.source == DebtSource.FORM and debt.case_id == case.id
         assert debt.organisation_id == world["municipality"].id
     # stored under the case's own data key
-    raw = db.execute(select(type_coerce(Debt.__table__.c.reference, String))
-                     .where(Debt.id == loan.id)).scalar()
+    raw = db.execute(
+        select(type_coerce(Debt.__table__.c.reference, String)).where(Debt.id == loan.id)
+    ).scalar()
     assert "L-1001" not in raw and crypto.token_key_id(raw) == case.data_key_id
     again = c.post(f"/inquiries/{inquiry.id}/answer", data={"answer": "no"})
     assert again.status_code == 409 and "redan besvarad" in again.get_data(as_text=True)
 
 
-@pytest.mark.parametrize(("row", "field", "message"), [
-    ({"debts[1].kind": "boat", "debts[1].capital": "100"}, "debts[1].kind", "Okänd skuldtyp"),
-    ({"debts[1].kind": "loan", "debts[1].capital": ""}, "debts[1].capital", "Ange ett belopp"),
-    ({"debts[1].kind": "", "debts[1].capital": "100"}, "debts[1].kind", "måste fyllas i"),
-])
+@pytest.mark.parametrize(
+    ("row", "field", "message"),
+    [
+        ({"debts[1].kind": "boat", "debts[1].capital": "100"}, "debts[1].kind", "Okänd skuldtyp"),
+        ({"debts[1].kind": "loan", "debts[1].capital": ""}, "debts[1].capital", "Ange ett belopp"),
+        ({"debts[1].kind": "", "debts[1].capital": "100"}, "debts[1].kind", "måste fyllas i"),
+    ],
+)
 def test_a_bad_row_gets_its_message_at_its_field(world, db, row, field, message):
     c, inquiry = world["client"], world["inquiry"]
     data = {"answer": "yes", "debts[0].kind": "loan", "debts[0].capital": "100", **row}
@@ -209,8 +244,9 @@ def test_the_answer_and_the_debts_must_agree(world):
     assert none.status_code == 422 and "Välj ett svar." in none.get_data(as_text=True)
     empty_yes = c.post(url, data={"answer": "yes"})
     assert empty_yes.status_code == 422 and "minst en skuld" in empty_yes.get_data(as_text=True)
-    no_with_debts = c.post(url, data={"answer": "no", "debts[0].kind": "loan",
-                                      "debts[0].capital": "100"})
+    no_with_debts = c.post(
+        url, data={"answer": "no", "debts[0].kind": "loan", "debts[0].capital": "100"}
+    )
     assert no_with_debts.status_code == 422
     assert "nej-svar kan inte ha skulder" in no_with_debts.get_data(as_text=True)
 
@@ -222,8 +258,9 @@ def test_add_a_debt_row(world):
     assert r.status_code == 200 and 'name="debts[3].capital"' in html
     assert f"/inquiries/{inquiry.id}/debt-rows/4" in html  # the button for the next one
     # without JavaScript the button submits the form, which comes back one row longer
-    r = c.post(f"/inquiries/{inquiry.id}/answer",
-               data={"add_row": "1", "debts[0].reference": "kvar"})
+    r = c.post(
+        f"/inquiries/{inquiry.id}/answer", data={"add_row": "1", "debts[0].reference": "kvar"}
+    )
     html = r.get_data(as_text=True)
     assert r.status_code == 200 and 'name="debts[3].capital"' in html and 'value="kvar"' in html
 

@@ -31,8 +31,14 @@ def bank(db, factories, make_app):
     outsider = factories.user(other, Role.CREDITOR_ADMIN, name="Per Annan")
     db.commit()
     app = make_app("creditor")
-    return {"org": org, "admin": admin, "agent": agent, "other": other, "outsider": outsider,
-            "app": app}
+    return {
+        "org": org,
+        "admin": admin,
+        "agent": agent,
+        "other": other,
+        "outsider": outsider,
+        "app": app,
+    }
 
 
 def client_as(bank, user):
@@ -51,8 +57,9 @@ def test_admin_adds_an_endpoint_and_sees_its_secret_once(db, bank):
     admin = client_as(bank, bank["admin"])
     page = admin.get("/webhooks/endpoints")
     assert page.status_code == 200 and "Inga adresser ännu" in page.text
-    response = admin.post("/webhooks/endpoints",
-                          data={"url": URL, "description": "Kärnsystemet"}, headers=HX)
+    response = admin.post(
+        "/webhooks/endpoints", data={"url": URL, "description": "Kärnsystemet"}, headers=HX
+    )
     assert response.status_code == 200
     secret = shown_secret(response.text)
     endpoint = db.scalars(select(WebhookEndpoint)).one()
@@ -61,16 +68,21 @@ def test_admin_adds_an_endpoint_and_sees_its_secret_once(db, bank):
     assert Webhook(secret)  # a valid Standard Webhooks secret
     again = admin.get("/webhooks/endpoints")
     assert URL in again.text and secret not in again.text  # shown once
-    assert db.scalar(select(AuditEntry.action).where(
-        AuditEntry.subject_id == str(endpoint.id))) == "webhook_endpoint.created"
+    assert (
+        db.scalar(select(AuditEntry.action).where(AuditEntry.subject_id == str(endpoint.id)))
+        == "webhook_endpoint.created"
+    )
 
 
-@pytest.mark.parametrize(("url", "message"), [
-    ("", "Ange adressen"),
-    ("http://system.kreditbanken.example/hooks", "måste börja med https://"),
-    ("https://admin:hemligt@kreditbanken.example/", "användarnamn eller lösenord"),
-    ("inte en adress", "börjar med https://"),
-])
+@pytest.mark.parametrize(
+    ("url", "message"),
+    [
+        ("", "Ange adressen"),
+        ("http://system.kreditbanken.example/hooks", "måste börja med https://"),
+        ("https://admin:hemligt@kreditbanken.example/", "användarnamn eller lösenord"),
+        ("inte en adress", "börjar med https://"),
+    ],
+)
 def test_a_bad_url_is_a_422_at_the_field(db, bank, url, message):
     admin = client_as(bank, bank["admin"])
     response = admin.post("/webhooks/endpoints", data={"url": url}, headers=HX)
@@ -96,10 +108,16 @@ def test_admin_rotates_the_secret_and_disables_the_endpoint(db, bank):
     assert endpoint.active is False and not webhook_endpoints.has_endpoint(db, bank["org"].id)
     again = admin.post(f"/webhooks/endpoints/{endpoint.id}/disable", headers=HX)
     assert again.status_code == 422 and "redan avstängd" in again.text
-    actions = db.scalars(select(AuditEntry.action).where(
-        AuditEntry.subject_id == str(endpoint.id)).order_by(AuditEntry.seq)).all()
-    assert actions == ["webhook_endpoint.created", "webhook_endpoint.secret_rotated",
-                       "webhook_endpoint.disabled"]
+    actions = db.scalars(
+        select(AuditEntry.action)
+        .where(AuditEntry.subject_id == str(endpoint.id))
+        .order_by(AuditEntry.seq)
+    ).all()
+    assert actions == [
+        "webhook_endpoint.created",
+        "webhook_endpoint.secret_rotated",
+        "webhook_endpoint.disabled",
+    ]
 
 
 def test_an_agent_cannot_manage_endpoints(db, bank):
@@ -110,8 +128,7 @@ def test_an_agent_cannot_manage_endpoints(db, bank):
     assert agent.get("/webhooks/endpoints").status_code == 403
     assert agent.post("/webhooks/endpoints", data={"url": URL + "2"}).status_code == 403
     for action in ("rotate", "disable"):
-        assert agent.post(f"/webhooks/endpoints/{endpoint.id}/{action}"
-                          ).status_code == 403
+        assert agent.post(f"/webhooks/endpoints/{endpoint.id}/{action}").status_code == 403
     db.refresh(endpoint)
     assert endpoint.active and len(webhook_endpoints.signing_secrets(endpoint)) == 1
     # The agent reads the log, without the link to the endpoints.
@@ -124,10 +141,8 @@ def test_another_organisations_endpoint_is_a_404(db, bank):
     db.commit()
     endpoint = db.scalars(select(WebhookEndpoint)).one()
     outsider = client_as(bank, bank["outsider"])
-    assert outsider.post(f"/webhooks/endpoints/{endpoint.id}/disable"
-                         ).status_code == 404
-    assert outsider.post(f"/webhooks/endpoints/{endpoint.id}/rotate"
-                         ).status_code == 404
+    assert outsider.post(f"/webhooks/endpoints/{endpoint.id}/disable").status_code == 404
+    assert outsider.post(f"/webhooks/endpoints/{endpoint.id}/rotate").status_code == 404
     assert URL not in outsider.get("/webhooks/endpoints").text
     db.refresh(endpoint)
     assert endpoint.active
@@ -138,15 +153,23 @@ def delivered(db, bank, wall):
     """Two events to Kreditbanken's endpoint: the first delivered after a 503, the
     second waiting for its retry."""
     webhook_endpoints.add_endpoint(db, bank["admin"], URL)
-    first = webhooks.emit(db, bank["org"].id, "inquiry.created",
-                          {"inquiry_id": "i-1", "personal_number": "198403122719",
-                           "principal_name": "Erik Andersson"})[0]
+    first = webhooks.emit(
+        db,
+        bank["org"].id,
+        "inquiry.created",
+        {
+            "inquiry_id": "i-1",
+            "personal_number": "198403122719",
+            "principal_name": "Erik Andersson",
+        },
+    )[0]
     wall.advance(1)
     second = webhooks.emit(db, bank["org"].id, "fullmakt.sent", {"id": "f-1"})[0]
     db.commit()
     answers = iter([503, 204, 500])
-    http = httpx.Client(transport=httpx.MockTransport(
-        lambda request: httpx.Response(next(answers))))
+    http = httpx.Client(
+        transport=httpx.MockTransport(lambda request: httpx.Response(next(answers)))
+    )
     assert webhooks.attempt(db, first.id, http=http) == "retry"
     wall.advance(40)
     assert webhooks.attempt(db, first.id, http=http) == "succeeded"
@@ -197,8 +220,9 @@ def test_skicka_igen_queues_a_redelivery_with_the_same_webhook_id(db, bank, deli
     delivery = db.get(WebhookDelivery, first.id)
     assert delivery.status == DeliveryStatus.PENDING
     assert delivery.message_id == first.message_id
-    queued = db.scalars(select(OutboxMessage).where(
-        OutboxMessage.job == "worker.jobs.deliver_webhook")).all()
+    queued = db.scalars(
+        select(OutboxMessage).where(OutboxMessage.job == "worker.jobs.deliver_webhook")
+    ).all()
     assert [m.payload for m in queued].count({"delivery_id": str(first.id)}) == 2
     entry = db.scalars(select(AuditEntry).where(AuditEntry.action == "webhook.redelivered")).one()
     assert entry.actor_id == str(bank["agent"].id) and entry.subject_id == str(first.id)
@@ -212,19 +236,18 @@ def test_another_organisations_delivery_is_a_404(db, bank, delivered):
     first, _second = delivered
     outsider = client_as(bank, bank["outsider"])
     assert outsider.get(f"/webhooks/deliveries/{first.id}").status_code == 404
-    assert outsider.post(f"/webhooks/deliveries/{first.id}/redeliver"
-                         ).status_code == 404
+    assert outsider.post(f"/webhooks/deliveries/{first.id}/redeliver").status_code == 404
     log = outsider.get("/webhooks").text
     assert first.message_id not in log and "Inga leveranser ännu" in log
-    assert db.scalars(select(AuditEntry).where(
-        AuditEntry.action == "webhook.redelivered")).all() == []
+    assert (
+        db.scalars(select(AuditEntry).where(AuditEntry.action == "webhook.redelivered")).all() == []
+    )
 
 
 def test_the_log_pages_by_cursor(db, bank, monkeypatch):
     monkeypatch.setattr("portals.creditor.views.webhooks.PAGE_SIZE", 2)
     webhook_endpoints.add_endpoint(db, bank["admin"], URL)
-    made = [webhooks.emit(db, bank["org"].id, "inquiry.created", {"n": n})[0]
-            for n in range(3)]
+    made = [webhooks.emit(db, bank["org"].id, "inquiry.created", {"n": n})[0] for n in range(3)]
     db.commit()
     agent = client_as(bank, bank["agent"])
     first = agent.get("/webhooks").text

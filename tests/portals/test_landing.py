@@ -12,8 +12,11 @@ def landing(settings, **kw):
 def test_healthz_reports_database_and_inline_jobs(settings, database):
     r = landing(settings).test_client().get("/healthz")
     assert r.status_code == 200
-    assert r.json == {"database": "ok", "jobs": {"backend": "inline", "state": "ok"},
-                      "status": "ok"}
+    assert r.json == {
+        "database": "ok",
+        "jobs": {"backend": "inline", "state": "ok"},
+        "status": "ok",
+    }
 
 
 def test_healthz_reports_an_unreachable_job_backend(settings, database):
@@ -54,8 +57,13 @@ def test_landing_in_demo_mode_lists_logins_with_current_codes(settings, database
 def test_demo_outbox_shows_sent_mail_only_in_demo(settings, database, db):
     from shared.core.mail import queue_email
 
-    queue_email(db, to="erik@example.se", subject="Fullmakt att signera", body="Hej\nhttp://x/y",
-                kind="test")
+    queue_email(
+        db,
+        to="erik@example.se",
+        subject="Fullmakt att signera",
+        body="Hej\nhttp://x/y",
+        kind="test",
+    )
     db.commit()
     demo = landing(settings, env="demo").test_client().get("/dev/mail")
     assert demo.status_code == 200 and "Fullmakt att signera" in demo.get_data(as_text=True)

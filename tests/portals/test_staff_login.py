@@ -77,8 +77,9 @@ def test_wrong_code_is_refused(counsellor_app, factories, municipality):
     assert client.post("/login/totp", data={"code": "12ab"}).status_code == 422
 
 
-def test_repeated_failures_lock_the_account_for_growing_time(counsellor_app, factories,
-                                                             municipality, db):
+def test_repeated_failures_lock_the_account_for_growing_time(
+    counsellor_app, factories, municipality, db
+):
     user = factories.user(municipality)
     client = counsellor_app.test_client()
     for _ in range(6):
@@ -147,12 +148,16 @@ def test_session_cookie_is_per_portal_and_safe(counsellor_app, factories, munici
 
 
 def test_sign_in_attempts_are_rate_limited_per_address(make_app, factories, municipality):
-    app = make_app("counsellor", RATELIMIT_ENABLED=True,
-                   RATELIMIT_STORAGE_URI="memory://")
+    app = make_app("counsellor", RATELIMIT_ENABLED=True, RATELIMIT_STORAGE_URI="memory://")
     client = app.test_client()
-    statuses = [client.post("/login", data={"email": "x@example.se", "password": "y" * 12},
-                            environ_base={"REMOTE_ADDR": "10.9.8.7"}).status_code
-                for _ in range(11)]
+    statuses = [
+        client.post(
+            "/login",
+            data={"email": "x@example.se", "password": "y" * 12},
+            environ_base={"REMOTE_ADDR": "10.9.8.7"},
+        ).status_code
+        for _ in range(11)
+    ]
     assert statuses[:10] == [422] * 10
     assert statuses[10] == 429
     # Reading the page is not limited.

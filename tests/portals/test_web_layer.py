@@ -37,10 +37,18 @@ def test_one_url_two_renderings(make_app):
     app.register_blueprint(bp)
     from jinja2 import ChoiceLoader, DictLoader
 
-    app.jinja_loader = ChoiceLoader([DictLoader({
-        "partial.html": '<div id="probe-1">partial</div>',
-        "page.html": '{% extends "shared/base.html" %}{% block content %}'
-                     '{% include "partial.html" %}{% endblock %}'}), app.jinja_loader])
+    app.jinja_loader = ChoiceLoader(
+        [
+            DictLoader(
+                {
+                    "partial.html": '<div id="probe-1">partial</div>',
+                    "page.html": '{% extends "shared/base.html" %}{% block content %}'
+                    '{% include "partial.html" %}{% endblock %}',
+                }
+            ),
+            app.jinja_loader,
+        ]
+    )
     client = app.test_client()
     full = client.get("/probe")
     part = client.get("/probe", headers={"HX-Request": "true"})
@@ -94,8 +102,9 @@ def test_demo_clock_moves_forward(make_app, factories, settings, tmp_path):
 
     org = factories.org(OrgKind.MUNICIPALITY)
     admin = factories.user(org, Role.MUNICIPALITY_ADMIN)
-    app = make_app("counsellor", SETTINGS=settings.with_overrides(env="demo",
-                                                                   instance_dir=tmp_path))
+    app = make_app(
+        "counsellor", SETTINGS=settings.with_overrides(env="demo", instance_dir=tmp_path)
+    )
     c = app.test_client()
     login_staff(c, admin)
     try:

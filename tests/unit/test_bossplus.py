@@ -24,8 +24,12 @@ from shared.counselling.rules.budget import EXPENSE, INCOME, BudgetLine
 from shared.counselling.rules.debts import DebtLine
 
 AS_OF = date(2026, 11, 24)
-CLIENT = ExportClient(name="Åsa Öberg", personnummer="19780514-2390",
-                      municipality="Skövde kommun", counsellor="Berit Rådgivare")
+CLIENT = ExportClient(
+    name="Åsa Öberg",
+    personnummer="19780514-2390",
+    municipality="Skövde kommun",
+    counsellor="Berit Rådgivare",
+)
 HEADER = (
     "record_type;client_name;personnummer;municipality;counsellor;export_date;"
     "creditor_name;creditor_orgnr;creditor_reference;agency_name;agency_orgnr;"
@@ -33,16 +37,42 @@ HEADER = (
     "status;as_of_date;source;person;category;amount_per_month"
 )
 DEBTS = [
-    ExportDebt(creditor_name="Kredit; Finans AB", creditor_orgnr="556036-0793",
-               creditor_reference="L-88231", agency_name="Inkasso Nord AB",
-               agency_orgnr="556677-8899", agency_reference="IN 2026/114", kind="loan",
-               kfm_malnummer="0123-4567-8", capital_ore=123_450, interest_ore=5, fees_ore=18_000,
-               interest_rate_bp=1995, status="at_kfm", as_of_on=date(2026, 11, 2), source="api"),
-    ExportDebt(creditor_name='Elbolaget "Ström" AB', kind="utility", capital_ore=123_456_789,
-               status="disputed", as_of_on=date(2026, 11, 10), source="form"),
-    ExportDebt(creditor_name="CSN", creditor_orgnr="202100-5281", kind="csn",
-               creditor_reference="rad 1\nrad 2", capital_ore=0, interest_rate_bp=0,
-               status="plan", as_of_on=date(2026, 10, 31), source="manual"),
+    ExportDebt(
+        creditor_name="Kredit; Finans AB",
+        creditor_orgnr="556036-0793",
+        creditor_reference="L-88231",
+        agency_name="Inkasso Nord AB",
+        agency_orgnr="556677-8899",
+        agency_reference="IN 2026/114",
+        kind="loan",
+        kfm_malnummer="0123-4567-8",
+        capital_ore=123_450,
+        interest_ore=5,
+        fees_ore=18_000,
+        interest_rate_bp=1995,
+        status="at_kfm",
+        as_of_on=date(2026, 11, 2),
+        source="api",
+    ),
+    ExportDebt(
+        creditor_name='Elbolaget "Ström" AB',
+        kind="utility",
+        capital_ore=123_456_789,
+        status="disputed",
+        as_of_on=date(2026, 11, 10),
+        source="form",
+    ),
+    ExportDebt(
+        creditor_name="CSN",
+        creditor_orgnr="202100-5281",
+        kind="csn",
+        creditor_reference="rad 1\nrad 2",
+        capital_ore=0,
+        interest_rate_bp=0,
+        status="plan",
+        as_of_on=date(2026, 10, 31),
+        source="manual",
+    ),
 ]
 BUDGET = [
     BudgetLine("salary", 2_450_050, INCOME, person="Åsa"),
@@ -78,7 +108,7 @@ def test_client_record_comes_first():
 def test_debt_record_with_every_column():
     row = lines(exported())[2]
     assert row == (
-        "DEBT" + ";" * 6 + "\"Kredit; Finans AB\";556036-0793;L-88231;Inkasso Nord AB;"
+        "DEBT" + ";" * 6 + '"Kredit; Finans AB";556036-0793;L-88231;Inkasso Nord AB;'
         "556677-8899;IN 2026/114;lån;0123-4567-8;1234,50;0,05;180,00;1414,55;19,95;hos_kfm;"
         "2026-11-02;api;;;"
     )
@@ -95,17 +125,21 @@ def test_amounts_use_a_decimal_comma_and_no_thousands_separator():
 
 
 def test_budget_records_carry_swedish_categories_and_monthly_kronor():
-    rows = [r for r in csv.reader(io.StringIO(exported().decode("utf-8-sig"), newline=""),
-                                  delimiter=";") if r[0] == "BUDGET"]
+    rows = [
+        r
+        for r in csv.reader(io.StringIO(exported().decode("utf-8-sig"), newline=""), delimiter=";")
+        if r[0] == "BUDGET"
+    ]
     assert [(r[-3], r[-2], r[-1]) for r in rows] == [
-        ("Åsa", "lön", "24500,50"), ("", "boende", "8500,00"), ("Åsa", "livsmedel", "3300,00"),
+        ("Åsa", "lön", "24500,50"),
+        ("", "boende", "8500,00"),
+        ("Åsa", "livsmedel", "3300,00"),
         ("", "övrigt", "0,00"),
     ]
 
 
 def test_any_csv_reader_loads_it_as_one_table():
-    reader = csv.DictReader(io.StringIO(exported().decode("utf-8-sig"), newline=""),
-                            delimiter=";")
+    reader = csv.DictReader(io.StringIO(exported().decode("utf-8-sig"), newline=""), delimiter=";")
     records = list(reader)
     assert [r["record_type"] for r in records] == ["CLIENT"] + ["DEBT"] * 3 + ["BUDGET"] * 4
     assert all(None not in r and len(r) == len(COLUMNS) for r in records)
@@ -114,7 +148,8 @@ def test_any_csv_reader_loads_it_as_one_table():
 
 def test_round_trip_gives_back_the_input():
     assert parse_csv(exported()) == BossPlusExport(
-        client=CLIENT, export_on=AS_OF, debts=tuple(DEBTS), budget=tuple(BUDGET))
+        client=CLIENT, export_on=AS_OF, debts=tuple(DEBTS), budget=tuple(BUDGET)
+    )
 
 
 def test_round_trip_of_an_empty_case():
@@ -127,21 +162,48 @@ def test_reads_a_file_without_bom_too():
 
 
 def test_export_debt_from_a_debt_line():
-    line = DebtLine("c1", "Alfa Kredit AB", "card", 1_000_000, 20_000, 6_000, "undisputed",
-                    reference="K-1", interest_rate_bp=2450, kfm_case="")
-    debt = ExportDebt.from_debt_line(line, as_of_on=date(2026, 11, 1), source="manual",
-                                     creditor_orgnr="556000-0001")
-    assert debt == ExportDebt(creditor_name="Alfa Kredit AB", creditor_orgnr="556000-0001",
-                              creditor_reference="K-1", kind="card", capital_ore=1_000_000,
-                              interest_ore=20_000, fees_ore=6_000, interest_rate_bp=2450,
-                              status="undisputed", as_of_on=date(2026, 11, 1), source="manual")
+    line = DebtLine(
+        "c1",
+        "Alfa Kredit AB",
+        "card",
+        1_000_000,
+        20_000,
+        6_000,
+        "undisputed",
+        reference="K-1",
+        interest_rate_bp=2450,
+        kfm_case="",
+    )
+    debt = ExportDebt.from_debt_line(
+        line, as_of_on=date(2026, 11, 1), source="manual", creditor_orgnr="556000-0001"
+    )
+    assert debt == ExportDebt(
+        creditor_name="Alfa Kredit AB",
+        creditor_orgnr="556000-0001",
+        creditor_reference="K-1",
+        kind="card",
+        capital_ore=1_000_000,
+        interest_ore=20_000,
+        fees_ore=6_000,
+        interest_rate_bp=2450,
+        status="undisputed",
+        as_of_on=date(2026, 11, 1),
+        source="manual",
+    )
     assert debt.total_ore == line.total_ore == 1_026_000
 
 
-@pytest.mark.parametrize(("ore", "text"), [
-    (0, "0,00"), (5, "0,05"), (50, "0,50"), (123_450, "1234,50"),
-    (100_000_000, "1000000,00"), (-1_250, "-12,50"),
-])
+@pytest.mark.parametrize(
+    ("ore", "text"),
+    [
+        (0, "0,00"),
+        (5, "0,05"),
+        (50, "0,50"),
+        (123_450, "1234,50"),
+        (100_000_000, "1000000,00"),
+        (-1_250, "-12,50"),
+    ],
+)
 def test_format_kronor(ore, text):
     assert format_kronor(ore) == text
 
@@ -157,26 +219,42 @@ def test_parse_kronor_rejects_other_forms(text):
         parse_kronor(text)
 
 
-@pytest.mark.parametrize(("changes", "message"), [
-    ({"creditor_orgnr": "5560360793"}, "organisationsnummer"),
-    ({"agency_orgnr": "556036-0794"}, "organisationsnummer"),
-    ({"source": "client"}, "Okänd källa"),
-    ({"kind": "lån"}, "Okänd skuldtyp"),
-    ({"status": "hos_kfm"}, "Okänd status"),
-    ({"creditor_name": ""}, "namn saknas"),
-    ({"capital_ore": -1}, "mindre än noll"),
-])
+@pytest.mark.parametrize(
+    ("changes", "message"),
+    [
+        ({"creditor_orgnr": "5560360793"}, "organisationsnummer"),
+        ({"agency_orgnr": "556036-0794"}, "organisationsnummer"),
+        ({"source": "client"}, "Okänd källa"),
+        ({"kind": "lån"}, "Okänd skuldtyp"),
+        ({"status": "hos_kfm"}, "Okänd status"),
+        ({"creditor_name": ""}, "namn saknas"),
+        ({"capital_ore": -1}, "mindre än noll"),
+    ],
+)
 def test_export_debt_rejects_bad_values(changes, message):
-    values = {"creditor_name": "Alfa", "kind": "loan", "capital_ore": 1, "status": "undisputed",
-              "as_of_on": AS_OF, "source": "api", **changes}
+    values = {
+        "creditor_name": "Alfa",
+        "kind": "loan",
+        "capital_ore": 1,
+        "status": "undisputed",
+        "as_of_on": AS_OF,
+        "source": "api",
+        **changes,
+    }
     with pytest.raises(ValueError, match=message):
         ExportDebt(**values)
 
 
 def test_dates_must_be_dates_not_datetimes():
     with pytest.raises(TypeError):
-        ExportDebt(creditor_name="Alfa", kind="loan", capital_ore=1, status="undisputed",
-                   as_of_on=datetime(2026, 11, 1, 12, 0), source="api")  # noqa: DTZ001
+        ExportDebt(
+            creditor_name="Alfa",
+            kind="loan",
+            capital_ore=1,
+            status="undisputed",
+            as_of_on=datetime(2026, 11, 1, 12, 0),  # noqa: DTZ001
+            source="api",
+        )
     with pytest.raises(TypeError):
         export_csv(CLIENT, [], [], datetime(2026, 11, 1, 12, 0))  # noqa: DTZ001
 
@@ -188,6 +266,7 @@ def test_client_personnummer_is_twelve_digits_with_a_dash(pnr):
 
 
 # --- rejected files -----------------------------------------------------------------------
+
 
 def _replace(data: bytes, old: str, new: str) -> bytes:
     text = data.decode("utf-8-sig")
@@ -208,8 +287,9 @@ def test_rejects_a_wrong_header():
 
 def test_reports_line_and_column_of_a_bad_amount():
     problems = _problems(_replace(exported(), ";1234,50;", ";1234.50;"))
-    assert problems == [(3, "capital", "Beloppet ska skrivas i kronor med decimalkomma, "
-                                       "t.ex. 1234,50.")]
+    assert problems == [
+        (3, "capital", "Beloppet ska skrivas i kronor med decimalkomma, t.ex. 1234,50.")
+    ]
     assert "Rad 3, kolumn capital" in str(BossPlusFormatError(problems))
 
 
@@ -223,7 +303,7 @@ def test_rejects_values_in_another_record_types_columns():
     assert "fält" in problem[2]
     text = exported().decode("utf-8-sig")
     budget_line = next(line for line in text.split("\r\n") if line.startswith("BUDGET;;"))
-    broken = text.replace(budget_line, "BUDGET;Åsa;" + budget_line[len("BUDGET;;"):], 1)
+    broken = text.replace(budget_line, "BUDGET;Åsa;" + budget_line[len("BUDGET;;") :], 1)
     (problem,) = _problems(broken.encode("utf-8-sig"))
     assert problem[1:] == ("client_name", "Kolumnen gäller inte BUDGET och ska vara tom.")
 
@@ -246,7 +326,8 @@ def test_client_record_must_come_first_and_once():
 
 def test_rejects_a_file_that_is_not_utf8():
     assert _problems(HEADER.encode() + "\r\nCLIENT;Åsa".encode("latin-1"))[0][2] == (
-        "Filen är inte kodad i UTF-8.")
+        "Filen är inte kodad i UTF-8."
+    )
 
 
 def test_the_layout_is_documented():

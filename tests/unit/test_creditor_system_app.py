@@ -49,8 +49,13 @@ class FakeApi:
             def do_POST(self):  # noqa: N802 - the stdlib's name
                 body = json.loads(self.rfile.read(int(self.headers["content-length"])))
                 status = api.statuses.pop(0) if len(api.statuses) > 1 else api.statuses[0]
-                api.requests.append({"path": self.path, "body": body,
-                                     "headers": {k.lower(): v for k, v in self.headers.items()}})
+                api.requests.append(
+                    {
+                        "path": self.path,
+                        "body": body,
+                        "headers": {k.lower(): v for k, v in self.headers.items()},
+                    }
+                )
                 payload = json.dumps(api.bodies.get(status, {"status": status})).encode()
                 self.send_response(status)
                 self.send_header("content-type", "application/json")
@@ -85,9 +90,14 @@ def api():
 def system(tmp_path, api):
     """The app with a fresh ledger, secrets OTHER (older) and SECRET, and no real sleeps
     between API retries (the delays asked for are recorded)."""
-    config = configmod.Config(api_base=api.base, api_key=API_KEY,
-                              webhook_secrets=(OTHER, SECRET), ledger=tmp_path / "ledger.json",
-                              retry_delays=(0.5, 1.0, 2.0), api_timeout=5.0)
+    config = configmod.Config(
+        api_base=api.base,
+        api_key=API_KEY,
+        webhook_secrets=(OTHER, SECRET),
+        ledger=tmp_path / "ledger.json",
+        retry_delays=(0.5, 1.0, 2.0),
+        api_timeout=5.0,
+    )
     app = create_app(config)
     sys_ = app.extensions["creditor_system"]
     sys_.slept = []
@@ -98,24 +108,42 @@ def system(tmp_path, api):
 
 
 def inquiry(pnr: str, inquiry_id: str | None = None) -> dict:
-    return {"type": "inquiry.created", "timestamp": "2026-11-24T09:00:00.000Z", "data": {
-        "inquiry_id": inquiry_id or str(uuid.uuid4()), "personal_number": pnr,
-        "principal_name": "Någon", "agent": {"organisation": "Skövde kommun",
-                                              "orgnr": "212000-1686", "counsellor": "Anna Berg"},
-        "fullmakt": {"id": str(uuid.uuid4()), "code": "FM-ABCD-EFGH",
-                     "signed_at": "2026-11-20T10:00:00+00:00", "valid_from": "2026-11-20",
-                     "valid_until": "2027-11-19"},
-        "answer_url": "http://ignored.example/answer"}}
+    return {
+        "type": "inquiry.created",
+        "timestamp": "2026-11-24T09:00:00.000Z",
+        "data": {
+            "inquiry_id": inquiry_id or str(uuid.uuid4()),
+            "personal_number": pnr,
+            "principal_name": "Någon",
+            "agent": {
+                "organisation": "Skövde kommun",
+                "orgnr": "212000-1686",
+                "counsellor": "Anna Berg",
+            },
+            "fullmakt": {
+                "id": str(uuid.uuid4()),
+                "code": "FM-ABCD-EFGH",
+                "signed_at": "2026-11-20T10:00:00+00:00",
+                "valid_from": "2026-11-20",
+                "valid_until": "2027-11-19",
+            },
+            "answer_url": "http://ignored.example/answer",
+        },
+    }
 
 
-def signed(event: dict, *, secret: str = SECRET, msg_id: str | None = None,
-           at: datetime | None = None) -> tuple[bytes, dict[str, str]]:
+def signed(
+    event: dict, *, secret: str = SECRET, msg_id: str | None = None, at: datetime | None = None
+) -> tuple[bytes, dict[str, str]]:
     body = json.dumps(event, separators=(",", ":"))
     msg_id = msg_id or "msg_" + uuid.uuid4().hex
     at = at or datetime.now(UTC)
-    return body.encode(), {"content-type": "application/json", "webhook-id": msg_id,
-                           "webhook-timestamp": str(int(at.timestamp())),
-                           "webhook-signature": Webhook(secret).sign(msg_id, at, body)}
+    return body.encode(), {
+        "content-type": "application/json",
+        "webhook-id": msg_id,
+        "webhook-timestamp": str(int(at.timestamp())),
+        "webhook-signature": Webhook(secret).sign(msg_id, at, body),
+    }
 
 
 def post(system, event: dict, **kw):
@@ -141,9 +169,10 @@ def test_any_configured_secret_verifies_as_during_a_rotation(system, api):
 
 @pytest.mark.parametrize("tamper", ["secret", "body", "id"])
 def test_a_bad_signature_is_401_and_nothing_happens(system, api, tamper):
-    body, headers = signed(inquiry(ERIK),
-                           secret="whsec_" + base64.b64encode(b"x" * 32).decode()
-                           if tamper == "secret" else SECRET)
+    body, headers = signed(
+        inquiry(ERIK),
+        secret="whsec_" + base64.b64encode(b"x" * 32).decode() if tamper == "secret" else SECRET,
+    )
     if tamper == "body":
         body = body.replace(ERIK.encode(), STRANGER.encode())
     if tamper == "id":
@@ -154,9 +183,15 @@ def test_a_bad_signature_is_401_and_nothing_happens(system, api, tamper):
     assert system.ledger.events() == []
 
 
-@pytest.mark.parametrize(("change", "status"), [
-    ({"webhook-signature": None}, 400), ({"webhook-id": None}, 400),
-    ({"webhook-timestamp": "yesterday"}, 400), ({"webhook-signature": "garbage"}, 400)])
+@pytest.mark.parametrize(
+    ("change", "status"),
+    [
+        ({"webhook-signature": None}, 400),
+        ({"webhook-id": None}, 400),
+        ({"webhook-timestamp": "yesterday"}, 400),
+        ({"webhook-signature": "garbage"}, 400),
+    ],
+)
 def test_missing_or_malformed_headers_are_400(system, api, change, status):
     body, headers = signed(inquiry(ERIK))
     for name, value in change.items():
@@ -179,8 +214,9 @@ def test_a_duplicate_webhook_id_is_200_without_acting_again(system, api):
     event = inquiry(ERIK)
     first = post(system, event, msg_id="msg_" + "a" * 32)
     # Skuldkoll's retry of the same message: same id, new timestamp and signature.
-    again = post(system, event, msg_id="msg_" + "a" * 32,
-                 at=datetime.now(UTC) + timedelta(seconds=30))
+    again = post(
+        system, event, msg_id="msg_" + "a" * 32, at=datetime.now(UTC) + timedelta(seconds=30)
+    )
     assert (first.status_code, again.status_code) == (202, 200)
     assert again.json == {"status": "duplicate"}
     assert len(api.requests) == 1
@@ -198,14 +234,29 @@ def test_a_customer_gets_yes_with_the_open_debts_exactly(system, api):
     assert request["headers"]["authorization"] == f"Bearer {API_KEY}"
     assert request["headers"]["idempotency-key"] == "msg_" + "b" * 32
     assert request["headers"]["content-type"] == "application/json"
-    assert request["body"] == {"answer": "yes", "debts": [
-        {"reference": "KB-PL-204417", "kind": "loan", "status": "undisputed",
-         "capital_ore": 8_500_000, "interest_ore": 412_000, "fees_ore": 0,
-         "interest_rate_bp": 1190},
-        {"reference": "KB-KK-5521-0934", "kind": "card", "status": "plan",
-         "capital_ore": 1_850_000, "interest_ore": 96_500, "fees_ore": 30_000,
-         "interest_rate_bp": 1990},
-    ]}  # the paid-off car loan is not a debt any more
+    assert request["body"] == {
+        "answer": "yes",
+        "debts": [
+            {
+                "reference": "KB-PL-204417",
+                "kind": "loan",
+                "status": "undisputed",
+                "capital_ore": 8_500_000,
+                "interest_ore": 412_000,
+                "fees_ore": 0,
+                "interest_rate_bp": 1190,
+            },
+            {
+                "reference": "KB-KK-5521-0934",
+                "kind": "card",
+                "status": "plan",
+                "capital_ore": 1_850_000,
+                "interest_ore": 96_500,
+                "fees_ore": 30_000,
+                "interest_rate_bp": 1990,
+            },
+        ],
+    }  # the paid-off car loan is not a debt any more
     [logged] = system.ledger.events()
     assert logged["outcome"] == "Svarade ja med 2 skulder."
     # The customer's fullmakt is kept; a stranger's would not be.
@@ -282,24 +333,48 @@ def test_fullmakt_events_are_recorded_against_the_customer(system, api):
     event = inquiry(ERIK)
     post(system, event)
     fullmakt = event["data"]["fullmakt"]
-    sent = {"type": "fullmakt.sent", "timestamp": "2026-11-24T09:00:01Z", "data": {
-        "id": fullmakt["id"], "code": fullmakt["code"], "type": "debt_counselling",
-        "status": "active", "signed_at": fullmakt["signed_at"],
-        "valid_from": fullmakt["valid_from"], "valid_until": fullmakt["valid_until"],
-        "principal": {"personal_number": ERIK, "name": "Erik Andersson"},
-        "agent": {"organisation": "Skövde kommun", "orgnr": "212000-1686",
-                  "counsellor": "Anna Berg"}, "inquiry_id": event["data"]["inquiry_id"]}}
+    sent = {
+        "type": "fullmakt.sent",
+        "timestamp": "2026-11-24T09:00:01Z",
+        "data": {
+            "id": fullmakt["id"],
+            "code": fullmakt["code"],
+            "type": "debt_counselling",
+            "status": "active",
+            "signed_at": fullmakt["signed_at"],
+            "valid_from": fullmakt["valid_from"],
+            "valid_until": fullmakt["valid_until"],
+            "principal": {"personal_number": ERIK, "name": "Erik Andersson"},
+            "agent": {
+                "organisation": "Skövde kommun",
+                "orgnr": "212000-1686",
+                "counsellor": "Anna Berg",
+            },
+            "inquiry_id": event["data"]["inquiry_id"],
+        },
+    }
     assert post(system, sent).status_code == 200
-    revoked = {"type": "fullmakt.revoked", "timestamp": "2026-11-25T08:00:00Z", "data": {
-        "fullmakt_id": fullmakt["id"], "code": fullmakt["code"], "status": "revoked",
-        "valid_from": fullmakt["valid_from"], "valid_until": fullmakt["valid_until"],
-        "occurred_at": "2026-11-25T08:00:00+00:00", "reason": "revoked_by_principal"}}
+    revoked = {
+        "type": "fullmakt.revoked",
+        "timestamp": "2026-11-25T08:00:00Z",
+        "data": {
+            "fullmakt_id": fullmakt["id"],
+            "code": fullmakt["code"],
+            "status": "revoked",
+            "valid_from": fullmakt["valid_from"],
+            "valid_until": fullmakt["valid_until"],
+            "occurred_at": "2026-11-25T08:00:00+00:00",
+            "reason": "revoked_by_principal",
+        },
+    }
     assert post(system, revoked).status_code == 200
     kept = system.ledger.fullmakt(fullmakt["id"])
     assert kept["status"] == "revoked" and kept["reason"] == "revoked_by_principal"
     assert kept["agent"] == "Skövde kommun – Anna Berg"
-    assert system.ledger.events()[0]["outcome"] == \
-        "Fullmakten FM-ABCD-EFGH: återkallad av fullmaktsgivaren."
+    assert (
+        system.ledger.events()[0]["outcome"]
+        == "Fullmakten FM-ABCD-EFGH: återkallad av fullmaktsgivaren."
+    )
     unknown = dict(revoked, data={**revoked["data"], "fullmakt_id": str(uuid.uuid4())})
     post(system, unknown)
     assert system.ledger.events()[0]["outcome"] == "Fullmakten är okänd här: loggad."
@@ -313,8 +388,11 @@ def test_fullmakt_events_are_recorded_against_the_customer(system, api):
 
 
 def test_an_event_it_fails_to_record_is_a_5xx_and_its_retry_is_not_dropped(system, api):
-    broken = {"type": "fullmakt.sent", "timestamp": "2026-11-24T09:00:01Z",
-              "data": {"id": str(uuid.uuid4()), "principal": "not an object"}}
+    broken = {
+        "type": "fullmakt.sent",
+        "timestamp": "2026-11-24T09:00:01Z",
+        "data": {"id": str(uuid.uuid4()), "principal": "not an object"},
+    }
     msg = "msg_" + "9" * 32
     first = post(system, broken, msg_id=msg)
     retry = post(system, broken, msg_id=msg)  # Skuldkoll's retry: handled again, not a duplicate
@@ -333,34 +411,51 @@ def test_the_ledger_survives_a_restart(system, api, tmp_path):
 
 def test_configuration_from_a_file_with_environment_overrides(tmp_path):
     path = tmp_path / "creditor_system.json"
-    path.write_text(json.dumps({"api_base": "http://127.0.0.1:5000/creditor/api/v1/",
-                                "api_key": "sk_live_x", "webhook_secrets": [SECRET],
-                                "ledger": "ledger.json", "port": 5001}))
+    path.write_text(
+        json.dumps(
+            {
+                "api_base": "http://127.0.0.1:5000/creditor/api/v1/",
+                "api_key": "sk_live_x",
+                "webhook_secrets": [SECRET],
+                "ledger": "ledger.json",
+                "port": 5001,
+            }
+        )
+    )
     config = configmod.load(path, environ={})
     assert config.api_base == "http://127.0.0.1:5000/creditor/api/v1"
     assert config.ledger == tmp_path / "ledger.json" and config.port == 5001
     assert config.webhook_secrets == (SECRET,)
-    config = configmod.load(path, environ={"CREDITOR_SYSTEM_PORT": "6001",
-                                           "CREDITOR_SYSTEM_WEBHOOK_SECRETS": f"{SECRET},{OTHER}"})
+    config = configmod.load(
+        path,
+        environ={
+            "CREDITOR_SYSTEM_PORT": "6001",
+            "CREDITOR_SYSTEM_WEBHOOK_SECRETS": f"{SECRET},{OTHER}",
+        },
+    )
     assert config.port == 6001 and config.webhook_secrets == (SECRET, OTHER)
     with pytest.raises(configmod.ConfigError, match="not a whsec_"):
         configmod.load(path, environ={"CREDITOR_SYSTEM_WEBHOOK_SECRETS": "whsec_"})
     with pytest.raises(configmod.ConfigError, match="api_key"):
-        configmod.load(tmp_path / "missing.json", environ={"CREDITOR_SYSTEM_API_BASE": "x",
-                                                            "CREDITOR_SYSTEM_WEBHOOK_SECRETS": "y"})
+        configmod.load(
+            tmp_path / "missing.json",
+            environ={"CREDITOR_SYSTEM_API_BASE": "x", "CREDITOR_SYSTEM_WEBHOOK_SECRETS": "y"},
+        )
 
 
 def test_a_rewritten_config_file_is_picked_up(system, api, tmp_path):
     """``skuldkoll demo-data`` may rotate the secret while the system runs."""
     path = tmp_path / "creditor_system.json"
-    path.write_text(json.dumps({"api_base": api.base, "api_key": API_KEY,
-                                "webhook_secrets": [OTHER]}))
+    path.write_text(
+        json.dumps({"api_base": api.base, "api_key": API_KEY, "webhook_secrets": [OTHER]})
+    )
     app = create_app(configmod.load(path, environ={}))
     sys_ = app.extensions["creditor_system"]
     body, headers = signed(inquiry(STRANGER))  # signed with SECRET
     assert app.test_client().post("/webhooks", data=body, headers=headers).status_code == 401
-    path.write_text(json.dumps({"api_base": api.base, "api_key": API_KEY,
-                                "webhook_secrets": [SECRET]}))
+    path.write_text(
+        json.dumps({"api_base": api.base, "api_key": API_KEY, "webhook_secrets": [SECRET]})
+    )
     os.utime(path, (1, 1))  # a different mtime, whatever the file system's resolution
     assert app.test_client().post("/webhooks", data=body, headers=headers).status_code == 202
     sys_.close()

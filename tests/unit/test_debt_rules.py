@@ -24,16 +24,35 @@ from shared.counselling.rules.budget import (
 from shared.counselling.rules.debts import KIND_LABELS, STATUS_LABELS, DebtLine, summarise
 
 
-def line(key="a", name="Alfa Kredit", kind="loan", capital=0, interest=0, fees=0,
-         status="undisputed", **kw):
+def line(
+    key="a",
+    name="Alfa Kredit",
+    kind="loan",
+    capital=0,
+    interest=0,
+    fees=0,
+    status="undisputed",
+    **kw,
+):
     return DebtLine(key, name, kind, capital, interest, fees, status, **kw)
 
 
 def test_labels_are_the_swedish_terms():
-    assert KIND_LABELS == {"loan": "lån", "card": "kort", "rent": "hyra", "utility": "el/tele",
-                           "tax": "skatt", "csn": "CSN", "other": "övrigt"}
-    assert STATUS_LABELS == {"undisputed": "obestridd", "disputed": "bestridd",
-                             "at_kfm": "hos Kronofogden", "plan": "i avbetalningsplan"}
+    assert KIND_LABELS == {
+        "loan": "lån",
+        "card": "kort",
+        "rent": "hyra",
+        "utility": "el/tele",
+        "tax": "skatt",
+        "csn": "CSN",
+        "other": "övrigt",
+    }
+    assert STATUS_LABELS == {
+        "undisputed": "obestridd",
+        "disputed": "bestridd",
+        "at_kfm": "hos Kronofogden",
+        "plan": "i avbetalningsplan",
+    }
 
 
 def test_line_total_is_capital_interest_and_fees():
@@ -64,11 +83,15 @@ def test_summary_of_a_compilation():
     ]
     # Kinds in KIND_LABELS order, only those present.
     assert [(k.key, k.label, k.total_ore) for k in summary.by_kind] == [
-        ("loan", "lån", 5_268_000), ("card", "kort", 1_006_000),
-        ("rent", "hyra", 918_000), ("tax", "skatt", 2_000_000),
+        ("loan", "lån", 5_268_000),
+        ("card", "kort", 1_006_000),
+        ("rent", "hyra", 918_000),
+        ("tax", "skatt", 2_000_000),
     ]
     assert [(s.key, s.count) for s in summary.by_status] == [
-        ("undisputed", 2), ("disputed", 1), ("at_kfm", 1),
+        ("undisputed", 2),
+        ("disputed", 1),
+        ("at_kfm", 1),
     ]
     assert summary.status_count("disputed") == 1
     assert summary.status_count("plan") == 0
@@ -98,9 +121,15 @@ def test_empty_compilation():
 def test_group_sums_equal_the_totals(seed):
     rnd = random.Random(seed)
     lines = [
-        line(f"c{rnd.randrange(8)}", f"Borgenär {rnd.randrange(8)}", rnd.choice(list(KIND_LABELS)),
-             rnd.randrange(10_000_000), rnd.randrange(500_000), rnd.randrange(50_000),
-             rnd.choice(list(STATUS_LABELS)))
+        line(
+            f"c{rnd.randrange(8)}",
+            f"Borgenär {rnd.randrange(8)}",
+            rnd.choice(list(KIND_LABELS)),
+            rnd.randrange(10_000_000),
+            rnd.randrange(500_000),
+            rnd.randrange(50_000),
+            rnd.choice(list(STATUS_LABELS)),
+        )
         for _ in range(rnd.randrange(30))
     ]
     summary = summarise(lines)
@@ -113,16 +142,19 @@ def test_group_sums_equal_the_totals(seed):
     assert totals == sorted(totals, reverse=True)
 
 
-@pytest.mark.parametrize(("kwargs", "error"), [
-    ({"capital": 100.5}, TypeError),
-    ({"capital": True}, TypeError),
-    ({"interest": -1}, ValueError),
-    ({"fees": "100"}, TypeError),
-    ({"kind": "mortgage"}, ValueError),
-    ({"status": "obestridd"}, ValueError),  # the label, not the key
-    ({"key": ""}, ValueError),
-    ({"interest_rate_bp": 12.5}, TypeError),
-])
+@pytest.mark.parametrize(
+    ("kwargs", "error"),
+    [
+        ({"capital": 100.5}, TypeError),
+        ({"capital": True}, TypeError),
+        ({"interest": -1}, ValueError),
+        ({"fees": "100"}, TypeError),
+        ({"kind": "mortgage"}, ValueError),
+        ({"status": "obestridd"}, ValueError),  # the label, not the key
+        ({"key": ""}, ValueError),
+        ({"interest_rate_bp": 12.5}, TypeError),
+    ],
+)
 def test_debt_line_rejects_bad_values(kwargs, error):
     with pytest.raises(error):
         line(**kwargs)
@@ -130,21 +162,39 @@ def test_debt_line_rejects_bad_values(kwargs, error):
 
 # --- budget -------------------------------------------------------------------------------
 
+
 def test_budget_categories_follow_konsumentverket():
     assert [c.label for c in categories_in(INDIVIDUAL)] == [
-        "livsmedel", "personlig hygien", "kläder och skor", "fritid och lek", "mobiltelefon",
+        "livsmedel",
+        "personlig hygien",
+        "kläder och skor",
+        "fritid och lek",
+        "mobiltelefon",
         "barn-/ungdomsförsäkring",
     ]
     assert [c.label for c in categories_in(HOUSEHOLD)] == [
-        "förbrukningsvaror", "hemutrustning", "medier", "hemförsäkring", "hushållsel",
+        "förbrukningsvaror",
+        "hemutrustning",
+        "medier",
+        "hemförsäkring",
+        "hushållsel",
         "vatten och avlopp",
     ]
     incomes = {c.label for c in CATEGORIES.values() if c.kind == INCOME}
-    assert incomes == {"lön", "pension", "sjukersättning", "aktivitetsersättning",
-                       "försörjningsstöd", "bostadsbidrag", "barnbidrag", "underhållsstöd",
-                       "övrig inkomst"}
+    assert incomes == {
+        "lön",
+        "pension",
+        "sjukersättning",
+        "aktivitetsersättning",
+        "försörjningsstöd",
+        "bostadsbidrag",
+        "barnbidrag",
+        "underhållsstöd",
+        "övrig inkomst",
+    }
     assert {"boende", "resor", "sjukvård", "tandvård", "medicin", "övrigt"} <= set(
-        CATEGORY_LABELS.values())
+        CATEGORY_LABELS.values()
+    )
     # The export reads a category back from its label.
     assert len(CATEGORY_BY_LABEL) == len(CATEGORIES) == 27
 
@@ -159,12 +209,16 @@ def test_budget_totals_and_surplus():
     ]
     totals = budget_totals(lines)
     assert (totals.income_ore, totals.expense_ore, totals.surplus_ore) == (
-        2_575_000, 1_240_000, 1_335_000)
+        2_575_000,
+        1_240_000,
+        1_335_000,
+    )
 
 
 def test_surplus_may_be_negative():
-    totals = budget_totals([BudgetLine("pension", 1_000_000, INCOME),
-                            BudgetLine(HOUSING, 1_200_000, EXPENSE)])
+    totals = budget_totals(
+        [BudgetLine("pension", 1_000_000, INCOME), BudgetLine(HOUSING, 1_200_000, EXPENSE)]
+    )
     assert totals.surplus_ore == -200_000
 
 
@@ -173,14 +227,17 @@ def test_empty_budget():
     assert (totals.income_ore, totals.expense_ore, totals.surplus_ore) == (0, 0, 0)
 
 
-@pytest.mark.parametrize(("args", "error", "message"), [
-    ((SALARY, 100, EXPENSE), ValueError, "lön är en inkomst"),
-    ((FOOD, 100, INCOME), ValueError, "livsmedel är en utgift"),
-    (("champagne", 100, EXPENSE), ValueError, "Okänd budgetkategori"),
-    ((FOOD, 100, "cost"), ValueError, "Okänd budgetpost"),
-    ((FOOD, 10.0, EXPENSE), TypeError, "heltal i öre"),
-    ((FOOD, -1, EXPENSE), ValueError, "mindre än noll"),
-])
+@pytest.mark.parametrize(
+    ("args", "error", "message"),
+    [
+        ((SALARY, 100, EXPENSE), ValueError, "lön är en inkomst"),
+        ((FOOD, 100, INCOME), ValueError, "livsmedel är en utgift"),
+        (("champagne", 100, EXPENSE), ValueError, "Okänd budgetkategori"),
+        ((FOOD, 100, "cost"), ValueError, "Okänd budgetpost"),
+        ((FOOD, 10.0, EXPENSE), TypeError, "heltal i öre"),
+        ((FOOD, -1, EXPENSE), ValueError, "mindre än noll"),
+    ],
+)
 def test_budget_line_rejects_bad_values(args, error, message):
     with pytest.raises(error, match=message):
         BudgetLine(*args)

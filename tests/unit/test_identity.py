@@ -11,13 +11,16 @@ from shared.identity.rules import IdentityNumberError, parse_orgnr, parse_person
 TODAY = date(2026, 11, 24)
 
 
-@pytest.mark.parametrize(("raw", "digits"), [
-    ("197805142390", "197805142390"),
-    ("780514-2390", "197805142390"),
-    ("7805142390", "197805142390"),
-    ("19780514-2390", "197805142390"),
-    (" 780514 - 2390 ", "197805142390"),
-])
+@pytest.mark.parametrize(
+    ("raw", "digits"),
+    [
+        ("197805142390", "197805142390"),
+        ("780514-2390", "197805142390"),
+        ("7805142390", "197805142390"),
+        ("19780514-2390", "197805142390"),
+        (" 780514 - 2390 ", "197805142390"),
+    ],
+)
 def test_accepts_the_usual_forms(raw, digits):
     assert parse_personnummer(raw, TODAY).digits == digits
 

@@ -29,24 +29,32 @@ def monthly(plan):
 
 def test_worked_example_splits_the_surplus_in_proportion_to_the_claims():
     # 3 000 kr a month; 60 000 / 30 000 / 10 000 kr over 12 months → 60 / 30 / 10 %.
-    plan = repayment_plan(300_000, [debt("a", 60_000), debt("b", 30_000), debt("c", 10_000)],
-                          12, START)
+    plan = repayment_plan(
+        300_000, [debt("a", 60_000), debt("b", 30_000), debt("c", 10_000)], 12, START
+    )
     assert monthly(plan) == {"a": 180_000, "b": 90_000, "c": 30_000}
     assert [c.share for c in plan.creditors] == [Fraction(3, 5), Fraction(3, 10), Fraction(1, 10)]
     assert [c.total_paid_ore for c in plan.creditors] == [2_160_000, 1_080_000, 360_000]
     assert [c.remaining_ore for c in plan.creditors] == [3_840_000, 1_920_000, 640_000]
     assert plan.monthly_ore == 300_000 and plan.unused_surplus_ore == 0
     assert (plan.total_debt_ore, plan.total_paid_ore, plan.remaining_ore) == (
-        10_000_000, 3_600_000, 6_400_000)
+        10_000_000,
+        3_600_000,
+        6_400_000,
+    )
     assert not any(c.capped for c in plan.creditors)
     assert plan.reason is None
     assert (plan.start_on, plan.last_payment_on, plan.end_on) == (
-        START, date(2027, 11, 1), date(2027, 12, 1))
+        START,
+        date(2027, 11, 1),
+        date(2027, 12, 1),
+    )
 
 
 def test_worked_example_over_five_years_with_larger_debts():
-    plan = repayment_plan(300_000, [debt("a", 600_000), debt("b", 300_000), debt("c", 100_000)],
-                          36, START)
+    plan = repayment_plan(
+        300_000, [debt("a", 600_000), debt("b", 300_000), debt("c", 100_000)], 36, START
+    )
     assert monthly(plan) == {"a": 180_000, "b": 90_000, "c": 30_000}
     assert [c.total_paid_ore for c in plan.creditors] == [6_480_000, 3_240_000, 1_080_000]
 
@@ -54,13 +62,17 @@ def test_worked_example_over_five_years_with_larger_debts():
 def test_surplus_larger_than_needed_pays_everything_and_no_more():
     # 3 000 kr a month for 36 months would pay 108 000 kr of debts of 100 000 kr: every
     # creditor is capped at its claim / 36 rounded up; its last payment is smaller.
-    plan = repayment_plan(300_000, [debt("a", 60_000), debt("b", 30_000), debt("c", 10_000)],
-                          36, START)
+    plan = repayment_plan(
+        300_000, [debt("a", 60_000), debt("b", 30_000), debt("c", 10_000)], 36, START
+    )
     assert monthly(plan) == {"a": 166_667, "b": 83_334, "c": 27_778}
     assert all(c.capped and c.paid_off for c in plan.creditors)
     assert [c.total_paid_ore for c in plan.creditors] == [6_000_000, 3_000_000, 1_000_000]
     assert [(c.payment_months, c.last_payment_ore) for c in plan.creditors] == [
-        (36, 166_655), (36, 83_310), (36, 27_770)]
+        (36, 166_655),
+        (36, 83_310),
+        (36, 27_770),
+    ]
     assert plan.monthly_ore == 277_779
     assert plan.unused_surplus_ore == 22_221
     assert plan.remaining_ore == 0
@@ -94,29 +106,38 @@ def test_lines_of_one_creditor_are_one_claim():
     debts = [debt("a", 40_000), debt("b", 50_000), debt("a", 10_000, interest=0, fees=0)]
     plan = repayment_plan(100_000, debts, 24, START)
     assert [(c.creditor_key, c.claim_ore, c.monthly_ore) for c in plan.creditors] == [
-        ("a", 5_000_000, 50_000), ("b", 5_000_000, 50_000)]
+        ("a", 5_000_000, 50_000),
+        ("b", 5_000_000, 50_000),
+    ]
 
 
 def test_interest_and_fees_count_in_the_claim():
     # 10 000 kr + 5 000 kr interest + 5 000 kr fees weigh as much as 20 000 kr of capital.
-    plan = repayment_plan(10_000, [debt("a", 10_000, interest=500_000, fees=500_000),
-                                   debt("b", 20_000)], 60, START)
+    plan = repayment_plan(
+        10_000, [debt("a", 10_000, interest=500_000, fees=500_000), debt("b", 20_000)], 60, START
+    )
     assert monthly(plan) == {"a": 5_000, "b": 5_000}
 
 
 def test_no_ore_is_lost_or_created_and_ties_are_stable():
     plan = repayment_plan(100, [debt("x", 1_000), debt("y", 1_000), debt("z", 1_000)], 12, START)
     assert monthly(plan) == {"x": 34, "y": 33, "z": 33}
-    assert repayment_plan(100, [debt("z", 1_000), debt("y", 1_000), debt("x", 1_000)], 12,
-                          START).creditors == plan.creditors
+    assert (
+        repayment_plan(
+            100, [debt("z", 1_000), debt("y", 1_000), debt("x", 1_000)], 12, START
+        ).creditors
+        == plan.creditors
+    )
 
 
 @pytest.mark.parametrize("surplus", [0, -1, -250_000])
 def test_no_surplus_gives_a_plan_without_payments(surplus):
     plan = repayment_plan(surplus, [debt("a", 60_000), debt("b", 30_000)], 36, START)
     assert plan.reason == NO_SURPLUS == "Inget överskott att fördela"
-    assert all(c.monthly_ore == c.total_paid_ore == c.payment_months == c.last_payment_ore == 0
-               for c in plan.creditors)
+    assert all(
+        c.monthly_ore == c.total_paid_ore == c.payment_months == c.last_payment_ore == 0
+        for c in plan.creditors
+    )
     assert [c.remaining_ore for c in plan.creditors] == [6_000_000, 3_000_000]
     assert plan.unused_surplus_ore == 0
 
@@ -139,12 +160,15 @@ def test_amounts_and_months_are_integers(surplus, months):
         repayment_plan(surplus, [debt("a", 1_000)], months, START)
 
 
-@pytest.mark.parametrize(("start", "months", "end"), [
-    (date(2026, 1, 31), 1, date(2026, 2, 28)),
-    (date(2027, 11, 30), 3, date(2028, 2, 29)),
-    (date(2026, 12, 15), 120, date(2036, 12, 15)),
-    (date(2026, 3, 1), 10, date(2027, 1, 1)),
-])
+@pytest.mark.parametrize(
+    ("start", "months", "end"),
+    [
+        (date(2026, 1, 31), 1, date(2026, 2, 28)),
+        (date(2027, 11, 30), 3, date(2028, 2, 29)),
+        (date(2026, 12, 15), 120, date(2036, 12, 15)),
+        (date(2026, 3, 1), 10, date(2027, 1, 1)),
+    ],
+)
 def test_end_date_is_start_plus_months(start, months, end):
     assert add_months(start, months) == end
     plan = repayment_plan(1, [debt("a", 1)], months, start)
@@ -154,25 +178,38 @@ def test_end_date_is_start_plus_months(start, months, end):
 
 # --- properties over random cases ---------------------------------------------------------
 
+
 def _random_case(rnd: random.Random):
     months = rnd.randint(1, 120)
     count = rnd.randint(1, 8)
     debts = []
     for i in range(count):
-        size = rnd.choice([rnd.randint(0, 500), rnd.randint(0, 50_000_000),
-                           months * rnd.randint(0, 99)])
-        debts.append(DebtLine(f"k{rnd.randint(0, count)}", f"Borgenär {i}", "other", size,
-                              rnd.randint(0, 1_000) * rnd.randint(0, 1), 0, "undisputed"))
+        size = rnd.choice(
+            [rnd.randint(0, 500), rnd.randint(0, 50_000_000), months * rnd.randint(0, 99)]
+        )
+        debts.append(
+            DebtLine(
+                f"k{rnd.randint(0, count)}",
+                f"Borgenär {i}",
+                "other",
+                size,
+                rnd.randint(0, 1_000) * rnd.randint(0, 1),
+                0,
+                "undisputed",
+            )
+        )
     claims: dict[str, int] = {}
     for d in debts:
         claims[d.creditor_key] = claims.get(d.creditor_key, 0) + d.total_ore
     needed = sum(-(-c // months) for c in claims.values())
-    surplus = rnd.choice([
-        rnd.randint(-100_000, 0),
-        rnd.randint(0, max(needed, 1)),
-        rnd.randint(max(needed - 20, 0), needed + 20),  # around the point where caps bind
-        rnd.randint(0, 10 * needed + 10),
-    ])
+    surplus = rnd.choice(
+        [
+            rnd.randint(-100_000, 0),
+            rnd.randint(0, max(needed, 1)),
+            rnd.randint(max(needed - 20, 0), needed + 20),  # around the point where caps bind
+            rnd.randint(0, 10 * needed + 10),
+        ]
+    )
     return surplus, debts, months, claims, needed
 
 
@@ -183,8 +220,17 @@ def _near_caps_case(rnd: random.Random):
     debts = []
     for i in range(rnd.randint(2, 10)):
         slack = rnd.choice([0, 0, rnd.randint(1, months - 1)])
-        debts.append(DebtLine(f"k{i}", f"Borgenär {i}", "other",
-                              months * rnd.randint(1, 5_000) + slack, 0, 0, "undisputed"))
+        debts.append(
+            DebtLine(
+                f"k{i}",
+                f"Borgenär {i}",
+                "other",
+                months * rnd.randint(1, 5_000) + slack,
+                0,
+                0,
+                "undisputed",
+            )
+        )
     claims = {d.creditor_key: d.total_ore for d in debts}
     needed = sum(-(-c // months) for c in claims.values())
     low = -(-sum(claims.values()) // months)

@@ -21,5 +21,7 @@ def test_each_entry_resolves_and_runs_at_least_daily(dotted, expression, queue):
 
 def test_webhook_retries_and_idempotency_cleanup_are_scheduled():
     scheduled = {dotted for dotted, _e, _q in SCHEDULE}
-    assert {"worker.periodic.retry_webhooks",
-            "worker.periodic.purge_idempotency_records"} <= scheduled
+    assert {
+        "worker.periodic.retry_webhooks",
+        "worker.periodic.purge_idempotency_records",
+    } <= scheduled

@@ -33,14 +33,20 @@ def test_production_refuses_demo_secrets():
 def test_production_starts_with_real_settings(tmp_path):
     from shared.security.crypto import new_master_key_spec
 
-    settings = load({
-        "SKULDKOLL_ENV": "production", "SECRET_KEY": "s" * 40,
-        "MASTER_KEYS": new_master_key_spec("k2026"), "BLIND_INDEX_KEY": "b" * 40,
-        "DATABASE_URL": "postgresql+psycopg://app@db/skuldkoll",
-        "REDIS_URL": "redis://redis:6379/0", "BANKID_URL": "https://appapi2.bankid.com/rp/v6.0/",
-        "BANKID_CERT": "/etc/skuldkoll/rp.pem", "INSTANCE_DIR": str(tmp_path),
-        "SMTP_URL": "smtp://mail.example.se:587",
-    })
+    settings = load(
+        {
+            "SKULDKOLL_ENV": "production",
+            "SECRET_KEY": "s" * 40,
+            "MASTER_KEYS": new_master_key_spec("k2026"),
+            "BLIND_INDEX_KEY": "b" * 40,
+            "DATABASE_URL": "postgresql+psycopg://app@db/skuldkoll",
+            "REDIS_URL": "redis://redis:6379/0",
+            "BANKID_URL": "https://appapi2.bankid.com/rp/v6.0/",
+            "BANKID_CERT": "/etc/skuldkoll/rp.pem",
+            "INSTANCE_DIR": str(tmp_path),
+            "SMTP_URL": "smtp://mail.example.se:587",
+        }
+    )
     assert settings.env == "production" and settings.secure_cookies
     assert not settings.bankid_simulated
 
@@ -78,8 +84,7 @@ def test_cron_expressions_of_the_demo_scheduler():
 def test_fullmakt_markdown_is_escaped_before_it_becomes_html():
     from shared.web.filters import simple_markdown
 
-    html = str(simple_markdown("# Fullmakt\n\nJag <b>ger</b>:\n+ <script>x</script>\n+ två",
-                               top=2))
+    html = str(simple_markdown("# Fullmakt\n\nJag <b>ger</b>:\n+ <script>x</script>\n+ två", top=2))
     assert "<h2>Fullmakt</h2>" in html
     assert "<p>Jag &lt;b&gt;ger&lt;/b&gt;:</p>" in html
     assert "<li>&lt;script&gt;x&lt;/script&gt;</li><li>två</li>" in html

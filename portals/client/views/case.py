@@ -18,8 +18,7 @@ from shared.web import htmx
 from shared.web.access import access, citizen
 from shared.web.factory import db_session
 
-bp = Blueprint("case", __name__, url_prefix="/cases/<uuid:case_id>",
-               template_folder="../templates")
+bp = Blueprint("case", __name__, url_prefix="/cases/<uuid:case_id>", template_folder="../templates")
 
 
 def load_case(case_id: uuid.UUID) -> Case:
@@ -36,13 +35,25 @@ def show(case_id: uuid.UUID):
     case = load_case(case_id)
     session = db_session()
     report = inquiries.report(session, case)
-    audit.record(session, current_user.actor, "case.view", subject_type="case",
-                 subject_id=case.id, reason="klientens egen vy")
+    audit.record(
+        session,
+        current_user.actor,
+        "case.view",
+        subject_type="case",
+        subject_id=case.id,
+        reason="klientens egen vy",
+    )
     response = htmx.render(
-        "client/case/page.html", "client/case/_report.html", case=case, report=report,
-        debts=inquiries.case_debts(session, case), summary=compilation.summary(session, case),
-        plan=compilation.plan(session, case, case.plan_months), kinds=KIND_LABELS,
-        statuses=STATUS_LABELS)
+        "client/case/page.html",
+        "client/case/_report.html",
+        case=case,
+        report=report,
+        debts=inquiries.case_debts(session, case),
+        summary=compilation.summary(session, case),
+        plan=compilation.plan(session, case, case.plan_months),
+        kinds=KIND_LABELS,
+        statuses=STATUS_LABELS,
+    )
     if htmx.wants_partial() and report.total and report.answered == report.total:
         response.status_code = htmx.STOP_POLLING
     return response
@@ -53,13 +64,17 @@ def show(case_id: uuid.UUID):
 def add_debt(case_id: uuid.UUID):
     """A debt from a letter; the counsellor confirms it before it counts in the plan."""
     case = load_case(case_id)
-    ctx = {"case": case, "kinds": KIND_LABELS, "statuses": STATUS_LABELS,
-           "form": request.form, "errors": {}}
+    ctx = {
+        "case": case,
+        "kinds": KIND_LABELS,
+        "statuses": STATUS_LABELS,
+        "form": request.form,
+        "errors": {},
+    }
     if request.method == "POST":
         try:
             item = answers.parse_debt(request.form)
-            answers.add_manual_debt(db_session(), case, item,
-                                      by_person_id=current_user.person.id)
+            answers.add_manual_debt(db_session(), case, item, by_person_id=current_user.person.id)
         except FieldError as exc:
             ctx["errors"] = {exc.field: exc.message}
             return render_template("client/case/debt_form.html", **ctx), 422

@@ -80,13 +80,24 @@ def page_url(fullmakt: Fullmakt) -> str:
     return url_for("fullmakt.show", fullmakt_id=fullmakt.id)
 
 
-def render_fullmakt(fullmakt: Fullmakt, *, form: RevokeForm | None = None,
-                    error: str | None = None, status: int = 200):
+def render_fullmakt(
+    fullmakt: Fullmakt,
+    *,
+    form: RevokeForm | None = None,
+    error: str | None = None,
+    status: int = 200,
+):
     municipality = db_session().get(Organisation, fullmakt.case.organisation_id)
     return htmx.render(
-        "client/fullmakt/page.html", "client/fullmakt/_fullmakt.html", status,
-        fullmakt=fullmakt, case=fullmakt.case, municipality=municipality,
-        form=form or RevokeForm(), sign_form=EmptyForm(), error=error,
+        "client/fullmakt/page.html",
+        "client/fullmakt/_fullmakt.html",
+        status,
+        fullmakt=fullmakt,
+        case=fullmakt.case,
+        municipality=municipality,
+        form=form or RevokeForm(),
+        sign_form=EmptyForm(),
+        error=error,
         pending=fullmakt.status == FullmaktStatus.PENDING,
         active=fullmakt.status == FullmaktStatus.ACTIVE,
     )
@@ -96,22 +107,32 @@ def render_fullmakt(fullmakt: Fullmakt, *, form: RevokeForm | None = None,
 @access(citizen())
 def show(fullmakt_id: uuid.UUID):
     fullmakt = load_fullmakt(fullmakt_id)
-    audit.record(db_session(), current_user.actor, "fullmakt.view", subject_type="fullmakt",
-                 subject_id=fullmakt.id, reason="egen fullmakt",
-                 details={"portal": "client", "status": fullmakt.status.value})
+    audit.record(
+        db_session(),
+        current_user.actor,
+        "fullmakt.view",
+        subject_type="fullmakt",
+        subject_id=fullmakt.id,
+        reason="egen fullmakt",
+        details={"portal": "client", "status": fullmakt.status.value},
+    )
     return render_fullmakt(fullmakt)
 
 
 # -- signing with BankID ----------------------------------------------------------------
 
 
-def render_sign_order(fullmakt: Fullmakt, order: BankIdOrder,
-                      result: citizen_auth.PollResult, message: str | None = None):
+def render_sign_order(
+    fullmakt: Fullmakt,
+    order: BankIdOrder,
+    result: citizen_auth.PollResult,
+    message: str | None = None,
+):
     return render_order(
-        order, result,
+        order,
+        result,
         poll_url=url_for("fullmakt.sign_order", fullmakt_id=fullmakt.id, order_id=order.id),
-        cancel_url=url_for("fullmakt.sign_cancel", fullmakt_id=fullmakt.id,
-                           order_id=order.id),
+        cancel_url=url_for("fullmakt.sign_cancel", fullmakt_id=fullmakt.id, order_id=order.id),
         retry_url=url_for("fullmakt.sign", fullmakt_id=fullmakt.id),
         page="client/fullmakt/sign.html",
         message=message,
@@ -131,22 +152,28 @@ def sign(fullmakt_id: uuid.UUID):
     try:
         with case_key(fullmakt):
             order = citizen_auth.start_sign(
-                db_session(), bankid_client(), portal=current_app.config["PORTAL"],
+                db_session(),
+                bankid_client(),
+                portal=current_app.config["PORTAL"],
                 end_user_ip=request.remote_addr or "127.0.0.1",
                 session_binding=session_binding(),
                 user_visible_data=fullmakt.text,
                 purpose={"type": "fullmakt", "fullmakt_id": str(fullmakt.id)},
-                personal_number=person.personnummer)
+                personal_number=person.personnummer,
+            )
     except BankIdError as exc:
         log.warning("BankID sign could not start: %s", exc.error_code)
-        return render_fullmakt(fullmakt, error=_(bankid.user_message(
-            bankid.FAILED, None, error_code=exc.error_code)))
+        return render_fullmakt(
+            fullmakt, error=_(bankid.user_message(bankid.FAILED, None, error_code=exc.error_code))
+        )
     session[SIGN_ORDER] = str(order.id)
-    response = render_sign_order(fullmakt, order,
-                                 citizen_auth.PollResult(order.status, order.hint_code))
+    response = render_sign_order(
+        fullmakt, order, citizen_auth.PollResult(order.status, order.hint_code)
+    )
     # A reload after this POST should poll the order, not start another one.
-    response.headers["HX-Push-Url"] = url_for("fullmakt.sign_order", fullmakt_id=fullmakt.id,
-                                              order_id=order.id)
+    response.headers["HX-Push-Url"] = url_for(
+        "fullmakt.sign_order", fullmakt_id=fullmakt.id, order_id=order.id
+    )
     return response
 
 
@@ -171,17 +198,30 @@ def sign_order(fullmakt_id: uuid.UUID, order_id: uuid.UUID):
     if fullmakt.signature_order_id == order.id:  # signed already (a reload): show it
         return finish_polling(page_url(fullmakt))
     if fullmakt.status != FullmaktStatus.PENDING:
-        return render_sign_order(fullmakt, order, result, _(
-            "Fullmakten kan inte längre signeras. Den är redan signerad eller har upphört."))
+        return render_sign_order(
+            fullmakt,
+            order,
+            result,
+            _("Fullmakten kan inte längre signeras. Den är redan signerad eller har upphört."),
+        )
     try:
         fullmakt_service.complete_signing(s, fullmakt, order)
     except NotAllowed:
         log.warning("sign order %s does not fit fullmakt %s", order.id, fullmakt.id)
-        return render_sign_order(fullmakt, order, result, _(
-            "Underskriften kunde inte kopplas till fullmakten. Försök igen."))
+        return render_sign_order(
+            fullmakt,
+            order,
+            result,
+            _("Underskriften kunde inte kopplas till fullmakten. Försök igen."),
+        )
     session.pop(SIGN_ORDER, None)
-    flash(_("Fullmakten är signerad och gäller till och med %(date)s.",
-            date=iso_date(fullmakt.valid_until)), "success")
+    flash(
+        _(
+            "Fullmakten är signerad och gäller till och med %(date)s.",
+            date=iso_date(fullmakt.valid_until),
+        ),
+        "success",
+    )
     return finish_polling(page_url(fullmakt))
 
 
@@ -206,14 +246,20 @@ def revoke(fullmakt_id: uuid.UUID):
     form = RevokeForm()
     if not form.validate_on_submit():
         if htmx.wants_partial():  # the form's own partial, swapped in place
-            return make_response(render_template("client/fullmakt/_revoke.html",
-                                                 fullmakt=fullmakt, form=form), 422)
+            return make_response(
+                render_template("client/fullmakt/_revoke.html", fullmakt=fullmakt, form=form), 422
+            )
         return render_fullmakt(fullmakt, form=form, status=422)
     try:
         fullmakt_service.revoke(db_session(), current_user.person, fullmakt)
     except NotAllowed:
         flash(_("Fullmakten har redan upphört."), "info")
         return htmx.redirect(page_url(fullmakt))
-    flash(_("Fullmakten är återkallad. Inga nya uppgifter hämtas in, och de uppgifter som "
-            "har samlats in raderas."), "success")
+    flash(
+        _(
+            "Fullmakten är återkallad. Inga nya uppgifter hämtas in, och de uppgifter som "
+            "har samlats in raderas."
+        ),
+        "success",
+    )
     return htmx.redirect(page_url(fullmakt))

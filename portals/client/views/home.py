@@ -17,10 +17,19 @@ bp = Blueprint("home", __name__, template_folder="../templates")
 def index():
     person = current_user.person
     s = db_session()
-    audit.record(s, current_user.actor, "person.view", subject_type="person",
-                 subject_id=person.id, reason="egen översikt", details={"portal": "client"})
+    audit.record(
+        s,
+        current_user.actor,
+        "person.view",
+        subject_type="person",
+        subject_id=person.id,
+        reason="egen översikt",
+        details={"portal": "client"},
+    )
     own = queries.cases_of_person(s, person)
-    municipalities = {case.organisation_id: s.get(Organisation, case.organisation_id)
-                      for case in own}
-    return render_template("client/home.html", person=person, cases=own,
-                           municipalities=municipalities)
+    municipalities = {
+        case.organisation_id: s.get(Organisation, case.organisation_id) for case in own
+    }
+    return render_template(
+        "client/home.html", person=person, cases=own, municipalities=municipalities
+    )

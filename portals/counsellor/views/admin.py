@@ -29,10 +29,15 @@ NO_SUCH_COUNSELLOR = "Välj en aktiv rådgivare i samma kommun."
 def case_list():
     admin = current_user.user
     rows = queries.municipality_cases(db_session(), admin)
-    audit.record(db_session(), current_user.actor, "case.list_viewed",
-                 details={"portal": "counsellor", "scope": "municipality", "count": len(rows)})
-    return htmx.render("counsellor/admin/cases.html",
-                       "counsellor/admin/_partials/case_list.html", cases=rows)
+    audit.record(
+        db_session(),
+        current_user.actor,
+        "case.list_viewed",
+        details={"portal": "counsellor", "scope": "municipality", "count": len(rows)},
+    )
+    return htmx.render(
+        "counsellor/admin/cases.html", "counsellor/admin/_partials/case_list.html", cases=rows
+    )
 
 
 @bp.route("/cases/<uuid:case_id>/transfer", methods=["GET", "POST"])
@@ -43,10 +48,15 @@ def transfer(case_id: uuid.UUID):
     if case is None:
         abort(404)
     form = TransferForm()
-    candidates = [u for u in queries.active_counsellors(session, admin.organisation_id)
-                  if u.id != case.counsellor_id]
-    form.counsellor.choices = [("", _("Välj rådgivare")),
-                               *((str(u.id), u.name) for u in candidates)]
+    candidates = [
+        u
+        for u in queries.active_counsellors(session, admin.organisation_id)
+        if u.id != case.counsellor_id
+    ]
+    form.counsellor.choices = [
+        ("", _("Välj rådgivare")),
+        *((str(u.id), u.name) for u in candidates),
+    ]
     if form.validate_on_submit():
         to = queries.user_by_id(session, form.counsellor.data)
         try:
@@ -63,10 +73,20 @@ def transfer(case_id: uuid.UUID):
             return htmx.redirect(url_for("admin.case_list"))
     else:
         # The page names the client: a view of the case, for this purpose.
-        audit.record(session, current_user.actor, "case.view", subject_type="case",
-                     subject_id=case.id, reason="flytt av ärende",
-                     details={"portal": "counsellor"})
-    return htmx.render("counsellor/admin/transfer.html",
-                       "counsellor/admin/_partials/transfer_form.html",
-                       status=422 if form.is_submitted() else 200,
-                       case=case, form=form, candidates=candidates)
+        audit.record(
+            session,
+            current_user.actor,
+            "case.view",
+            subject_type="case",
+            subject_id=case.id,
+            reason="flytt av ärende",
+            details={"portal": "counsellor"},
+        )
+    return htmx.render(
+        "counsellor/admin/transfer.html",
+        "counsellor/admin/_partials/transfer_form.html",
+        status=422 if form.is_submitted() else 200,
+        case=case,
+        form=form,
+        candidates=candidates,
+    )

@@ -44,27 +44,44 @@ def new():
     if form.validate_on_submit():
         try:
             registration = cases.register_client(
-                db_session(), current_user.user, personnummer=form.personnummer.data,
+                db_session(),
+                current_user.user,
+                personnummer=form.personnummer.data,
                 email=form.email.data,
                 register=register_from_settings(current_app.config["SETTINGS"]),
-                today=clock.today())
+                today=clock.today(),
+            )
         except FieldError as exc:
             show_field_error(form, exc)
         else:
             case = registration.case
             if registration.created:
-                flash(_("Klienten är registrerad och fullmakten har skickats till %(email)s.",
-                        email=case.email), "success")
+                flash(
+                    _(
+                        "Klienten är registrerad och fullmakten har skickats till %(email)s.",
+                        email=case.email,
+                    ),
+                    "success",
+                )
                 return htmx.redirect(url_for("cases.show", case_id=case.id))
             if case.counsellor_id == current_user.user.id:
                 flash(_("Klienten har redan ett öppet ärende hos dig. Här är det."), "info")
                 return htmx.redirect(url_for("cases.show", case_id=case.id))
             # A colleague's case: say that it exists (no duplicate), but not whose it is.
-            add_error(form.personnummer, _(
-                "Personen har redan ett öppet ärende hos en kollega i kommunen. Kommunens "
-                "administratör kan flytta ärendet till dig."))
-    return htmx.render(NEW_PAGE, "counsellor/cases/_partials/register_form.html",
-                       status=422 if form.is_submitted() else 200, form=form, lookup=None)
+            add_error(
+                form.personnummer,
+                _(
+                    "Personen har redan ett öppet ärende hos en kollega i kommunen. Kommunens "
+                    "administratör kan flytta ärendet till dig."
+                ),
+            )
+    return htmx.render(
+        NEW_PAGE,
+        "counsellor/cases/_partials/register_form.html",
+        status=422 if form.is_submitted() else 200,
+        form=form,
+        lookup=None,
+    )
 
 
 @dataclass(frozen=True)
@@ -89,14 +106,28 @@ def lookup():
             register = register_from_settings(current_app.config["SETTINGS"])
             record = register.lookup(number.digits)
             if record is None:
-                result, status = Lookup(error=_(
-                    "Personnumret finns inte i folkbokföringen. Kontrollera numret.")), 422
+                result, status = (
+                    Lookup(
+                        error=_("Personnumret finns inte i folkbokföringen. Kontrollera numret.")
+                    ),
+                    422,
+                )
             else:
-                audit.record(db_session(), current_user.actor, "person.lookup",
-                             reason="registrering", details={"portal": "counsellor"})
+                audit.record(
+                    db_session(),
+                    current_user.actor,
+                    "person.lookup",
+                    reason="registrering",
+                    details={"portal": "counsellor"},
+                )
                 result = Lookup(record=record)
-    return htmx.render(NEW_PAGE, "counsellor/cases/_partials/person_lookup.html",
-                       status=status, form=form, lookup=result)
+    return htmx.render(
+        NEW_PAGE,
+        "counsellor/cases/_partials/person_lookup.html",
+        status=status,
+        form=form,
+        lookup=result,
+    )
 
 
 def history_rows(case: Case) -> list[dict]:
@@ -119,17 +150,31 @@ def history_rows(case: Case) -> list[dict]:
 
 
 def _render_case(case: Case, status: int = 200, **extra):
-    return htmx.render("counsellor/cases/show.html", "counsellor/cases/_partials/case.html",
-                       status, case=case, fullmakt=case.fullmakt, history=history_rows(case),
-                       resend_form=EmptyForm(), today=clock.today(), **extra)
+    return htmx.render(
+        "counsellor/cases/show.html",
+        "counsellor/cases/_partials/case.html",
+        status,
+        case=case,
+        fullmakt=case.fullmakt,
+        history=history_rows(case),
+        resend_form=EmptyForm(),
+        today=clock.today(),
+        **extra,
+    )
 
 
 @bp.get("/<uuid:case_id>")
 @access(case_owner())
 def show(case_id: uuid.UUID):
     case = own_case(case_id)
-    audit.record(db_session(), current_user.actor, "case.view", subject_type="case",
-                 subject_id=case.id, details={"portal": "counsellor"})
+    audit.record(
+        db_session(),
+        current_user.actor,
+        "case.view",
+        subject_type="case",
+        subject_id=case.id,
+        details={"portal": "counsellor"},
+    )
     return _render_case(case)
 
 
@@ -143,8 +188,9 @@ def change_validity(case_id: uuid.UUID):
         try:
             day = date.fromisoformat(raw) if raw else None
         except ValueError:
-            raise FieldError("valid_until",
-                             "Ange det nya sista giltighetsdatumet (ÅÅÅÅ-MM-DD).") from None
+            raise FieldError(
+                "valid_until", "Ange det nya sista giltighetsdatumet (ÅÅÅÅ-MM-DD)."
+            ) from None
         changed = fullmakt_service.change_validity(db_session(), current_user.user, case, day)
     except FieldError as exc:
         return _render_case(case, 422, validity_error=exc.message, validity_value=raw)
@@ -152,8 +198,14 @@ def change_validity(case_id: uuid.UUID):
         flash(str(exc), "error")
         return htmx.redirect(url_for("cases.show", case_id=case.id))
     if changed:
-        flash(_("Fullmakten gäller nu till och med %(day)s. Borgenärer som prenumererar på "
-                "den får veta det.", day=case.fullmakt.valid_until.isoformat()), "success")
+        flash(
+            _(
+                "Fullmakten gäller nu till och med %(day)s. Borgenärer som prenumererar på "
+                "den får veta det.",
+                day=case.fullmakt.valid_until.isoformat(),
+            ),
+            "success",
+        )
     else:
         flash(_("Giltighetstiden är oförändrad."), "info")
     return htmx.redirect(url_for("cases.show", case_id=case.id))

@@ -27,8 +27,9 @@ from shared.web import htmx
 from shared.web.access import access, case_owner
 from shared.web.factory import db_session
 
-bp = Blueprint("compile", __name__, url_prefix="/cases/<uuid:case_id>",
-               template_folder="../templates")
+bp = Blueprint(
+    "compile", __name__, url_prefix="/cases/<uuid:case_id>", template_folder="../templates"
+)
 
 
 def budget_groups():
@@ -45,12 +46,17 @@ def budget_groups():
 def summary(case_id: uuid.UUID):
     case = load_case(case_id)
     session = db_session()
-    audit.record(session, current_user.actor, "case.summary_viewed", subject_type="case",
-                 subject_id=case.id)
-    return render_template("counsellor/compile/summary.html", case=case,
-                           summary=compilation.summary(session, case),
-                           debts=case_debts(session, case), kinds=KIND_LABELS,
-                           statuses=STATUS_LABELS)
+    audit.record(
+        session, current_user.actor, "case.summary_viewed", subject_type="case", subject_id=case.id
+    )
+    return render_template(
+        "counsellor/compile/summary.html",
+        case=case,
+        summary=compilation.summary(session, case),
+        debts=case_debts(session, case),
+        kinds=KIND_LABELS,
+        statuses=STATUS_LABELS,
+    )
 
 
 @bp.route("/budget", methods=["GET", "POST"])
@@ -72,14 +78,27 @@ def budget(case_id: uuid.UUID):
             flash(_("Budgeten är sparad."), "success")
             return htmx.redirect(url_for("compile.plan", case_id=case.id))
     else:
-        audit.record(session, current_user.actor, "case.budget_viewed", subject_type="case",
-                     subject_id=case.id)
-        values = {e.category: format_kronor_plain(e.amount_ore)
-                  for e in compilation.budget_entries(session, case)}
+        audit.record(
+            session,
+            current_user.actor,
+            "case.budget_viewed",
+            subject_type="case",
+            subject_id=case.id,
+        )
+        values = {
+            e.category: format_kronor_plain(e.amount_ore)
+            for e in compilation.budget_entries(session, case)
+        }
     _lines, totals = compilation.budget(session, case)
-    return render_template("counsellor/compile/budget.html", case=case, groups=budget_groups(),
-                           values=values, errors=errors, totals=totals, expense=EXPENSE,
-                           ), (422 if errors else 200)
+    return render_template(
+        "counsellor/compile/budget.html",
+        case=case,
+        groups=budget_groups(),
+        values=values,
+        errors=errors,
+        totals=totals,
+        expense=EXPENSE,
+    ), (422 if errors else 200)
 
 
 @bp.get("/plan")
@@ -93,10 +112,16 @@ def plan(case_id: uuid.UUID):
     except FieldError as exc:
         error = exc.message
         view = compilation.plan(db_session(), case, case.plan_months)
-    audit.record(db_session(), current_user.actor, "case.plan_viewed", subject_type="case",
-                 subject_id=case.id)
-    return render_template("counsellor/compile/plan.html", case=case, view=view,
-                           months=months, error=error), (422 if error else 200)
+    audit.record(
+        db_session(),
+        current_user.actor,
+        "case.plan_viewed",
+        subject_type="case",
+        subject_id=case.id,
+    )
+    return render_template(
+        "counsellor/compile/plan.html", case=case, view=view, months=months, error=error
+    ), (422 if error else 200)
 
 
 @bp.get("/export.csv")
@@ -105,6 +130,11 @@ def export(case_id: uuid.UUID):
     case = load_case(case_id)
     data = compilation.export_bossplus(db_session(), current_user.user, case)
     filename = f"bossplus-{case.person.personnummer[:8]}-{case.id.hex[:8]}.csv"
-    return Response(data, mimetype="text/csv; charset=utf-8", headers={
-        "Content-Disposition": f'attachment; filename="{filename}"',
-        "Cache-Control": "no-store"})
+    return Response(
+        data,
+        mimetype="text/csv; charset=utf-8",
+        headers={
+            "Content-Disposition": f'attachment; filename="{filename}"',
+            "Cache-Control": "no-store",
+        },
+    )

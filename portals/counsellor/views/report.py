@@ -18,8 +18,9 @@ from shared.web import htmx
 from shared.web.access import access, case_owner
 from shared.web.factory import db_session
 
-bp = Blueprint("report", __name__, url_prefix="/cases/<uuid:case_id>",
-               template_folder="../templates")
+bp = Blueprint(
+    "report", __name__, url_prefix="/cases/<uuid:case_id>", template_folder="../templates"
+)
 
 
 def load_case(case_id: uuid.UUID):
@@ -33,10 +34,16 @@ def report_context(case) -> dict:
     session = db_session()
     report = inquiries.report(session, case)
     asked = {i.creditor_id for i in report.inquiries if i.status != InquiryStatus.ANSWERED}
-    return {"case": case, "report": report, "directory": inquiries.directory(session),
-            "asked": asked, "debts": inquiries.case_debts(session, case),
-            "can_collect": case.fullmakt is not None and case.status.value == "active",
-            "kinds": KIND_LABELS, "statuses": STATUS_LABELS}
+    return {
+        "case": case,
+        "report": report,
+        "directory": inquiries.directory(session),
+        "asked": asked,
+        "debts": inquiries.case_debts(session, case),
+        "can_collect": case.fullmakt is not None and case.status.value == "active",
+        "kinds": KIND_LABELS,
+        "statuses": STATUS_LABELS,
+    }
 
 
 @bp.get("/report")
@@ -45,10 +52,16 @@ def report(case_id: uuid.UUID):
     """The live report; the partial polls itself until every inquiry is answered."""
     case = load_case(case_id)
     ctx = report_context(case)
-    audit.record(db_session(), current_user.actor, "case.report_viewed", subject_type="case",
-                 subject_id=case.id)
-    response = htmx.render("counsellor/report/page.html", "counsellor/report/_partials/report.html",
-                           **ctx)
+    audit.record(
+        db_session(),
+        current_user.actor,
+        "case.report_viewed",
+        subject_type="case",
+        subject_id=case.id,
+    )
+    response = htmx.render(
+        "counsellor/report/page.html", "counsellor/report/_partials/report.html", **ctx
+    )
     done = ctx["report"].total and ctx["report"].answered == ctx["report"].total
     if done and htmx.wants_partial():
         response.status_code = htmx.STOP_POLLING
@@ -67,10 +80,18 @@ def send(case_id: uuid.UUID):
         sent = inquiries.send_inquiries(db_session(), current_user.user, case, chosen)
     except (FieldError, NotAllowed) as exc:
         ctx = report_context(case) | {"send_error": getattr(exc, "message", str(exc))}
-        return htmx.render("counsellor/report/page.html",
-                           "counsellor/report/_partials/report.html", status=422, **ctx)
-    flash(_("%(n)s förfrågningar skickas.", n=len(sent)) if sent else
-          _("De valda borgenärerna har redan fått en förfrågan."), "success")
+        return htmx.render(
+            "counsellor/report/page.html",
+            "counsellor/report/_partials/report.html",
+            status=422,
+            **ctx,
+        )
+    flash(
+        _("%(n)s förfrågningar skickas.", n=len(sent))
+        if sent
+        else _("De valda borgenärerna har redan fått en förfrågan."),
+        "success",
+    )
     return htmx.redirect(url_for("report.report", case_id=case.id))
 
 
@@ -96,8 +117,15 @@ def manual_answer(case_id: uuid.UUID, inquiry_id: uuid.UUID):
     """Type in an answer that came by post (or by phone) from a creditor."""
     case = load_case(case_id)
     inquiry = _load_inquiry(case, inquiry_id)
-    ctx = {"case": case, "inquiry": inquiry, "kinds": KIND_LABELS, "statuses": STATUS_LABELS,
-           "rows": 3, "form": request.form, "errors": {}}
+    ctx = {
+        "case": case,
+        "inquiry": inquiry,
+        "kinds": KIND_LABELS,
+        "statuses": STATUS_LABELS,
+        "rows": 3,
+        "form": request.form,
+        "errors": {},
+    }
     if request.method == "POST":
         choice = request.form.get("answer")
         try:
@@ -106,11 +134,24 @@ def manual_answer(case_id: uuid.UUID, inquiry_id: uuid.UUID):
             rows = _debt_rows(request.form)
             if choice == "yes" and not rows:
                 raise FieldError("debts[0].capital", _("Fyll i minst en skuld för ett ja-svar."))
-            debts = [answers.parse_debt(row, prefix=f"debts[{i}].",
-                                          creditor_name=inquiry.creditor.name)
-                     for i, row in enumerate(rows)] if choice == "yes" else []
-            answers.answer(db_session(), inquiry, answer=Answer(choice), debts=debts,
-                             source="manual", answered_by=f"user:{current_user.user.id}")
+            debts = (
+                [
+                    answers.parse_debt(
+                        row, prefix=f"debts[{i}].", creditor_name=inquiry.creditor.name
+                    )
+                    for i, row in enumerate(rows)
+                ]
+                if choice == "yes"
+                else []
+            )
+            answers.answer(
+                db_session(),
+                inquiry,
+                answer=Answer(choice),
+                debts=debts,
+                source="manual",
+                answered_by=f"user:{current_user.user.id}",
+            )
         except FieldError as exc:
             ctx["errors"] = {exc.field: exc.message}
             return render_template("counsellor/report/answer.html", **ctx), 422
@@ -127,8 +168,13 @@ def manual_answer(case_id: uuid.UUID, inquiry_id: uuid.UUID):
 def add_debt(case_id: uuid.UUID):
     """A debt from a letter the client brought."""
     case = load_case(case_id)
-    ctx = {"case": case, "kinds": KIND_LABELS, "statuses": STATUS_LABELS, "form": request.form,
-           "errors": {}}
+    ctx = {
+        "case": case,
+        "kinds": KIND_LABELS,
+        "statuses": STATUS_LABELS,
+        "form": request.form,
+        "errors": {},
+    }
     if request.method == "POST":
         try:
             item = answers.parse_debt(request.form)
@@ -154,5 +200,3 @@ def confirm_debt(case_id: uuid.UUID, debt_id: uuid.UUID):
     answers.confirm_debt(db_session(), current_user.user, debt)
     flash(_("Skulden är bekräftad."), "success")
     return htmx.redirect(url_for("report.report", case_id=case.id))
-
-

@@ -46,10 +46,14 @@ def api_key() -> Rule:
                 if key is not None:
                     found = (key.id, key.organisation_id)
         if found is None:
-            abort(_unauthorized(_("Ange en giltig API-nyckel: Authorization: Bearer <nyckel>.")
-                                if not presented else
-                                _("API-nyckeln är ogiltig eller återkallad."),
-                                presented=presented))
+            abort(
+                _unauthorized(
+                    _("Ange en giltig API-nyckel: Authorization: Bearer <nyckel>.")
+                    if not presented
+                    else _("API-nyckeln är ogiltig eller återkallad."),
+                    presented=presented,
+                )
+            )
         g.api_key_id, g.api_org_id = found
         dbmod.current_org.set(g.api_org_id)
         return True

@@ -31,8 +31,11 @@ def remember_data_key(key_id: uuid.UUID | None) -> None:
 
 
 def _replay(outcome: service.Replay) -> Response:
-    response = Response(outcome.body, status=outcome.status_code,
-                        mimetype="application/json" if outcome.body else None)
+    response = Response(
+        outcome.body,
+        status=outcome.status_code,
+        mimetype="application/json" if outcome.body else None,
+    )
     response.headers[REPLAYED] = "true"
     response.headers["Cache-Control"] = "no-store"
     return response
@@ -52,25 +55,45 @@ def handle(call: Callable[[], Response]) -> Response:
     if key is None:
         return call()
     if not key.strip() or len(key) > service.MAX_KEY_LENGTH:
-        return invalid([{"field": HEADER, "message": _(
-            "Högst %(n)s tecken, och inte tom.", n=service.MAX_KEY_LENGTH)}],
-            code="invalid_idempotency_key")
+        return invalid(
+            [
+                {
+                    "field": HEADER,
+                    "message": _("Högst %(n)s tecken, och inte tom.", n=service.MAX_KEY_LENGTH),
+                }
+            ],
+            code="invalid_idempotency_key",
+        )
     endpoint = f"{request.method} {request.script_root}{request.path}"
-    fingerprint = service.request_hash(request.method, request.script_root + request.path,
-                                       request.get_data(cache=True))
+    fingerprint = service.request_hash(
+        request.method, request.script_root + request.path, request.get_data(cache=True)
+    )
     with dbmod.session_scope(g.api_org_id) as session:
-        outcome = service.claim(session, g.api_org_id, key, endpoint=endpoint,
-                                fingerprint=fingerprint)
+        outcome = service.claim(
+            session, g.api_org_id, key, endpoint=endpoint, fingerprint=fingerprint
+        )
     if isinstance(outcome, service.Replay):
         return _replay(outcome)
     if isinstance(outcome, service.Mismatch):
-        return invalid([{"field": HEADER, "message": _(
-            "Nyckeln har redan använts för en annan begäran (%(endpoint)s eller en annan "
-            "kropp). Använd en ny nyckel för en ny begäran.", endpoint=outcome.endpoint)}],
-            code="idempotency_key_reused")
+        return invalid(
+            [
+                {
+                    "field": HEADER,
+                    "message": _(
+                        "Nyckeln har redan använts för en annan begäran (%(endpoint)s "
+                        "eller en annan kropp). Använd en ny nyckel för en ny begäran.",
+                        endpoint=outcome.endpoint,
+                    ),
+                }
+            ],
+            code="idempotency_key_reused",
+        )
     if isinstance(outcome, service.InProgress):
-        return problem(409, _("En begäran med samma Idempotency-Key pågår fortfarande. "
-                              "Försök igen om en stund."), code="idempotency_key_in_use")
+        return problem(
+            409,
+            _("En begäran med samma Idempotency-Key pågår fortfarande. Försök igen om en stund."),
+            code="idempotency_key_in_use",
+        )
     record_id = outcome.record_id
     try:
         response = call()
@@ -82,7 +105,6 @@ def handle(call: Callable[[], Response]) -> Response:
         return response
     session = db_session()
     with crypto.data_key_scope(g.get("idempotency_data_key")):
-        service.complete(session, record_id, response.status_code,
-                         response.get_data(as_text=True))
+        service.complete(session, record_id, response.status_code, response.get_data(as_text=True))
         session.flush()  # values are encrypted when they are written
     return response

@@ -41,8 +41,9 @@ def decode(cursor: str) -> Keyset:
     return EPOCH + timedelta(microseconds=int(micros)), uuid.UUID(row_id)
 
 
-def keyset_page(stmt: Select, created_col: Any, id_col: Any, *, limit: int,
-                cursor: str | None) -> Select:
+def keyset_page(
+    stmt: Select, created_col: Any, id_col: Any, *, limit: int, cursor: str | None
+) -> Select:
     """``stmt`` newest first after ``cursor``, one row more than ``limit`` (to know
     whether there is a next page)."""
     return newest_first(stmt, created_col, id_col, before=before(cursor), limit=limit + 1)

@@ -22,11 +22,22 @@ MAX_DEBTS = 100
 DEBT_TEXT_FIELDS = ("reference", "kind", "status", "original_creditor", "kfm_case", "note")
 
 
-def problem(status: int, detail: str, *, code: str, errors: list[dict] | None = None,
-            headers: Mapping[str, str] | None = None) -> Response:
-    body: dict[str, Any] = {"type": "about:blank", "title": HTTP_STATUS_CODES.get(status, ""),
-                            "status": status, "detail": detail, "code": code,
-                            "instance": request.script_root + request.path}
+def problem(
+    status: int,
+    detail: str,
+    *,
+    code: str,
+    errors: list[dict] | None = None,
+    headers: Mapping[str, str] | None = None,
+) -> Response:
+    body: dict[str, Any] = {
+        "type": "about:blank",
+        "title": HTTP_STATUS_CODES.get(status, ""),
+        "status": status,
+        "detail": detail,
+        "code": code,
+        "instance": request.script_root + request.path,
+    }
     if errors is not None:
         body["errors"] = errors
     response = jsonify(body)
@@ -58,10 +69,13 @@ def _special(loc: tuple, kind: str) -> str | None:
     name = loc[-1] if loc else ""
     in_debt = len(loc) == 3 and loc[0] == "debts" and isinstance(loc[1], int)
     if loc == ("answer",):
-        return _("Ange \"yes\" (kunden har skulder hos er) eller \"no\" (ingen kundrelation).")
+        return _('Ange "yes" (kunden har skulder hos er) eller "no" (ingen kundrelation).')
     if loc == ("debts",):
-        return (_("Högst %(n)s skulder i ett svar.", n=MAX_DEBTS) if kind == "too_long"
-                else _("En lista med skulder (tom vid \"no\")."))
+        return (
+            _("Högst %(n)s skulder i ett svar.", n=MAX_DEBTS)
+            if kind == "too_long"
+            else _('En lista med skulder (tom vid "no").')
+        )
     if len(loc) == 2 and loc[0] == "debts" and isinstance(loc[1], int):
         return _("Varje skuld är ett JSON-objekt.")
     if not in_debt:

@@ -102,9 +102,13 @@ def rules_of(schema: dict[str, Any]) -> list[str]:
         rules.append("en av: " + ", ".join(str(v) for v in schema["enum"]))
     if "const" in schema:
         rules.append(f"alltid {schema['const']}")
-    for key, text in (("minimum", "minst"), ("maximum", "högst"),
-                      ("minLength", "minst {} tecken"), ("maxLength", "högst {} tecken"),
-                      ("maxItems", "högst {} element")):
+    for key, text in (
+        ("minimum", "minst"),
+        ("maximum", "högst"),
+        ("minLength", "minst {} tecken"),
+        ("maxLength", "högst {} tecken"),
+        ("maxItems", "högst {} element"),
+    ):
         if key in schema:
             rules.append(text.format(schema[key]) if "{}" in text else f"{text} {schema[key]}")
     if "default" in schema:
@@ -121,8 +125,7 @@ def _json(value: Any) -> str:
 
 
 def _field(name: str, schema: dict[str, Any], required: bool) -> Field:
-    return Field(name, type_of(schema), required, schema.get("description", ""),
-                 rules_of(schema))
+    return Field(name, type_of(schema), required, schema.get("description", ""), rules_of(schema))
 
 
 def _schema(name: str, schema: dict[str, Any]) -> Schema:
@@ -135,21 +138,41 @@ def _responses(op: dict[str, Any]) -> list[Result]:
     results = []
     for status, response in sorted(op.get("responses", {}).items()):
         [(content_type, media)] = response.get("content", {}).items() or [(None, {})]
-        results.append(Result(status, response.get("description", ""), content_type,
-                              type_of(media["schema"]) if media.get("schema") else None,
-                              list(response.get("headers", {}))))
+        results.append(
+            Result(
+                status,
+                response.get("description", ""),
+                content_type,
+                type_of(media["schema"]) if media.get("schema") else None,
+                list(response.get("headers", {})),
+            )
+        )
     return results
 
 
 def _operation(path: str, method: str, op: dict[str, Any]) -> Operation:
-    params = [(p["in"], _field(p["name"], {**p.get("schema", {}),
-                                           "description": p.get("description", "")},
-                               p.get("required", False)))
-              for p in op.get("parameters", [])]
+    params = [
+        (
+            p["in"],
+            _field(
+                p["name"],
+                {**p.get("schema", {}), "description": p.get("description", "")},
+                p.get("required", False),
+            ),
+        )
+        for p in op.get("parameters", [])
+    ]
     body = op.get("requestBody", {}).get("content", {}).get("application/json")
-    return Operation(op.get("operationId", ""), method.upper(), path, op.get("summary", ""),
-                     op.get("description", ""), params,
-                     type_of(body["schema"]) if body else None, _responses(op))
+    return Operation(
+        op.get("operationId", ""),
+        method.upper(),
+        path,
+        op.get("summary", ""),
+        op.get("description", ""),
+        params,
+        type_of(body["schema"]) if body else None,
+        _responses(op),
+    )
 
 
 def _referenced(paths: dict[str, Any], components: dict[str, Any]) -> set[str]:
@@ -161,9 +184,9 @@ def _referenced(paths: dict[str, Any], components: dict[str, Any]) -> set[str]:
         node = todo.pop()
         if isinstance(node, dict):
             ref = node.get("$ref")
-            if isinstance(ref, str) and ref.startswith(REF) and ref[len(REF):] not in found:
-                found.add(ref[len(REF):])
-                todo.append(components.get(ref[len(REF):], {}))
+            if isinstance(ref, str) and ref.startswith(REF) and ref[len(REF) :] not in found:
+                found.add(ref[len(REF) :])
+                todo.append(components.get(ref[len(REF) :], {}))
             todo.extend(node.values())
         elif isinstance(node, list):
             todo.extend(node)
@@ -173,8 +196,9 @@ def _referenced(paths: dict[str, Any], components: dict[str, Any]) -> set[str]:
 def build(doc: dict[str, Any]) -> Reference:
     tags = {t["name"]: Section(t["name"], t.get("description", "")) for t in doc.get("tags", [])}
     for path, operations in doc["paths"].items():
-        for method in sorted(operations, key=lambda m: METHOD_ORDER.index(m)
-                             if m in METHOD_ORDER else 99):
+        for method in sorted(
+            operations, key=lambda m: METHOD_ORDER.index(m) if m in METHOD_ORDER else 99
+        ):
             op = operations[method]
             tag = (op.get("tags") or ["API"])[0]
             section = tags.setdefault(tag, Section(tag, ""))
@@ -183,6 +207,11 @@ def build(doc: dict[str, Any]) -> Reference:
     used = _referenced(doc["paths"], components)
     schemas = [_schema(name, s) for name, s in sorted(components.items()) if name in used]
     info = doc["info"]
-    return Reference(info["title"], info["version"], info.get("description", ""),
-                     doc["servers"][0]["url"], [s for s in tags.values() if s.operations],
-                     schemas)
+    return Reference(
+        info["title"],
+        info["version"],
+        info.get("description", ""),
+        doc["servers"][0]["url"],
+        [s for s in tags.values() if s.operations],
+        schemas,
+    )

@@ -95,17 +95,24 @@ class Parameters(BaseModel):
 
 class IdempotencyHeaders(Parameters):
     idempotency_key: str | None = Field(
-        None, alias="Idempotency-Key", min_length=1, max_length=MAX_KEY_LENGTH,
+        None,
+        alias="Idempotency-Key",
+        min_length=1,
+        max_length=MAX_KEY_LENGTH,
         description="Valfri, högst 255 tecken (t.ex. ett UUID). En upprepning med samma nyckel "
-                    "och samma begäran inom 24 timmar ger det första svaret igen och ändrar "
-                    "ingenting; samma nyckel med en annan begäran ger 422.")
+        "och samma begäran inom 24 timmar ger det första svaret igen och ändrar "
+        "ingenting; samma nyckel med en annan begäran ger 422.",
+    )
 
 
 class Page(Parameters):
     limit: int = Field(50, ge=1, le=100, description="Högst så många poster per sida (1–100).")
-    cursor: str | None = Field(None, max_length=60,
-                               json_schema_extra={"pattern": pagination.PATTERN},
-                               description="next_cursor från föregående sida.")
+    cursor: str | None = Field(
+        None,
+        max_length=60,
+        json_schema_extra={"pattern": pagination.PATTERN},
+        description="next_cursor från föregående sida.",
+    )
 
     @field_validator("cursor")
     @classmethod
@@ -117,16 +124,22 @@ class Page(Parameters):
 
 class InquiryQuery(Page):
     status: Literal["answered", "unanswered"] | None = Field(
-        None, description="answered: besvarade; unanswered: väntar på svar. Utelämnad: alla.")
+        None, description="answered: besvarade; unanswered: väntar på svar. Utelämnad: alla."
+    )
     personal_number: str | None = Field(
-        None, max_length=13, json_schema_extra={"pattern": PNR_PATTERN},
+        None,
+        max_length=13,
+        json_schema_extra={"pattern": PNR_PATTERN},
         description="Kundens personnummer (ÅÅÅÅMMDDNNNN eller ÅÅÅÅMMDD-NNNN; även "
-                    "samordningsnummer). Ett nummer vars kontrollsiffra inte stämmer ger "
-                    "inga träffar.")
-    sent_from: IsoDate | None = Field(None, description="Skickade denna dag eller senare "
-                                                     "(svensk tid).")
-    sent_to: IsoDate | None = Field(None, description="Skickade denna dag eller tidigare "
-                                                   "(svensk tid).")
+        "samordningsnummer). Ett nummer vars kontrollsiffra inte stämmer ger "
+        "inga träffar.",
+    )
+    sent_from: IsoDate | None = Field(
+        None, description="Skickade denna dag eller senare (svensk tid)."
+    )
+    sent_to: IsoDate | None = Field(
+        None, description="Skickade denna dag eller tidigare (svensk tid)."
+    )
 
     @field_validator("personal_number")
     @classmethod
@@ -143,14 +156,17 @@ class InquiryQuery(Page):
 
 
 class SubscriptionQuery(Page):
-    active: bool | None = Field(None, description="true: gällande; false: avslutade. "
-                                                  "Utelämnad: alla.")
+    active: bool | None = Field(
+        None, description="true: gällande; false: avslutade. Utelämnad: alla."
+    )
 
 
 class DeliveryQuery(Page):
     status: DeliveryState | None = Field(
-        None, description="pending: väntar på (nytt) försök; succeeded: mottagaren svarade 2xx; "
-                          "failed: gav upp efter schemat för nya försök.")
+        None,
+        description="pending: väntar på (nytt) försök; succeeded: mottagaren svarade 2xx; "
+        "failed: gav upp efter schemat för nya försök.",
+    )
 
 
 # -- bodies ---------------------------------------------------------------------------
@@ -159,17 +175,20 @@ class DeliveryQuery(Page):
 class DebtIn(BaseModel):
     """En skuld i ett ja-svar. Belopp i öre (heltal)."""
 
-    reference: Text | None = Field(None, max_length=100,
-                                   description="Ert referens- eller kontonummer.")
+    reference: Text | None = Field(
+        None, max_length=100, description="Ert referens- eller kontonummer."
+    )
     kind: DebtKind = Field(description="Skuldslag.")
     status: DebtStatus | None = Field(None, description="Utelämnad: undisputed.")
     capital_ore: Ore = Field(description="Kapital i öre.")
     interest_ore: Ore | None = Field(None, description="Upplupen ränta i öre.")
     fees_ore: Ore | None = Field(None, description="Avgifter i öre.")
-    interest_rate_bp: BasisPoints | None = Field(None, description="Räntesats i baspunkter "
-                                                                   "(1250 = 12,5 %).")
-    original_creditor: Text | None = Field(None, max_length=200,
-                                           description="Ursprunglig borgenär.")
+    interest_rate_bp: BasisPoints | None = Field(
+        None, description="Räntesats i baspunkter (1250 = 12,5 %)."
+    )
+    original_creditor: Text | None = Field(
+        None, max_length=200, description="Ursprunglig borgenär."
+    )
     kfm_case: Text | None = Field(None, max_length=40, description="Kronofogdens målnummer.")
     note: Text | None = Field(None, max_length=1000)
 
@@ -179,20 +198,23 @@ class AnswerIn(BaseModel):
     er)."""
 
     answer: Literal["yes", "no"]
-    debts: list[DebtIn] | None = Field(None, max_length=100,
-                                       description="Skulderna vid yes; tom eller utelämnad "
-                                                   "vid no.")
+    debts: list[DebtIn] | None = Field(
+        None, max_length=100, description="Skulderna vid yes; tom eller utelämnad vid no."
+    )
     send_fullmakt: StrictBool = Field(
-        True, description="Vid yes: skicka fullmakten till ert system (webhooken "
-                          "fullmakt.sent) om ni har en webhook-mottagare.")
+        True,
+        description="Vid yes: skicka fullmakten till ert system (webhooken "
+        "fullmakt.sent) om ni har en webhook-mottagare.",
+    )
 
 
 class SubscriptionIn(BaseModel):
     """Prenumerera på en fullmakt."""
 
     fullmakt_id: uuid.UUID = Field(description="En fullmakt som ni har svarat ja under.")
-    resend_fullmakt: StrictBool = Field(False, description="Skicka fullmakten till ert system "
-                                                           "igen (fullmakt.sent).")
+    resend_fullmakt: StrictBool = Field(
+        False, description="Skicka fullmakten till ert system igen (fullmakt.sent)."
+    )
 
 
 # -- responses ------------------------------------------------------------------------
@@ -212,8 +234,11 @@ class Problem(BaseModel):
     title: str
     status: int
     detail: str
-    code: str | None = Field(None, description="Vilket problem, för maskiner: t.ex. "
-                                               "invalid_api_key, not_found, already_answered.")
+    code: str | None = Field(
+        None,
+        description="Vilket problem, för maskiner: t.ex. "
+        "invalid_api_key, not_found, already_answered.",
+    )
     instance: str | None = None
     errors: list[FieldProblem] | None = Field(None, description="Varje fel i indata.")
 

@@ -48,18 +48,20 @@ ERRORS = {
     400: _l("Kroppen är inte ett JSON-objekt (Content-Type: application/json)."),
     401: _l("Ingen, ogiltig eller återkallad API-nyckel."),
     404: _l("Finns inte, eller hör inte till er organisation."),
-    409: _l("Tillståndet tillåter det inte (t.ex. redan besvarad, fullmakten gäller inte), "
-            "eller en begäran med samma Idempotency-Key pågår."),
-    422: _l("Fel i indata: errors listar varje fält (t.ex. debts[2].capital_ore) med ett "
-            "meddelande."),
+    409: _l(
+        "Tillståndet tillåter det inte (t.ex. redan besvarad, fullmakten gäller inte), "
+        "eller en begäran med samma Idempotency-Key pågår."
+    ),
+    422: _l(
+        "Fel i indata: errors listar varje fält (t.ex. debts[2].capital_ore) med ett meddelande."
+    ),
 }
 
 
 def _reject_invalid(_req, _resp, error, _instance, _adapter) -> None:
     """spectree's hook after validating the request: an invalid one is a problem."""
     if error is not None:
-        code = "invalid_answer" if getattr(error, "title", "") == "AnswerIn" \
-            else "invalid_request"
+        code = "invalid_answer" if getattr(error, "title", "") == "AnswerIn" else "invalid_request"
         abort(invalid(field_errors(error.errors()), code=code))
 
 
@@ -75,23 +77,38 @@ api = SpecTree(
     before=_reject_invalid,
     naming_strategy=lambda model: model.__name__,
     nested_naming_strategy=lambda _parent, child: child,
-    security_schemes=[SecurityScheme(name=SECURITY, data=SecuritySchemeData(
-        type="http", scheme="bearer", bearer_format="sk_live_…",
-        description="En API-nyckel från borgenärsportalen (API-nycklar): "
-                    "Authorization: Bearer sk_live_…"))],
+    security_schemes=[
+        SecurityScheme(
+            name=SECURITY,
+            data=SecuritySchemeData(
+                type="http",
+                scheme="bearer",
+                bearer_format="sk_live_…",
+                description="En API-nyckel från borgenärsportalen (API-nycklar): "
+                "Authorization: Bearer sk_live_…",
+            ),
+        )
+    ],
     security={SECURITY: []},
 )
 
 
 def _malformed_json() -> Response | None:
     if not isinstance(request.get_json(silent=True), dict):
-        return problem(400, _("Skicka ett JSON-objekt (Content-Type: application/json)."),
-                       code="invalid_json")
+        return problem(
+            400, _("Skicka ett JSON-objekt (Content-Type: application/json)."), code="invalid_json"
+        )
     return None
 
 
-def operation(*, ok: int, model: type | None, errors: Iterable[int], tag: str,
-              path_params: dict[str, str] | None = None) -> Callable:
+def operation(
+    *,
+    ok: int,
+    model: type | None,
+    errors: Iterable[int],
+    tag: str,
+    path_params: dict[str, str] | None = None,
+) -> Callable:
     """An API operation: the key's access rule, spectree's validation and document
     entry (the view's docstring is its summary and description), Idempotency-Key on
     POST, and the responses the document declares: ``ok`` with ``model``, 401 and
@@ -104,9 +121,12 @@ def operation(*, ok: int, model: type | None, errors: Iterable[int], tag: str,
         has_body = "json" in hints
         if has_body:
             codes["HTTP_400"] = Problem
-        validated = api.validate(resp=Responses(**codes), tags=[tag],
-                                 operation_id=view.__name__,
-                                 path_parameter_descriptions=path_params)(view)
+        validated = api.validate(
+            resp=Responses(**codes),
+            tags=[tag],
+            operation_id=view.__name__,
+            path_parameter_descriptions=path_params,
+        )(view)
 
         @functools.wraps(validated)
         def run(*args, **kwargs):
@@ -134,8 +154,7 @@ def document() -> dict[str, Any]:
     ``<mount>/api/v1`` (``/creditor/api/v1`` in the one WSGI app), problems as
     application/problem+json, the headers spectree cannot declare."""
     spec = copy.deepcopy(api.spec)
-    spec["servers"] = [{"url": f"{request.script_root}{PREFIX}",
-                        "description": _("Skuldkoll")}]
+    spec["servers"] = [{"url": f"{request.script_root}{PREFIX}", "description": _("Skuldkoll")}]
     spec["tags"] = [{"name": name, "description": str(text)} for name, text in TAGS.items()]
     paths = {}
     for path, operations in spec["paths"].items():
@@ -151,8 +170,13 @@ def _idempotency_parameter() -> dict[str, Any]:
     [(name, prop)] = schema["properties"].items()
     description = prop.pop("description", "")
     prop.pop("title", None)
-    return {"name": name, "in": "header", "required": False, "description": description,
-            "schema": prop}
+    return {
+        "name": name,
+        "in": "header",
+        "required": False,
+        "description": description,
+        "schema": prop,
+    }
 
 
 def _finish_operation(method: str, op: dict[str, Any]) -> None:
@@ -169,14 +193,22 @@ def _finish_operation(method: str, op: dict[str, Any]) -> None:
         code = int(status)
         if code >= 400:
             content = response.pop("content", {}).get("application/json") or {
-                "schema": {"$ref": "#/components/schemas/Problem"}}
+                "schema": {"$ref": "#/components/schemas/Problem"}
+            }
             response["content"] = {PROBLEM_JSON: content}
             response["description"] = str(ERRORS.get(code, response["description"]))
         if code == 401:
-            response["headers"] = {"WWW-Authenticate": {
-                "description": "Bearer realm=\"skuldkoll\"", "schema": {"type": "string"}}}
+            response["headers"] = {
+                "WWW-Authenticate": {
+                    "description": 'Bearer realm="skuldkoll"',
+                    "schema": {"type": "string"},
+                }
+            }
         if method == "post" and 200 <= code < 300:
-            response["headers"] = {"Idempotent-Replayed": {
-                "description": "true när svaret är det sparade svaret på en tidigare "
-                               "begäran med samma Idempotency-Key.",
-                "schema": {"type": "string", "enum": ["true"]}}}
+            response["headers"] = {
+                "Idempotent-Replayed": {
+                    "description": "true när svaret är det sparade svaret på en tidigare "
+                    "begäran med samma Idempotency-Key.",
+                    "schema": {"type": "string", "enum": ["true"]},
+                }
+            }

@@ -65,10 +65,20 @@ def openapi():
 
 
 EVENTS = [
-    ("inquiry.created", _l("En ny kundfråga till er: inquiry_id, personal_number, "
-                           "principal_name, agent, fullmakt och answer_url.")),
-    ("fullmakt.sent", _l("Fullmakten skickas till ert system: efter ett ja med send_fullmakt, "
-                         "när ni hämtar den i portalen eller med resend_fullmakt.")),
+    (
+        "inquiry.created",
+        _l(
+            "En ny kundfråga till er: inquiry_id, personal_number, "
+            "principal_name, agent, fullmakt och answer_url."
+        ),
+    ),
+    (
+        "fullmakt.sent",
+        _l(
+            "Fullmakten skickas till ert system: efter ett ja med send_fullmakt, "
+            "när ni hämtar den i portalen eller med resend_fullmakt."
+        ),
+    ),
     ("fullmakt.signed", _l("Fullmaktsgivaren har signerat fullmakten med BankID.")),
     ("fullmakt.revoked", _l("Fullmaktsgivaren har återkallat fullmakten.")),
     ("fullmakt.validity_changed", _l("Fullmaktens giltighetstid har ändrats.")),
@@ -83,12 +93,20 @@ EVENTS = [
 def reference_page():
     """The API reference, rendered from the OpenAPI document."""
     hours = int(webhooks.GIVE_UP_AFTER.total_seconds() // 3600)
-    retry = {"timeout": int(webhook_http.TIMEOUT), "hours": hours,
-             "slots": webhooks.MAX_CONCURRENT,
-             "schedule": ", ".join(_duration(s) for s in webhooks.BACKOFF)}
-    return render_template("creditor/api/reference.html", ref=reference.build(document()),
-                           document_url=url_for("api.openapi"), errors=ERRORS, events=EVENTS,
-                           retry=retry)
+    retry = {
+        "timeout": int(webhook_http.TIMEOUT),
+        "hours": hours,
+        "slots": webhooks.MAX_CONCURRENT,
+        "schedule": ", ".join(_duration(s) for s in webhooks.BACKOFF),
+    }
+    return render_template(
+        "creditor/api/reference.html",
+        ref=reference.build(document()),
+        document_url=url_for("api.openapi"),
+        errors=ERRORS,
+        events=EVENTS,
+        retry=retry,
+    )
 
 
 def _duration(seconds: int) -> str:
@@ -104,62 +122,103 @@ def _duration(seconds: int) -> str:
 
 def _debt(debt: Debt) -> schemas.Debt:
     return schemas.Debt(
-        id=debt.id, reference=debt.reference, kind=debt.kind, status=debt.status,
-        capital_ore=debt.capital_ore, interest_ore=debt.interest_ore, fees_ore=debt.fees_ore,
-        total_ore=debt.total_ore, interest_rate_bp=debt.interest_rate_bp,
-        original_creditor=debt.original_creditor, kfm_case=debt.kfm_case, note=debt.note)
+        id=debt.id,
+        reference=debt.reference,
+        kind=debt.kind,
+        status=debt.status,
+        capital_ore=debt.capital_ore,
+        interest_ore=debt.interest_ore,
+        fees_ore=debt.fees_ore,
+        total_ore=debt.total_ore,
+        interest_rate_bp=debt.interest_rate_bp,
+        original_creditor=debt.original_creditor,
+        kfm_case=debt.kfm_case,
+        note=debt.note,
+    )
 
 
 def _said_no(inquiry: Inquiry) -> bool:
     return inquiry.status == InquiryStatus.ANSWERED and inquiry.answer == Answer.NO
 
 
-def _inquiry(inquiry: Inquiry, case: Case, fullmakt: Fullmakt, municipality: Organisation,
-             debts: list[Debt]) -> schemas.Inquiry:
+def _inquiry(
+    inquiry: Inquiry, case: Case, fullmakt: Fullmakt, municipality: Organisation, debts: list[Debt]
+) -> schemas.Inquiry:
     """After a no, nothing more about the person than the personnummer (as the portal's
     customer inquiries show it)."""
     counsellor = case.counsellor
-    agent = None if _said_no(inquiry) else schemas.Agent(
-        organisation=municipality.name, orgnr=municipality.orgnr,
-        counsellor=counsellor.name if counsellor is not None else None)
+    agent = (
+        None
+        if _said_no(inquiry)
+        else schemas.Agent(
+            organisation=municipality.name,
+            orgnr=municipality.orgnr,
+            counsellor=counsellor.name if counsellor is not None else None,
+        )
+    )
     return schemas.Inquiry(
-        inquiry_id=inquiry.id, status=inquiry.status.value,
-        sent_at=inquiry.delivered_at or inquiry.created_at, delivered_at=inquiry.delivered_at,
+        inquiry_id=inquiry.id,
+        status=inquiry.status.value,
+        sent_at=inquiry.delivered_at or inquiry.created_at,
+        delivered_at=inquiry.delivered_at,
         personal_number=case.person.personnummer,
-        principal_name=None if _said_no(inquiry) else case.person.name, agent=agent,
-        fullmakt=schemas.FullmaktRef(id=fullmakt.id, code=fullmakt.code,
-                                     signed_at=fullmakt.signed_at,
-                                     valid_from=fullmakt.valid_from,
-                                     valid_until=fullmakt.valid_until),
+        principal_name=None if _said_no(inquiry) else case.person.name,
+        agent=agent,
+        fullmakt=schemas.FullmaktRef(
+            id=fullmakt.id,
+            code=fullmakt.code,
+            signed_at=fullmakt.signed_at,
+            valid_from=fullmakt.valid_from,
+            valid_until=fullmakt.valid_until,
+        ),
         answer_url=url_for("api.answer_inquiry", inquiry_id=inquiry.id, _external=True),
         answer=inquiry.answer.value if inquiry.answer else None,
-        answered_at=inquiry.answered_at, changed_at=inquiry.changed_at,
-        answer_source=inquiry.answer_source, debts=[_debt(d) for d in debts])
+        answered_at=inquiry.answered_at,
+        changed_at=inquiry.changed_at,
+        answer_source=inquiry.answer_source,
+        debts=[_debt(d) for d in debts],
+    )
 
 
 def _answer(inquiry: Inquiry, debts: list[Debt]) -> schemas.AnswerOut:
     return schemas.AnswerOut(
-        inquiry_id=inquiry.id, status=inquiry.status.value,
+        inquiry_id=inquiry.id,
+        status=inquiry.status.value,
         answer=inquiry.answer.value if inquiry.answer else None,
-        answered_at=inquiry.answered_at, changed_at=inquiry.changed_at,
-        answer_source=inquiry.answer_source, debts=[_debt(d) for d in debts])
+        answered_at=inquiry.answered_at,
+        changed_at=inquiry.changed_at,
+        answer_source=inquiry.answer_source,
+        debts=[_debt(d) for d in debts],
+    )
 
 
 def _subscription(sub: FullmaktSubscription, code: str | None) -> schemas.Subscription:
-    return schemas.Subscription(id=sub.id, fullmakt_id=sub.fullmakt_id, fullmakt_code=code,
-                                active=sub.active, source=sub.source,
-                                created_at=sub.created_at, ended_at=sub.ended_at)
+    return schemas.Subscription(
+        id=sub.id,
+        fullmakt_id=sub.fullmakt_id,
+        fullmakt_code=code,
+        active=sub.active,
+        source=sub.source,
+        created_at=sub.created_at,
+        ended_at=sub.ended_at,
+    )
 
 
 def _delivery_fields(delivery: WebhookDelivery) -> dict[str, Any]:
-    return {"id": delivery.id, "webhook_id": delivery.message_id,
-            "event_type": delivery.event_type, "status": delivery.status.value,
-            "endpoint_url": delivery.endpoint.url if delivery.endpoint else None,
-            "attempts": delivery.attempts, "created_at": delivery.created_at,
-            "next_attempt_at": delivery.next_attempt_at,
-            "last_attempt_at": delivery.last_attempt_at,
-            "last_status_code": delivery.last_status_code,
-            "succeeded_at": delivery.succeeded_at, "failed_at": delivery.failed_at}
+    return {
+        "id": delivery.id,
+        "webhook_id": delivery.message_id,
+        "event_type": delivery.event_type,
+        "status": delivery.status.value,
+        "endpoint_url": delivery.endpoint.url if delivery.endpoint else None,
+        "attempts": delivery.attempts,
+        "created_at": delivery.created_at,
+        "next_attempt_at": delivery.next_attempt_at,
+        "last_attempt_at": delivery.last_attempt_at,
+        "last_status_code": delivery.last_status_code,
+        "succeeded_at": delivery.succeeded_at,
+        "failed_at": delivery.failed_at,
+    }
 
 
 # -- inquiries -----------------------------------------------------------------------------
@@ -182,25 +241,43 @@ def list_inquiries(query: schemas.InquiryQuery):
     """
     session = db_session()
     stmt = customer_inquiries.creditor_inquiries(
-        g.api_org_id, answered={"answered": True, "unanswered": False}.get(query.status),
-        personnummer=query.personal_number, sent_from=query.sent_from, sent_to=query.sent_to)
-    rows = session.scalars(pagination.keyset_page(
-        stmt, Inquiry.created_at, Inquiry.id, limit=query.limit, cursor=query.cursor)).all()
+        g.api_org_id,
+        answered={"answered": True, "unanswered": False}.get(query.status),
+        personnummer=query.personal_number,
+        sent_from=query.sent_from,
+        sent_to=query.sent_to,
+    )
+    rows = session.scalars(
+        pagination.keyset_page(
+            stmt, Inquiry.created_at, Inquiry.id, limit=query.limit, cursor=query.cursor
+        )
+    ).all()
     page, next_cursor = pagination.split(rows, query.limit)
     details = queries.inquiry_details(session, page)
-    data = [_inquiry(i, details.cases[i.case_id], details.fullmakter[i.fullmakt_id],
-                     details.municipalities[i.organisation_id], details.debts[i.id])
-            for i in page]
+    data = [
+        _inquiry(
+            i,
+            details.cases[i.case_id],
+            details.fullmakter[i.fullmakt_id],
+            details.municipalities[i.organisation_id],
+            details.debts[i.id],
+        )
+        for i in page
+    ]
     if page:
-        audit.record(session, auth.actor(), "inquiries.listed", subject_type="organisation",
-                     subject_id=g.api_org_id,
-                     details={"via": "api", "inquiries": [str(i.id) for i in page]})
+        audit.record(
+            session,
+            auth.actor(),
+            "inquiries.listed",
+            subject_type="organisation",
+            subject_id=g.api_org_id,
+            details={"via": "api", "inquiries": [str(i.id) for i in page]},
+        )
     return schemas.InquiryPage(data=data, next_cursor=next_cursor)
 
 
 @bp.get("/inquiries/<uuid:inquiry_id>")
-@operation(ok=200, model=schemas.Inquiry, errors=(404,), tag="Kundfrågor",
-           path_params=INQUIRY_ID)
+@operation(ok=200, model=schemas.Inquiry, errors=(404,), tag="Kundfrågor", path_params=INQUIRY_ID)
 def get_inquiry(inquiry_id: uuid.UUID):
     """Läs en kundfråga
 
@@ -209,14 +286,21 @@ def get_inquiry(inquiry_id: uuid.UUID):
     session = db_session()
     found = _load(inquiry_id)
     view = queries.inquiry_view(session, found)
-    audit.record(session, auth.actor(), "inquiry.view", subject_type="inquiry", subject_id=found.id,
-                 details={"via": "api"})
+    audit.record(
+        session,
+        auth.actor(),
+        "inquiry.view",
+        subject_type="inquiry",
+        subject_id=found.id,
+        details={"via": "api"},
+    )
     return _inquiry(found, view.case, view.fullmakt, view.municipality, view.debts)
 
 
 @bp.post("/inquiries/<uuid:inquiry_id>/answer")
-@operation(ok=200, model=schemas.AnswerOut, errors=(404, 409), tag="Kundfrågor",
-           path_params=INQUIRY_ID)
+@operation(
+    ok=200, model=schemas.AnswerOut, errors=(404, 409), tag="Kundfrågor", path_params=INQUIRY_ID
+)
 def answer_inquiry(inquiry_id: uuid.UUID, json: schemas.AnswerIn):
     """Besvara en kundfråga
 
@@ -232,20 +316,27 @@ def answer_inquiry(inquiry_id: uuid.UUID, json: schemas.AnswerIn):
     for i, item in enumerate(json.debts or []):
         data = {k: v for k, v in item.model_dump().items() if v is not None}
         try:
-            debts.append(parse_debt(data, prefix=f"debts[{i}].",
-                                    creditor_name=found.creditor.name))
+            debts.append(parse_debt(data, prefix=f"debts[{i}].", creditor_name=found.creditor.name))
         except FieldError as exc:
             errors.append({"field": exc.field, "message": exc.message})
     if errors:
         abort(invalid(errors, code="invalid_answer"))
     try:
-        answers.answer(session, found, answer=Answer(json.answer), debts=debts, source="api",
-                         answered_by=auth.by(), send_fullmakt=json.send_fullmakt)
+        answers.answer(
+            session,
+            found,
+            answer=Answer(json.answer),
+            debts=debts,
+            source="api",
+            answered_by=auth.by(),
+            send_fullmakt=json.send_fullmakt,
+        )
     except FieldError as exc:
         abort(invalid([{"field": exc.field, "message": exc.message}], code="invalid_answer"))
     except NotAllowed as exc:
-        code = "already_answered" if found.status == InquiryStatus.ANSWERED \
-            else "fullmakt_not_valid"
+        code = (
+            "already_answered" if found.status == InquiryStatus.ANSWERED else "fullmakt_not_valid"
+        )
         abort(problem(409, str(exc), code=code))
     view = queries.inquiry_view(session, found)
     idempotency.remember_data_key(view.case.data_key_id)
@@ -256,8 +347,13 @@ def answer_inquiry(inquiry_id: uuid.UUID, json: schemas.AnswerIn):
 
 
 @bp.get("/fullmakter/<uuid:fullmakt_id>")
-@operation(ok=200, model=schemas.Fullmakt, errors=(404,), tag="Fullmakter",
-           path_params={"fullmakt_id": "Fullmaktens id."})
+@operation(
+    ok=200,
+    model=schemas.Fullmakt,
+    errors=(404,),
+    tag="Fullmakter",
+    path_params={"fullmakt_id": "Fullmaktens id."},
+)
 def get_fullmakt(fullmakt_id: uuid.UUID):
     """Läs en fullmakt
 
@@ -268,8 +364,14 @@ def get_fullmakt(fullmakt_id: uuid.UUID):
     fullmakt = subscriptions.fullmakt_for_creditor(session, g.api_org_id, fullmakt_id)
     if fullmakt is None:
         _not_found(_("Det finns ingen fullmakt med det id:t som ni har svarat ja under."))
-    audit.record(session, auth.actor(), "fullmakt.view", subject_type="fullmakt",
-                 subject_id=fullmakt.id, details={"via": "api"})
+    audit.record(
+        session,
+        auth.actor(),
+        "fullmakt.view",
+        subject_type="fullmakt",
+        subject_id=fullmakt.id,
+        details={"via": "api"},
+    )
     return schemas.Fullmakt.model_validate(subscriptions.fullmakt_json(fullmakt, fullmakt.case))
 
 
@@ -283,13 +385,18 @@ def list_subscriptions(query: schemas.SubscriptionQuery):
 
     Era prenumerationer på fullmakters händelser, nyast först.
     """
-    rows = subscriptions.subscriptions_of(db_session(), g.api_org_id, active=query.active,
-                                          before=pagination.before(query.cursor),
-                                          limit=query.limit + 1)
+    rows = subscriptions.subscriptions_of(
+        db_session(),
+        g.api_org_id,
+        active=query.active,
+        before=pagination.before(query.cursor),
+        limit=query.limit + 1,
+    )
     page, next_cursor = pagination.split(rows, query.limit)
     codes = queries.fullmakt_codes(db_session(), {s.fullmakt_id for s in page})
-    return schemas.SubscriptionPage(data=[_subscription(s, codes.get(s.fullmakt_id))
-                                          for s in page], next_cursor=next_cursor)
+    return schemas.SubscriptionPage(
+        data=[_subscription(s, codes.get(s.fullmakt_id)) for s in page], next_cursor=next_cursor
+    )
 
 
 @bp.post("/subscriptions")
@@ -307,8 +414,9 @@ def create_subscription(json: schemas.SubscriptionIn):
     if creditor is None or fullmakt is None:  # as for GET /fullmakter/{id}
         _not_found(_("Det finns ingen fullmakt med det id:t som ni har svarat ja under."))
     try:
-        subscription = subscriptions.subscribe(session, creditor, fullmakt, source="api",
-                                               by=auth.by())
+        subscription = subscriptions.subscribe(
+            session, creditor, fullmakt, source="api", by=auth.by()
+        )
         if json.resend_fullmakt:
             subscriptions.send_fullmakt(session, creditor, fullmakt, by=auth.by())
     except NotAllowed as exc:
@@ -317,8 +425,13 @@ def create_subscription(json: schemas.SubscriptionIn):
 
 
 @bp.delete("/subscriptions/<uuid:subscription_id>")
-@operation(ok=204, model=None, errors=(404,), tag="Prenumerationer",
-           path_params={"subscription_id": "Prenumerationens id."})
+@operation(
+    ok=204,
+    model=None,
+    errors=(404,),
+    tag="Prenumerationer",
+    path_params={"subscription_id": "Prenumerationens id."},
+)
 def delete_subscription(subscription_id: uuid.UUID):
     """Avsluta en prenumeration
 
@@ -354,17 +467,22 @@ def list_deliveries(query: schemas.DeliveryQuery):
     Händelserna till era webhook-mottagare, nyast först, med status och antal försök.
     """
     rows = webhooks.deliveries_of(
-        db_session(), g.api_org_id,
+        db_session(),
+        g.api_org_id,
         status=DeliveryStatus(query.status) if query.status else None,
-        before=pagination.before(query.cursor), limit=query.limit + 1)
+        before=pagination.before(query.cursor),
+        limit=query.limit + 1,
+    )
     page, next_cursor = pagination.split(rows, query.limit)
-    return schemas.DeliveryPage(data=[schemas.Delivery(**_delivery_fields(d)) for d in page],
-                                next_cursor=next_cursor)
+    return schemas.DeliveryPage(
+        data=[schemas.Delivery(**_delivery_fields(d)) for d in page], next_cursor=next_cursor
+    )
 
 
 @bp.get("/webhook-deliveries/<uuid:delivery_id>")
-@operation(ok=200, model=schemas.DeliveryDetail, errors=(404,), tag="Webhooks",
-           path_params=DELIVERY_ID)
+@operation(
+    ok=200, model=schemas.DeliveryDetail, errors=(404,), tag="Webhooks", path_params=DELIVERY_ID
+)
 def get_delivery(delivery_id: uuid.UUID):
     """Läs en webhook-leverans
 
@@ -372,15 +490,23 @@ def get_delivery(delivery_id: uuid.UUID):
     misslyckades.
     """
     found = _load_delivery(delivery_id)
-    attempts = [schemas.Attempt(attempted_at=a.attempted_at, trigger=a.trigger,
-                                status_code=a.status_code, latency_ms=a.latency_ms,
-                                error=a.error) for a in found.attempt_log]
+    attempts = [
+        schemas.Attempt(
+            attempted_at=a.attempted_at,
+            trigger=a.trigger,
+            status_code=a.status_code,
+            latency_ms=a.latency_ms,
+            error=a.error,
+        )
+        for a in found.attempt_log
+    ]
     return schemas.DeliveryDetail(**_delivery_fields(found), attempt_log=attempts)
 
 
 @bp.post("/webhook-deliveries/<uuid:delivery_id>/redeliver")
-@operation(ok=202, model=schemas.Delivery, errors=(404, 409), tag="Webhooks",
-           path_params=DELIVERY_ID)
+@operation(
+    ok=202, model=schemas.Delivery, errors=(404, 409), tag="Webhooks", path_params=DELIVERY_ID
+)
 def redeliver_delivery(delivery_id: uuid.UUID):
     """Skicka en leverans igen
 

@@ -78,11 +78,13 @@ def _day(raw: str, field: str, errors: dict[str, str]) -> date | None:
 
 
 def parse_search(args) -> Search:
-    search = Search(number=(args.get("number") or "").strip()[:20],
-                    sent_from=(args.get("from") or "").strip()[:10],
-                    sent_to=(args.get("to") or "").strip()[:10],
-                    show=args.get("show") if args.get("show") in FILTERS else "all",
-                    errors={})
+    search = Search(
+        number=(args.get("number") or "").strip()[:20],
+        sent_from=(args.get("from") or "").strip()[:10],
+        sent_to=(args.get("to") or "").strip()[:10],
+        show=args.get("show") if args.get("show") in FILTERS else "all",
+        errors={},
+    )
     raw = re.sub(r"\s", "", search.number)
     if raw:
         if _is_orgnr(raw):
@@ -112,27 +114,45 @@ def index():
     org_id = current_user.organisation_id
     if search.asked and not search.errors and search.orgnr is None:
         rows = customer_inquiries.customer_inquiries(
-            session, org_id, personnummer=search.digits, sent_from=search.day_from,
+            session,
+            org_id,
+            personnummer=search.digits,
+            sent_from=search.day_from,
             sent_to=search.day_to,
-            answered={"answered": True, "unanswered": False}.get(search.show))
+            answered={"answered": True, "unanswered": False}.get(search.show),
+        )
     if rows:  # personnummer on every row, names and agents on the yes rows
-        audit.record(session, current_user.actor, "customer_inquiries.searched",
-                     subject_type="organisation", subject_id=org_id,
-                     details={"by_number": search.digits is not None,
-                              "inquiries": [str(r.inquiry.id) for r in rows],
-                              "named": [str(r.inquiry.id) for r in rows if r.principal_name]})
+        audit.record(
+            session,
+            current_user.actor,
+            "customer_inquiries.searched",
+            subject_type="organisation",
+            subject_id=org_id,
+            details={
+                "by_number": search.digits is not None,
+                "inquiries": [str(r.inquiry.id) for r in rows],
+                "named": [str(r.inquiry.id) for r in rows if r.principal_name],
+            },
+        )
     status = 422 if search.errors else 200
-    return htmx.render(PAGE, PARTIAL, status, search=search, rows=rows, filters=FILTERS,
-                       limit=customer_inquiries.SEARCH_LIMIT)
+    return htmx.render(
+        PAGE,
+        PARTIAL,
+        status,
+        search=search,
+        rows=rows,
+        filters=FILTERS,
+        limit=customer_inquiries.SEARCH_LIMIT,
+    )
 
 
 def _yes_inquiry(inquiry_id: uuid.UUID) -> Inquiry:
     """An inquiry to the organisation answered yes; anything else is a 404 (a no or an
     unanswered inquiry shows nothing more about the person)."""
-    inquiry = customer_inquiries.customer_inquiry(db_session(), current_user.organisation_id,
-                                             inquiry_id)
-    if inquiry is None or inquiry.status != InquiryStatus.ANSWERED or \
-            inquiry.answer != Answer.YES:
+    inquiry = customer_inquiries.customer_inquiry(
+        db_session(), current_user.organisation_id, inquiry_id
+    )
+    if inquiry is None or inquiry.status != InquiryStatus.ANSWERED or inquiry.answer != Answer.YES:
         abort(404)
     return inquiry
 
@@ -141,12 +161,24 @@ def _fullmakter(inquiry: Inquiry, status: int = 200, **extra):
     session = db_session()
     org_id = current_user.organisation_id
     rows = customer_inquiries.principal_fullmakter(session, org_id, inquiry)
-    audit.record(session, current_user.actor, "customer_fullmakter.viewed",
-                 subject_type="inquiry", subject_id=inquiry.id,
-                 details={"fullmakter": [str(r.fullmakt.id) for r in rows]})
-    return htmx.render(FULLMAKTER_PAGE, FULLMAKTER_PARTIAL, status, inquiry=inquiry,
-                       person=inquiry.case.person, rows=rows,
-                       has_endpoint=webhook_endpoints.has_endpoint(session, org_id), **extra)
+    audit.record(
+        session,
+        current_user.actor,
+        "customer_fullmakter.viewed",
+        subject_type="inquiry",
+        subject_id=inquiry.id,
+        details={"fullmakter": [str(r.fullmakt.id) for r in rows]},
+    )
+    return htmx.render(
+        FULLMAKTER_PAGE,
+        FULLMAKTER_PARTIAL,
+        status,
+        inquiry=inquiry,
+        person=inquiry.case.person,
+        rows=rows,
+        has_endpoint=webhook_endpoints.has_endpoint(session, org_id),
+        **extra,
+    )
 
 
 @bp.get("/inquiries/<uuid:inquiry_id>/fullmakter")
@@ -157,8 +189,9 @@ def fullmakter(inquiry_id: uuid.UUID):
 
 
 def _row(inquiry: Inquiry, fullmakt_id: uuid.UUID) -> customer_inquiries.FullmaktRow:
-    for row in customer_inquiries.principal_fullmakter(db_session(), current_user.organisation_id,
-                                                  inquiry):
+    for row in customer_inquiries.principal_fullmakter(
+        db_session(), current_user.organisation_id, inquiry
+    ):
         if row.fullmakt.id == fullmakt_id:
             return row
     abort(404)
@@ -186,8 +219,7 @@ def fetch(inquiry_id: uuid.UUID, fullmakt_id: uuid.UUID):
         subscriptions.send_fullmakt(db_session(), row.creditor, row.fullmakt, by=_by())
     except NotAllowed as exc:
         return _done(inquiry, error=str(exc))
-    return _done(inquiry, _("Fullmakten %(code)s skickas till ert system.",
-                            code=row.fullmakt.code))
+    return _done(inquiry, _("Fullmakten %(code)s skickas till ert system.", code=row.fullmakt.code))
 
 
 @bp.post("/inquiries/<uuid:inquiry_id>/fullmakter/<uuid:fullmakt_id>/unsubscribe")
@@ -198,8 +230,9 @@ def unsubscribe(inquiry_id: uuid.UUID, fullmakt_id: uuid.UUID):
     row = _row(inquiry, fullmakt_id)
     if row.subscription is not None:
         subscriptions.unsubscribe(db_session(), row.subscription, by=_by())
-    return _done(inquiry, _("Ni prenumererar inte längre på fullmakten %(code)s.",
-                            code=row.fullmakt.code))
+    return _done(
+        inquiry, _("Ni prenumererar inte längre på fullmakten %(code)s.", code=row.fullmakt.code)
+    )
 
 
 @bp.post("/inquiries/<uuid:inquiry_id>/fullmakter/<uuid:fullmakt_id>/subscribe")
@@ -209,9 +242,10 @@ def subscribe(inquiry_id: uuid.UUID, fullmakt_id: uuid.UUID):
     inquiry = _yes_inquiry(inquiry_id)
     row = _row(inquiry, fullmakt_id)
     try:
-        subscriptions.subscribe(db_session(), row.creditor, row.fullmakt, source="portal",
-                                by=_by())
+        subscriptions.subscribe(db_session(), row.creditor, row.fullmakt, source="portal", by=_by())
     except NotAllowed as exc:
         return _done(inquiry, error=str(exc))
-    return _done(inquiry, _("Ni prenumererar på fullmakten %(code)s och får dess händelser.",
-                            code=row.fullmakt.code))
+    return _done(
+        inquiry,
+        _("Ni prenumererar på fullmakten %(code)s och får dess händelser.", code=row.fullmakt.code),
+    )

@@ -75,32 +75,61 @@ def inbox():
     rows = [i for i in everything if _in_tab(i, tab)]
     counts = {key: sum(1 for i in everything if _in_tab(i, key)) for key in TABS}
     if rows:  # the rows show the principals' names
-        audit.record(session, current_user.actor, "inquiries.listed", subject_type="organisation",
-                     subject_id=current_user.organisation_id,
-                     details={"status": tab, "inquiries": [str(i.id) for i in rows]})
-    return htmx.render("creditor/inquiries/index.html", "creditor/inquiries/_partials/inbox.html",
-                       user=current_user.user, rows=rows, tab=tab, tabs=TABS, counts=counts,
-                       municipalities=municipalities)
+        audit.record(
+            session,
+            current_user.actor,
+            "inquiries.listed",
+            subject_type="organisation",
+            subject_id=current_user.organisation_id,
+            details={"status": tab, "inquiries": [str(i.id) for i in rows]},
+        )
+    return htmx.render(
+        "creditor/inquiries/index.html",
+        "creditor/inquiries/_partials/inbox.html",
+        user=current_user.user,
+        rows=rows,
+        tab=tab,
+        tabs=TABS,
+        counts=counts,
+        municipalities=municipalities,
+    )
 
 
 def _can_change(view: queries.InquiryView) -> bool:
     """A "no" can be changed to yes while the fullmakt holds (as in Fullmaktskollen)."""
     inquiry = view.inquiry
-    return inquiry.status == InquiryStatus.ANSWERED and inquiry.answer == Answer.NO \
+    return (
+        inquiry.status == InquiryStatus.ANSWERED
+        and inquiry.answer == Answer.NO
         and view.fullmakt_valid
+    )
 
 
-def _context(view: queries.InquiryView, *, form: AnswerForm | None = None,
-             rows: list[DebtRow] | None = None, change: bool = False, **extra) -> dict:
+def _context(
+    view: queries.InquiryView,
+    *,
+    form: AnswerForm | None = None,
+    rows: list[DebtRow] | None = None,
+    change: bool = False,
+    **extra,
+) -> dict:
     rows = rows if rows is not None else empty_rows()
     session = db_session()
-    return {"v": view, "inquiry": view.inquiry, "form": form or AnswerForm(formdata=None),
-            "rows": rows, "next_index": next_index(rows), "max_rows": MAX_ROWS,
-            "kinds": KIND_LABELS, "statuses": STATUS_LABELS,
-            "answered_by": queries.answered_by_label(session, view.inquiry),
-            "can_change": _can_change(view), "change": change and _can_change(view),
-            "has_endpoint": webhook_endpoints.has_endpoint(session, current_user.organisation_id),
-            **extra}
+    return {
+        "v": view,
+        "inquiry": view.inquiry,
+        "form": form or AnswerForm(formdata=None),
+        "rows": rows,
+        "next_index": next_index(rows),
+        "max_rows": MAX_ROWS,
+        "kinds": KIND_LABELS,
+        "statuses": STATUS_LABELS,
+        "answered_by": queries.answered_by_label(session, view.inquiry),
+        "can_change": _can_change(view),
+        "change": change and _can_change(view),
+        "has_endpoint": webhook_endpoints.has_endpoint(session, current_user.organisation_id),
+        **extra,
+    }
 
 
 @bp.get("/inquiries/<uuid:inquiry_id>")
@@ -111,12 +140,18 @@ def show(inquiry_id: uuid.UUID):
     inquiry = load_inquiry(inquiry_id)
     session = db_session()
     view = queries.inquiry_view(session, inquiry)
-    audit.record(session, current_user.actor, "inquiry.view", subject_type="inquiry",
-                 subject_id=inquiry.id)
-    audit.record(session, current_user.actor, "fullmakt.verified", subject_type="fullmakt",
-                 subject_id=view.fullmakt.id, details={"inquiry_id": str(inquiry.id)})
-    return htmx.render(PAGE, PARTIAL,
-                       **_context(view, change=request.args.get("change") == "yes"))
+    audit.record(
+        session, current_user.actor, "inquiry.view", subject_type="inquiry", subject_id=inquiry.id
+    )
+    audit.record(
+        session,
+        current_user.actor,
+        "fullmakt.verified",
+        subject_type="fullmakt",
+        subject_id=view.fullmakt.id,
+        details={"inquiry_id": str(inquiry.id)},
+    )
+    return htmx.render(PAGE, PARTIAL, **_context(view, change=request.args.get("change") == "yes"))
 
 
 @bp.get("/inquiries/<uuid:inquiry_id>/debt-rows/<int:index>")
@@ -127,9 +162,15 @@ def debt_row(inquiry_id: uuid.UUID, index: int):
     load_inquiry(inquiry_id)
     if index >= MAX_ROWS:
         abort(404)
-    return render_template("creditor/inquiries/_partials/debt_row_added.html",
-                           inquiry_id=inquiry_id, row=DebtRow(index), next_index=index + 1,
-                           max_rows=MAX_ROWS, kinds=KIND_LABELS, statuses=STATUS_LABELS)
+    return render_template(
+        "creditor/inquiries/_partials/debt_row_added.html",
+        inquiry_id=inquiry_id,
+        row=DebtRow(index),
+        next_index=index + 1,
+        max_rows=MAX_ROWS,
+        kinds=KIND_LABELS,
+        statuses=STATUS_LABELS,
+    )
 
 
 @bp.post("/inquiries/<uuid:inquiry_id>/answer")
@@ -146,20 +187,28 @@ def answer(inquiry_id: uuid.UUID):
         if next_index(rows) < MAX_ROWS:
             rows.append(DebtRow(next_index(rows)))
         view = queries.inquiry_view(session, inquiry)
-        return htmx.render(PAGE, PARTIAL, **_context(view, form=form, rows=rows,
-                                                      change=change, send=send))
+        return htmx.render(
+            PAGE, PARTIAL, **_context(view, form=form, rows=rows, change=change, send=send)
+        )
     error, debts_error, status = None, None, 422
     if form.validate_on_submit():
         try:
             debts = parse_rows(rows, inquiry.creditor.name)
             if form.answer.data == Answer.YES and not debts:
-                raise FieldError("debts", _("Fyll i minst en skuld, eller svara "
-                                            "”Ingen kundrelation”."))
+                raise FieldError(
+                    "debts", _("Fyll i minst en skuld, eller svara ”Ingen kundrelation”.")
+                )
             if change and form.answer.data != Answer.YES:
                 raise FieldError("answer", _("Svaret kan bara ändras till ja."))
-            answers.answer(session, inquiry, answer=Answer(form.answer.data), debts=debts,
-                             source="form", answered_by=f"user:{current_user.user.id}",
-                             send_fullmakt=send)
+            answers.answer(
+                session,
+                inquiry,
+                answer=Answer(form.answer.data),
+                debts=debts,
+                source="form",
+                answered_by=f"user:{current_user.user.id}",
+                send_fullmakt=send,
+            )
         except FieldError as exc:
             if exc.field == "answer":
                 form.answer.errors = [exc.message]
@@ -170,11 +219,14 @@ def answer(inquiry_id: uuid.UUID):
         except NotAllowed as exc:
             error, status = str(exc), 409
         else:
-            message = _("Tack! Svaret är registrerat och har skickats till budget- och "
-                        "skuldrådgivningen.")
+            message = _(
+                "Tack! Svaret är registrerat och har skickats till budget- och skuldrådgivningen."
+            )
             if change:
-                message = _("Svaret är ändrat till ja och har skickats till budget- och "
-                            "skuldrådgivningen. Ni prenumererar nu på fullmaktens händelser.")
+                message = _(
+                    "Svaret är ändrat till ja och har skickats till budget- och "
+                    "skuldrådgivningen. Ni prenumererar nu på fullmaktens händelser."
+                )
             if htmx.wants_partial():
                 view = queries.inquiry_view(session, inquiry)
                 return htmx.render(PAGE, PARTIAL, **_context(view, message=message))
@@ -183,6 +235,17 @@ def answer(inquiry_id: uuid.UUID):
     if status == 409 and htmx.wants_partial():
         status = 422  # htmx swaps only 2xx and 422 (base.html's responseHandling)
     view = queries.inquiry_view(session, inquiry)
-    return htmx.render(PAGE, PARTIAL, status, **_context(
-        view, form=form, rows=rows, error=error, debts_error=debts_error, change=change,
-        send=send))
+    return htmx.render(
+        PAGE,
+        PARTIAL,
+        status,
+        **_context(
+            view,
+            form=form,
+            rows=rows,
+            error=error,
+            debts_error=debts_error,
+            change=change,
+            send=send,
+        ),
+    )

@@ -19,8 +19,7 @@ from shared.web.access import access, staff
 from shared.web.factory import db_session
 from shared.web.forms import EmptyForm
 
-bp = Blueprint("keys", __name__, url_prefix="/settings/api-keys",
-               template_folder="../templates")
+bp = Blueprint("keys", __name__, url_prefix="/settings/api-keys", template_folder="../templates")
 bp.add_app_template_global(api_keys.is_live, "key_live")
 
 ADMIN = staff(Role.CREDITOR_ADMIN)
@@ -30,8 +29,15 @@ PARTIAL = "creditor/keys/_partials/keys.html"
 
 def _render(form: ApiKeyForm | None = None, status: int = 200, **extra):
     keys = api_keys.keys_of(db_session(), current_user.organisation_id)
-    return htmx.render(PAGE, PARTIAL, status, keys=keys, form=form or ApiKeyForm(formdata=None),
-                       revoke_form=EmptyForm(), **extra)
+    return htmx.render(
+        PAGE,
+        PARTIAL,
+        status,
+        keys=keys,
+        form=form or ApiKeyForm(formdata=None),
+        revoke_form=EmptyForm(),
+        **extra,
+    )
 
 
 @bp.get("")
@@ -62,8 +68,9 @@ def rotate(key_id: uuid.UUID):
     if key is None:
         abort(404)
     if not EmptyForm().validate_on_submit():
-        return _render(status=422,
-                       error=_("Formuläret har gått ut. Ladda om sidan och försök igen."))
+        return _render(
+            status=422, error=_("Formuläret har gått ut. Ladda om sidan och försök igen.")
+        )
     try:
         new, secret = api_keys.rotate_key(db_session(), current_user.user, key)
     except NotAllowed as exc:
@@ -79,14 +86,17 @@ def revoke(key_id: uuid.UUID):
         abort(404)
     form = EmptyForm()
     if not form.validate_on_submit():
-        return _render(status=422,
-                       error=_("Formuläret har gått ut. Ladda om sidan och försök igen."))
+        return _render(
+            status=422, error=_("Formuläret har gått ut. Ladda om sidan och försök igen.")
+        )
     try:
         api_keys.revoke_key(db_session(), current_user.user, key)
     except NotAllowed as exc:
         return _render(status=422 if htmx.wants_partial() else 409, error=str(exc))
-    message = _("Nyckeln %(name)s är återkallad. System som använder den får inte längre svar.",
-                name=key.name)
+    message = _(
+        "Nyckeln %(name)s är återkallad. System som använder den får inte längre svar.",
+        name=key.name,
+    )
     if htmx.wants_partial():
         return _render(message=message)
     flash(message, "success")

@@ -52,8 +52,9 @@ def _unread_count() -> dict:
 
 def _render(status: int = 200, **extra):
     notices = notice_service.notices_of(db_session(), current_user.organisation_id)
-    return htmx.render(PAGE, PARTIAL, status, notices=notices, events=EVENTS, reasons=REASONS,
-                       **extra)
+    return htmx.render(
+        PAGE, PARTIAL, status, notices=notices, events=EVENTS, reasons=REASONS, **extra
+    )
 
 
 @bp.get("")

@@ -39,9 +39,12 @@ STATUS = {
     DeliveryStatus.SUCCEEDED: (_l("Levererad"), "ok"),
     DeliveryStatus.FAILED: (_l("Misslyckad"), "bad"),
 }
-TABS = {"all": _l("Alla"), DeliveryStatus.PENDING.value: _l("Väntar"),
-        DeliveryStatus.FAILED.value: _l("Misslyckade"),
-        DeliveryStatus.SUCCEEDED.value: _l("Levererade")}
+TABS = {
+    "all": _l("Alla"),
+    DeliveryStatus.PENDING.value: _l("Väntar"),
+    DeliveryStatus.FAILED.value: _l("Misslyckade"),
+    DeliveryStatus.SUCCEEDED.value: _l("Levererade"),
+}
 TRIGGERS = {"first": _l("Första"), "retry": _l("Nytt försök"), "redeliver": _l("Skicka igen")}
 _EPOCH = datetime(1970, 1, 1, tzinfo=UTC)
 
@@ -49,10 +52,16 @@ _EPOCH = datetime(1970, 1, 1, tzinfo=UTC)
 class EndpointForm(FlaskForm):
     url = StringField(
         _l("Adress (URL)"),
-        validators=[InputRequired(message=_l("Ange adressen som ska ta emot händelserna.")),
-                    Length(max=500, message=_l("Högst 500 tecken."))],
-        render_kw={"autocomplete": "off", "maxlength": "500", "inputmode": "url",
-                   "placeholder": "https://"},
+        validators=[
+            InputRequired(message=_l("Ange adressen som ska ta emot händelserna.")),
+            Length(max=500, message=_l("Högst 500 tecken.")),
+        ],
+        render_kw={
+            "autocomplete": "off",
+            "maxlength": "500",
+            "inputmode": "url",
+            "placeholder": "https://",
+        },
     )
     description = StringField(
         _l("Beskrivning (valfri)"),
@@ -106,22 +115,38 @@ def log():
         tab = "all"
     before = _parse_cursor(request.args.get("before"))
     rows = webhooks.deliveries_of(
-        db_session(), current_user.organisation_id,
-        status=None if tab == "all" else DeliveryStatus(tab), before=before,
-        limit=PAGE_SIZE + 1)
+        db_session(),
+        current_user.organisation_id,
+        status=None if tab == "all" else DeliveryStatus(tab),
+        before=before,
+        limit=PAGE_SIZE + 1,
+    )
     older = _cursor(rows[PAGE_SIZE - 1]) if len(rows) > PAGE_SIZE else None
-    return htmx.render("creditor/webhooks/log.html", "creditor/webhooks/_partials/log.html",
-                       rows=rows[:PAGE_SIZE], tab=tab, tabs=TABS, older=older,
-                       paged=before is not None, redeliver_form=EmptyForm(),
-                       has_endpoint=webhook_endpoints.has_endpoint(db_session(),
-                                                          current_user.organisation_id))
+    return htmx.render(
+        "creditor/webhooks/log.html",
+        "creditor/webhooks/_partials/log.html",
+        rows=rows[:PAGE_SIZE],
+        tab=tab,
+        tabs=TABS,
+        older=older,
+        paged=before is not None,
+        redeliver_form=EmptyForm(),
+        has_endpoint=webhook_endpoints.has_endpoint(db_session(), current_user.organisation_id),
+    )
 
 
-def _render_delivery(delivery: WebhookDelivery, status: int = 200, *, expanded: bool = True,
-                     **extra):
-    return htmx.render("creditor/webhooks/delivery.html",
-                       "creditor/webhooks/_partials/delivery.html", status, d=delivery,
-                       expanded=expanded, redeliver_form=EmptyForm(), **extra)
+def _render_delivery(
+    delivery: WebhookDelivery, status: int = 200, *, expanded: bool = True, **extra
+):
+    return htmx.render(
+        "creditor/webhooks/delivery.html",
+        "creditor/webhooks/_partials/delivery.html",
+        status,
+        d=delivery,
+        expanded=expanded,
+        redeliver_form=EmptyForm(),
+        **extra,
+    )
 
 
 @bp.get("/deliveries/<uuid:delivery_id>")
@@ -140,8 +165,9 @@ def redeliver(delivery_id: uuid.UUID):
     found = load_delivery(delivery_id)
     session = db_session()
     if not EmptyForm().validate_on_submit():
-        return _render_delivery(found, 422, error=_("Formuläret har gått ut. Ladda om sidan "
-                                                    "och försök igen."))
+        return _render_delivery(
+            found, 422, error=_("Formuläret har gått ut. Ladda om sidan och försök igen.")
+        )
     try:
         webhooks.redeliver(session, current_user.actor, found)
     except NotAllowed as exc:
@@ -158,19 +184,26 @@ def redeliver(delivery_id: uuid.UUID):
 
 def _render_endpoints(form: EndpointForm | None = None, status: int = 200, **extra):
     endpoints = webhook_endpoints.endpoints_of(db_session(), current_user.organisation_id)
-    previous = {e.id: webhook_endpoints.previous_secret_valid_until(e)
-                for e in endpoints if e.active}
-    return htmx.render("creditor/webhooks/endpoints.html",
-                       "creditor/webhooks/_partials/endpoints.html", status,
-                       endpoints=endpoints, previous=previous,
-                       form=form or EndpointForm(formdata=None), action_form=EmptyForm(),
-                       grace_hours=int(webhook_endpoints.OLD_SECRET_VALID.total_seconds() // 3600),
-                       **extra)
+    previous = {
+        e.id: webhook_endpoints.previous_secret_valid_until(e) for e in endpoints if e.active
+    }
+    return htmx.render(
+        "creditor/webhooks/endpoints.html",
+        "creditor/webhooks/_partials/endpoints.html",
+        status,
+        endpoints=endpoints,
+        previous=previous,
+        form=form or EndpointForm(formdata=None),
+        action_form=EmptyForm(),
+        grace_hours=int(webhook_endpoints.OLD_SECRET_VALID.total_seconds() // 3600),
+        **extra,
+    )
 
 
 def load_endpoint(endpoint_id: uuid.UUID) -> WebhookEndpoint:
-    endpoint = webhook_endpoints.endpoint_of(db_session(), current_user.organisation_id,
-                                             endpoint_id)
+    endpoint = webhook_endpoints.endpoint_of(
+        db_session(), current_user.organisation_id, endpoint_id
+    )
     if endpoint is None:
         abort(404)
     return endpoint
@@ -188,22 +221,25 @@ def add_endpoint():
     form = EndpointForm()
     if form.validate_on_submit():
         try:
-            endpoint, secret = webhook_endpoints.add_endpoint(db_session(), current_user.user,
-                                                     form.url.data, form.description.data)
+            endpoint, secret = webhook_endpoints.add_endpoint(
+                db_session(), current_user.user, form.url.data, form.description.data
+            )
         except FieldError as exc:
             getattr(form, exc.field, form.url).errors = [exc.message]
         else:
             # Shown in this response only.
-            return _render_endpoints(new_secret=secret, secret_for=endpoint,
-                                     message=_("Adressen är tillagd."))
+            return _render_endpoints(
+                new_secret=secret, secret_for=endpoint, message=_("Adressen är tillagd.")
+            )
     return _render_endpoints(form, 422)
 
 
 def _endpoint_action(endpoint_id: uuid.UUID, act):
     endpoint = load_endpoint(endpoint_id)
     if not EmptyForm().validate_on_submit():
-        return _render_endpoints(status=422, error=_("Formuläret har gått ut. Ladda om sidan "
-                                                     "och försök igen."))
+        return _render_endpoints(
+            status=422, error=_("Formuläret har gått ut. Ladda om sidan och försök igen.")
+        )
     try:
         return act(endpoint)
     except NotAllowed as exc:
@@ -225,8 +261,9 @@ def rotate(endpoint_id: uuid.UUID):
 def disable(endpoint_id: uuid.UUID):
     def act(endpoint):
         webhook_endpoints.disable_endpoint(db_session(), current_user.user, endpoint)
-        message = _("Adressen %(url)s är avstängd. Inga fler händelser skickas dit.",
-                    url=endpoint.url)
+        message = _(
+            "Adressen %(url)s är avstängd. Inga fler händelser skickas dit.", url=endpoint.url
+        )
         if htmx.wants_partial():
             return _render_endpoints(message=message)
         flash(message, "success")

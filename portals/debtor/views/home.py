@@ -14,6 +14,13 @@ bp = Blueprint("home", __name__, template_folder="../templates")
 @access(citizen())
 def index():
     person = current_user.person
-    audit.record(db_session(), current_user.actor, "person.view", subject_type="person",
-                 subject_id=person.id, reason="egen översikt", details={"portal": "debtor"})
+    audit.record(
+        db_session(),
+        current_user.actor,
+        "person.view",
+        subject_type="person",
+        subject_id=person.id,
+        reason="egen översikt",
+        details={"portal": "debtor"},
+    )
     return render_template("debtor/home.html", person=person)

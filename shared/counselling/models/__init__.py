@@ -6,5 +6,16 @@ from shared.counselling.models.debt import Debt, DebtSource
 from shared.counselling.models.fullmakt import Fullmakt, FullmaktStatus
 from shared.counselling.models.inquiry import ANSWERABLE, Answer, Inquiry, InquiryStatus
 
-__all__ = ["ANSWERABLE", "Answer", "BudgetEntry", "Case", "CaseStatus", "Debt", "DebtSource",
-           "Fullmakt", "FullmaktStatus", "Inquiry", "InquiryStatus"]
+__all__ = [
+    "ANSWERABLE",
+    "Answer",
+    "BudgetEntry",
+    "Case",
+    "CaseStatus",
+    "Debt",
+    "DebtSource",
+    "Fullmakt",
+    "FullmaktStatus",
+    "Inquiry",
+    "InquiryStatus",
+]

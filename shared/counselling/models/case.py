@@ -59,15 +59,20 @@ class Case(IdMixin, TimestampMixin, TenantOwned, Base):
         # A creditor sees the cases that sent it an inquiry (to verify the fullmakt).
         from shared.counselling.models.inquiry import Inquiry, creditor_ids
 
-        return or_(cls.organisation_id == org_id, cls.id.in_(
-            select(Inquiry.case_id).where(Inquiry.creditor_id.in_(creditor_ids(org_id)))))
+        return or_(
+            cls.organisation_id == org_id,
+            cls.id.in_(
+                select(Inquiry.case_id).where(Inquiry.creditor_id.in_(creditor_ids(org_id)))
+            ),
+        )
 
     def holds_valid_fullmakt(self, day: date) -> bool:
         """Whether the case is active and its fullmakt valid on ``day``: the one rule for
         collecting or storing anything about the client."""
         fullmakt = self.fullmakt
-        return (self.status == CaseStatus.ACTIVE and fullmakt is not None
-                and fullmakt.is_valid_on(day))
+        return (
+            self.status == CaseStatus.ACTIVE and fullmakt is not None and fullmakt.is_valid_on(day)
+        )
 
     @property
     def fullmakt(self) -> Fullmakt | None:
@@ -81,5 +86,7 @@ def counsellors_of_inquiries_to(org_id: uuid.UUID):
     from shared.counselling.models.inquiry import Inquiry, creditor_ids
 
     return User.id.in_(
-        select(Case.counsellor_id).join(Inquiry, Inquiry.case_id == Case.id)
-        .where(Inquiry.creditor_id.in_(creditor_ids(org_id))))
+        select(Case.counsellor_id)
+        .join(Inquiry, Inquiry.case_id == Case.id)
+        .where(Inquiry.creditor_id.in_(creditor_ids(org_id)))
+    )

@@ -69,8 +69,12 @@ class Fullmakt(IdMixin, TimestampMixin, TenantOwned, Base):
     def tenant_criteria(cls, org_id: uuid.UUID):
         from shared.counselling.models.inquiry import Inquiry, creditor_ids
 
-        return or_(cls.organisation_id == org_id, cls.id.in_(
-            select(Inquiry.fullmakt_id).where(Inquiry.creditor_id.in_(creditor_ids(org_id)))))
+        return or_(
+            cls.organisation_id == org_id,
+            cls.id.in_(
+                select(Inquiry.fullmakt_id).where(Inquiry.creditor_id.in_(creditor_ids(org_id)))
+            ),
+        )
 
     def is_valid_on(self, day: date) -> bool:
         return (

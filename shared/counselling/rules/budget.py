@@ -69,43 +69,62 @@ def _categories(group: str, kind: str, pairs: list[tuple[str, str]]) -> list[Cat
 
 
 # In display order. Labels are unique over all categories (the export relies on it).
-CATEGORIES: dict[str, Category] = {c.key: c for c in [
-    *_categories(INDIVIDUAL, EXPENSE, [
-        (FOOD, "livsmedel"),
-        (HYGIENE, "personlig hygien"),
-        (CLOTHES, "kläder och skor"),
-        (LEISURE, "fritid och lek"),
-        (MOBILE, "mobiltelefon"),
-        (CHILD_INSURANCE, "barn-/ungdomsförsäkring"),
-    ]),
-    *_categories(HOUSEHOLD, EXPENSE, [
-        (CONSUMABLES, "förbrukningsvaror"),
-        (HOME_EQUIPMENT, "hemutrustning"),
-        (MEDIA, "medier"),
-        (HOME_INSURANCE, "hemförsäkring"),
-        (ELECTRICITY, "hushållsel"),
-        (WATER, "vatten och avlopp"),
-    ]),
-    *_categories(OWN, EXPENSE, [
-        (HOUSING, "boende"),
-        (TRAVEL, "resor"),
-        (HEALTHCARE, "sjukvård"),
-        (DENTAL, "tandvård"),
-        (MEDICINE, "medicin"),
-        (OTHER_EXPENSE, "övrigt"),
-    ]),
-    *_categories(INCOMES, INCOME, [
-        (SALARY, "lön"),
-        (PENSION, "pension"),
-        (SICKNESS_COMPENSATION, "sjukersättning"),
-        (ACTIVITY_COMPENSATION, "aktivitetsersättning"),
-        (INCOME_SUPPORT, "försörjningsstöd"),
-        (HOUSING_ALLOWANCE, "bostadsbidrag"),
-        (CHILD_ALLOWANCE, "barnbidrag"),
-        (MAINTENANCE_SUPPORT, "underhållsstöd"),
-        (OTHER_INCOME, "övrig inkomst"),
-    ]),
-]}
+CATEGORIES: dict[str, Category] = {
+    c.key: c
+    for c in [
+        *_categories(
+            INDIVIDUAL,
+            EXPENSE,
+            [
+                (FOOD, "livsmedel"),
+                (HYGIENE, "personlig hygien"),
+                (CLOTHES, "kläder och skor"),
+                (LEISURE, "fritid och lek"),
+                (MOBILE, "mobiltelefon"),
+                (CHILD_INSURANCE, "barn-/ungdomsförsäkring"),
+            ],
+        ),
+        *_categories(
+            HOUSEHOLD,
+            EXPENSE,
+            [
+                (CONSUMABLES, "förbrukningsvaror"),
+                (HOME_EQUIPMENT, "hemutrustning"),
+                (MEDIA, "medier"),
+                (HOME_INSURANCE, "hemförsäkring"),
+                (ELECTRICITY, "hushållsel"),
+                (WATER, "vatten och avlopp"),
+            ],
+        ),
+        *_categories(
+            OWN,
+            EXPENSE,
+            [
+                (HOUSING, "boende"),
+                (TRAVEL, "resor"),
+                (HEALTHCARE, "sjukvård"),
+                (DENTAL, "tandvård"),
+                (MEDICINE, "medicin"),
+                (OTHER_EXPENSE, "övrigt"),
+            ],
+        ),
+        *_categories(
+            INCOMES,
+            INCOME,
+            [
+                (SALARY, "lön"),
+                (PENSION, "pension"),
+                (SICKNESS_COMPENSATION, "sjukersättning"),
+                (ACTIVITY_COMPENSATION, "aktivitetsersättning"),
+                (INCOME_SUPPORT, "försörjningsstöd"),
+                (HOUSING_ALLOWANCE, "bostadsbidrag"),
+                (CHILD_ALLOWANCE, "barnbidrag"),
+                (MAINTENANCE_SUPPORT, "underhållsstöd"),
+                (OTHER_INCOME, "övrig inkomst"),
+            ],
+        ),
+    ]
+}
 
 CATEGORY_LABELS: dict[str, str] = {key: c.label for key, c in CATEGORIES.items()}
 CATEGORY_BY_LABEL: dict[str, Category] = {c.label: c for c in CATEGORIES.values()}

@@ -124,8 +124,9 @@ class DebtSummary:
 
 
 # Swedish alphabetical order: ... x y z å ä ö (code point order would put ä before å).
-_SV_ORDER = str.maketrans({"å": "{", "ä": "|", "æ": "|", "ö": "}", "ø": "}", "é": "e",
-                           "è": "e", "ü": "y"})
+_SV_ORDER = str.maketrans(
+    {"å": "{", "ä": "|", "æ": "|", "ö": "}", "ø": "}", "é": "e", "è": "e", "ü": "y"}
+)
 
 
 def swedish_sort_key(text: str) -> str:

@@ -106,8 +106,9 @@ def _largest_remainder(amount: int, weights: dict[str, int], order: list[str]) -
     return parts
 
 
-def _split(budget: int, claims: dict[str, int], caps: dict[str, int],
-           order: list[str]) -> tuple[dict[str, int], set[str]]:
+def _split(
+    budget: int, claims: dict[str, int], caps: dict[str, int], order: list[str]
+) -> tuple[dict[str, int], set[str]]:
     """Monthly payments summing to ``budget`` (< the sum of ``caps``), proportional to the
     claims, none above its cap. A creditor whose exact quota exceeds its cap gets the cap
     and leaves the split; the rest is split again among the others until no quota does."""
@@ -130,8 +131,9 @@ def _split(budget: int, claims: dict[str, int], caps: dict[str, int],
     return payments, capped
 
 
-def repayment_plan(surplus_ore: int, debts: Iterable[DebtLine], months: int,
-                   start: date) -> RepaymentPlan:
+def repayment_plan(
+    surplus_ore: int, debts: Iterable[DebtLine], months: int, start: date
+) -> RepaymentPlan:
     """Split ``surplus_ore`` a month between the creditors of ``debts`` (lines grouped by
     ``creditor_key``) in proportion to their claims, for ``months`` months from ``start``.
 
@@ -176,18 +178,20 @@ def repayment_plan(surplus_ore: int, debts: Iterable[DebtLine], months: int,
         claim, monthly = claims[key], payments.get(key, 0)
         paid = min(monthly * months, claim)
         payment_months = _ceil_div(paid, monthly) if monthly else 0
-        creditors.append(CreditorPayment(
-            creditor_key=key,
-            creditor_name=names[key],
-            claim_ore=claim,
-            share=Fraction(claim, total_debt) if total_debt else Fraction(0),
-            monthly_ore=monthly,
-            payment_months=payment_months,
-            last_payment_ore=paid - monthly * (payment_months - 1) if monthly else 0,
-            total_paid_ore=paid,
-            remaining_ore=claim - paid,
-            capped=key in capped,
-        ))
+        creditors.append(
+            CreditorPayment(
+                creditor_key=key,
+                creditor_name=names[key],
+                claim_ore=claim,
+                share=Fraction(claim, total_debt) if total_debt else Fraction(0),
+                monthly_ore=monthly,
+                payment_months=payment_months,
+                last_payment_ore=paid - monthly * (payment_months - 1) if monthly else 0,
+                total_paid_ore=paid,
+                remaining_ore=claim - paid,
+                capped=key in capped,
+            )
+        )
     return RepaymentPlan(
         surplus_ore=surplus_ore,
         months=months,

@@ -11,5 +11,12 @@ from shared.creditor_link.models.webhooks import (
     WebhookEndpoint,
 )
 
-__all__ = ["CreditorNotice", "DeliveryStatus", "FullmaktSubscription", "IdempotencyRecord",
-           "WebhookAttempt", "WebhookDelivery", "WebhookEndpoint"]
+__all__ = [
+    "CreditorNotice",
+    "DeliveryStatus",
+    "FullmaktSubscription",
+    "IdempotencyRecord",
+    "WebhookAttempt",
+    "WebhookDelivery",
+    "WebhookEndpoint",
+]

@@ -22,8 +22,11 @@ class FullmaktSubscription(IdMixin, TimestampMixin, TenantOwned, Base):
     its own fullmakter."""
 
     __tablename__ = "fullmakt_subscriptions"
-    __table_args__ = (UniqueConstraint("creditor_id", "fullmakt_id",
-                                       name="uq_fullmakt_subscriptions_creditor_fullmakt"),)
+    __table_args__ = (
+        UniqueConstraint(
+            "creditor_id", "fullmakt_id", name="uq_fullmakt_subscriptions_creditor_fullmakt"
+        ),
+    )
 
     creditor_id: Mapped[uuid.UUID] = mapped_column(Uuid, ForeignKey("creditors.id"), index=True)
     fullmakt_id: Mapped[uuid.UUID] = mapped_column(Uuid, ForeignKey("fullmakter.id"), index=True)
@@ -37,5 +40,9 @@ class FullmaktSubscription(IdMixin, TimestampMixin, TenantOwned, Base):
     def tenant_criteria(cls, org_id: uuid.UUID):
         from shared.counselling.models import Fullmakt
 
-        return or_(cls.organisation_id == org_id, cls.fullmakt_id.in_(
-            select(Fullmakt.id).where(Fullmakt.organisation_id == org_id).scalar_subquery()))
+        return or_(
+            cls.organisation_id == org_id,
+            cls.fullmakt_id.in_(
+                select(Fullmakt.id).where(Fullmakt.organisation_id == org_id).scalar_subquery()
+            ),
+        )

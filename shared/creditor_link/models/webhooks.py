@@ -56,7 +56,8 @@ class WebhookDelivery(IdMixin, TimestampMixin, TenantOwned, Base):
     __tablename__ = "webhook_deliveries"
 
     endpoint_id: Mapped[uuid.UUID] = mapped_column(
-        Uuid, ForeignKey("webhook_endpoints.id"), index=True)
+        Uuid, ForeignKey("webhook_endpoints.id"), index=True
+    )
     message_id: Mapped[str] = mapped_column(String(40), unique=True)  # the webhook-id
     event_type: Mapped[str] = mapped_column(String(60))
     case_id: Mapped[uuid.UUID | None] = mapped_column(Uuid, ForeignKey("cases.id"), index=True)
@@ -75,7 +76,8 @@ class WebhookDelivery(IdMixin, TimestampMixin, TenantOwned, Base):
 
     endpoint: Mapped[WebhookEndpoint] = relationship()
     attempt_log: Mapped[list[WebhookAttempt]] = relationship(
-        back_populates="delivery", order_by="WebhookAttempt.attempted_at")
+        back_populates="delivery", order_by="WebhookAttempt.attempted_at"
+    )
 
 
 class WebhookAttempt(IdMixin, TenantOwned, Base):
@@ -85,7 +87,8 @@ class WebhookAttempt(IdMixin, TenantOwned, Base):
     __tablename__ = "webhook_attempts"
 
     delivery_id: Mapped[uuid.UUID] = mapped_column(
-        Uuid, ForeignKey("webhook_deliveries.id"), index=True)
+        Uuid, ForeignKey("webhook_deliveries.id"), index=True
+    )
     attempted_at: Mapped[datetime] = mapped_column(UTCDateTime, default=clock.wall_now)
     trigger: Mapped[str] = mapped_column(String(20))  # first | retry | redeliver
     status_code: Mapped[int | None] = mapped_column(Integer)

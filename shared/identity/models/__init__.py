@@ -7,5 +7,15 @@ from shared.identity.models.organisation import Channel, Creditor, Organisation,
 from shared.identity.models.person import Person
 from shared.identity.models.user import ROLE_ORG_KINDS, Role, User
 
-__all__ = ["ROLE_ORG_KINDS", "ApiKey", "BankIdOrder", "Channel", "Creditor", "OrgKind",
-           "Organisation", "Person", "Role", "User"]
+__all__ = [
+    "ROLE_ORG_KINDS",
+    "ApiKey",
+    "BankIdOrder",
+    "Channel",
+    "Creditor",
+    "OrgKind",
+    "Organisation",
+    "Person",
+    "Role",
+    "User",
+]

@@ -33,5 +33,6 @@ class BankIdOrder(IdMixin, TimestampMixin, Base):
     # Signature evidence (sign orders): completionData minus what we store elsewhere.
     completion: Mapped[str | None] = mapped_column(Encrypted("bankid_orders.completion"))
     user_visible_data: Mapped[str | None] = mapped_column(
-        Encrypted("bankid_orders.user_visible_data"))
+        Encrypted("bankid_orders.user_visible_data")
+    )
     purpose: Mapped[dict] = mapped_column(JSON, default=dict)  # what a sign order is for

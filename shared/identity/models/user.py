@@ -36,7 +36,7 @@ ROLE_ORG_KINDS = {
 
 class User(IdMixin, TimestampMixin, TenantOwned, Base):
     """A member of staff, signing in with e-mail, password and TOTP. (A creditor also
-sees the counsellor behind an inquiry to it: ``shared.counselling.models.case``.)"""
+    sees the counsellor behind an inquiry to it: ``shared.counselling.models.case``.)"""
 
     __tablename__ = "users"
 
