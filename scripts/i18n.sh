@@ -29,7 +29,7 @@ extract() {
     mkdir -p "$DIR"
     "$PYBABEL" -q extract -F babel.cfg \
         -k _l -k lazy_gettext -k lazy_ngettext:1,2 -k lazy_pgettext:1c,2 \
-        -k FieldError:2 -k NotAllowed:1 \
+        -k FieldError:2 -k NotAllowed:1 -k NotFound:1 -k Forbidden:1 -k DomainError:1 \
         --add-comments=TRANSLATORS: --project=Skuldkoll --version=0.1 --copyright-holder=Skuldkoll \
         --ignore-dirs ".* __pycache__" \
         -o "$POT" .

@@ -9,7 +9,7 @@ from collections.abc import Iterable
 from datetime import timedelta
 from pathlib import Path
 
-from flask import Blueprint, Flask, flash, g, jsonify, request, session, url_for
+from flask import Blueprint, Flask, flash, g, request, session, url_for
 from flask_babel import Babel, get_locale
 from flask_babel import gettext as _
 from flask_babel import gettext as _gettext
@@ -21,12 +21,13 @@ from sqlalchemy.orm import Session
 from werkzeug.exceptions import Forbidden, HTTPException
 from werkzeug.middleware.proxy_fix import ProxyFix
 
-from shared.core import clock, errors, jobs
+from shared.core import clock, jobs
 from shared.core import db as dbmod
+from shared.core import errors as domain_errors
 from shared.core.config import Settings
 from shared.core.config import load as load_settings
 from shared.identity.models import Person, User
-from shared.web import filters, htmx
+from shared.web import errors, filters, htmx, problems
 from shared.web.access import is_static_endpoint, rule_for
 from shared.web.principals import Anonymous, CitizenPrincipal, StaffPrincipal
 
@@ -128,7 +129,7 @@ def create_portal(
     init_database(settings)
     CSRFProtect(app)
     Babel(app, locale_selector=_select_locale)
-    errors.set_translator(_gettext)  # service messages in the reader's language
+    domain_errors.set_translator(_gettext)  # service messages in the reader's language
     htmx.init_app(app)
     filters.init_app(app)
     limiter = Limiter(
@@ -152,6 +153,7 @@ def create_portal(
         app.view_functions[endpoint] = limiter.limit(rate, methods=["POST"])(view)
     _install_request_hooks(app)
     _install_error_pages(app)
+    errors.init_app(app)
     app.context_processor(lambda: {"current_locale": lambda: str(get_locale() or "sv")})
     return app
 
@@ -270,16 +272,13 @@ def _install_error_pages(app: Flask) -> None:
 
     @app.errorhandler(HTTPException)
     def http_error(exc: HTTPException):
-        if "/api/" in request.path:  # RFC 9457 problem details for API clients
-            response = jsonify(
-                type="about:blank", title=exc.name, status=exc.code, detail=exc.description
+        if problems.is_api_request():  # RFC 9457 problem details for API clients
+            # Allow (405), WWW-Authenticate, ... come along
+            headers = {k: v for k, v in exc.get_headers() if k.lower() != "content-type"}
+            code = (exc.name or "error").lower().replace(" ", "_")
+            return problems.problem(
+                exc.code or 500, exc.description or exc.name, code=code, headers=headers
             )
-            response.status_code = exc.code
-            response.mimetype = "application/problem+json"
-            for name, value in exc.get_headers():  # Allow (405), WWW-Authenticate, ...
-                if name.lower() != "content-type":
-                    response.headers[name] = value
-            return response
         if request.accept_mimetypes.best == "application/json":
             return {"error": exc.name, "status": exc.code}, exc.code
         return render_template("shared/error.html", error=exc), exc.code

@@ -10,7 +10,7 @@ from flask import Blueprint, abort, current_app, flash, request, url_for
 from flask_babel import gettext as _
 from flask_login import current_user
 
-from portals.counsellor.forms import RegisterClientForm, add_error, show_field_error
+from portals.counsellor.forms import RegisterClientForm, add_error
 from shared.core import clock
 from shared.core.errors import FieldError, NotAllowed
 from shared.counselling import cases, queries
@@ -20,7 +20,7 @@ from shared.identity.models import Role
 from shared.identity.rules import IdentityNumberError, parse_personnummer
 from shared.integrations.population import RegisterRecord, register_from_settings
 from shared.security import audit
-from shared.web import htmx
+from shared.web import errors, htmx
 from shared.web.access import access, case_owner, staff
 from shared.web.factory import db_session
 from shared.web.forms import EmptyForm
@@ -42,43 +42,44 @@ def own_case(case_id: uuid.UUID) -> Case:
 def new():
     form = RegisterClientForm()
     if form.validate_on_submit():
-        try:
-            registration = cases.register_client(
-                db_session(),
-                current_user.user,
-                personnummer=form.personnummer.data,
-                email=form.email.data,
-                register=register_from_settings(current_app.config["SETTINGS"]),
-                today=clock.today(),
-            )
-        except FieldError as exc:
-            show_field_error(form, exc)
-        else:
-            case = registration.case
-            if registration.created:
-                flash(
-                    _(
-                        "Klienten är registrerad och fullmakten har skickats till %(email)s.",
-                        email=case.email,
-                    ),
-                    "success",
-                )
-                return htmx.redirect(url_for("cases.show", case_id=case.id))
-            if case.counsellor_id == current_user.user.id:
-                flash(_("Klienten har redan ett öppet ärende hos dig. Här är det."), "info")
-                return htmx.redirect(url_for("cases.show", case_id=case.id))
-            # A colleague's case: say that it exists (no duplicate), but not whose it is.
-            add_error(
-                form.personnummer,
+        errors.form_page(form, lambda: _render_new(form, 422))
+        registration = cases.register_client(
+            db_session(),
+            current_user.user,
+            personnummer=form.personnummer.data,
+            email=form.email.data,
+            register=register_from_settings(current_app.config["SETTINGS"]),
+            today=clock.today(),
+        )
+        case = registration.case
+        if registration.created:
+            flash(
                 _(
-                    "Personen har redan ett öppet ärende hos en kollega i kommunen. Kommunens "
-                    "administratör kan flytta ärendet till dig."
+                    "Klienten är registrerad och fullmakten har skickats till %(email)s.",
+                    email=case.email,
                 ),
+                "success",
             )
+            return htmx.redirect(url_for("cases.show", case_id=case.id))
+        if case.counsellor_id == current_user.user.id:
+            flash(_("Klienten har redan ett öppet ärende hos dig. Här är det."), "info")
+            return htmx.redirect(url_for("cases.show", case_id=case.id))
+        # A colleague's case: say that it exists (no duplicate), but not whose it is.
+        add_error(
+            form.personnummer,
+            _(
+                "Personen har redan ett öppet ärende hos en kollega i kommunen. Kommunens "
+                "administratör kan flytta ärendet till dig."
+            ),
+        )
+    return _render_new(form, 422 if form.is_submitted() else 200)
+
+
+def _render_new(form: RegisterClientForm, status: int):
     return htmx.render(
         NEW_PAGE,
         "counsellor/cases/_partials/register_form.html",
-        status=422 if form.is_submitted() else 200,
+        status=status,
         form=form,
         lookup=None,
     )

@@ -6,11 +6,11 @@ from __future__ import annotations
 from flask import Response, abort, g, request
 from flask_babel import gettext as _
 
-from portals.creditor.api.problems import problem
 from shared.core import db as dbmod
 from shared.identity import api_keys
 from shared.security import audit
 from shared.web.access import Rule
+from shared.web.problems import problem
 
 
 def _unauthorized(detail: str, *, presented: bool) -> Response:

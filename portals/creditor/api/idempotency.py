@@ -14,11 +14,12 @@ from collections.abc import Callable
 from flask import Response, g, request
 from flask_babel import gettext as _
 
-from portals.creditor.api.problems import PROBLEM_JSON, invalid, problem
+from portals.creditor.api.problems import invalid
 from shared.core import db as dbmod
 from shared.creditor_link import idempotency as service
 from shared.security import crypto
 from shared.web.factory import db_session
+from shared.web.problems import PROBLEM_JSON, problem
 
 HEADER = "Idempotency-Key"
 REPLAYED = "Idempotent-Replayed"

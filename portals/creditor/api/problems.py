@@ -11,42 +11,14 @@ from __future__ import annotations
 from collections.abc import Iterable, Mapping
 from typing import Any
 
-from flask import Response, jsonify, request
+from flask import Response
 from flask_babel import gettext as _
-from werkzeug.http import HTTP_STATUS_CODES
 
 from shared.counselling.rules.debts import KIND_LABELS, STATUS_LABELS
+from shared.web.problems import problem
 
-PROBLEM_JSON = "application/problem+json"
 MAX_DEBTS = 100
 DEBT_TEXT_FIELDS = ("reference", "kind", "status", "original_creditor", "kfm_case", "note")
-
-
-def problem(
-    status: int,
-    detail: str,
-    *,
-    code: str,
-    errors: list[dict] | None = None,
-    headers: Mapping[str, str] | None = None,
-) -> Response:
-    body: dict[str, Any] = {
-        "type": "about:blank",
-        "title": HTTP_STATUS_CODES.get(status, ""),
-        "status": status,
-        "detail": detail,
-        "code": code,
-        "instance": request.script_root + request.path,
-    }
-    if errors is not None:
-        body["errors"] = errors
-    response = jsonify(body)
-    response.status_code = status
-    response.mimetype = PROBLEM_JSON
-    response.headers["Cache-Control"] = "no-store"
-    for name, value in (headers or {}).items():
-        response.headers[name] = value
-    return response
 
 
 def invalid(errors: list[dict[str, str]], *, code: str = "invalid_request") -> Response:

@@ -22,9 +22,10 @@ from spectree import SecurityScheme, SecuritySchemeData, SpecTree
 
 from portals.creditor.api import idempotency
 from portals.creditor.api.auth import api_key
-from portals.creditor.api.problems import PROBLEM_JSON, field_errors, invalid, problem
+from portals.creditor.api.problems import field_errors, invalid
 from portals.creditor.api.schemas import IdempotencyHeaders, Problem
 from shared.web.access import access
+from shared.web.problems import PROBLEM_JSON, problem
 
 PREFIX = "/api/v1"
 SECURITY = "apiKey"

@@ -19,10 +19,9 @@ from typing import Any, NoReturn
 from flask import Blueprint, abort, g, jsonify, render_template, url_for
 from flask_babel import gettext as _
 from flask_babel import lazy_gettext as _l
-from werkzeug.exceptions import HTTPException
 
 from portals.creditor.api import auth, idempotency, pagination, reference, schemas
-from portals.creditor.api.problems import invalid, problem
+from portals.creditor.api.problems import invalid
 from portals.creditor.api.spec import ERRORS, document, operation
 from shared.core.errors import FieldError, NotAllowed
 from shared.counselling import answers
@@ -36,19 +35,13 @@ from shared.integrations import webhook_http
 from shared.security import audit
 from shared.web.access import PUBLIC, Rule, access
 from shared.web.factory import db_session
+from shared.web.problems import problem
 
 bp = Blueprint("api", __name__, url_prefix="/api/v1", template_folder="../templates")
 
 # The document and the reference page are public; no session either for the document.
 DOCUMENT = Rule("public_document", None, stateless=True)
 INQUIRY_ID = {"inquiry_id": "Förfrågans id (inquiry_id)."}
-
-
-@bp.errorhandler(HTTPException)
-def http_problem(exc: HTTPException):
-    """Errors raised inside the API's views (not routing errors of unknown URLs)."""
-    code = (exc.name or "error").lower().replace(" ", "_")
-    return problem(exc.code or 500, exc.description or exc.name, code=code)
 
 
 def _not_found(what: str) -> NoReturn:
