@@ -4,14 +4,39 @@ VENV := .venv
 BIN := $(VENV)/bin
 PORT ?= 5000
 export PORT
+LOCK := requirements/lock.txt
+LOCK_PROD := requirements/lock-prod.txt
+LOCK_PYTHON ?= $(PYTHON)
+LOCK_VENV := $(VENV)/pip-tools
+PIP_TOOLS := pip-tools==7.6.2
+PIP_COMPILE := $(LOCK_VENV)/bin/pip-compile --quiet --generate-hashes --allow-unsafe \
+  --strip-extras --no-emit-index-url --no-emit-find-links
 
-.PHONY: demo serve test test-fast lint worker cron migrate demo-data e2e bench htmx i18n translations audit-verify clean
+.PHONY: demo serve test test-fast lock lint worker cron migrate demo-data e2e bench htmx i18n translations audit-verify clean
 
-$(BIN)/.installed: pyproject.toml
+# The dependencies come from the lock (exact versions, checked against their hashes), the
+# project itself without them. pip check fails when pyproject.toml asks for something the
+# lock lacks: then run `make lock`. The build backend (setuptools) is pinned in the lock too.
+$(BIN)/.installed: $(LOCK) pyproject.toml
 	test -x $(BIN)/python || $(PYTHON) -m venv $(VENV)
 	$(BIN)/python -m pip install --quiet --upgrade pip
-	$(BIN)/python -m pip install --quiet -e '.[dev]'
+	$(BIN)/python -m pip install --quiet --require-hashes -r $(LOCK)
+	$(BIN)/python -m pip install --quiet --no-deps --no-build-isolation -e .
+	$(BIN)/python -m pip check || { echo "$(LOCK) does not satisfy pyproject.toml: run make lock" >&2; exit 1; }
 	touch $@
+
+## lock: re-resolve $(LOCK) (everything `.[dev]` needs) and $(LOCK_PROD) (runtime only, the
+## same versions) from pyproject.toml with pip-compile, keeping the pins that still fit;
+## `make lock UPGRADE=1` moves every package to its newest allowed version. Python 3.11.
+lock:
+	$(LOCK_PYTHON) -c 'import sys; sys.exit(sys.version_info[:2] != (3, 11))' \
+	  || { echo "make lock: the locks are for Python 3.11 (LOCK_PYTHON=python3.11)" >&2; exit 1; }
+	test -x $(LOCK_VENV)/bin/pip-compile || { $(LOCK_PYTHON) -m venv $(LOCK_VENV) \
+	  && $(LOCK_VENV)/bin/python -m pip install --quiet --upgrade pip '$(PIP_TOOLS)'; }
+	CUSTOM_COMPILE_COMMAND="make lock" $(PIP_COMPILE) $(if $(UPGRADE),--upgrade) \
+	  --extra dev --build-deps-for editable --output-file $(LOCK) pyproject.toml
+	CUSTOM_COMPILE_COMMAND="make lock" $(PIP_COMPILE) -c $(LOCK) \
+	  --build-deps-for wheel --output-file $(LOCK_PROD) pyproject.toml
 
 translations: $(BIN)/.installed
 	@bash scripts/i18n.sh compile

@@ -100,8 +100,12 @@ schema = schemathesis.pytest.from_fixture("api_schema")
 
 @pytest.fixture(autouse=True)
 def _node_id(request):
-    # schemathesis 4.32's lazy tests rename the pytest node through ``_nodeid``, which
-    # pytest 9.2 no longer has (it keeps ``_id``); give it the attribute to write.
+    # For the pair pinned in requirements/lock.txt, schemathesis 4.32.5 with pytest 9.2.0
+    # (still needed there: without it the test fails with "'Function' object has no
+    # attribute '_nodeid'"). schemathesis' lazy tests (schemathesis/pytest/lazy.py) read
+    # and rename the pytest node through ``_nodeid``, which pytest 9.2 no longer has (it
+    # keeps ``_id``); give it the attribute to read and write. Re-check when `make lock`
+    # moves either package.
     request.node._nodeid = request.node.nodeid
 
 
