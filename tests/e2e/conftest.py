@@ -1,5 +1,9 @@
 """Browser tests: the real demo server (a subprocess on a free port, fresh SQLite,
-demo data) driven by Playwright in the system Chromium."""
+demo data) driven by Playwright in the system Chromium.
+
+Every browser context a test opens (through the ``browser`` fixture) is watched: a
+Content Security Policy violation on any of its pages - a console error or an uncaught
+error - fails the test, and the contexts are closed when the test ends."""
 
 from __future__ import annotations
 
@@ -28,12 +32,100 @@ CHROMIUM_ARGS = [
     "--disable-sync",
 ]
 SHOTS = ROOT / "test-results"
+# Chromium words CSP violations as "Refused to apply inline style ...", "Applying inline
+# style violates the following Content Security Policy directive ...", "Refused to
+# evaluate a string as JavaScript ..." (an EvalError), and so on.
+CSP_SIGNS = ("Content Security Policy", "Refused to ")
+# Also report each violation with its directive, sample and source, from the page itself.
+REPORT_VIOLATIONS = """
+document.addEventListener("securitypolicyviolation", (e) => console.error(
+  `Content Security Policy violation: ${e.violatedDirective} blocked `
+  + `${e.blockedURI || "inline"} ${JSON.stringify(e.sample)} at ${e.sourceFile}:${e.lineNumber}`),
+  true);
+"""
+
+
+class BrowserWatch:
+    """The CSP violations of the current test's pages, and its browser contexts."""
+
+    def __init__(self) -> None:
+        self.violations: list[str] = []
+        self.contexts: list = []
+
+    def watch(self, context) -> None:
+        self.contexts.append(context)
+        context.add_init_script(script=REPORT_VIOLATIONS)
+        context.on("console", self._console)
+        context.on("weberror", self._error)
+
+    def _console(self, message) -> None:
+        if message.type == "error" and any(sign in message.text for sign in CSP_SIGNS):
+            self.violations.append(f"{message.location.get('url')}: {message.text}")
+
+    def _error(self, error) -> None:
+        text = str(error.error)
+        if any(sign in text for sign in CSP_SIGNS):
+            self.violations.append(f"{error.page.url if error.page else '?'}: {text}")
+
+    def close_contexts(self) -> None:
+        contexts, self.contexts = self.contexts, []
+        for context in contexts:
+            context.close()  # a no-op for one the test closed itself
+
+    def take(self) -> list[str]:
+        violations, self.violations = self.violations, []
+        return violations
+
+
+WATCH = BrowserWatch()
+
+
+class WatchedBrowser:
+    """The Playwright browser, but each new context is watched (``BrowserWatch``)."""
+
+    def __init__(self, browser) -> None:
+        self._browser = browser
+
+    def __getattr__(self, name: str):
+        return getattr(self._browser, name)
+
+    def new_context(self, **kwargs):
+        context = self._browser.new_context(**kwargs)
+        WATCH.watch(context)
+        return context
+
+    def new_page(self, **kwargs):
+        raise NotImplementedError("use browser.new_context(...).new_page(): it is watched")
+
+
+def fail_on_violations(when: str) -> None:
+    if violations := WATCH.take():
+        pytest.fail(f"Content Security Policy violations {when}:\n" + "\n".join(violations),
+                    pytrace=False)
 
 
 def pytest_collection_modifyitems(items):
     for item in items:
         if "/e2e/" in str(item.fspath):
             item.add_marker(pytest.mark.e2e)
+
+
+@pytest.hookimpl(wrapper=True)
+def pytest_runtest_call(item):
+    """A test that passed fails if its pages violated the CSP meanwhile."""
+    result = yield
+    fail_on_violations("in the browser")
+    return result
+
+
+@pytest.fixture(autouse=True)
+def no_csp_violations():
+    """Closes the test's browser contexts, then fails it on any violation that came in
+    after the test body (while its pages were still open)."""
+    WATCH.take()
+    yield
+    WATCH.close_contexts()
+    fail_on_violations("in the browser, after the test")
 
 
 def free_port() -> int:
@@ -90,7 +182,7 @@ def browser():
 
     with sync_playwright() as p:
         browser = p.chromium.launch(executable_path=chromium, args=CHROMIUM_ARGS)
-        yield browser
+        yield WatchedBrowser(browser)
         browser.close()
 
 
@@ -116,6 +208,6 @@ def phone(browser):
 
 def shot(page, name: str) -> None:
     SHOTS.mkdir(exist_ok=True)
-    # caret="initial": hiding the caret leaves style="" on inputs, which htmx's settle
-    # then copies with setAttribute - a CSP violation that the page itself never causes.
-    page.screenshot(path=str(SHOTS / f"{name}.png"), full_page=True, caret="initial")
+    # Hiding the caret (the default) leaves style="" on inputs; htmx must not copy it
+    # onto a swapped-in input ("attributesToSettle" without "style" in base.html).
+    page.screenshot(path=str(SHOTS / f"{name}.png"), full_page=True)
