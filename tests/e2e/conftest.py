@@ -100,8 +100,9 @@ class WatchedBrowser:
 
 def fail_on_violations(when: str) -> None:
     if violations := WATCH.take():
-        pytest.fail(f"Content Security Policy violations {when}:\n" + "\n".join(violations),
-                    pytrace=False)
+        pytest.fail(
+            f"Content Security Policy violations {when}:\n" + "\n".join(violations), pytrace=False
+        )
 
 
 def pytest_collection_modifyitems(items):

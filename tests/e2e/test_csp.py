@@ -22,8 +22,12 @@ def test_htmx_is_configured_to_add_no_inline_style(page, demo_server):
     page.goto(demo_server + "/")
     page.wait_for_function("() => window.htmx && htmx.config")
     state = page.evaluate(NO_INLINE_STYLE)
-    assert state == {"indicatorStyles": False, "settles": ["class", "width", "height"],
-                     "styleElements": 0, "styleAttributes": []}
+    assert state == {
+        "indicatorStyles": False,
+        "settles": ["class", "width", "height"],
+        "styleElements": 0,
+        "styleAttributes": [],
+    }
 
 
 def test_a_style_set_from_script_survives_an_htmx_swap_without_violation(page, demo_server):

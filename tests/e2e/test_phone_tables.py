@@ -16,12 +16,18 @@ from tests.e2e.flows import register_and_sign, send_inquiries
 from tests.e2e.test_staff_journeys import staff_sign_in
 
 PNR, NAME = "19910527-3420", "Anna Johansson"
-PHONE = {"locale": "sv-SE", "viewport": {"width": 390, "height": 844}, "is_mobile": True,
-         "has_touch": True}
+PHONE = {
+    "locale": "sv-SE",
+    "viewport": {"width": 390, "height": 844},
+    "is_mobile": True,
+    "has_touch": True,
+}
 WIDTH = PHONE["viewport"]["width"]
 CREDITORS = ["Nordisk Inkasso AB", "Centrala studiestödsnämnden (CSN)", "Kreditbanken Sverige AB"]
-ANSWERS = [("Nordisk Inkasso AB", "NI-2024-0001234567", "1 234 567,89"),
-           ("Centrala studiestödsnämnden (CSN)", "CSN-99887766", "287 450")]
+ANSWERS = [
+    ("Nordisk Inkasso AB", "NI-2024-0001234567", "1 234 567,89"),
+    ("Centrala studiestödsnämnden (CSN)", "CSN-99887766", "287 450"),
+]
 
 # One table: how wide the page and the wrapper are; scrolled to the far end, whether the
 # first cell of the first body row is still at the wrapper's left edge and on top; and
@@ -97,16 +103,21 @@ def case_with_debts(browser, demo_server):
     for creditor, reference, capital in ANSWERS:
         anna.goto(report_url)
         anna.locator("#report tr", has_text=creditor).get_by_role(
-            "link", name="Registrera svar").click()
+            "link", name="Registrera svar"
+        ).click()
         anna.get_by_label("Ja, klienten har skulder hos borgenären").check()
         anna.locator('[name="debts[0].reference"]').fill(reference)
         anna.locator('[name="debts[0].capital"]').fill(capital)
         anna.locator('[name="debts[0].interest"]').fill("12 345,67")
         anna.get_by_role("button", name="Spara svaret").click()
         anna.locator("#report tr", has_text=creditor).get_by_text("Besvarad").wait_for()
-    made = {"case_url": case_url, "report_url": report_url,
-            "client_url": f"{base}/client/cases/{case_url.rsplit('/', 1)[1]}",
-            "anna": anna.context.storage_state(), "client": client.context.storage_state()}
+    made = {
+        "case_url": case_url,
+        "report_url": report_url,
+        "client_url": f"{base}/client/cases/{case_url.rsplit('/', 1)[1]}",
+        "anna": anna.context.storage_state(),
+        "client": client.context.storage_state(),
+    }
     anna.context.close()
     client.context.close()
     return made
@@ -154,8 +165,7 @@ def test_client_case_tables_scroll_inside_the_page_on_a_phone(browser, case_with
     assert {a["text"] for a in debts["amounts"]} >= {"1\xa0246\xa0913,56\xa0kr"}
 
 
-def test_creditor_tables_scroll_inside_the_page_on_a_phone(browser, demo_server,
-                                                           case_with_debts):
+def test_creditor_tables_scroll_inside_the_page_on_a_phone(browser, demo_server, case_with_debts):
     base = demo_server
     page = phone(browser)
     page.goto(base + "/")
