@@ -10,6 +10,7 @@ from datetime import timedelta
 
 from flask import Blueprint, flash, render_template, url_for
 from flask_babel import gettext as _
+from flask_babel import ngettext
 from flask_login import current_user
 
 from shared.core import clock
@@ -53,7 +54,14 @@ def demo_blueprint() -> Blueprint:
                     f"inquiries_{k}": v
                     for k, v in inquiries.process_deadlines(session, after).items()
                 }
-            flash(_("Demoklockan flyttades fram %(days)s dagar.", days=days), "success")
+            flash(
+                ngettext(
+                    "Demoklockan flyttades fram %(num)d dag.",
+                    "Demoklockan flyttades fram %(num)d dagar.",
+                    days,
+                ),
+                "success",
+            )
             if any(done.values()):
                 flash(
                     _(
@@ -67,7 +75,7 @@ def demo_blueprint() -> Blueprint:
             "shared/admin/demo_clock.html",
             form=form,
             now=clock.now(),
-            offset_days=clock.demo_offset() / timedelta(days=1),
+            offset_days=clock.demo_offset().days,  # whole days: it moves by days
         ), (422 if form.is_submitted() else 200)
 
     return bp

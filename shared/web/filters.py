@@ -1,27 +1,41 @@
-"""Template filters: money in Swedish kronor, masked identity numbers, dates."""
+"""Template filters: money in Swedish kronor, masked identity numbers, dates, and the
+domain's Swedish labels (debt kinds and statuses, budget categories) in the reader's
+language."""
 
 from __future__ import annotations
 
 import re
 from datetime import date, datetime
+from decimal import Decimal
 
+from babel import Locale
 from babel.numbers import format_currency
 from flask import Flask
 from flask_babel import get_locale
+from flask_babel import gettext as _
 from flask_babel import lazy_gettext as _l
 from markupsafe import Markup, escape
 
 from shared.core.clock import STOCKHOLM
+from shared.counselling.rules.budget import CATEGORY_LABELS
+from shared.counselling.rules.debts import KIND_LABELS, STATUS_LABELS
 from shared.identity.models import Role
 from shared.identity.rules import mask
 
+# Explicit patterns: CLDR's English one ("¤#,##0.00") glues the code to the number
+# ("SEK89,120.00"). The separators are no-break spaces, so an amount never wraps.
+_MONEY_PATTERNS = {"sv": "#,##0.00\xa0¤", "en": "¤\xa0#,##0.00"}
 
-def sek(ore: int | None, locale: str | None = None) -> str:
-    """Integer öre as Swedish kronor: ``123450`` -> ``1 234,50 kr``."""
+
+def sek(ore: int | None, locale: str | Locale | None = None) -> str:
+    """Integer öre as Swedish kronor in the reader's language: ``8912000`` ->
+    ``89 120,00 kr`` (Swedish) or ``SEK 89,120.00`` (English). For pages only: files
+    that machines read (the BOSS+ export) have their own formatting."""
     if ore is None:
         return ""
-    loc = locale or "sv_SE"
-    return format_currency(ore / 100, "SEK", locale=loc)
+    loc = Locale.parse(locale or "sv_SE")
+    pattern = _MONEY_PATTERNS.get(loc.language)
+    return format_currency(Decimal(ore).scaleb(-2), "SEK", format=pattern, locale=loc)
 
 
 def pnr(digits12: str | None, full: bool = False) -> str:
@@ -103,10 +117,27 @@ def role_label(role: Role | str) -> str:
     return str(ROLE_LABELS.get(Role(role), role))
 
 
+# The rules keep Swedish labels (marked with N_, so they are in the catalog); they are
+# translated here, when shown. An unknown key is shown as it is.
+def debt_kind(key: str) -> str:
+    return _(KIND_LABELS[key]) if key in KIND_LABELS else key
+
+
+def debt_status(key: str) -> str:
+    return _(STATUS_LABELS[key]) if key in STATUS_LABELS else key
+
+
+def budget_category(key: str) -> str:
+    return _(CATEGORY_LABELS[key]) if key in CATEGORY_LABELS else key
+
+
 def init_app(app: Flask) -> None:
     app.add_template_filter(role_label, "role")
+    app.add_template_filter(debt_kind, "debt_kind")
+    app.add_template_filter(debt_status, "debt_status")
+    app.add_template_filter(budget_category, "budget_category")
     app.add_template_filter(simple_markdown, "simple_markdown")
-    app.add_template_filter(lambda ore: sek(ore, str(get_locale() or "sv_SE")), "sek")
+    app.add_template_filter(lambda ore: sek(ore, get_locale() or "sv_SE"), "sek")
     app.add_template_filter(pnr, "pnr")
     app.add_template_filter(local_dt, "datetime")
     app.add_template_filter(iso_date, "date")

@@ -7,6 +7,7 @@ import uuid
 
 from flask import Blueprint, abort, flash, render_template, request, url_for
 from flask_babel import gettext as _
+from flask_babel import ngettext
 from flask_login import current_user
 
 from shared.core.errors import FieldError, NotAllowed
@@ -87,7 +88,7 @@ def send(case_id: uuid.UUID):
             **ctx,
         )
     flash(
-        _("%(n)s förfrågningar skickas.", n=len(sent))
+        ngettext("%(num)d förfrågan skickas.", "%(num)d förfrågningar skickas.", len(sent))
         if sent
         else _("De valda borgenärerna har redan fått en förfrågan."),
         "success",

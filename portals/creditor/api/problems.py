@@ -69,7 +69,9 @@ def _special(loc: tuple, kind: str) -> str | None:
     return None
 
 
-def _generic(kind: str, ctx: dict[str, Any]) -> str:
+def _generic(kind: str, ctx: dict[str, Any], value: Any = None) -> str:
+    # pydantic says "too_long" (not "string_too_long") for a string whose bound sits after
+    # a validator (our Text type): the value, not the error, tells characters from items.
     messages = {
         "missing": lambda: _("Fältet måste anges."),
         "int_type": lambda: _("Fel typ: ett heltal."),
@@ -92,7 +94,11 @@ def _generic(kind: str, ctx: dict[str, Any]) -> str:
         "model_type": lambda: _("Ett JSON-objekt."),
         "dict_type": lambda: _("Ett JSON-objekt."),
         "list_type": lambda: _("En lista."),
-        "too_long": lambda: _("Högst %(n)s element.", n=ctx.get("max_length")),
+        "too_long": lambda: (
+            _("Högst %(n)s tecken.", n=ctx.get("max_length"))
+            if isinstance(value, str)
+            else _("Högst %(n)s element.", n=ctx.get("max_length"))
+        ),
     }
     message = messages.get(kind)
     return message() if message is not None else _("Ogiltigt värde.")
@@ -107,6 +113,8 @@ def field_errors(errors: Iterable[Mapping[str, Any]]) -> list[dict[str, str]]:
         if kind == "value_error" and error.get("ctx", {}).get("error") is not None:
             message = str(error["ctx"]["error"])  # our own validators say it in Swedish
         else:
-            message = _special(loc, kind) or _generic(kind, error.get("ctx") or {})
+            message = _special(loc, kind) or _generic(
+                kind, error.get("ctx") or {}, error.get("input")
+            )
         seen.setdefault(field_path(loc) or "body", message)
     return [{"field": field, "message": message} for field, message in seen.items()]

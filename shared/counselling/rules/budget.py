@@ -13,7 +13,7 @@ from __future__ import annotations
 from collections.abc import Iterable
 from dataclasses import dataclass
 
-from shared.counselling.rules.debts import check_ore
+from shared.counselling.rules.debts import N_, check_ore
 
 INCOME, EXPENSE = "income", "expense"
 
@@ -59,7 +59,7 @@ OTHER_INCOME = "other_income"
 @dataclass(frozen=True)
 class Category:
     key: str
-    label: str  # Swedish, as in Konsumentverket's tables and the BOSS+ export
+    label: str  # Swedish, as in Konsumentverket's tables and the BOSS+ export; N_-marked
     kind: str  # INCOME or EXPENSE
     group: str  # INDIVIDUAL, HOUSEHOLD, OWN or INCOMES
 
@@ -76,51 +76,51 @@ CATEGORIES: dict[str, Category] = {
             INDIVIDUAL,
             EXPENSE,
             [
-                (FOOD, "livsmedel"),
-                (HYGIENE, "personlig hygien"),
-                (CLOTHES, "kläder och skor"),
-                (LEISURE, "fritid och lek"),
-                (MOBILE, "mobiltelefon"),
-                (CHILD_INSURANCE, "barn-/ungdomsförsäkring"),
+                (FOOD, N_("livsmedel")),
+                (HYGIENE, N_("personlig hygien")),
+                (CLOTHES, N_("kläder och skor")),
+                (LEISURE, N_("fritid och lek")),
+                (MOBILE, N_("mobiltelefon")),
+                (CHILD_INSURANCE, N_("barn-/ungdomsförsäkring")),
             ],
         ),
         *_categories(
             HOUSEHOLD,
             EXPENSE,
             [
-                (CONSUMABLES, "förbrukningsvaror"),
-                (HOME_EQUIPMENT, "hemutrustning"),
-                (MEDIA, "medier"),
-                (HOME_INSURANCE, "hemförsäkring"),
-                (ELECTRICITY, "hushållsel"),
-                (WATER, "vatten och avlopp"),
+                (CONSUMABLES, N_("förbrukningsvaror")),
+                (HOME_EQUIPMENT, N_("hemutrustning")),
+                (MEDIA, N_("medier")),
+                (HOME_INSURANCE, N_("hemförsäkring")),
+                (ELECTRICITY, N_("hushållsel")),
+                (WATER, N_("vatten och avlopp")),
             ],
         ),
         *_categories(
             OWN,
             EXPENSE,
             [
-                (HOUSING, "boende"),
-                (TRAVEL, "resor"),
-                (HEALTHCARE, "sjukvård"),
-                (DENTAL, "tandvård"),
-                (MEDICINE, "medicin"),
-                (OTHER_EXPENSE, "övrigt"),
+                (HOUSING, N_("boende")),
+                (TRAVEL, N_("resor")),
+                (HEALTHCARE, N_("sjukvård")),
+                (DENTAL, N_("tandvård")),
+                (MEDICINE, N_("medicin")),
+                (OTHER_EXPENSE, N_("övrigt")),
             ],
         ),
         *_categories(
             INCOMES,
             INCOME,
             [
-                (SALARY, "lön"),
-                (PENSION, "pension"),
-                (SICKNESS_COMPENSATION, "sjukersättning"),
-                (ACTIVITY_COMPENSATION, "aktivitetsersättning"),
-                (INCOME_SUPPORT, "försörjningsstöd"),
-                (HOUSING_ALLOWANCE, "bostadsbidrag"),
-                (CHILD_ALLOWANCE, "barnbidrag"),
-                (MAINTENANCE_SUPPORT, "underhållsstöd"),
-                (OTHER_INCOME, "övrig inkomst"),
+                (SALARY, N_("lön")),
+                (PENSION, N_("pension")),
+                (SICKNESS_COMPENSATION, N_("sjukersättning")),
+                (ACTIVITY_COMPENSATION, N_("aktivitetsersättning")),
+                (INCOME_SUPPORT, N_("försörjningsstöd")),
+                (HOUSING_ALLOWANCE, N_("bostadsbidrag")),
+                (CHILD_ALLOWANCE, N_("barnbidrag")),
+                (MAINTENANCE_SUPPORT, N_("underhållsstöd")),
+                (OTHER_INCOME, N_("övrig inkomst")),
             ],
         ),
     ]

@@ -6,7 +6,9 @@ interest + fees as the creditor reported them on a given day (interest keeps run
 that, which this module does not model).
 
 Kinds and statuses have English keys (stored, used in code) and Swedish labels (shown, and
-exported to BOSS+; see ``shared.counselling.bossplus`` and DOMAIN.md section 6).
+exported to BOSS+; see ``shared.counselling.bossplus`` and DOMAIN.md section 6). The labels
+are marked with ``N_`` so Babel extracts them; the web layer translates them when it shows
+them (``shared.web.filters``), while the export keeps the Swedish labels.
 """
 
 from __future__ import annotations
@@ -14,24 +16,29 @@ from __future__ import annotations
 from collections.abc import Iterable
 from dataclasses import dataclass
 
+
+def N_(message: str) -> str:  # noqa: N802 - Babel's marker for "extract, translate later"
+    return message
+
+
 # Kinds of debt (skuldslag), in the order they are listed.
 KIND_LABELS: dict[str, str] = {
-    "loan": "lån",
-    "card": "kort",
-    "rent": "hyra",
-    "utility": "el/tele",
-    "tax": "skatt",
-    "csn": "CSN",
-    "other": "övrigt",
+    "loan": N_("lån"),
+    "card": N_("kort"),
+    "rent": N_("hyra"),
+    "utility": N_("el/tele"),
+    "tax": N_("skatt"),
+    "csn": N_("CSN"),
+    "other": N_("övrigt"),
 }
 
 # Where the claim stands. "at_kfm": the claim is with Kronofogden (betalningsföreläggande or
 # utmätning); "plan": the client already pays it in an instalment plan (avbetalningsplan).
 STATUS_LABELS: dict[str, str] = {
-    "undisputed": "obestridd",
-    "disputed": "bestridd",
-    "at_kfm": "hos Kronofogden",
-    "plan": "i avbetalningsplan",
+    "undisputed": N_("obestridd"),
+    "disputed": N_("bestridd"),
+    "at_kfm": N_("hos Kronofogden"),
+    "plan": N_("i avbetalningsplan"),
 }
 
 
