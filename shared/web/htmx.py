@@ -18,7 +18,9 @@ def init_app(app: Flask) -> None:
 
     @app.after_request
     def _vary(response: Response) -> Response:
+        # The page or its partial depends on both (an HX-Location GET is "boosted").
         response.vary.add("HX-Request")
+        response.vary.add("HX-Boosted")
         return response
 
 

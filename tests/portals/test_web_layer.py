@@ -66,7 +66,7 @@ def test_one_url_two_renderings(make_app):
     assert "<html" in full.get_data(as_text=True) and 'id="probe-1"' in full.get_data(True)
     assert "<html" not in part.get_data(as_text=True) and 'id="probe-1"' in part.get_data(True)
     assert "<html" in boosted.get_data(as_text=True)
-    assert "HX-Request" in full.headers["Vary"]
+    assert "HX-Request" in full.headers["Vary"] and "HX-Boosted" in full.headers["Vary"]
 
 
 def test_security_headers_and_no_inline_script(make_app):
