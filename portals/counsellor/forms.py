@@ -4,31 +4,57 @@ from __future__ import annotations
 
 from flask_babel import lazy_gettext as _l
 from flask_wtf import FlaskForm
-from wtforms import EmailField, Field, SelectField, StringField
+from wtforms import Field, SelectField
 from wtforms.validators import DataRequired
 
-from shared.core.errors import FieldError
+from shared.identity.rules import EMAIL_MAX
+from shared.web.forms import EmailField, StringField, max_chars
+
+PERSONNUMMER_MAX = 15  # "19840312-2719" with some room for spaces
+DAY_MAX = 10  # ÅÅÅÅ-MM-DD
 
 
 def add_error(field: Field, message: str) -> None:
     field.errors = [*field.errors, message]
 
 
-def show_field_error(form: FlaskForm, exc: FieldError) -> None:
-    """A service's FieldError at its field (already in the reader's language)."""
-    add_error(getattr(form, exc.field), exc.message)
-
-
 class RegisterClientForm(FlaskForm):
     personnummer = StringField(
         _l("Personnummer"),
-        validators=[DataRequired(message=_l("Ange klientens personnummer."))],
-        render_kw={"autocomplete": "off", "spellcheck": "false", "maxlength": "15"},
+        validators=[
+            max_chars(PERSONNUMMER_MAX),
+            DataRequired(message=_l("Ange klientens personnummer.")),
+        ],
+        render_kw={"autocomplete": "off", "spellcheck": "false"},
     )
     email = EmailField(
         _l("Klientens e-postadress"),
-        validators=[DataRequired(message=_l("Ange klientens e-postadress."))],
-        render_kw={"autocomplete": "off", "spellcheck": "false", "maxlength": "254"},
+        validators=[
+            max_chars(EMAIL_MAX),
+            DataRequired(message=_l("Ange klientens e-postadress.")),
+        ],
+        render_kw={"autocomplete": "off", "spellcheck": "false"},
+    )
+
+
+class EmailChangeForm(FlaskForm):
+    email = EmailField(
+        _l("Ny e-postadress"),
+        validators=[
+            max_chars(EMAIL_MAX),
+            DataRequired(message=_l("Ange klientens e-postadress.")),
+        ],
+        render_kw={"autocomplete": "off", "spellcheck": "false"},
+    )
+
+
+class ValidityForm(FlaskForm):
+    """Ändra giltighet: the fullmakt's new last day (the service checks it)."""
+
+    valid_until = StringField(
+        _l("Ändra giltighet: gäller till och med"),
+        validators=[max_chars(DAY_MAX)],
+        render_kw={"type": "date"},
     )
 
 

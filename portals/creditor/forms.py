@@ -14,12 +14,13 @@ from dataclasses import dataclass, field
 
 from flask_babel import lazy_gettext as _l
 from flask_wtf import FlaskForm
-from wtforms import RadioField, StringField
+from wtforms import RadioField
 from wtforms.fields.choices import SelectChoice
-from wtforms.validators import InputRequired, Length
+from wtforms.validators import InputRequired
 
 from shared.core.errors import FieldError
 from shared.counselling.answers import DebtInput, parse_debt
+from shared.web.forms import StringField, max_chars
 
 DEFAULT_ROWS = 3  # debt rows the form starts with
 MAX_ROWS = 30  # "Lägg till skuld" stops here
@@ -34,6 +35,18 @@ DEBT_FIELDS = (
     "kfm_case",
     "note",
 )
+# What a debt row shows again at most (parse_debt refuses longer text with a message).
+DEBT_FIELD_MAX = {
+    "reference": 100,
+    "kind": 40,
+    "original_creditor": 200,
+    "capital": 30,
+    "interest": 30,
+    "fees": 30,
+    "status": 40,
+    "kfm_case": 40,
+    "note": 1000,
+}
 _ROW_FIELD = re.compile(r"^debts\[(\d{1,3})\]\.([a-z_]+)$")
 
 
@@ -51,11 +64,8 @@ class AnswerForm(FlaskForm):
 class ApiKeyForm(FlaskForm):
     name = StringField(
         _l("Namn på nyckeln"),
-        validators=[
-            InputRequired(message=_l("Ge nyckeln ett namn.")),
-            Length(max=100, message=_l("Högst 100 tecken.")),
-        ],
-        render_kw={"autocomplete": "off", "maxlength": "100"},
+        validators=[max_chars(100), InputRequired(message=_l("Ge nyckeln ett namn."))],
+        render_kw={"autocomplete": "off"},
     )
 
 
@@ -75,7 +85,13 @@ class DebtRow:
         return f"{self.prefix}{name}"
 
     def value(self, name: str) -> str:
-        return self.values.get(name, "")
+        """What was typed, at most the field's cap (a longer value is not echoed)."""
+        return self.values.get(name, "")[: DEBT_FIELD_MAX.get(name, 200)]
+
+    @staticmethod
+    def max_length(name: str) -> int:
+        """For the input's ``maxlength``."""
+        return DEBT_FIELD_MAX.get(name, 200)
 
     def error(self, name: str) -> str | None:
         return self.errors.get(self.name(name))

@@ -193,7 +193,7 @@ def change_validity(
     if case.counsellor_id != counsellor.id or counsellor.organisation_id != case.organisation_id:
         raise NotAllowed("Bara ärendets rådgivare kan ändra fullmaktens giltighet.")
     today = clock.today()
-    if case.status != CaseStatus.ACTIVE or fullmakt is None or not fullmakt.is_valid_on(today):
+    if not case.holds_valid_fullmakt(today):
         raise NotAllowed("Fullmakten gäller inte, så dess giltighet kan inte ändras.")
     if valid_until is None:
         raise FieldError("valid_until", "Ange det nya sista giltighetsdatumet (ÅÅÅÅ-MM-DD).")

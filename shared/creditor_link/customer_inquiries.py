@@ -21,7 +21,6 @@ from shared.counselling.models import (
     Case,
     CaseStatus,
     Fullmakt,
-    FullmaktStatus,
     Inquiry,
     InquiryStatus,
 )
@@ -125,8 +124,7 @@ def customer_inquiries(
                     can_change=(
                         inquiry.answer == Answer.NO
                         and inquiry.status == InquiryStatus.ANSWERED
-                        and case.status == CaseStatus.ACTIVE
-                        and fullmakt.is_valid_on(today)
+                        and case.holds_valid_fullmakt(today, fullmakt)
                     ),
                 )
             )
@@ -179,9 +177,7 @@ def principal_fullmakter(
             Case.person_id == inquiry.case.person_id,
             Case.status == CaseStatus.ACTIVE,
             Fullmakt.id.in_(asked),
-            Fullmakt.status == FullmaktStatus.ACTIVE,
-            Fullmakt.valid_from <= today,
-            Fullmakt.valid_until >= today,
+            Fullmakt.is_valid_on(today),
         )
         .options(selectinload(Fullmakt.case).selectinload(Case.counsellor))
         .order_by(Fullmakt.valid_from.desc())

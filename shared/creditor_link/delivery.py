@@ -15,7 +15,6 @@ from shared.core import db as dbmod
 from shared.core.mail import queue_email
 from shared.counselling.models import (
     Case,
-    CaseStatus,
     Fullmakt,
     Inquiry,
     InquiryStatus,
@@ -54,7 +53,7 @@ def deliver(session: Session, inquiry_id: uuid.UUID) -> str:
     if inquiry is None or inquiry.status != InquiryStatus.QUEUED:
         return "skipped"
     case = session.get(Case, inquiry.case_id)
-    if case.status != CaseStatus.ACTIVE or not case.fullmakt.is_valid_on(clock.today()):
+    if not case.holds_valid_fullmakt(clock.today()):
         inquiry.status = InquiryStatus.CANCELLED
         return "cancelled"
     creditor = inquiry.creditor

@@ -18,7 +18,6 @@ from shared.core import clock
 from shared.counselling.models import (
     ANSWERABLE,
     Case,
-    CaseStatus,
     Debt,
     Fullmakt,
     Inquiry,
@@ -56,7 +55,7 @@ class InquiryView:
 
     @property
     def fullmakt_valid(self) -> bool:
-        return self.case.status == CaseStatus.ACTIVE and self.fullmakt.is_valid_on(clock.today())
+        return self.case.holds_valid_fullmakt(clock.today(), self.fullmakt)
 
     @property
     def can_answer(self) -> bool:

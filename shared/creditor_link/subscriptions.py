@@ -29,7 +29,6 @@ from shared.core.errors import NotAllowed
 from shared.counselling.models import (
     Answer,
     Case,
-    CaseStatus,
     Fullmakt,
     FullmaktStatus,
     Inquiry,
@@ -253,7 +252,7 @@ def send_fullmakt(
     if not answered_yes(session, creditor, fullmakt):
         raise NotAllowed("Fullmakten kan bara hämtas efter ett ja-svar på en kundfråga under den.")
     case = fullmakt.case
-    if case.status != CaseStatus.ACTIVE or not fullmakt.is_valid_on(clock.today()):
+    if not case.holds_valid_fullmakt(clock.today(), fullmakt):
         raise NotAllowed("Fullmakten gäller inte längre och kan inte hämtas.")
     data = fullmakt_json(fullmakt, case)
     data["inquiry_id"] = str(inquiry.id) if inquiry is not None else None

@@ -6,8 +6,14 @@
 
 The portal factory checks the declared rule before every request and refuses a route
 that declares none (fail closed). Rules compose: ``staff(...)``, ``citizen()``,
-``PUBLIC``, ``demo_only(rule)``; later issues add case- and claim-bound rules that
-receive the view arguments.
+``PUBLIC``, ``demo_only(rule)``, and object-bound rules that receive the view
+arguments: ``case_owner()``, ``municipality_case()``, ``fullmakt_holder()``. These load
+their object once, answer 404 when it is not the reader's, and hand it to the view:
+
+    @bp.get("/cases/<uuid:case_id>")
+    @access(case_owner())
+    def show(case_id):
+        case = loaded("case")
 """
 
 from __future__ import annotations
@@ -16,7 +22,7 @@ from collections.abc import Callable
 from dataclasses import dataclass, field
 from typing import Any
 
-from flask import current_app
+from flask import current_app, g
 from flask_login import current_user
 from werkzeug.exceptions import NotFound
 
@@ -59,23 +65,66 @@ def staff(*roles: Role) -> Rule:
     return Rule(f"staff({label})", "staff", check)
 
 
+def _load(name: str, value: Any) -> bool:
+    """Keep what a rule loaded for the view (``loaded(name)``); 404 when there is none:
+    not even the existence of someone else's object is revealed."""
+    if value is None:
+        raise NotFound()
+    g.setdefault("loaded", {})[name] = value
+    return True
+
+
+def loaded(name: str) -> Any:
+    """The object the route's access rule loaded for this request (``"case"``,
+    ``"fullmakt"``): loaded once, scoped to the reader."""
+    objects = g.get("loaded") or {}
+    if name not in objects:
+        raise LookupError(f"the route's access rule loaded no {name!r}")
+    return objects[name]
+
+
 def case_owner(arg: str = "case_id") -> Rule:
-    """The counsellor who owns the case named by the view argument ``arg``. Colleagues,
-    other municipalities and admins get a 404 (``load_case`` in the view) - not even
+    """The counsellor who owns the case named by the view argument ``arg``; the case is
+    ``loaded("case")``. Colleagues, other municipalities and admins get a 404 - not even
     the existence of someone else's case is revealed."""
 
     def check(principal, args):
         from shared.counselling.queries import case_of_counsellor
-        from shared.identity.models import Role
         from shared.web.factory import db_session
 
         if principal.user.role != Role.COUNSELLOR:
             return False
-        if case_of_counsellor(db_session(), principal.user, args[arg]) is None:
-            raise NotFound()
-        return True
+        return _load("case", case_of_counsellor(db_session(), principal.user, args[arg]))
 
     return Rule(f"case_owner({arg})", "staff", check)
+
+
+def municipality_case(arg: str = "case_id") -> Rule:
+    """The municipality admin, for a case of their own municipality (``loaded("case")``);
+    any other case is a 404."""
+
+    def check(principal, args):
+        from shared.counselling.queries import case_of_municipality
+        from shared.web.factory import db_session
+
+        if principal.user.role != Role.MUNICIPALITY_ADMIN:
+            return False
+        return _load("case", case_of_municipality(db_session(), principal.user, args[arg]))
+
+    return Rule(f"municipality_case({arg})", "staff", check)
+
+
+def fullmakt_holder(arg: str = "fullmakt_id") -> Rule:
+    """The citizen whose fullmakt is named by ``arg`` (``loaded("fullmakt")``); anyone
+    else's is a 404."""
+
+    def check(principal, args):
+        from shared.counselling.queries import fullmakt_of_person
+        from shared.web.factory import db_session
+
+        return _load("fullmakt", fullmakt_of_person(db_session(), principal.person, args[arg]))
+
+    return Rule(f"fullmakt_holder({arg})", "citizen", check)
 
 
 def citizen() -> Rule:

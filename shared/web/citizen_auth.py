@@ -25,8 +25,6 @@ from flask import (
     abort,
     current_app,
     flash,
-    redirect,
-    render_template,
     request,
     session,
     url_for,
@@ -135,20 +133,14 @@ def render_order(
         retry_url=retry_url,
         **context,
     )
-    if not pending and htmx.wants_partial():
-        response.status_code = htmx.STOP_POLLING
+    htmx.polled(response, done=not pending)
     response.headers["Cache-Control"] = "no-store"
     return response
 
 
 def finish_polling(target: str) -> Response:
-    """Leave the order page for ``target``: the polling partial gets ``HX-Redirect`` with
-    286 (stop polling), a browser without JavaScript a 303."""
-    if htmx.wants_partial():
-        response = htmx.stop_polling()
-        response.headers["HX-Redirect"] = target
-        return response
-    return redirect(target, 303)
+    """Leave the order page for ``target`` (``htmx.leave_polling``)."""
+    return htmx.leave_polling(target)
 
 
 def cancel_previous(key: str) -> None:
@@ -172,9 +164,13 @@ def cancel_previous(key: str) -> None:
 def citizen_auth_blueprint(home_endpoint: str) -> Blueprint:
     bp = Blueprint("auth", __name__)
 
-    def login_page(error: str | None = None) -> str:
-        return render_template(
-            "shared/bankid/login.html", form=EmptyForm(), error=error, next=next_path()
+    def login_page(error: str | None = None) -> Response:
+        return htmx.render(
+            "shared/bankid/login.html",
+            "shared/bankid/_login.html",
+            form=EmptyForm(),
+            error=error,
+            next=next_path(),
         )
 
     def render_login_order(order: BankIdOrder, result: citizen_auth.PollResult) -> Response:

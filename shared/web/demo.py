@@ -8,7 +8,7 @@ from __future__ import annotations
 
 from datetime import timedelta
 
-from flask import Blueprint, flash, render_template, url_for
+from flask import Blueprint, flash, url_for
 from flask_babel import gettext as _
 from flask_babel import ngettext
 from flask_login import current_user
@@ -71,11 +71,13 @@ def demo_blueprint() -> Blueprint:
                     "info",
                 )
             return htmx.redirect(url_for("demo.demo_clock"))
-        return render_template(
+        return htmx.render(
             "shared/admin/demo_clock.html",
+            "shared/admin/_demo_clock.html",
+            422 if form.is_submitted() else 200,
             form=form,
             now=clock.now(),
             offset_days=clock.demo_offset().days,  # whole days: it moves by days
-        ), (422 if form.is_submitted() else 200)
+        )
 
     return bp

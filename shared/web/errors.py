@@ -85,5 +85,12 @@ def handle(exc: DomainError) -> Response:
     return htmx.redirect(target.rstrip("?"))
 
 
+def _forget() -> None:
+    """Nothing of a previous request's form (an app context can outlive a request)."""
+    for name in ("error_form", "error_render", "error_location"):
+        g.pop(name, None)
+
+
 def init_app(app: Flask) -> None:
+    app.before_request(_forget)
     app.register_error_handler(DomainError, handle)

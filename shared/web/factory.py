@@ -35,6 +35,10 @@ log = logging.getLogger(__name__)
 WEB_DIR = Path(__file__).resolve().parent
 LANGUAGES = ("sv", "en")
 SIGN_IN_RATE = "10 per minute;50 per hour"
+# Request bodies: a form post is a few kilobytes; the API's largest JSON (an answer with
+# 100 debts) is far below its limit. An upload route declares its own (``body_limit``).
+FORM_BODY_LIMIT = 64 * 1024
+API_BODY_LIMIT = 1024 * 1024
 
 shared_bp = Blueprint(
     "shared",
@@ -78,6 +82,16 @@ def init_database(settings: Settings) -> dbmod.Database:
     return database
 
 
+def body_limit(max_bytes: int):
+    """Let a route accept a bigger request body than a form's (an upload)."""
+
+    def decorate(view):
+        view.body_limit = max_bytes
+        return view
+
+    return decorate
+
+
 def create_portal(
     name: str,
     import_name: str,
@@ -119,7 +133,8 @@ def create_portal(
         BABEL_TRANSLATION_DIRECTORIES=str(WEB_DIR / "translations"),
         RATELIMIT_STORAGE_URI=settings.redis_url or "memory://",
         RATELIMIT_ENABLED=not settings.testing,
-        MAX_CONTENT_LENGTH=20 * 1024 * 1024,
+        MAX_CONTENT_LENGTH=FORM_BODY_LIMIT,
+        API_MAX_CONTENT_LENGTH=API_BODY_LIMIT,
     )
     app.config.update({k: v for k, v in (overrides or {}).items() if k != "SETTINGS"})
     app.wsgi_app = ProxyFix(app.wsgi_app, x_for=1, x_proto=1, x_host=1, x_prefix=1)
@@ -193,14 +208,28 @@ def _init_login(app: Flask, login: str) -> None:
     def unauthorized():
         if request.blueprint == "api" or request.accept_mimetypes.best == "application/json":
             return {"error": "unauthorized"}, 401
-        return htmx.redirect(url_for("auth.login", next=request.full_path.rstrip("?")))
+        # A full page load: the idle timeout may have just renewed the session.
+        return htmx.redirect(url_for("auth.login", next=request.full_path.rstrip("?")), reload=True)
 
 
 def _install_request_hooks(app: Flask) -> None:
     idle = timedelta(minutes=app.config["SETTINGS"].session_idle_minutes)
 
+    def limit_body():
+        """Before anything reads the body (CSRF does): the route's own limit, the API's,
+        or a form's (MAX_CONTENT_LENGTH). Too big is a 413, read no further."""
+        view = app.view_functions.get(request.endpoint or "")
+        limit = getattr(view, "body_limit", None)
+        if limit is None and problems.is_api_request():
+            limit = app.config["API_MAX_CONTENT_LENGTH"]
+        if limit is not None:
+            request.max_content_length = limit
+
+    app.before_request_funcs.setdefault(None, []).insert(0, limit_body)
+
     @app.before_request
     def enforce_policy():
+        g.loaded = {}  # what the access rule loads for the view (access.loaded)
         endpoint = request.endpoint
         if endpoint is None or is_static_endpoint(endpoint):
             return None

@@ -1,19 +1,82 @@
+"""Forms shared by the portals, and the text fields every portal's forms use.
+
+Every text field has a cap (``max_chars(n)``): a longer value is a 422 at the field, the
+input carries ``maxlength`` (from the validator), and the page that shows the form again
+never echoes more than the cap back. Import the text fields from here, not from WTForms.
+"""
+
 from __future__ import annotations
 
+import wtforms
 from flask_babel import lazy_gettext as _l
 from flask_wtf import FlaskForm
-from wtforms import EmailField, PasswordField, StringField
-from wtforms.validators import DataRequired, Email, Length, Regexp
+from wtforms.validators import DataRequired, Email, Length, Regexp, StopValidation, ValidationError
+
+from shared.identity.rules import EMAIL_MAX
+
+PASSWORD_MAX = 256
+TOTP_MAX = 7  # "123 456"
+
+
+class MaxChars(Length):
+    """At most ``max`` characters; a longer value gets this one message (put it first)."""
+
+    def __call__(self, form, field) -> None:
+        try:
+            super().__call__(form, field)
+        except ValidationError as exc:
+            raise StopValidation(str(exc)) from None
+
+
+def max_chars(n: int) -> Length:
+    """At most ``n`` characters (and ``maxlength="n"`` on the input)."""
+    return MaxChars(max=n, message=_l("Högst %(max)d tecken."))
+
+
+def cap_of(field: wtforms.Field) -> int | None:
+    """The field's cap: the largest ``Length(max=...)`` among its validators."""
+    caps = [v.max for v in field.validators if isinstance(v, Length) and v.max >= 0]
+    return min(caps) if caps else None
+
+
+class _Capped:
+    """Shows at most the cap of what was typed (the value is still validated whole)."""
+
+    def _value(self) -> str:
+        value = super()._value()  # type: ignore[misc]
+        cap = cap_of(self)  # type: ignore[arg-type]
+        return value[:cap] if cap is not None else value
+
+
+class StringField(_Capped, wtforms.StringField):
+    pass
+
+
+class TextAreaField(_Capped, wtforms.TextAreaField):
+    pass
+
+
+class EmailField(_Capped, wtforms.EmailField):
+    pass
+
+
+class PasswordField(_Capped, wtforms.PasswordField):
+    pass
+
+
+TEXT_FIELDS = (StringField, TextAreaField, EmailField, PasswordField)
 
 
 class LoginForm(FlaskForm):
     email = EmailField(
         _l("E-postadress"),
-        validators=[DataRequired(), Email()],
+        validators=[max_chars(EMAIL_MAX), DataRequired(), Email()],
         render_kw={"autocomplete": "username"},
     )
     password = PasswordField(
-        _l("Lösenord"), validators=[DataRequired()], render_kw={"autocomplete": "current-password"}
+        _l("Lösenord"),
+        validators=[max_chars(PASSWORD_MAX), DataRequired()],
+        render_kw={"autocomplete": "current-password"},
     )
 
 
@@ -21,6 +84,7 @@ class TotpForm(FlaskForm):
     code = StringField(
         _l("Engångskod"),
         validators=[
+            max_chars(TOTP_MAX),
             DataRequired(),
             Regexp(r"^\s*\d{3}\s?\d{3}\s*$", message=_l("Koden är sex siffror.")),
         ],
@@ -28,7 +92,6 @@ class TotpForm(FlaskForm):
             "autocomplete": "one-time-code",
             "inputmode": "numeric",
             "pattern": r"\s*\d{3}\s?\d{3}\s*",
-            "maxlength": "7",
         },
     )
 
@@ -40,9 +103,24 @@ class EmptyForm(FlaskForm):
 class DemoClockForm(FlaskForm):
     days = StringField(
         _l("Antal dagar framåt"),
-        validators=[DataRequired(), Regexp(r"^\d{1,3}$", message=_l("Ange ett heltal, 1–999."))],
+        validators=[
+            max_chars(3),
+            DataRequired(),
+            Regexp(r"^\d{1,3}$", message=_l("Ange ett heltal, 1–999.")),
+        ],
         render_kw={"inputmode": "numeric"},
     )
 
 
-__all__ = ["DemoClockForm", "EmptyForm", "Length", "LoginForm", "TotpForm"]
+__all__ = [
+    "DemoClockForm",
+    "EmailField",
+    "EmptyForm",
+    "Length",
+    "LoginForm",
+    "PasswordField",
+    "StringField",
+    "TextAreaField",
+    "TotpForm",
+    "max_chars",
+]

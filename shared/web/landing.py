@@ -3,7 +3,7 @@
 
 from __future__ import annotations
 
-from flask import Blueprint, Flask, abort, current_app, render_template
+from flask import Blueprint, Flask, abort, current_app
 from flask_babel import lazy_gettext as _l
 from sqlalchemy import select, text
 
@@ -12,6 +12,7 @@ from shared.core.mail import EmailMessage
 from shared.identity.models import Role, User
 from shared.identity.staff_auth import current_code
 from shared.security import audit
+from shared.web import htmx
 from shared.web.access import PUBLIC, access, demo_only
 from shared.web.factory import create_portal, db_session
 
@@ -63,8 +64,9 @@ def index():
         from shared.integrations.test_persons import load_test_persons
 
         test_persons = load_test_persons()[:6]
-    return render_template(
+    return htmx.render(
         "shared/landing.html",
+        "shared/_landing.html",
         portals=PORTALS,
         demo_users=demo_users,
         test_persons=test_persons,
@@ -120,7 +122,7 @@ def dev_mail():
         "email.dev_outbox_viewed",
         details={"messages": len(messages)},
     )
-    return render_template("shared/dev_mail.html", messages=messages)
+    return htmx.render("shared/dev_mail.html", "shared/_dev_mail.html", messages=messages)
 
 
 @bp.get("/healthz")

@@ -40,4 +40,4 @@ def sign_out() -> Response:
         logout_user()
         session.clear()
         flash(_("Du är utloggad."), "info")
-    return htmx.redirect(url_for("auth.login"))
+    return htmx.redirect(url_for("auth.login"), reload=True)  # the session is new

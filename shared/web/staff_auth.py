@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import uuid
 
-from flask import Blueprint, render_template, request, session, url_for
+from flask import Blueprint, request, session, url_for
 from flask_babel import gettext as _
 from flask_login import current_user
 
@@ -21,6 +21,13 @@ from shared.web.signin import safe_next, sign_out, start_session
 
 PENDING = "pending_staff"
 PENDING_SECONDS = 300
+
+
+def _page(step: str, form, status: int = 200, **ctx):
+    """A sign-in step's page (``login``, ``totp``, ``enrol``) or its partial."""
+    return htmx.render(
+        f"shared/auth/{step}.html", f"shared/auth/_{step}.html", status, form=form, **ctx
+    )
 
 
 def staff_auth_blueprint(roles: set[Role], home_endpoint: str) -> Blueprint:
@@ -51,7 +58,7 @@ def staff_auth_blueprint(roles: set[Role], home_endpoint: str) -> Blueprint:
                 form.password.errors.append(
                     _("Inloggningen misslyckades. Kontrollera uppgifterna och försök igen.")
                 )
-                return render_template("shared/auth/login.html", form=form), 422
+                return _page("login", form, 422)
             session.clear()
             session[PENDING] = {
                 "user": str(user.id),
@@ -59,9 +66,8 @@ def staff_auth_blueprint(roles: set[Role], home_endpoint: str) -> Blueprint:
                 "next": safe_next(request.args.get("next"), ""),
             }
             step = "auth.totp" if user.totp_enrolled_at else "auth.enrol"
-            return htmx.redirect(url_for(step))
-        status = 422 if form.is_submitted() else 200
-        return render_template("shared/auth/login.html", form=form), status
+            return htmx.redirect(url_for(step), reload=True)  # a new session
+        return _page("login", form, 422 if form.is_submitted() else 200)
 
     @bp.route("/login/totp", methods=["GET", "POST"])
     @access(PUBLIC)
@@ -71,10 +77,8 @@ def staff_auth_blueprint(roles: set[Role], home_endpoint: str) -> Blueprint:
             return htmx.redirect(url_for("auth.login"))
         form = TotpForm()
         if form.validate_on_submit():
-            return _finish(user, form, "shared/auth/totp.html")
-        return render_template("shared/auth/totp.html", form=form), (
-            422 if form.is_submitted() else 200
-        )
+            return _finish(user, form, "totp")
+        return _page("totp", form, 422 if form.is_submitted() else 200)
 
     @bp.route("/login/enrol", methods=["GET", "POST"])
     @access(PUBLIC)
@@ -88,24 +92,22 @@ def staff_auth_blueprint(roles: set[Role], home_endpoint: str) -> Blueprint:
         form = TotpForm()
         ctx = {"qr_svg": staff_auth.enrolment_qr_svg(user), "secret": secret}
         if form.validate_on_submit():
-            return _finish(user, form, "shared/auth/enrol.html", **ctx)
-        return render_template("shared/auth/enrol.html", form=form, **ctx), (
-            422 if form.is_submitted() else 200
-        )
+            return _finish(user, form, "enrol", **ctx)
+        return _page("enrol", form, 422 if form.is_submitted() else 200, **ctx)
 
-    def _finish(user: User, form: TotpForm, template: str, **ctx):
+    def _finish(user: User, form: TotpForm, step: str, **ctx):
         s = db_session()
         try:
             staff_auth.check_totp(s, user, form.code.data)
         except staff_auth.SignInFailed:
             s.commit()
             form.code.errors.append(_("Koden stämmer inte. Vänta på nästa kod och försök igen."))
-            return render_template(template, form=form, **ctx), 422
+            return _page(step, form, 422, **ctx)
         nxt = session.get(PENDING, {}).get("next")
         # ``next`` is relative to the portal (request.full_path has no mount prefix).
         target = request.script_root + nxt if nxt else url_for(home_endpoint)
         start_session(StaffPrincipal(user))
-        return htmx.redirect(target)
+        return htmx.redirect(target, reload=True)  # a new session: a new CSRF token
 
     @bp.post("/logout")
     @access(staff())

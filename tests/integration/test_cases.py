@@ -107,10 +107,124 @@ def test_bad_personnummer_says_what_is_wrong(db, counsellor, pnr, field, message
     assert db.scalar(select(func.count()).select_from(Case)) == 0
 
 
-def test_bad_email_is_refused(db, counsellor):
+XSS_ADDRESS = '"><img src=x onerror=alert(1)>@example.se'
+
+
+@pytest.mark.parametrize(
+    "address",
+    [
+        "inte-en-adress",
+        XSS_ADDRESS,
+        "erik @example.se",
+        "erik@example",
+        "erik@localhost",
+        '"erik"@example.se',
+        "erik@example.se\nBcc: x@example.se",
+        "a" * 250 + "@example.se",
+    ],
+)
+def test_bad_email_is_refused(db, counsellor, address):
     with pytest.raises(FieldError) as err:
-        register(db, counsellor, email="inte-en-adress")
+        register(db, counsellor, email=address)
     assert err.value.field == "email"
+    assert db.scalar(select(func.count()).select_from(Case)) == 0
+
+
+def test_the_address_is_normalised(db, counsellor):
+    case = register(db, counsellor, email="  Erik.Andersson@Example.SE ").case
+    assert case.email == "Erik.Andersson@example.se"
+
+
+def test_changing_the_email_resends_the_pending_fullmakt_to_the_new_address(db, counsellor):
+    case = register(db, counsellor).case
+    change = cases.change_email(db, counsellor, case, "erik.andersson@example.se")
+    assert change.changed and change.resent
+    assert case.email == "erik.andersson@example.se"
+    mails = db.scalars(
+        select(EmailMessage)
+        .where(EmailMessage.case_id == case.id)
+        .order_by(EmailMessage.created_at, EmailMessage.id)
+    ).all()
+    assert [m.to for m in mails].count("erik.andersson@example.se") == 1
+    resent = next(m for m in mails if m.to == "erik.andersson@example.se")
+    assert f"/client/fullmakt/{case.fullmakt.id}" in resent.body
+    assert resent.kind == "fullmakt.sign_request"
+    assert case.fullmakt.history[-1]["event"] == "resent"
+    assert case.fullmakt.last_reminder_at is not None
+    entry = db.scalars(select(AuditEntry).where(AuditEntry.action == "case.email_changed")).one()
+    assert entry.subject_id == str(case.id) and entry.actor_id == str(counsellor.id)
+    assert entry.details == {"sign_request_resent": True}
+    assert "@" not in repr(entry.details)  # neither address in the log
+    db.commit()
+    raw = db.execute(text("SELECT email FROM cases")).scalar_one()
+    assert "erik.andersson" not in raw and crypto.token_key_id(raw) == case.data_key_id
+
+
+def test_changing_the_email_of_a_signed_case_sends_nothing(db, counsellor):
+    case = register(db, counsellor).case
+    sign(db, case)
+    before = db.scalar(select(func.count()).select_from(EmailMessage))
+    change = cases.change_email(db, counsellor, case, "ny@example.se")
+    assert change.changed and not change.resent and case.email == "ny@example.se"
+    assert db.scalar(select(func.count()).select_from(EmailMessage)) == before
+
+
+def test_the_same_email_is_no_change(db, counsellor):
+    case = register(db, counsellor).case
+    change = cases.change_email(db, counsellor, case, " erik@example.se ")
+    assert not change.changed and not change.resent
+    assert db.scalar(select(func.count()).select_from(EmailMessage)) == 1
+    assert not db.scalars(select(AuditEntry).where(AuditEntry.action == "case.email_changed")).all()
+
+
+def test_changing_the_email_checks_the_address_strictly(db, counsellor):
+    case = register(db, counsellor).case
+    with pytest.raises(FieldError) as err:
+        cases.change_email(db, counsellor, case, XSS_ADDRESS)
+    assert err.value.field == "email" and case.email == "erik@example.se"
+
+
+def test_only_the_cases_counsellor_changes_the_email_of_an_open_case(
+    db, counsellor, factories, municipality
+):
+    case = register(db, counsellor).case
+    colleague = factories.user(municipality, Role.COUNSELLOR)
+    with pytest.raises(NotAllowed):
+        cases.change_email(db, colleague, case, "ny@example.se")
+    sign(db, case)
+    fullmakt_service.revoke(db, case.person, case.fullmakt)
+    with pytest.raises(NotAllowed):
+        cases.change_email(db, counsellor, case, "ny@example.se")
+    assert case.email == "erik@example.se"
+
+
+def test_the_validity_rule_reads_the_same_in_python_and_in_sql(db, counsellor):
+    """``Fullmakt.is_valid_on`` is one rule: a query with it finds exactly the fullmakter
+    the method says are valid."""
+    case = register(db, counsellor).case
+    sign(db, case)
+    fullmakt = case.fullmakt
+    start, end = fullmakt.valid_from, fullmakt.valid_until
+    days = [start - timedelta(days=1), start, end, end + timedelta(days=1)]
+    for status in (FullmaktStatus.ACTIVE, FullmaktStatus.REVOKED):
+        fullmakt.status = status
+        db.flush()
+        for day in days:
+            found = db.scalars(select(Fullmakt.id).where(Fullmakt.is_valid_on(day))).all()
+            assert (fullmakt.id in found) == fullmakt.is_valid_on(day), (status, day)
+            assert fullmakt.is_valid_on(day) == (
+                status == FullmaktStatus.ACTIVE and start <= day <= end
+            )
+
+
+def test_the_case_holds_the_fullmakt_only_while_it_is_active(db, counsellor):
+    case = register(db, counsellor).case
+    assert not case.holds_valid_fullmakt(clock.today())
+    sign(db, case)
+    day = case.fullmakt.valid_from
+    assert case.holds_valid_fullmakt(day) and case.holds_valid_fullmakt(day, case.fullmakt)
+    case.status = CaseStatus.ENDED
+    assert case.fullmakt.is_valid_on(day) and not case.holds_valid_fullmakt(day)
 
 
 def test_signing_activates_for_the_municipalitys_period(db, counsellor, municipality):

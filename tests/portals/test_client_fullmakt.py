@@ -314,7 +314,7 @@ def test_revoke_requires_the_confirmation_and_ends_the_case(client, tester, wall
 
     done = client.post(url, data={"understood": "y"}, headers=HX)
     assert done.status_code == 204
-    assert local(portal, done.headers["HX-Redirect"]) == fullmakt_url(case)
+    assert local(portal, json.loads(done.headers["HX-Location"])["path"]) == fullmakt_url(case)
     db.expire_all()
     assert case.fullmakt.status == FullmaktStatus.REVOKED
     assert case.status == CaseStatus.ENDED and case.ended_at is not None

@@ -4,6 +4,7 @@ the municipality admin's case list and transfer."""
 
 from __future__ import annotations
 
+import json
 import uuid
 
 import pytest
@@ -12,7 +13,7 @@ from sqlalchemy import func, select
 from shared.core import clock
 from shared.core.mail import EmailMessage
 from shared.core.outbox import OutboxMessage
-from shared.counselling import cases
+from shared.counselling import cases, queries
 from shared.counselling.models import Case, FullmaktStatus
 from shared.identity.models import OrgKind, Role
 from shared.integrations.population import LocalTestRegister
@@ -126,13 +127,18 @@ def test_register_creates_case_sends_fullmakt_and_redirects(client, db):
     assert "Klienten är registrerad och fullmakten har skickats till erik@example.se" in page
 
 
-def test_register_by_htmx_answers_with_hx_redirect(client, db):
+def test_register_by_htmx_answers_with_hx_location(client, db):
     r = client.post(
         "/cases/new", data={"personnummer": ERIK, "email": "erik@example.se"}, headers=HX
     )
-    assert r.status_code == 204
+    assert r.status_code == 204 and "HX-Redirect" not in r.headers
     case = db.scalars(select(Case)).one()
-    assert r.headers["HX-Redirect"].endswith(f"/cases/{case.id}")
+    location = json.loads(r.headers["HX-Location"])
+    assert location["path"].endswith(f"/cases/{case.id}") and location["target"] == "body"
+    # The follow-up GET asks for the whole page, which shows the flash message.
+    page = client.get(location["path"], headers={**HX, **location["headers"]})
+    html = page.get_data(as_text=True)
+    assert "<html" in html and "fullmakten har skickats till erik@example.se" in html
 
 
 def test_wrong_check_digit_is_422_at_the_field(client, db):
@@ -277,11 +283,101 @@ def test_resend_of_a_signed_fullmakt_says_why_not(client, db, counsellor):
     )
 
 
+# ---- The client's e-mail address -----------------------------------------------------
+
+
+def test_the_counsellor_changes_the_email_and_the_fullmakt_goes_to_the_new_address(
+    client, db, counsellor
+):
+    case = register(db, counsellor)
+    page = client.get(f"/cases/{case.id}").get_data(as_text=True)
+    assert "Ändra e-postadress" in page and f'action="/counsellor/cases/{case.id}/email"' in page
+    r = client.post(f"/cases/{case.id}/email", data={"email": "erik.a@example.se"})
+    assert r.status_code == 303 and r.headers["Location"].endswith(f"/cases/{case.id}")
+    db.expire_all()
+    assert case.email == "erik.a@example.se"
+    sent = db.scalars(
+        select(EmailMessage.to).where(
+            EmailMessage.case_id == case.id, EmailMessage.kind == "fullmakt.sign_request"
+        )
+    ).all()
+    assert sorted(sent) == ["erik.a@example.se", "erik@example.se"]
+    [entry] = audit_actions(db, "case.email_changed", case.id)
+    assert entry.actor_id == str(counsellor.id)
+    html = client.get(f"/cases/{case.id}").get_data(as_text=True)
+    assert "fullmakten har skickats till erik.a@example.se" in html
+    assert "Skickades igen" in html
+
+
+def test_an_unsafe_email_is_a_422_at_the_field_and_changes_nothing(client, db, counsellor):
+    case = register(db, counsellor)
+    xss = '"><img src=x onerror=alert(1)>@example.se'
+    r = client.post(f"/cases/{case.id}/email", data={"email": xss}, headers=HX)
+    html = r.get_data(as_text=True)
+    assert r.status_code == 422 and "<html" not in html and f'id="case-{case.id}"' in html
+    assert 'id="email-error"' in html and "namn@exempel.se" in html
+    assert "<img" not in html and "&#34;&gt;&lt;img" in html  # shown escaped, in the input
+    assert '<details class="change-email" open>' in html
+    db.expire_all()
+    assert case.email == "erik@example.se"
+    assert not audit_actions(db, "case.email_changed")
+    assert db.scalar(select(func.count()).select_from(EmailMessage)) == 1
+
+
+def test_a_too_long_email_is_refused_without_echoing_it(client, db, counsellor):
+    case = register(db, counsellor)
+    long = "x" * 5000 + "@example.se"
+    r = client.post(f"/cases/{case.id}/email", data={"email": long}, headers=HX)
+    html = r.get_data(as_text=True)
+    assert r.status_code == 422 and "Högst 254 tecken." in html
+    assert "x" * 254 in html and "x" * 255 not in html and 'maxlength="254"' in html
+
+
+def test_a_colleague_cannot_change_the_email(app, db, counsellor, factories, municipality):
+    case = register(db, counsellor)
+    colleague = as_user(app, factories.user(municipality, Role.COUNSELLOR))
+    r = colleague.post(f"/cases/{case.id}/email", data={"email": "ny@example.se"})
+    assert r.status_code == 404
+    db.expire_all()
+    assert case.email == "erik@example.se"
+
+
+@pytest.mark.parametrize(
+    ("method", "path", "data"),
+    [
+        ("GET", "", {}),
+        ("POST", "/email", {"email": "ny@example.se"}),
+        ("POST", "/resend", {}),
+    ],
+)
+def test_the_case_is_loaded_once_per_request(
+    client, db, counsellor, monkeypatch, method, path, data
+):
+    """The access rule loads the case and hands it to the view, which does not look it
+    up again."""
+    case = register(db, counsellor)
+    calls = []
+    load = queries.case_of_counsellor
+
+    def counting(*args, **kwargs):
+        calls.append(args[-1])
+        return load(*args, **kwargs)
+
+    monkeypatch.setattr(queries, "case_of_counsellor", counting)
+    r = client.open(f"/cases/{case.id}{path}", method=method, data=data)
+    assert r.status_code in (200, 303) and calls == [case.id]
+
+
 # ---- Ownership -------------------------------------------------------------------------
 
 
 def case_routes(case_id) -> list[tuple[str, str]]:
-    return [("GET", f"/cases/{case_id}"), ("POST", f"/cases/{case_id}/resend")]
+    return [
+        ("GET", f"/cases/{case_id}"),
+        ("POST", f"/cases/{case_id}/resend"),
+        ("POST", f"/cases/{case_id}/email"),
+        ("POST", f"/cases/{case_id}/validity"),
+    ]
 
 
 def test_a_colleague_gets_404_on_every_case_route(app, db, counsellor, factories, municipality):

@@ -1,7 +1,8 @@
 """The client's fullmakt: read it, sign it with BankID, revoke it.
 
 Every route is for a signed-in citizen and only for their own fullmakt: anything else is
-a 404 (``load_fullmakt``), so nobody learns that someone else's fullmakt exists. A sign
+a 404 (the rule ``fullmakt_holder``, which loads it), so nobody learns that someone
+else's fullmakt exists. A sign
 order is bound to the browser session that started it (``citizen_auth.load_order``) and
 to this fullmakt. The order's secrets and its signature evidence are encrypted under the
 case's own data key, so they are destroyed with the case.
@@ -14,33 +15,21 @@ import uuid
 from collections.abc import Iterator
 from contextlib import contextmanager
 
-from flask import (
-    Blueprint,
-    abort,
-    current_app,
-    flash,
-    make_response,
-    render_template,
-    request,
-    session,
-    url_for,
-)
+from flask import Blueprint, abort, current_app, flash, request, session, url_for
 from flask_babel import gettext as _
 from flask_login import current_user
 
 from portals.client.forms import RevokeForm
 from portals.client.labels import case_status, fullmakt_status
-from shared.core.errors import NotAllowed
 from shared.counselling import fullmakt as fullmakt_service
-from shared.counselling import queries
 from shared.counselling.models import Fullmakt, FullmaktStatus
 from shared.identity import citizen_auth
 from shared.identity.models import BankIdOrder, Organisation
 from shared.integrations import bankid
 from shared.integrations.bankid import BankIdError
 from shared.security import audit, crypto
-from shared.web import htmx
-from shared.web.access import access, citizen
+from shared.web import errors, htmx
+from shared.web.access import access, fullmakt_holder, loaded
 from shared.web.citizen_auth import (
     bankid_client,
     cancel_previous,
@@ -62,13 +51,6 @@ bp.add_app_template_global(case_status, "case_status")
 SIGN_ORDER = "bankid_sign_order"  # the session's current sign order
 
 
-def load_fullmakt(fullmakt_id: uuid.UUID) -> Fullmakt:
-    fullmakt = queries.fullmakt_of_person(db_session(), current_user.person, fullmakt_id)
-    if fullmakt is None:
-        abort(404)
-    return fullmakt
-
-
 @contextmanager
 def case_key(fullmakt: Fullmakt) -> Iterator[None]:
     """Encrypt what the sign order stores under the case's data key."""
@@ -86,11 +68,12 @@ def render_fullmakt(
     form: RevokeForm | None = None,
     error: str | None = None,
     status: int = 200,
+    partial: str = "client/fullmakt/_fullmakt.html",
 ):
     municipality = db_session().get(Organisation, fullmakt.case.organisation_id)
     return htmx.render(
         "client/fullmakt/page.html",
-        "client/fullmakt/_fullmakt.html",
+        partial,
         status,
         fullmakt=fullmakt,
         case=fullmakt.case,
@@ -104,9 +87,9 @@ def render_fullmakt(
 
 
 @bp.get("/fullmakt/<uuid:fullmakt_id>")
-@access(citizen())
+@access(fullmakt_holder())
 def show(fullmakt_id: uuid.UUID):
-    fullmakt = load_fullmakt(fullmakt_id)
+    fullmakt = loaded("fullmakt")
     audit.record(
         db_session(),
         current_user.actor,
@@ -141,9 +124,9 @@ def render_sign_order(
 
 
 @bp.post("/fullmakt/<uuid:fullmakt_id>/sign")
-@access(citizen())
+@access(fullmakt_holder())
 def sign(fullmakt_id: uuid.UUID):
-    fullmakt = load_fullmakt(fullmakt_id)
+    fullmakt = loaded("fullmakt")
     if fullmakt.status != FullmaktStatus.PENDING:
         flash(_("Fullmakten väntar inte på någon underskrift."), "info")
         return htmx.redirect(page_url(fullmakt))
@@ -186,9 +169,9 @@ def load_sign_order(fullmakt: Fullmakt, order_id: uuid.UUID) -> BankIdOrder:
 
 
 @bp.get("/fullmakt/<uuid:fullmakt_id>/sign/<uuid:order_id>")
-@access(citizen())
+@access(fullmakt_holder())
 def sign_order(fullmakt_id: uuid.UUID, order_id: uuid.UUID):
-    fullmakt = load_fullmakt(fullmakt_id)
+    fullmakt = loaded("fullmakt")
     order = load_sign_order(fullmakt, order_id)
     s = db_session()
     with case_key(fullmakt):
@@ -204,16 +187,9 @@ def sign_order(fullmakt_id: uuid.UUID, order_id: uuid.UUID):
             result,
             _("Fullmakten kan inte längre signeras. Den är redan signerad eller har upphört."),
         )
-    try:
-        fullmakt_service.complete_signing(s, fullmakt, order)
-    except NotAllowed:
-        log.warning("sign order %s does not fit fullmakt %s", order.id, fullmakt.id)
-        return render_sign_order(
-            fullmakt,
-            order,
-            result,
-            _("Underskriften kunde inte kopplas till fullmakten. Försök igen."),
-        )
+    # A signature that does not fit the fullmakt: the message on the fullmakt's page.
+    errors.back_to(page_url(fullmakt))
+    fullmakt_service.complete_signing(s, fullmakt, order)
     session.pop(SIGN_ORDER, None)
     flash(
         _(
@@ -226,9 +202,9 @@ def sign_order(fullmakt_id: uuid.UUID, order_id: uuid.UUID):
 
 
 @bp.post("/fullmakt/<uuid:fullmakt_id>/sign/<uuid:order_id>/cancel")
-@access(citizen())
+@access(fullmakt_holder())
 def sign_cancel(fullmakt_id: uuid.UUID, order_id: uuid.UUID):
-    fullmakt = load_fullmakt(fullmakt_id)
+    fullmakt = loaded("fullmakt")
     order = load_sign_order(fullmakt, order_id)
     citizen_auth.cancel(db_session(), bankid_client(), order)
     session.pop(SIGN_ORDER, None)
@@ -240,26 +216,20 @@ def sign_cancel(fullmakt_id: uuid.UUID, order_id: uuid.UUID):
 
 
 @bp.post("/fullmakt/<uuid:fullmakt_id>/revoke")
-@access(citizen())
+@access(fullmakt_holder())
 def revoke(fullmakt_id: uuid.UUID):
-    fullmakt = load_fullmakt(fullmakt_id)
+    fullmakt = loaded("fullmakt")
     form = RevokeForm()
-    if not form.validate_on_submit():
-        if htmx.wants_partial():  # the form's own partial, swapped in place
-            return make_response(
-                render_template("client/fullmakt/_revoke.html", fullmakt=fullmakt, form=form), 422
-            )
-        return render_fullmakt(fullmakt, form=form, status=422)
-    try:
+    if form.validate_on_submit():
+        errors.back_to(page_url(fullmakt))  # ended already: say so on its page
         fullmakt_service.revoke(db_session(), current_user.person, fullmakt)
-    except NotAllowed:
-        flash(_("Fullmakten har redan upphört."), "info")
+        flash(
+            _(
+                "Fullmakten är återkallad. Inga nya uppgifter hämtas in, och de uppgifter "
+                "som har samlats in raderas."
+            ),
+            "success",
+        )
         return htmx.redirect(page_url(fullmakt))
-    flash(
-        _(
-            "Fullmakten är återkallad. Inga nya uppgifter hämtas in, och de uppgifter som "
-            "har samlats in raderas."
-        ),
-        "success",
-    )
-    return htmx.redirect(page_url(fullmakt))
+    # The form's own partial, swapped in place (the whole page without JavaScript).
+    return render_fullmakt(fullmakt, form=form, status=422, partial="client/fullmakt/_revoke.html")

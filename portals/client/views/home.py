@@ -1,11 +1,13 @@
 from __future__ import annotations
 
-from flask import Blueprint, render_template
+from flask import Blueprint
 from flask_login import current_user
 
+from shared.core import clock
 from shared.counselling import queries
 from shared.identity.models import Organisation
 from shared.security import audit
+from shared.web import htmx
 from shared.web.access import access, citizen
 from shared.web.factory import db_session
 
@@ -30,6 +32,11 @@ def index():
     municipalities = {
         case.organisation_id: s.get(Organisation, case.organisation_id) for case in own
     }
-    return render_template(
-        "client/home.html", person=person, cases=own, municipalities=municipalities
+    return htmx.render(
+        "client/home.html",
+        "client/_home.html",
+        person=person,
+        cases=own,
+        municipalities=municipalities,
+        today=clock.today(),
     )

@@ -5,17 +5,17 @@ from __future__ import annotations
 
 import uuid
 
-from flask import Blueprint, abort, flash, url_for
+from flask import Blueprint, flash, url_for
 from flask_babel import gettext as _
 from flask_login import current_user
 
-from portals.counsellor.forms import TransferForm, show_field_error
-from shared.core.errors import FieldError, NotAllowed
+from portals.counsellor.forms import TransferForm
+from shared.core.errors import FieldError
 from shared.counselling import cases, queries
 from shared.identity.models import Role
 from shared.security import audit
-from shared.web import htmx
-from shared.web.access import access, staff
+from shared.web import errors, htmx
+from shared.web.access import access, loaded, municipality_case, staff
 from shared.web.factory import db_session
 
 bp = Blueprint("admin", __name__, url_prefix="/admin", template_folder="../templates")
@@ -41,12 +41,9 @@ def case_list():
 
 
 @bp.route("/cases/<uuid:case_id>/transfer", methods=["GET", "POST"])
-@access(ADMIN)
+@access(municipality_case())
 def transfer(case_id: uuid.UUID):
-    session, admin = db_session(), current_user.user
-    case = queries.case_of_municipality(session, admin, case_id)
-    if case is None:
-        abort(404)
+    session, admin, case = db_session(), current_user.user, loaded("case")
     form = TransferForm()
     candidates = [
         u
@@ -57,36 +54,34 @@ def transfer(case_id: uuid.UUID):
         ("", _("Välj rådgivare")),
         *((str(u.id), u.name) for u in candidates),
     ]
-    if form.validate_on_submit():
-        to = queries.user_by_id(session, form.counsellor.data)
-        try:
-            if to is None:
-                raise FieldError("counsellor", NO_SUCH_COUNSELLOR)
-            cases.transfer(session, admin, case, to)
-        except FieldError as exc:
-            show_field_error(form, exc)
-        except NotAllowed as exc:
-            flash(str(exc), "error")
-            return htmx.redirect(url_for("admin.case_list"))
-        else:
-            flash(_("Ärendet har flyttats till %(name)s.", name=to.name), "success")
-            return htmx.redirect(url_for("admin.case_list"))
-    else:
-        # The page names the client: a view of the case, for this purpose.
-        audit.record(
-            session,
-            current_user.actor,
-            "case.view",
-            subject_type="case",
-            subject_id=case.id,
-            reason="flytt av ärende",
-            details={"portal": "counsellor"},
+
+    def render(status: int = 200):
+        return htmx.render(
+            "counsellor/admin/transfer.html",
+            "counsellor/admin/_partials/transfer_form.html",
+            status=status,
+            case=case,
+            form=form,
+            candidates=candidates,
         )
-    return htmx.render(
-        "counsellor/admin/transfer.html",
-        "counsellor/admin/_partials/transfer_form.html",
-        status=422 if form.is_submitted() else 200,
-        case=case,
-        form=form,
-        candidates=candidates,
+
+    if form.validate_on_submit():
+        errors.form_page(form, lambda: render(422))
+        errors.back_to(url_for("admin.case_list"))
+        to = queries.user_by_id(session, form.counsellor.data)
+        if to is None:
+            raise FieldError("counsellor", NO_SUCH_COUNSELLOR)
+        cases.transfer(session, admin, case, to)
+        flash(_("Ärendet har flyttats till %(name)s.", name=to.name), "success")
+        return htmx.redirect(url_for("admin.case_list"))
+    # The page names the client: a view of the case, for this purpose.
+    audit.record(
+        session,
+        current_user.actor,
+        "case.view",
+        subject_type="case",
+        subject_id=case.id,
+        reason="flytt av ärende",
+        details={"portal": "counsellor"},
     )
+    return render(422 if form.is_submitted() else 200)

@@ -1,4 +1,5 @@
-"""The counsellor's cases: register a client, the case page with its fullmakt, resend."""
+"""The counsellor's cases: register a client, the case page with its fullmakt (resend,
+change its validity) and the client's e-mail address."""
 
 from __future__ import annotations
 
@@ -6,13 +7,18 @@ import uuid
 from dataclasses import dataclass
 from datetime import date
 
-from flask import Blueprint, abort, current_app, flash, request, url_for
+from flask import Blueprint, current_app, flash, url_for
 from flask_babel import gettext as _
 from flask_login import current_user
 
-from portals.counsellor.forms import RegisterClientForm, add_error
+from portals.counsellor.forms import (
+    EmailChangeForm,
+    RegisterClientForm,
+    ValidityForm,
+    add_error,
+)
 from shared.core import clock
-from shared.core.errors import FieldError, NotAllowed
+from shared.core.errors import FieldError
 from shared.counselling import cases, queries
 from shared.counselling import fullmakt as fullmakt_service
 from shared.counselling.models import Case
@@ -21,20 +27,13 @@ from shared.identity.rules import IdentityNumberError, parse_personnummer
 from shared.integrations.population import RegisterRecord, register_from_settings
 from shared.security import audit
 from shared.web import errors, htmx
-from shared.web.access import access, case_owner, staff
+from shared.web.access import access, case_owner, loaded, staff
 from shared.web.factory import db_session
 from shared.web.forms import EmptyForm
 
 bp = Blueprint("cases", __name__, url_prefix="/cases", template_folder="../templates")
 
 NEW_PAGE = "counsellor/cases/new.html"
-
-
-def own_case(case_id: uuid.UUID) -> Case:
-    case = queries.case_of_counsellor(db_session(), current_user.user, case_id)
-    if case is None:  # case_owner() has said 404 already; never reached in practice
-        abort(404)
-    return case
 
 
 @bp.route("/new", methods=["GET", "POST"])
@@ -150,24 +149,46 @@ def history_rows(case: Case) -> list[dict]:
     return rows
 
 
-def _render_case(case: Case, status: int = 200, **extra):
+def _render_case(
+    case: Case,
+    status: int = 200,
+    *,
+    validity_form: ValidityForm | None = None,
+    email_form: EmailChangeForm | None = None,
+):
+    today = clock.today()
+    fullmakt = case.fullmakt
+    if validity_form is None:
+        validity_form = ValidityForm(
+            formdata=None,
+            valid_until=fullmakt.valid_until.isoformat()
+            if fullmakt and fullmakt.valid_until
+            else "",
+        )
     return htmx.render(
         "counsellor/cases/show.html",
         "counsellor/cases/_partials/case.html",
         status,
         case=case,
-        fullmakt=case.fullmakt,
+        fullmakt=fullmakt,
         history=history_rows(case),
         resend_form=EmptyForm(),
-        today=clock.today(),
-        **extra,
+        validity_form=validity_form,
+        email_form=email_form or EmailChangeForm(formdata=None),
+        # The one rule (Case.holds_valid_fullmakt): only a valid fullmakt can be shortened.
+        fullmakt_valid=case.holds_valid_fullmakt(today),
+        today=today,
     )
+
+
+def _case_url(case: Case) -> str:
+    return url_for("cases.show", case_id=case.id)
 
 
 @bp.get("/<uuid:case_id>")
 @access(case_owner())
 def show(case_id: uuid.UUID):
-    case = own_case(case_id)
+    case = loaded("case")
     audit.record(
         db_session(),
         current_user.actor,
@@ -183,43 +204,65 @@ def show(case_id: uuid.UUID):
 @access(case_owner())
 def change_validity(case_id: uuid.UUID):
     """Ändra giltighet: shorten the fullmakt (the creditors that subscribe hear of it)."""
-    case = own_case(case_id)
-    raw = (request.form.get("valid_until") or "").strip()
-    try:
+    case = loaded("case")
+    form = ValidityForm()
+    if form.validate_on_submit():
+        errors.form_page(form, lambda: _render_case(case, 422, validity_form=form))
+        errors.back_to(_case_url(case))
+        raw = (form.valid_until.data or "").strip()
         try:
             day = date.fromisoformat(raw) if raw else None
         except ValueError:
             raise FieldError(
                 "valid_until", "Ange det nya sista giltighetsdatumet (ÅÅÅÅ-MM-DD)."
             ) from None
-        changed = fullmakt_service.change_validity(db_session(), current_user.user, case, day)
-    except FieldError as exc:
-        return _render_case(case, 422, validity_error=exc.message, validity_value=raw)
-    except NotAllowed as exc:
-        flash(str(exc), "error")
-        return htmx.redirect(url_for("cases.show", case_id=case.id))
-    if changed:
-        flash(
-            _(
-                "Fullmakten gäller nu till och med %(day)s. Borgenärer som prenumererar på "
-                "den får veta det.",
-                day=case.fullmakt.valid_until.isoformat(),
-            ),
-            "success",
-        )
-    else:
-        flash(_("Giltighetstiden är oförändrad."), "info")
-    return htmx.redirect(url_for("cases.show", case_id=case.id))
+        if fullmakt_service.change_validity(db_session(), current_user.user, case, day):
+            flash(
+                _(
+                    "Fullmakten gäller nu till och med %(day)s. Borgenärer som prenumererar "
+                    "på den får veta det.",
+                    day=case.fullmakt.valid_until.isoformat(),
+                ),
+                "success",
+            )
+        else:
+            flash(_("Giltighetstiden är oförändrad."), "info")
+        return htmx.redirect(_case_url(case))
+    return _render_case(case, 422, validity_form=form)
+
+
+@bp.post("/<uuid:case_id>/email")
+@access(case_owner())
+def change_email(case_id: uuid.UUID):
+    """Correct the client's e-mail address; a fullmakt waiting for its signature is sent
+    again, to the new address."""
+    case = loaded("case")
+    form = EmailChangeForm()
+    if form.validate_on_submit():
+        errors.form_page(form, lambda: _render_case(case, 422, email_form=form))
+        errors.back_to(_case_url(case))
+        change = cases.change_email(db_session(), current_user.user, case, form.email.data)
+        if not change.changed:
+            flash(_("E-postadressen är oförändrad."), "info")
+        elif change.resent:
+            flash(
+                _(
+                    "E-postadressen är ändrad och fullmakten har skickats till %(email)s.",
+                    email=case.email,
+                ),
+                "success",
+            )
+        else:
+            flash(_("E-postadressen är ändrad till %(email)s.", email=case.email), "success")
+        return htmx.redirect(_case_url(case))
+    return _render_case(case, 422, email_form=form)
 
 
 @bp.post("/<uuid:case_id>/resend")
 @access(case_owner())
 def resend(case_id: uuid.UUID):
-    case = own_case(case_id)
-    try:
-        fullmakt_service.resend_sign_request(db_session(), current_user.user, case)
-    except NotAllowed as exc:
-        flash(str(exc), "error")
-    else:
-        flash(_("Fullmakten har skickats igen till %(email)s.", email=case.email), "success")
-    return htmx.redirect(url_for("cases.show", case_id=case.id))
+    case = loaded("case")
+    errors.back_to(_case_url(case))
+    fullmakt_service.resend_sign_request(db_session(), current_user.user, case)
+    flash(_("Fullmakten har skickats igen till %(email)s.", email=case.email), "success")
+    return htmx.redirect(_case_url(case))

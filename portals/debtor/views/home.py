@@ -1,9 +1,10 @@
 from __future__ import annotations
 
-from flask import Blueprint, render_template
+from flask import Blueprint
 from flask_login import current_user
 
 from shared.security import audit
+from shared.web import htmx
 from shared.web.access import access, citizen
 from shared.web.factory import db_session
 
@@ -23,4 +24,4 @@ def index():
         reason="egen översikt",
         details={"portal": "debtor"},
     )
-    return render_template("debtor/home.html", person=person)
+    return htmx.render("debtor/home.html", "debtor/_home.html", person=person)

@@ -66,10 +66,11 @@ class Case(IdMixin, TimestampMixin, TenantOwned, Base):
             ),
         )
 
-    def holds_valid_fullmakt(self, day: date) -> bool:
-        """Whether the case is active and its fullmakt valid on ``day``: the one rule for
-        collecting or storing anything about the client."""
-        fullmakt = self.fullmakt
+    def holds_valid_fullmakt(self, day: date, fullmakt: Fullmakt | None = None) -> bool:
+        """Whether the case is active and its fullmakt (the current one, or ``fullmakt``
+        of this case: the one an inquiry was sent under) valid on ``day``: the one rule
+        for collecting or storing anything about the client."""
+        fullmakt = fullmakt if fullmakt is not None else self.fullmakt
         return (
             self.status == CaseStatus.ACTIVE and fullmakt is not None and fullmakt.is_valid_on(day)
         )

@@ -6,7 +6,8 @@ import uuid
 from datetime import date, datetime
 from typing import TYPE_CHECKING
 
-from sqlalchemy import JSON, Date, ForeignKey, Integer, String, Uuid, or_, select
+from sqlalchemy import JSON, Date, ForeignKey, Integer, String, Uuid, and_, or_, select
+from sqlalchemy.ext.hybrid import hybrid_method
 from sqlalchemy.orm import Mapped, mapped_column, relationship
 
 from shared.core.models import (
@@ -76,9 +77,23 @@ class Fullmakt(IdMixin, TimestampMixin, TenantOwned, Base):
             ),
         )
 
+    @hybrid_method
     def is_valid_on(self, day: date) -> bool:
+        """Signed, not ended, and ``day`` within its validity: the one rule for "the
+        fullmakt is valid" (``Case.holds_valid_fullmakt`` adds the case's state). Also
+        usable in a query: ``select(Fullmakt).where(Fullmakt.is_valid_on(today))``."""
         return (
             self.status == FullmaktStatus.ACTIVE
             and self.valid_from is not None
             and self.valid_from <= day <= (self.valid_until or day)
+        )
+
+    @is_valid_on.inplace.expression
+    @classmethod
+    def _is_valid_on_expression(cls, day: date):
+        return and_(
+            cls.status == FullmaktStatus.ACTIVE,
+            cls.valid_from.is_not(None),
+            cls.valid_from <= day,
+            or_(cls.valid_until.is_(None), cls.valid_until >= day),
         )
