@@ -14,9 +14,10 @@ from pathlib import Path
 
 import pytest
 
-from tests.conftest import need_service
+# shot: still importable from here for tests written before it moved to flows.py.
+from tests.e2e.flows import ROOT, shot  # noqa: F401
+from tests.factories import need_service
 
-ROOT = Path(__file__).resolve().parents[2]
 BIN = Path(sys.executable).parent
 CHROMIUM_ARGS = [
     "--no-sandbox",
@@ -27,7 +28,6 @@ CHROMIUM_ARGS = [
     "--disable-component-update",
     "--disable-sync",
 ]
-SHOTS = ROOT / "test-results"
 
 
 def pytest_collection_modifyitems(items):
@@ -112,10 +112,3 @@ def phone(browser):
     page.set_default_timeout(15_000)
     yield page
     context.close()
-
-
-def shot(page, name: str) -> None:
-    SHOTS.mkdir(exist_ok=True)
-    # caret="initial": hiding the caret leaves style="" on inputs, which htmx's settle
-    # then copies with setAttribute - a CSP violation that the page itself never causes.
-    page.screenshot(path=str(SHOTS / f"{name}.png"), full_page=True, caret="initial")

@@ -36,8 +36,7 @@ from shared.creditor_link.models import (
 )
 from shared.identity.models import Channel, Creditor, OrgKind, Role
 from shared.security.models import AuditEntry
-from tests.factories import fullmakt_deadlines, purge_case, run_jobs
-from tests.integration.test_cases import register, sign
+from tests.factories import fullmakt_deadlines, purge_case, register, run_jobs, sign
 
 EVENT_TYPES = [
     "fullmakt.signed",

@@ -6,7 +6,7 @@ from sqlalchemy import select
 
 from shared.counselling import inquiries
 from shared.counselling.models import Debt, DebtSource
-from tests.conftest import login_citizen
+from tests.factories import login_citizen
 
 
 def test_client_follows_the_answers_and_adds_a_debt(world, db, make_app):
@@ -47,7 +47,7 @@ def test_another_citizen_cannot_see_the_case(world, db, make_app, factories):
 
 
 def test_staff_and_anonymous_are_refused(world, make_app, factories):
-    from tests.conftest import login_staff
+    from tests.factories import login_staff
 
     client = make_app("client").test_client()
     assert client.get(f"/cases/{world['case'].id}").status_code == 303

@@ -10,7 +10,7 @@ from shared.counselling import answers, inquiries
 from shared.counselling.models import Debt, DebtSource, InquiryStatus
 from shared.creditor_link import delivery
 from shared.identity.models import Creditor, OrgKind, Role
-from tests.conftest import login_citizen, login_staff
+from tests.factories import login_citizen, login_staff
 
 HX = {"HX-Request": "true"}
 

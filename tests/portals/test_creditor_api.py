@@ -6,76 +6,71 @@ OpenAPI document with its reference page."""
 from __future__ import annotations
 
 import json
-import threading
 import uuid
+from dataclasses import dataclass
 from datetime import timedelta
-from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
 
 import jsonschema_rs
 import pytest
+from flask import Flask
+from flask.testing import FlaskClient
 from schemathesis.specs.openapi.definitions import OPENAPI_31
 from sqlalchemy import String, func, select, type_coerce
 
 from shared.core import clock, jobs
 from shared.core import db as dbmod
-from shared.counselling import answers, cases, inquiries
+from shared.counselling import answers
 from shared.counselling import fullmakt as fullmakt_service
-from shared.counselling.models import Answer, Debt, DebtSource, Inquiry, InquiryStatus
-from shared.creditor_link import delivery, idempotency, webhook_endpoints, webhooks
+from shared.counselling.models import Answer, Case, Debt, DebtSource, Inquiry, InquiryStatus
+from shared.creditor_link import idempotency, webhook_endpoints, webhooks
 from shared.creditor_link.models import FullmaktSubscription, IdempotencyRecord, WebhookDelivery
 from shared.identity import api_keys
-from shared.identity.models import ApiKey, Channel, Creditor, OrgKind, Role
-from shared.integrations.population import LocalTestRegister
+from shared.identity.models import ApiKey, Channel, Creditor, Organisation, OrgKind, Role, User
 from shared.security import crypto
 from shared.security.models import AuditEntry
-from tests.conftest import login_staff
-from tests.factories import run_jobs
-from tests.integration.test_cases import sign
+from tests.factories import (
+    ERIK,
+    OTHERS,
+    Receiver,
+    directory_entry,
+    login_staff,
+    run_jobs,
+    send,
+)
+from tests.factories.worlds import World
 
-ERIK = "198403122719"
-OTHERS = ["199105273420", "196708094153", "195502214868", "200109145581", "197806036211"]
 PROBLEM = "application/problem+json"
 V1 = "/api/v1"
 
 
-def directory_entry(db, org, channel=Channel.API) -> Creditor:
-    creditor = Creditor(
-        name=org.name,
-        orgnr=org.orgnr,
-        organisation_id=org.id,
-        channel=channel,
-        email="svar@example.se",
-    )
-    db.add(creditor)
-    db.flush()
-    return creditor
+@dataclass
+class ApiWorld(World):
+    """Banken AB (an API creditor) with an inquiry about Erik delivered to it and a key
+    (``auth``); another agency with a key of its own (``theirs``). CSRF is on."""
 
-
-def send(db, counsellor, pnr, creditor) -> Inquiry:
-    case = cases.register_client(
-        db,
-        counsellor,
-        personnummer=pnr,
-        email="k@example.se",
-        register=LocalTestRegister(),
-        today=clock.today(),
-    ).case
-    sign(db, case)
-    [inquiry] = inquiries.send_inquiries(db, counsellor, case, [creditor.id])
-    db.commit()
-    assert delivery.deliver(db, inquiry.id) == "delivered"
-    db.commit()
-    return inquiry
+    municipality: Organisation
+    anna: User
+    bank: Organisation
+    entry: Creditor
+    agency: Organisation
+    admin: User
+    other_admin: User
+    inquiry: Inquiry
+    case: Case
+    client: FlaskClient
+    app: Flask
+    auth: dict[str, str]
+    theirs: dict[str, str]
 
 
 @pytest.fixture
-def world(db, factories, make_app):
+def world(db, factories, make_app) -> ApiWorld:
     municipality = factories.org(OrgKind.MUNICIPALITY, "Skövde kommun")
     anna = factories.user(municipality, Role.COUNSELLOR, name="Anna Berg")
     bank = factories.org(OrgKind.CREDITOR, "Banken AB")
-    entry = directory_entry(db, bank)
+    entry = directory_entry(db, bank, Channel.API)
     agency = factories.org(OrgKind.AGENCY, "Andra Inkasso AB")
-    directory_entry(db, agency)
+    directory_entry(db, agency, Channel.API)
     admin = factories.user(bank, Role.CREDITOR_ADMIN, name="Olle Admin")
     other_admin = factories.user(agency, Role.CREDITOR_ADMIN, name="Per Annan")
     inquiry = send(db, anna, ERIK, entry)
@@ -83,21 +78,21 @@ def world(db, factories, make_app):
     _row, theirs = api_keys.create_key(db, other_admin, "Deras system")
     db.commit()
     app = make_app("creditor", WTF_CSRF_ENABLED=True)  # CSRF on, as in production
-    return {
-        "municipality": municipality,
-        "anna": anna,
-        "bank": bank,
-        "entry": entry,
-        "agency": agency,
-        "admin": admin,
-        "other_admin": other_admin,
-        "inquiry": inquiry,
-        "case": inquiry.case,
-        "client": app.test_client(),
-        "app": app,
-        "auth": {"Authorization": f"Bearer {key}"},
-        "theirs": {"Authorization": f"Bearer {theirs}"},
-    }
+    return ApiWorld(
+        municipality=municipality,
+        anna=anna,
+        bank=bank,
+        entry=entry,
+        agency=agency,
+        admin=admin,
+        other_admin=other_admin,
+        inquiry=inquiry,
+        case=inquiry.case,
+        client=app.test_client(),
+        app=app,
+        auth={"Authorization": f"Bearer {key}"},
+        theirs={"Authorization": f"Bearer {theirs}"},
+    )
 
 
 def get(world, path, **kw):
@@ -726,30 +721,6 @@ def test_subscriptions_page_by_cursor(world, five, db):
 # -- webhook deliveries ---------------------------------------------------------------------
 
 
-class Receiver:
-    """A creditor's system on 127.0.0.1 that answers webhooks with ``status``."""
-
-    def __init__(self):
-        self.status = 503
-        self.received: list[tuple[dict, bytes]] = []
-        receiver = self
-
-        class Handler(BaseHTTPRequestHandler):
-            def do_POST(self):  # noqa: N802 - the http.server API
-                body = self.rfile.read(int(self.headers["Content-Length"]))
-                receiver.received.append((dict(self.headers), body))
-                self.send_response(receiver.status)
-                self.send_header("Content-Length", "0")
-                self.end_headers()
-
-            def log_message(self, *args):
-                pass
-
-        self.server = ThreadingHTTPServer(("127.0.0.1", 0), Handler)
-        self.url = f"http://127.0.0.1:{self.server.server_port}/hook"
-        threading.Thread(target=self.server.serve_forever, daemon=True).start()
-
-
 @pytest.fixture
 def receiver():
     receiver = Receiver()
@@ -1020,16 +991,17 @@ def test_no_table_holds_the_customers_data_in_clear_text(world, db, receiver):
 def test_listing_inquiries_runs_the_same_queries_for_one_or_many(world, db, count_queries):
     # The page's cases, people, fullmakter, municipalities and debts are loaded in one
     # query each, not one per inquiry.
-    def queries_for_list() -> int:
+    def queries_for_list(at) -> int:
         db.expire_all()
         before = count_queries.n
-        r = get(world, "/inquiries", query_string={"limit": 100})
+        with clock.frozen(at):  # a later poll: the key's last use is written each time
+            r = get(world, "/inquiries", query_string={"limit": 100})
         assert r.status_code == 200
         return count_queries.n - before, len(r.json["data"])
 
-    one, n = queries_for_list()
+    one, n = queries_for_list(clock.at("2026-12-01 09:00"))
     assert n == 1
     for pnr in OTHERS[:4]:
         send(db, world["anna"], pnr, world["entry"])
-    many, n = queries_for_list()
+    many, n = queries_for_list(clock.at("2026-12-01 09:05"))
     assert n == 5 and many == one, (one, many)

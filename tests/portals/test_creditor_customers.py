@@ -7,15 +7,18 @@ sees nothing."""
 from __future__ import annotations
 
 import json
+from dataclasses import dataclass
 
 import pytest
+from flask import Flask
+from flask.testing import FlaskClient
 from sqlalchemy import select
 from stdnum import luhn
 
 from shared.core import clock, jobs
 from shared.counselling import answers, events, inquiries
 from shared.counselling import fullmakt as fullmakt_service
-from shared.counselling.models import Answer, Debt, InquiryStatus
+from shared.counselling.models import Answer, Case, Debt, Inquiry, InquiryStatus
 from shared.creditor_link import (
     delivery as inquiry_delivery,
 )
@@ -25,13 +28,11 @@ from shared.creditor_link import (
     webhooks,
 )
 from shared.creditor_link.models import CreditorNotice, FullmaktSubscription, WebhookDelivery
-from shared.identity.models import OrgKind, Role
+from shared.identity.models import Creditor, Organisation, OrgKind, Role, User
 from shared.integrations import webhook_http
 from shared.security.models import AuditEntry
-from tests.conftest import login_staff
-from tests.factories import run_jobs
-from tests.integration.test_cases import register, sign
-from tests.portals.test_creditor_inquiries import directory_entry
+from tests.factories import directory_entry, login_staff, register, run_jobs, sign
+from tests.factories.worlds import World
 
 ERIK = "198403122719"  # answers yes
 ANNA = "199105273420"  # answers no
@@ -45,8 +46,32 @@ def _case(db, counsellor, pnr):
     return case
 
 
+@dataclass
+class CustomersWorld(World):
+    """Three signed cases in Skövde with inquiries to Banken AB: Erik's answered yes,
+    Anna Johansson's no, Lars's not yet (``yes``, ``no``, ``open``); the bank's agent
+    Sara Ek is signed in."""
+
+    municipality: Organisation
+    anna: User
+    erik: Case
+    anna_j: Case
+    lars: Case
+    bank: Organisation
+    entry: Creditor
+    agency: Organisation
+    agent: User
+    admin: User
+    outsider: User
+    app: Flask
+    client: FlaskClient
+    yes: Inquiry
+    no: Inquiry
+    open: Inquiry
+
+
 @pytest.fixture
-def world(db, factories, make_app):
+def world(db, factories, make_app) -> CustomersWorld:
     municipality = factories.org(OrgKind.MUNICIPALITY, "Skövde kommun")
     anna = factories.user(municipality, Role.COUNSELLOR, name="Anna Berg")
     erik, anna_j, lars = (_case(db, anna, pnr) for pnr in (ERIK, ANNA, LARS))
@@ -80,22 +105,22 @@ def world(db, factories, make_app):
     app = make_app("creditor")
     client = app.test_client()
     login_staff(client, agent)
-    return {
-        "municipality": municipality,
-        "anna": anna,
-        "erik": erik,
-        "anna_j": anna_j,
-        "lars": lars,
-        "bank": bank,
-        "entry": entry,
-        "agency": agency,
-        "agent": agent,
-        "admin": admin,
-        "outsider": outsider,
-        "app": app,
-        "client": client,
+    return CustomersWorld(
+        municipality=municipality,
+        anna=anna,
+        erik=erik,
+        anna_j=anna_j,
+        lars=lars,
+        bank=bank,
+        entry=entry,
+        agency=agency,
+        agent=agent,
+        admin=admin,
+        outsider=outsider,
+        app=app,
+        client=client,
         **sent,
-    }
+    )
 
 
 def client_as(world, user):

@@ -4,43 +4,50 @@ portal and through the API with a key; only the organisation it is addressed to 
 from __future__ import annotations
 
 import re
+from dataclasses import dataclass
 
 import pytest
+from flask import Flask
+from flask.testing import FlaskClient
 from sqlalchemy import String, select, type_coerce
 
 from shared.core import clock
 from shared.counselling import cases, inquiries
 from shared.counselling import fullmakt as fullmakt_service
-from shared.counselling.models import Answer, Debt, DebtSource, InquiryStatus
+from shared.counselling.models import Answer, Case, Debt, DebtSource, Inquiry, InquiryStatus
 from shared.creditor_link import delivery
 from shared.identity import api_keys
-from shared.identity.models import ApiKey, Channel, Creditor, OrgKind, Role
+from shared.identity.models import ApiKey, Organisation, OrgKind, Role, User
 from shared.integrations.population import LocalTestRegister
 from shared.security import crypto
 from shared.security.models import AuditEntry
-from tests.conftest import login_citizen, login_staff
-from tests.integration.test_cases import sign
+from tests.factories import ERIK, directory_entry, login_citizen, login_staff, sign
+from tests.factories.worlds import World
 
-ERIK = "198403122719"
 HX = {"HX-Request": "true"}
 PROBLEM = "application/problem+json"
 
 
-def directory_entry(db, org, channel=Channel.WEB) -> Creditor:
-    creditor = Creditor(
-        name=org.name,
-        orgnr=org.orgnr,
-        organisation_id=org.id,
-        channel=channel,
-        email="svar@example.se",
-    )
-    db.add(creditor)
-    db.flush()
-    return creditor
+@dataclass
+class InboxWorld(World):
+    """Erik's signed case in Skövde with an inquiry delivered to Banken AB, whose agent
+    Sara Ek is signed in; another agency's agent is the outsider."""
+
+    municipality: Organisation
+    anna: User
+    case: Case
+    bank: Organisation
+    agency: Organisation
+    agent: User
+    admin: User
+    outsider: User
+    inquiry: Inquiry
+    app: Flask
+    client: FlaskClient
 
 
 @pytest.fixture
-def world(db, factories, make_app):
+def world(db, factories, make_app) -> InboxWorld:
     municipality = factories.org(OrgKind.MUNICIPALITY, "Skövde kommun")
     anna = factories.user(municipality, Role.COUNSELLOR, name="Anna Berg")
     case = cases.register_client(
@@ -66,19 +73,19 @@ def world(db, factories, make_app):
     app = make_app("creditor")
     client = app.test_client()
     login_staff(client, agent)
-    return {
-        "municipality": municipality,
-        "anna": anna,
-        "case": case,
-        "bank": bank,
-        "agency": agency,
-        "agent": agent,
-        "admin": admin,
-        "outsider": outsider,
-        "inquiry": inquiry,
-        "app": app,
-        "client": client,
-    }
+    return InboxWorld(
+        municipality=municipality,
+        anna=anna,
+        case=case,
+        bank=bank,
+        agency=agency,
+        agent=agent,
+        admin=admin,
+        outsider=outsider,
+        inquiry=inquiry,
+        app=app,
+        client=client,
+    )
 
 
 def client_as(world, user):
@@ -362,6 +369,6 @@ def test_only_the_creditor_admin_manages_keys(world, db):
 
 
 def _admin_of(world, db):
-    from tests.conftest import Factories
+    from tests.factories import Factories
 
     return Factories(db).user(world["agency"], Role.CREDITOR_ADMIN)

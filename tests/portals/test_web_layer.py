@@ -5,12 +5,13 @@ from __future__ import annotations
 
 import re
 
+import pytest
 from flask import Blueprint
 
 from shared.identity.models import OrgKind, Role
 from shared.web import htmx
 from shared.web.access import PUBLIC, access
-from tests.conftest import login_staff
+from tests.factories import login_staff
 
 
 def test_csrf_is_required_and_accepted_from_the_htmx_header(make_app, factories):
@@ -95,6 +96,7 @@ def test_demo_clock_page_for_admins_only_and_only_in_demo(make_app, factories, s
     assert not_demo.get("/admin/demo-clock").status_code == 404
 
 
+@pytest.mark.live_clock  # the demo clock moves the running clock
 def test_demo_clock_moves_forward(make_app, factories, settings, tmp_path):
     from datetime import timedelta
 
