@@ -9,7 +9,8 @@ from __future__ import annotations
 
 import importlib
 import os
-from collections.abc import Callable
+from collections.abc import Callable, Iterator
+from contextlib import ExitStack
 from datetime import timedelta
 
 import pytest
@@ -150,23 +151,34 @@ def factories(db) -> Factories:
 
 
 class FakeWall:
-    """Wall time that only moves when told (BankID is asked at most every 2 s)."""
+    """Wall time that only moves when told (BankID is asked at most every 2 s). Time
+    passing moves the business clock too, as the real clocks move together: a frozen
+    business clock is frozen again that much later."""
 
-    def __init__(self):
+    def __init__(self, business_frozen: bool):
         self.now = clock.wall_now()
+        self._business_frozen = business_frozen
+        self._later = ExitStack()
 
     def __call__(self):
         return self.now
 
     def advance(self, seconds: float) -> None:
-        self.now += timedelta(seconds=seconds)
+        delta = timedelta(seconds=seconds)
+        self.now += delta
+        if self._business_frozen:
+            self._later.enter_context(clock.frozen(clock.now() + delta))
+
+    def close(self) -> None:
+        self._later.close()
 
 
 @pytest.fixture
-def wall(monkeypatch) -> FakeWall:
-    fake = FakeWall()
+def wall(monkeypatch, frozen_clock) -> Iterator[FakeWall]:
+    fake = FakeWall(business_frozen=frozen_clock is not None)
     monkeypatch.setattr(clock, "wall_now", fake)
-    return fake
+    yield fake
+    fake.close()
 
 
 @pytest.fixture
