@@ -9,44 +9,59 @@ from __future__ import annotations
 
 import importlib
 import os
-import uuid
-from collections.abc import Callable
+from collections.abc import Callable, Iterator
+from contextlib import ExitStack
 from datetime import timedelta
-from pathlib import Path
 
-import pyotp
 import pytest
 from alembic import command
-from alembic.config import Config
 from sqlalchemy import event, text
 from sqlalchemy.orm import sessionmaker
 
 from shared.core import clock
 from shared.core import db as dbmod
 from shared.core.config import Settings
-from shared.identity.models import Organisation, OrgKind, Person, Role, User
-from shared.security import crypto
-from shared.security.passwords import hash_password
+from tests.factories import (
+    PASSWORD,
+    SUITE_NOW,
+    Factories,
+    bound_to,
+    login_citizen,
+    login_staff,
+    need_service,
+)
+from tests.factories.database import alembic_config
+from tests.factories.passwords import fast_password_hashing
 
-ROOT = Path(__file__).resolve().parent.parent
-CI = os.environ.get("CI", "").lower() == "true"
-PASSWORD = "correct horse battery staple"
-_PASSWORD_HASH = hash_password(PASSWORD)
+# Still importable from here for test modules written before these helpers moved to
+# tests/factories (import them from there): drop once no branch imports them from here.
+__all__ = ["PASSWORD", "Factories", "alembic_config", "login_citizen", "login_staff"]
 
 
-def need_service(name: str, reason: str) -> None:
-    """Fail in CI, skip (with the reason) elsewhere."""
-    if CI:
-        pytest.fail(f"{name} is required in CI: {reason}")
-    pytest.skip(f"{name} not available: {reason}")
+def pytest_configure(config):
+    config.addinivalue_line(
+        "markers",
+        "live_clock: the business clock runs (the demo clock's own tests), instead of "
+        "standing at tests.factories.SUITE_NOW",
+    )
 
 
-def alembic_config(connection=None) -> Config:
-    cfg = Config(str(ROOT / "alembic.ini"))
-    cfg.set_main_option("script_location", str(ROOT / "migrations"))
-    if connection is not None:
-        cfg.attributes["connection"] = connection
-    return cfg
+@pytest.fixture(autouse=True)
+def frozen_clock(request):
+    """The business clock stands at ``SUITE_NOW`` (half past midnight in Sweden, the day
+    before in UTC) unless the test moves it with ``clock.frozen(...)`` or is marked
+    ``live_clock``. Wall time (TOTP, BankID, idle sessions) keeps running."""
+    if request.node.get_closest_marker("live_clock"):
+        yield None
+        return
+    with clock.frozen(SUITE_NOW) as at:
+        yield at
+
+
+@pytest.fixture(scope="session", autouse=True)
+def _fast_password_hashing():
+    with fast_password_hashing():
+        yield
 
 
 @pytest.fixture(scope="session")
@@ -108,8 +123,10 @@ def _no_demo_clock():
 
 @pytest.fixture
 def db(database):
+    """The test's session; the factories (tests/factories) write to it."""
     session = database.session()
-    yield session
+    with bound_to(session):
+        yield session
     session.close()
 
 
@@ -128,107 +145,40 @@ def make_app(settings, database) -> Callable:
     return make
 
 
-class Factories:
-    def __init__(self, session):
-        self.s = session
-        self._n = 0
-
-    def _next(self) -> int:
-        self._n += 1
-        return self._n
-
-    def org(self, kind: OrgKind = OrgKind.MUNICIPALITY, name: str | None = None) -> Organisation:
-        from stdnum import luhn
-
-        n = self._next()
-        base = f"21{uuid.uuid4().int % 10**7:07d}"
-        orgnr = base + luhn.calc_check_digit(base)
-        org = Organisation(
-            name=name or f"Organisation {n}", kind=kind, orgnr=f"{orgnr[:6]}-{orgnr[6:]}"
-        )
-        self.s.add(org)
-        self.s.flush()
-        return org
-
-    def user(
-        self,
-        org: Organisation,
-        role: Role = Role.COUNSELLOR,
-        *,
-        email: str | None = None,
-        enrolled: bool = True,
-        name: str | None = None,
-    ) -> User:
-        n = self._next()
-        user = User(
-            organisation_id=org.id,
-            role=role,
-            name=name or f"Handläggare {n}",
-            email=email or f"user{n}-{uuid.uuid4().hex[:6]}@example.se",
-            password_hash=_PASSWORD_HASH,
-            totp_secret=pyotp.random_base32(),
-            totp_enrolled_at=clock.now() if enrolled else None,
-        )
-        self.s.add(user)
-        self.s.flush()
-        return user
-
-    def person(
-        self,
-        personnummer: str = "198001012387",
-        given_name: str = "Test",
-        surname: str = "Testsson",
-    ) -> Person:
-        key = dbmod.get().settings.blind_index_key
-        person = Person(
-            pnr_index=crypto.blind_index(key, personnummer),
-            personnummer=personnummer,
-            given_name=given_name,
-            surname=surname,
-        )
-        self.s.add(person)
-        self.s.flush()
-        return person
-
-
 @pytest.fixture
 def factories(db) -> Factories:
     return Factories(db)
 
 
-def login_staff(client, user: User) -> None:
-    """Sign a test client in as ``user`` without going through password and TOTP."""
-    with client.session_transaction() as sess:
-        sess["_user_id"] = f"staff:{user.id}"
-        sess["_fresh"] = True
-        sess["seen"] = clock.wall_now().timestamp()
-
-
-def login_citizen(client, person: Person) -> None:
-    with client.session_transaction() as sess:
-        sess["_user_id"] = f"citizen:{person.id}"
-        sess["_fresh"] = True
-        sess["seen"] = clock.wall_now().timestamp()
-
-
 class FakeWall:
-    """Wall time that only moves when told (BankID is asked at most every 2 s)."""
+    """Wall time that only moves when told (BankID is asked at most every 2 s). Time
+    passing moves the business clock too, as the real clocks move together: a frozen
+    business clock is frozen again that much later."""
 
-    def __init__(self):
+    def __init__(self, business_frozen: bool):
         self.now = clock.wall_now()
+        self._business_frozen = business_frozen
+        self._later = ExitStack()
 
     def __call__(self):
         return self.now
 
     def advance(self, seconds: float) -> None:
-        self.now += timedelta(seconds=seconds)
+        delta = timedelta(seconds=seconds)
+        self.now += delta
+        if self._business_frozen:
+            self._later.enter_context(clock.frozen(clock.now() + delta))
+
+    def close(self) -> None:
+        self._later.close()
 
 
 @pytest.fixture
-def wall(monkeypatch) -> FakeWall:
-    fake = FakeWall()
+def wall(monkeypatch, frozen_clock) -> Iterator[FakeWall]:
+    fake = FakeWall(business_frozen=frozen_clock is not None)
     monkeypatch.setattr(clock, "wall_now", fake)
-    return fake
+    yield fake
+    fake.close()
 
 
 @pytest.fixture

@@ -98,6 +98,23 @@ def frozen(at: datetime) -> Iterator[datetime]:
         _frozen = previous
 
 
+def at(local: str) -> datetime:
+    """The instant a Swedish wall clock shows as ``local`` ("2026-03-31 12:00",
+    "2026-03-31T12:00:30"), aware in Stockholm time: how tests and fixtures build instants
+    from fixed values instead of ``now().replace(...)`` (which keeps the UTC hour, so its
+    Swedish date depends on when it runs)."""
+    value = datetime.fromisoformat(local)
+    if value.tzinfo is not None or len(local) <= len("2026-03-31"):
+        raise ValueError(f"a Swedish date and time without a zone, not {local!r}")
+    return value.replace(tzinfo=STOCKHOLM)
+
+
+def on(day: date, local_time: time = time(12)) -> datetime:
+    """An instant on the Swedish calendar day ``day``, noon unless told: away from
+    midnight, where a UTC date and a Swedish date differ."""
+    return datetime.combine(day, local_time, tzinfo=STOCKHOLM)
+
+
 def day_bounds(first: date | None, last: date | None) -> tuple[datetime | None, datetime | None]:
     """The instants from the start of ``first`` to the start of the day after ``last``,
     Swedish days, for "from ... to ... inclusive" filters. None is an open end, also

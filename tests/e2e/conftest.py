@@ -18,9 +18,10 @@ from pathlib import Path
 
 import pytest
 
-from tests.conftest import need_service
+# shot: still importable from here for tests written before it moved to flows.py.
+from tests.e2e.flows import ROOT, SHOTS, WATCH, WatchedBrowser, fail_on_violations, shot  # noqa: F401
+from tests.factories import need_service
 
-ROOT = Path(__file__).resolve().parents[2]
 BIN = Path(sys.executable).parent
 CHROMIUM_ARGS = [
     "--no-sandbox",
@@ -31,78 +32,6 @@ CHROMIUM_ARGS = [
     "--disable-component-update",
     "--disable-sync",
 ]
-SHOTS = ROOT / "test-results"
-# Chromium words CSP violations as "Refused to apply inline style ...", "Applying inline
-# style violates the following Content Security Policy directive ...", "Refused to
-# evaluate a string as JavaScript ..." (an EvalError), and so on.
-CSP_SIGNS = ("Content Security Policy", "Refused to ")
-# Also report each violation with its directive, sample and source, from the page itself.
-REPORT_VIOLATIONS = """
-document.addEventListener("securitypolicyviolation", (e) => console.error(
-  `Content Security Policy violation: ${e.violatedDirective} blocked `
-  + `${e.blockedURI || "inline"} ${JSON.stringify(e.sample)} at ${e.sourceFile}:${e.lineNumber}`),
-  true);
-"""
-
-
-class BrowserWatch:
-    """The CSP violations of the current test's pages, and its browser contexts."""
-
-    def __init__(self) -> None:
-        self.violations: list[str] = []
-        self.contexts: list = []
-
-    def watch(self, context) -> None:
-        self.contexts.append(context)
-        context.add_init_script(script=REPORT_VIOLATIONS)
-        context.on("console", self._console)
-        context.on("weberror", self._error)
-
-    def _console(self, message) -> None:
-        if message.type == "error" and any(sign in message.text for sign in CSP_SIGNS):
-            self.violations.append(f"{message.location.get('url')}: {message.text}")
-
-    def _error(self, error) -> None:
-        text = str(error.error)
-        if any(sign in text for sign in CSP_SIGNS):
-            self.violations.append(f"{error.page.url if error.page else '?'}: {text}")
-
-    def close_contexts(self) -> None:
-        contexts, self.contexts = self.contexts, []
-        for context in contexts:
-            context.close()  # a no-op for one the test closed itself
-
-    def take(self) -> list[str]:
-        violations, self.violations = self.violations, []
-        return violations
-
-
-WATCH = BrowserWatch()
-
-
-class WatchedBrowser:
-    """The Playwright browser, but each new context is watched (``BrowserWatch``)."""
-
-    def __init__(self, browser) -> None:
-        self._browser = browser
-
-    def __getattr__(self, name: str):
-        return getattr(self._browser, name)
-
-    def new_context(self, **kwargs):
-        context = self._browser.new_context(**kwargs)
-        WATCH.watch(context)
-        return context
-
-    def new_page(self, **kwargs):
-        raise NotImplementedError("use browser.new_context(...).new_page(): it is watched")
-
-
-def fail_on_violations(when: str) -> None:
-    if violations := WATCH.take():
-        pytest.fail(
-            f"Content Security Policy violations {when}:\n" + "\n".join(violations), pytrace=False
-        )
 
 
 def pytest_collection_modifyitems(items):
@@ -205,10 +134,3 @@ def phone(browser):
     page.set_default_timeout(15_000)
     yield page
     context.close()
-
-
-def shot(page, name: str) -> None:
-    SHOTS.mkdir(exist_ok=True)
-    # Hiding the caret (the default) leaves style="" on inputs; htmx must not copy it
-    # onto a swapped-in input ("attributesToSettle" without "style" in base.html).
-    page.screenshot(path=str(SHOTS / f"{name}.png"), full_page=True)

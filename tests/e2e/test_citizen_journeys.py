@@ -6,7 +6,7 @@ from __future__ import annotations
 
 import pytest
 
-from tests.e2e.conftest import shot
+from tests.e2e.flows import shot
 
 
 @pytest.mark.parametrize(("portal", "heading"), [("client", "Klient"), ("debtor", "Mina skulder")])

@@ -6,18 +6,9 @@ from __future__ import annotations
 
 import re
 
-from tests.e2e.conftest import shot
-from tests.e2e.test_staff_journeys import staff_sign_in
+from tests.e2e.flows import new_page, shot, staff_sign_in
 
 ERIK = "19840312-2719"
-
-
-def new_page(browser, csp_errors: list[str]):
-    context = browser.new_context(locale="sv-SE", viewport={"width": 1280, "height": 900})
-    context.set_default_timeout(15_000)
-    page = context.new_page()
-    page.on("console", lambda m: "Content Security Policy" in m.text and csp_errors.append(m.text))
-    return context, page
 
 
 def register_erik(browser, base: str, csp_errors: list[str]) -> str:

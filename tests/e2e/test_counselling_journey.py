@@ -6,10 +6,7 @@ summary, budget, plan and BOSS+ export."""
 from __future__ import annotations
 
 from shared.counselling import bossplus
-from tests.e2e.conftest import shot
-from tests.e2e.flows import register_and_sign, send_inquiries
-from tests.e2e.test_client_signs_fullmakt import new_page
-from tests.e2e.test_staff_journeys import staff_sign_in
+from tests.e2e.flows import new_page, register_and_sign, send_inquiries, shot, staff_sign_in
 
 PNR, NAME = "19621130-6920", "Maria Svensson"
 

@@ -6,8 +6,7 @@ from __future__ import annotations
 
 import re
 
-from tests.e2e.conftest import shot
-from tests.e2e.test_staff_journeys import staff_sign_in
+from tests.e2e.flows import shot, staff_sign_in
 
 BENGT = "194804177659"  # used by no other browser test: his case stays pending here
 XSS = '"><img src=x onerror=alert(1)>@example.se'

@@ -6,8 +6,7 @@ from __future__ import annotations
 
 import re
 
-from tests.e2e.conftest import shot
-from tests.e2e.test_staff_journeys import staff_sign_in
+from tests.e2e.flows import shot, staff_sign_in
 
 # Not Erik Andersson: the client's signing journey registers and signs him on the same
 # (session-wide) demo server, and a signed case cannot show the pending state.

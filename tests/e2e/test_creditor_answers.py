@@ -9,8 +9,7 @@ import sys
 
 import httpx
 
-from tests.e2e.conftest import ROOT, shot
-from tests.e2e.test_staff_journeys import staff_sign_in
+from tests.e2e.flows import ROOT, shot, staff_sign_in
 
 ELIN = "200109145581"
 

@@ -7,8 +7,7 @@ The conftest fails every browser test on a violation; these tests pin the cause.
 
 from __future__ import annotations
 
-from tests.e2e.conftest import WATCH
-from tests.e2e.test_staff_journeys import staff_sign_in
+from tests.e2e.flows import WATCH, staff_sign_in
 
 NO_INLINE_STYLE = """() => ({
     indicatorStyles: htmx.config.includeIndicatorStyles,

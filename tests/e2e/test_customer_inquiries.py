@@ -7,10 +7,7 @@ from __future__ import annotations
 
 import re
 
-from tests.e2e.conftest import shot
-from tests.e2e.flows import register_and_sign, send_inquiries
-from tests.e2e.test_client_signs_fullmakt import new_page
-from tests.e2e.test_staff_journeys import staff_sign_in
+from tests.e2e.flows import new_page, register_and_sign, send_inquiries, shot, staff_sign_in
 
 PNR, NAME = "19780603-6211", "Johan Persson"  # a customer in Kreditbanken's own ledger
 

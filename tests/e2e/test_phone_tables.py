@@ -11,9 +11,7 @@ from __future__ import annotations
 
 import pytest
 
-from tests.e2e.conftest import SHOTS, shot
-from tests.e2e.flows import register_and_sign, send_inquiries
-from tests.e2e.test_staff_journeys import staff_sign_in
+from tests.e2e.flows import SHOTS, register_and_sign, send_inquiries, shot, staff_sign_in
 
 PNR, NAME = "19910527-3420", "Anna Johansson"
 PHONE = {

@@ -2,42 +2,7 @@
 
 from __future__ import annotations
 
-import time
-
-import pyotp
-
-from shared.demo_data import DEMO_PASSWORD, demo_totp_secret
-from tests.e2e.conftest import shot
-
-# The TOTP time step each account last signed in with: the server refuses a code (a step)
-# twice and accepts one step of drift, so signing in again within 30 s uses the next step.
-_used_steps: dict[str, int] = {}
-
-
-def fresh_totp(email: str) -> str:
-    totp = pyotp.TOTP(demo_totp_secret(email))
-    while True:
-        current = int(time.time()) // totp.interval
-        step = max(current, _used_steps.get(email, -1) + 1)
-        if step <= current + 1:
-            break
-        time.sleep(1)  # a third sign-in of the same account within one step
-    _used_steps[email] = step
-    return totp.generate_otp(step)
-
-
-def staff_sign_in(page, base: str, portal: str, email: str) -> None:
-    page.goto(f"{base}/{portal}/")
-    assert "/login" in page.url
-    page.get_by_label("E-postadress").fill(email)
-    page.get_by_label("Lösenord").fill(DEMO_PASSWORD)
-    page.get_by_role("button", name="Fortsätt").click()
-    page.wait_for_url("**/login/totp")
-    page.get_by_label("Engångskod").fill(fresh_totp(email))
-    page.get_by_role("button", name="Logga in").click()
-    # signed in once the portal's home has replaced the TOTP page
-    page.wait_for_url(lambda url: "/login" not in url)
-    page.wait_for_load_state()
+from tests.e2e.flows import shot, staff_sign_in
 
 
 def test_landing_page_lists_portals_and_demo_logins(page, demo_server):

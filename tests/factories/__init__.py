@@ -1,5 +1,12 @@
 """Test factories and helpers, bound to the test session. Tests import helpers from
-here (or from ``tests/e2e/flows.py``), never from another test module."""
+here (or from ``tests/e2e/flows.py``), never from another test module.
+
+- ``models``: factory_boy factories (organisation, user, person, case, fullmakt, creditor
+  directory entry, inquiry, debt) and ``Factories``, the ``factories`` fixture's object;
+- ``flows``: steps through the real services (register, sign, directory_entry, send);
+- ``auth``: signing a test client in through the portal's own sign-in;
+- ``SUITE_NOW``: where the suite's business clock stands unless a test moves it.
+"""
 
 from __future__ import annotations
 
@@ -8,10 +15,61 @@ from datetime import datetime
 from sqlalchemy import select
 from sqlalchemy.orm import Session
 
-from shared.core import jobs
+from shared.core import clock, jobs
 from shared.core.outbox import OutboxMessage
 from shared.counselling import retention
 from shared.creditor_link import fullmakt_events
+
+from .auth import login_citizen, login_staff, next_totp_code
+from .facade import Factories
+from .flows import ERIK, OTHERS, Receiver, directory_entry, register, send, sign
+from .models import (
+    CaseFactory,
+    CreditorFactory,
+    DebtFactory,
+    FullmaktFactory,
+    InquiryFactory,
+    OrganisationFactory,
+    PersonFactory,
+    UserFactory,
+    bound_to,
+)
+from .passwords import PASSWORD
+from .services import need_service
+
+# Half past midnight in Sweden, still the day before in UTC (and in the previous month):
+# a test that takes a UTC date for a Swedish one fails on every run, not one evening in
+# twelve. The autouse fixture in tests/conftest.py freezes the business clock here.
+SUITE_NOW = clock.at("2026-12-01 00:30")
+
+__all__ = [
+    "ERIK",
+    "OTHERS",
+    "PASSWORD",
+    "SUITE_NOW",
+    "CaseFactory",
+    "CreditorFactory",
+    "DebtFactory",
+    "Factories",
+    "FullmaktFactory",
+    "InquiryFactory",
+    "OrganisationFactory",
+    "PersonFactory",
+    "Receiver",
+    "UserFactory",
+    "bound_to",
+    "directory_entry",
+    "fullmakt_deadlines",
+    "login_citizen",
+    "login_staff",
+    "need_service",
+    "next_totp_code",
+    "purge_case",
+    "register",
+    "run_jobs",
+    "send",
+    "sign",
+]
 
 
 def fullmakt_deadlines(session: Session, at: datetime) -> dict[str, int]:

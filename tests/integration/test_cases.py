@@ -14,12 +14,9 @@ from shared.counselling import cases, queries
 from shared.counselling import fullmakt as fullmakt_service
 from shared.counselling.models import Case, CaseStatus, Fullmakt, FullmaktStatus
 from shared.identity.models import BankIdOrder, OrgKind, Role
-from shared.integrations.population import LocalTestRegister
 from shared.security import crypto
 from shared.security.models import AuditEntry, DataKey
-from tests.factories import fullmakt_deadlines
-
-ERIK = "198403122719"
+from tests.factories import fullmakt_deadlines, register, sign
 
 
 @pytest.fixture
@@ -30,38 +27,6 @@ def municipality(factories):
 @pytest.fixture
 def counsellor(factories, municipality):
     return factories.user(municipality, Role.COUNSELLOR, name="Anna Berg")
-
-
-def register(db, counsellor, pnr=ERIK, email="erik@example.se"):
-    return cases.register_client(
-        db,
-        counsellor,
-        personnummer=pnr,
-        email=email,
-        register=LocalTestRegister(),
-        today=clock.today(),
-    )
-
-
-def sign(db, case):
-    """Complete a sign order as the client (the BankID part is tested elsewhere)."""
-    order = BankIdOrder(
-        portal="client",
-        kind="sign",
-        order_ref=f"ref-{case.id}",
-        auto_start_token="a",
-        qr_start_token="q",
-        qr_start_secret="s",
-        session_binding="b",
-        started_at=clock.wall_now(),
-        status="complete",
-        person_id=case.person_id,
-        purpose={"type": "fullmakt", "fullmakt_id": str(case.fullmakt.id)},
-    )
-    db.add(order)
-    db.flush()
-    fullmakt_service.complete_signing(db, case.fullmakt, order)
-    return order
 
 
 def test_register_creates_pending_case_fullmakt_and_sign_request(db, counsellor):
@@ -230,7 +195,7 @@ def test_the_case_holds_the_fullmakt_only_while_it_is_active(db, counsellor):
 def test_signing_activates_for_the_municipalitys_period(db, counsellor, municipality):
     municipality.fullmakt_months = 6
     case = register(db, counsellor).case
-    with clock.frozen(clock.now().replace(year=2026, month=3, day=31)):
+    with clock.frozen(clock.at("2026-03-31 12:00")):
         sign(db, case)
         assert case.fullmakt.valid_from.isoformat() == "2026-03-31"
     assert case.fullmakt.valid_until.isoformat() == "2026-09-30"

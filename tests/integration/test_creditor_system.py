@@ -44,8 +44,8 @@ from shared.creditor_link.models import DeliveryStatus, WebhookDelivery
 from shared.identity import api_keys
 from shared.identity.models import Channel, Creditor, OrgKind, Role
 from shared.security import crypto
-from tests.conftest import Factories, alembic_config
-from tests.integration.test_cases import register, sign
+from tests.factories import Factories, register, sign
+from tests.factories.database import alembic_config
 
 CUSTOMER, STRANGER = "198403122719", "199105273420"  # Erik Andersson, Anna Johansson
 DEADLINE = 30.0  # seconds; the answers come in well under one

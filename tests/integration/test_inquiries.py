@@ -22,8 +22,7 @@ from shared.creditor_link import webhook_endpoints, webhooks
 from shared.creditor_link.models import WebhookDelivery, WebhookEndpoint
 from shared.identity.models import Channel, Creditor, OrgKind, Role
 from shared.security import crypto
-from tests.factories import purge_case
-from tests.integration.test_cases import register, sign
+from tests.factories import purge_case, register, sign
 
 
 @pytest.fixture

@@ -36,8 +36,7 @@ from shared.creditor_link.models import (
 )
 from shared.identity.models import Channel, Creditor, OrgKind, Role
 from shared.security.models import AuditEntry
-from tests.factories import fullmakt_deadlines, purge_case, run_jobs
-from tests.integration.test_cases import register, sign
+from tests.factories import fullmakt_deadlines, purge_case, register, run_jobs, sign
 
 EVENT_TYPES = [
     "fullmakt.signed",
@@ -468,11 +467,12 @@ def test_another_organisation_sees_nothing(db, w):
 def test_subscriptions_page_by_cursor(db, w, factories):
     [inquiry] = w.ask(w.bank_entry)
     w.yes(inquiry, w.bank_admin, send_fullmakt=False)
-    second = register(db, w.counsellor, pnr="199105273420", email="t@example.se").case
-    sign(db, second)
-    [other] = inquiries.send_inquiries(db, w.counsellor, second, [w.bank_entry.id])
-    delivery.deliver(db, other.id)
-    w.yes(other, w.bank_admin, send_fullmakt=False)
+    with clock.frozen(clock.now() + timedelta(minutes=5)):  # the newer subscription
+        second = register(db, w.counsellor, pnr="199105273420", email="t@example.se").case
+        sign(db, second)
+        [other] = inquiries.send_inquiries(db, w.counsellor, second, [w.bank_entry.id])
+        delivery.deliver(db, other.id)
+        w.yes(other, w.bank_admin, send_fullmakt=False)
     first_page = subscriptions.subscriptions_of(db, w.bank.id, limit=1)
     assert [s.fullmakt_id for s in first_page] == [second.fullmakt.id]  # newest first
     last = first_page[-1]

@@ -38,7 +38,7 @@ def test_row_level_security_for_a_creditor_and_a_municipality(db, factories):
         pytest.skip("row-level security is a PostgreSQL feature (SQLite relies on the ORM scope)")
     from shared.counselling import inquiries
     from shared.identity.models import Channel, Creditor
-    from tests.integration.test_cases import register, sign
+    from tests.factories import register, sign
 
     municipality = factories.org(OrgKind.MUNICIPALITY)
     from shared.identity.models import Role

@@ -31,8 +31,7 @@ from shared.identity.models import Organisation, OrgKind, Role
 from shared.integrations import concurrency, webhook_http
 from shared.security import audit, crypto
 from shared.security.models import AuditEntry
-from tests.conftest import Factories
-from tests.integration.test_cases import register, sign
+from tests.factories import Factories, register, sign
 
 # -- a creditor's system on 127.0.0.1 ---------------------------------------------------
 

@@ -2,15 +2,34 @@
 
 from __future__ import annotations
 
-import pytest
+from dataclasses import dataclass
 
-from shared.identity.models import Channel, Creditor, OrgKind, Role
-from tests.conftest import login_staff
-from tests.integration.test_cases import register, sign
+import pytest
+from flask import Flask
+from flask.testing import FlaskClient
+
+from shared.counselling.models import Case
+from shared.identity.models import Channel, Creditor, Organisation, OrgKind, Role, User
+from tests.factories import login_staff, register, sign
+from tests.factories.worlds import World
+
+
+@dataclass
+class CaseWorld(World):
+    """Anna Berg, counsellor in Skövde, signed in, with Erik Andersson's signed case; a
+    web creditor and a postal one in the directory."""
+
+    municipality: Organisation
+    anna: User
+    case: Case
+    web: Creditor
+    post: Creditor
+    app: Flask
+    client: FlaskClient
 
 
 @pytest.fixture
-def world(db, factories, make_app):
+def world(db, factories, make_app) -> CaseWorld:
     municipality = factories.org(OrgKind.MUNICIPALITY, "Skövde kommun")
     anna = factories.user(municipality, Role.COUNSELLOR, name="Anna Berg")
     case = register(db, anna).case
@@ -22,12 +41,6 @@ def world(db, factories, make_app):
     app = make_app("counsellor")
     client = app.test_client()
     login_staff(client, anna)
-    return {
-        "anna": anna,
-        "case": case,
-        "web": web,
-        "post": post,
-        "client": client,
-        "app": app,
-        "municipality": municipality,
-    }
+    return CaseWorld(
+        municipality=municipality, anna=anna, case=case, web=web, post=post, app=app, client=client
+    )

@@ -80,7 +80,7 @@ def test_citizens_cannot_use_staff_portals_and_staff_cannot_use_citizen_portals(
     make_app, factories
 ):
     from shared.identity.models import OrgKind
-    from tests.conftest import login_citizen, login_staff
+    from tests.factories import login_citizen, login_staff
 
     person = factories.person()
     counsellor = make_app("counsellor").test_client()
@@ -94,7 +94,7 @@ def test_citizens_cannot_use_staff_portals_and_staff_cannot_use_citizen_portals(
 
 def test_staff_of_the_wrong_kind_are_refused(make_app, factories):
     from shared.identity.models import OrgKind, Role
-    from tests.conftest import login_staff
+    from tests.factories import login_staff
 
     agent = factories.user(factories.org(OrgKind.AGENCY), Role.CREDITOR_AGENT)
     client = make_app("counsellor").test_client()

@@ -15,6 +15,7 @@ from shared.identity.models import BankIdOrder, Person
 from shared.integrations import bankid
 from shared.security.models import AuditEntry
 from simulators.bankid import create_app as create_simulator
+from tests.factories.bankid import approve_in_app, local
 
 ERIK = "198403122719"
 HX = {"HX-Request": "true"}
@@ -38,13 +39,6 @@ def portal(make_app, sim_app, request):
     return make_app(request.param, BANKID_TRANSPORT=httpx.WSGITransport(app=mounted))
 
 
-def local(app, url: str) -> str:
-    """A URL the app generated (under its mount point) as the test client's path."""
-    root = app.config["APPLICATION_ROOT"].rstrip("/")
-    assert url.startswith(root + "/")
-    return url[len(root) :]
-
-
 def start_login(client) -> tuple[str, str]:
     """Press "Logga in med BankID"; returns the order's poll path and autostart token."""
     r = client.post("/login/bankid")
@@ -55,13 +49,6 @@ def start_login(client) -> tuple[str, str]:
     poll_url = local(client.application, poll_url)
     token = re.search(r'href="/bankid-sim/app\?autostarttoken=([0-9a-f-]{36})"', html).group(1)
     return poll_url, token
-
-
-def approve_in_app(tester, token: str, personnummer: str = ERIK) -> None:
-    page = tester.get(f"/app?autostarttoken={token}").headers["Location"]
-    tester.get(page)
-    r = tester.post(page, data={"action": "approve", "personnummer": personnummer})
-    assert r.status_code == 303
 
 
 @pytest.mark.parametrize("portal", PORTALS, indirect=True)

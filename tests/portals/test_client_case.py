@@ -6,12 +6,12 @@ from sqlalchemy import select
 
 from shared.counselling import inquiries
 from shared.counselling.models import Debt, DebtSource
-from tests.conftest import login_citizen
+from tests.factories import login_citizen
 
 
 def test_client_follows_the_answers_and_adds_a_debt(world, db, make_app):
-    case = world["case"]
-    inquiries.send_inquiries(db, world["anna"], case, [world["web"].id])
+    case = world.case
+    inquiries.send_inquiries(db, world.anna, case, [world.web.id])
     db.commit()
     client = make_app("client").test_client()
     login_citizen(client, case.person)
@@ -41,15 +41,15 @@ def test_another_citizen_cannot_see_the_case(world, db, make_app, factories):
     db.commit()
     client = make_app("client").test_client()
     login_citizen(client, stranger)
-    case_id = world["case"].id
+    case_id = world.case.id
     assert client.get(f"/cases/{case_id}").status_code == 404
     assert client.post(f"/cases/{case_id}/debts/new", data={"capital": "1"}).status_code == 404
 
 
 def test_staff_and_anonymous_are_refused(world, make_app, factories):
-    from tests.conftest import login_staff
+    from tests.factories import login_staff
 
     client = make_app("client").test_client()
-    assert client.get(f"/cases/{world['case'].id}").status_code == 303
-    login_staff(client, world["anna"])
-    assert client.get(f"/cases/{world['case'].id}").status_code == 303
+    assert client.get(f"/cases/{world.case.id}").status_code == 303
+    login_staff(client, world.anna)
+    assert client.get(f"/cases/{world.case.id}").status_code == 303

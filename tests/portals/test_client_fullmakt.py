@@ -24,8 +24,8 @@ from shared.security import crypto
 from shared.security.models import AuditEntry
 from simulators.bankid import create_app as create_simulator
 from simulators.bankid.signature import verify_signature
-from tests.conftest import login_citizen
-from tests.portals.test_citizen_login import approve_in_app, local
+from tests.factories import login_citizen
+from tests.factories.bankid import approve_in_app, local
 
 ERIK = "198403122719"
 HX = {"HX-Request": "true"}

@@ -18,7 +18,7 @@ from shared.counselling.models import Case, FullmaktStatus
 from shared.identity.models import OrgKind, Role
 from shared.integrations.population import LocalTestRegister
 from shared.security.models import AuditEntry
-from tests.conftest import login_citizen, login_staff
+from tests.factories import login_citizen, login_staff
 
 ERIK = "198403122719"
 HX = {"HX-Request": "true"}

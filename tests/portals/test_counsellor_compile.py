@@ -23,7 +23,7 @@ def add(db, case, anna, name, capital, kind="loan", status="undisputed"):
 
 
 def test_summary_totals_by_creditor_and_kind(world, db):
-    case, anna, c = world["case"], world["anna"], world["client"]
+    case, anna, c = world.case, world.anna, world.client
     add(db, case, anna, "Kreditbanken", "60 000")
     add(db, case, anna, "Telia", "1 000", kind="utility")
     add(db, case, anna, "Kreditbanken", "4 000")
@@ -35,7 +35,7 @@ def test_summary_totals_by_creditor_and_kind(world, db):
 
 
 def test_budget_is_saved_and_bad_amounts_name_the_field(world, db):
-    case, c = world["case"], world["client"]
+    case, c = world.case, world.client
     bad = c.post(f"/cases/{case.id}/budget", data={"salary": "25 000", "food": "tre tusen"})
     assert bad.status_code == 422 and "inget belopp" in bad.get_data(as_text=True)
     assert db.scalars(select(BudgetEntry)).all() == []  # nothing half-saved
@@ -51,7 +51,7 @@ def test_budget_is_saved_and_bad_amounts_name_the_field(world, db):
 
 
 def test_plan_splits_the_surplus_in_proportion(world, db):
-    case, anna, c = world["case"], world["anna"], world["client"]
+    case, anna, c = world.case, world.anna, world.client
     add(db, case, anna, "Kreditbanken", "600 000")
     add(db, case, anna, "Nordisk Inkasso", "300 000")
     add(db, case, anna, "CSN", "100 000")
@@ -66,7 +66,7 @@ def test_plan_splits_the_surplus_in_proportion(world, db):
 
 
 def test_export_is_a_bossplus_file(world, db):
-    case, anna, c = world["case"], world["anna"], world["client"]
+    case, anna, c = world.case, world.anna, world.client
     add(db, case, anna, "Kreditbanken", "12 345,50")
     db.commit()
     c.post(f"/cases/{case.id}/budget", data={"salary": "20 000"})
@@ -83,7 +83,7 @@ def test_export_is_a_bossplus_file(world, db):
 def test_export_queries_do_not_grow_with_the_number_of_debts(world, db, count_queries):
     from shared.counselling import compilation
 
-    case, anna = world["case"], world["anna"]
+    case, anna = world.case, world.anna
 
     def queries_for_export() -> int:
         db.commit()

@@ -10,19 +10,19 @@ from shared.counselling import answers, inquiries
 from shared.counselling.models import Debt, DebtSource, InquiryStatus
 from shared.creditor_link import delivery
 from shared.identity.models import Creditor, OrgKind, Role
-from tests.conftest import login_citizen, login_staff
+from tests.factories import login_citizen, login_staff
 
 HX = {"HX-Request": "true"}
 
 
 def test_send_and_follow_the_report(world, db):
-    c, case = world["client"], world["case"]
+    c, case = world.client, world.case
     page = c.get(f"/cases/{case.id}/report")
     html = page.get_data(as_text=True)
     assert page.status_code == 200 and "Nordisk Inkasso AB" in html and "CSN" in html
     r = c.post(
         f"/cases/{case.id}/inquiries",
-        data={"creditor": [str(world["web"].id), str(world["post"].id)]},
+        data={"creditor": [str(world.web.id), str(world.post.id)]},
     )
     assert r.status_code == 303
     report = c.get(f"/cases/{case.id}/report", headers=HX)
@@ -33,13 +33,13 @@ def test_send_and_follow_the_report(world, db):
 
 
 def test_sending_nothing_says_so(world):
-    r = world["client"].post(f"/cases/{world['case'].id}/inquiries", data={})
+    r = world.client.post(f"/cases/{world.case.id}/inquiries", data={})
     assert r.status_code == 422 and "Välj minst en borgenär" in r.get_data(as_text=True)
 
 
 def test_typing_in_a_posted_answer(world, db):
-    c, case = world["client"], world["case"]
-    [inquiry] = inquiries.send_inquiries(db, world["anna"], case, [world["post"].id])
+    c, case = world.client, world.case
+    [inquiry] = inquiries.send_inquiries(db, world.anna, case, [world.post.id])
     delivery.deliver(db, inquiry.id)
     db.commit()
     url = f"/cases/{case.id}/inquiries/{inquiry.id}/answer"
@@ -77,7 +77,7 @@ def test_typing_in_a_posted_answer(world, db):
 
 
 def test_add_and_confirm_debts(world, db):
-    c, case = world["client"], world["case"]
+    c, case = world.client, world.case
     r = c.post(
         f"/cases/{case.id}/debts/new",
         data={
@@ -108,20 +108,20 @@ def test_add_and_confirm_debts(world, db):
 
 @pytest.mark.parametrize("who", ["colleague", "admin", "other_municipality", "citizen"])
 def test_only_the_owner_reaches_the_case_routes(world, db, factories, who):
-    case = world["case"]
+    case = world.case
     if who == "citizen":
-        client = world["app"].test_client()
+        client = world.app.test_client()
         login_citizen(client, case.person)
     else:
         org = (
-            world["municipality"]
+            world.municipality
             if who != "other_municipality"
             else factories.org(OrgKind.MUNICIPALITY)
         )
         role = Role.MUNICIPALITY_ADMIN if who == "admin" else Role.COUNSELLOR
         user = factories.user(org, role)
         db.commit()
-        client = world["app"].test_client()
+        client = world.app.test_client()
         login_staff(client, user)
     fake = "00000000-0000-4000-8000-000000000000"
     for method, url in [

@@ -10,8 +10,7 @@ from shared.core import clock
 from shared.counselling import answers, inquiries
 from shared.creditor_link import delivery
 from shared.identity.models import Channel, Creditor, OrgKind, Role
-from tests.conftest import login_citizen, login_staff
-from tests.integration.test_cases import register
+from tests.factories import login_citizen, login_staff, register
 
 
 def add(db, case, anna, name, capital, kind="loan", status="undisputed"):

@@ -6,76 +6,71 @@ OpenAPI document with its reference page."""
 from __future__ import annotations
 
 import json
-import threading
 import uuid
+from dataclasses import dataclass
 from datetime import timedelta
-from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
 
 import jsonschema_rs
 import pytest
+from flask import Flask
+from flask.testing import FlaskClient
 from schemathesis.specs.openapi.definitions import OPENAPI_31
 from sqlalchemy import String, func, select, type_coerce
 
 from shared.core import clock, jobs
 from shared.core import db as dbmod
-from shared.counselling import answers, cases, inquiries
+from shared.counselling import answers
 from shared.counselling import fullmakt as fullmakt_service
-from shared.counselling.models import Answer, Debt, DebtSource, Inquiry, InquiryStatus
-from shared.creditor_link import delivery, idempotency, webhook_endpoints, webhooks
+from shared.counselling.models import Answer, Case, Debt, DebtSource, Inquiry, InquiryStatus
+from shared.creditor_link import idempotency, webhook_endpoints, webhooks
 from shared.creditor_link.models import FullmaktSubscription, IdempotencyRecord, WebhookDelivery
 from shared.identity import api_keys
-from shared.identity.models import ApiKey, Channel, Creditor, OrgKind, Role
-from shared.integrations.population import LocalTestRegister
+from shared.identity.models import ApiKey, Channel, Creditor, Organisation, OrgKind, Role, User
 from shared.security import crypto
 from shared.security.models import AuditEntry
-from tests.conftest import login_staff
-from tests.factories import run_jobs
-from tests.integration.test_cases import sign
+from tests.factories import (
+    ERIK,
+    OTHERS,
+    Receiver,
+    directory_entry,
+    login_staff,
+    run_jobs,
+    send,
+)
+from tests.factories.worlds import World
 
-ERIK = "198403122719"
-OTHERS = ["199105273420", "196708094153", "195502214868", "200109145581", "197806036211"]
 PROBLEM = "application/problem+json"
 V1 = "/api/v1"
 
 
-def directory_entry(db, org, channel=Channel.API) -> Creditor:
-    creditor = Creditor(
-        name=org.name,
-        orgnr=org.orgnr,
-        organisation_id=org.id,
-        channel=channel,
-        email="svar@example.se",
-    )
-    db.add(creditor)
-    db.flush()
-    return creditor
+@dataclass
+class ApiWorld(World):
+    """Banken AB (an API creditor) with an inquiry about Erik delivered to it and a key
+    (``auth``); another agency with a key of its own (``theirs``). CSRF is on."""
 
-
-def send(db, counsellor, pnr, creditor) -> Inquiry:
-    case = cases.register_client(
-        db,
-        counsellor,
-        personnummer=pnr,
-        email="k@example.se",
-        register=LocalTestRegister(),
-        today=clock.today(),
-    ).case
-    sign(db, case)
-    [inquiry] = inquiries.send_inquiries(db, counsellor, case, [creditor.id])
-    db.commit()
-    assert delivery.deliver(db, inquiry.id) == "delivered"
-    db.commit()
-    return inquiry
+    municipality: Organisation
+    anna: User
+    bank: Organisation
+    entry: Creditor
+    agency: Organisation
+    admin: User
+    other_admin: User
+    inquiry: Inquiry
+    case: Case
+    client: FlaskClient
+    app: Flask
+    auth: dict[str, str]
+    theirs: dict[str, str]
 
 
 @pytest.fixture
-def world(db, factories, make_app):
+def world(db, factories, make_app) -> ApiWorld:
     municipality = factories.org(OrgKind.MUNICIPALITY, "Skövde kommun")
     anna = factories.user(municipality, Role.COUNSELLOR, name="Anna Berg")
     bank = factories.org(OrgKind.CREDITOR, "Banken AB")
-    entry = directory_entry(db, bank)
+    entry = directory_entry(db, bank, Channel.API)
     agency = factories.org(OrgKind.AGENCY, "Andra Inkasso AB")
-    directory_entry(db, agency)
+    directory_entry(db, agency, Channel.API)
     admin = factories.user(bank, Role.CREDITOR_ADMIN, name="Olle Admin")
     other_admin = factories.user(agency, Role.CREDITOR_ADMIN, name="Per Annan")
     inquiry = send(db, anna, ERIK, entry)
@@ -83,31 +78,31 @@ def world(db, factories, make_app):
     _row, theirs = api_keys.create_key(db, other_admin, "Deras system")
     db.commit()
     app = make_app("creditor", WTF_CSRF_ENABLED=True)  # CSRF on, as in production
-    return {
-        "municipality": municipality,
-        "anna": anna,
-        "bank": bank,
-        "entry": entry,
-        "agency": agency,
-        "admin": admin,
-        "other_admin": other_admin,
-        "inquiry": inquiry,
-        "case": inquiry.case,
-        "client": app.test_client(),
-        "app": app,
-        "auth": {"Authorization": f"Bearer {key}"},
-        "theirs": {"Authorization": f"Bearer {theirs}"},
-    }
+    return ApiWorld(
+        municipality=municipality,
+        anna=anna,
+        bank=bank,
+        entry=entry,
+        agency=agency,
+        admin=admin,
+        other_admin=other_admin,
+        inquiry=inquiry,
+        case=inquiry.case,
+        client=app.test_client(),
+        app=app,
+        auth={"Authorization": f"Bearer {key}"},
+        theirs={"Authorization": f"Bearer {theirs}"},
+    )
 
 
 def get(world, path, **kw):
-    return world["client"].get(V1 + path, headers={**world["auth"], **kw.pop("headers", {})}, **kw)
+    return world.client.get(V1 + path, headers={**world.auth, **kw.pop("headers", {})}, **kw)
 
 
 def post(world, path, body=None, *, key=None, headers=None, **kw):
     extra = {"Idempotency-Key": key} if key is not None else {}
-    return world["client"].post(
-        V1 + path, json=body, headers={**world["auth"], **extra, **(headers or {})}, **kw
+    return world.client.post(
+        V1 + path, json=body, headers={**world.auth, **extra, **(headers or {})}, **kw
     )
 
 
@@ -158,7 +153,7 @@ YES = {
     "header", [None, "Bearer ", "Bearer sk_live_nope", "Basic abc", "Bearer sk_live_" + "x" * 43]
 )
 def test_without_a_valid_key_every_operation_is_401(world, header):
-    c, inquiry = world["client"], world["inquiry"]
+    c, inquiry = world.client, world.inquiry
     headers = {"Authorization": header} if header is not None else {}
     calls = [
         c.get(f"{V1}/inquiries", headers=headers),
@@ -179,21 +174,21 @@ def test_without_a_valid_key_every_operation_is_401(world, header):
 
 
 def test_a_revoked_key_is_401(world, db):
-    key = db.scalars(select(ApiKey).where(ApiKey.organisation_id == world["bank"].id)).one()
-    api_keys.revoke_key(db, world["admin"], key)
+    key = db.scalars(select(ApiKey).where(ApiKey.organisation_id == world.bank.id)).one()
+    api_keys.revoke_key(db, world.admin, key)
     db.commit()
-    r = post(world, answer_path(world["inquiry"]), {"answer": "no"})
+    r = post(world, answer_path(world.inquiry), {"answer": "no"})
     assert r.status_code == 401 and r.mimetype == PROBLEM
     assert "återkallad" in r.json["detail"]
     db.expire_all()
-    assert world["inquiry"].status == InquiryStatus.DELIVERED
+    assert world.inquiry.status == InquiryStatus.DELIVERED
 
 
 def test_another_organisations_inquiry_is_404_like_a_missing_one(world, db):
-    inquiry, theirs = world["inquiry"], world["theirs"]
-    c = world["client"]
+    inquiry, theirs = world.inquiry, world.theirs
+    c = world.client
     mine = c.get(f"{V1}/inquiries/{inquiry.id}", headers=theirs)
-    missing = c.get(f"{V1}/inquiries/{uuid.uuid4()}", headers=world["auth"])
+    missing = c.get(f"{V1}/inquiries/{uuid.uuid4()}", headers=world.auth)
     assert mine.status_code == missing.status_code == 404
     assert mine.mimetype == PROBLEM and mine.json["code"] == missing.json["code"] == "not_found"
     assert mine.json["detail"] == missing.json["detail"]
@@ -207,12 +202,12 @@ def test_another_organisations_inquiry_is_404_like_a_missing_one(world, db):
 
 
 def test_unknown_paths_and_methods_are_problems(world):
-    c = world["client"]
-    r = c.get(f"{V1}/nothing-here", headers=world["auth"])
+    c = world.client
+    r = c.get(f"{V1}/nothing-here", headers=world.auth)
     assert r.status_code == 404 and r.mimetype == PROBLEM
-    r = c.get(f"{V1}/inquiries/not-a-uuid", headers=world["auth"])
+    r = c.get(f"{V1}/inquiries/not-a-uuid", headers=world.auth)
     assert r.status_code == 404 and r.mimetype == PROBLEM
-    r = c.put(V1 + answer_path(world["inquiry"]), json={"answer": "no"}, headers=world["auth"])
+    r = c.put(V1 + answer_path(world.inquiry), json={"answer": "no"}, headers=world.auth)
     assert r.status_code == 405 and r.mimetype == PROBLEM
 
 
@@ -220,7 +215,7 @@ def test_unknown_paths_and_methods_are_problems(world):
 
 
 def test_read_an_inquiry(world, db):
-    inquiry, case = world["inquiry"], world["case"]
+    inquiry, case = world.inquiry, world.case
     r = get(world, f"/inquiries/{inquiry.id}")
     assert r.status_code == 200 and r.mimetype == "application/json"
     assert r.headers["Cache-Control"] == "no-store" and "Set-Cookie" not in r.headers
@@ -229,7 +224,7 @@ def test_read_an_inquiry(world, db):
     assert body["personal_number"] == ERIK and body["principal_name"] == "Erik Andersson"
     assert body["agent"] == {
         "organisation": "Skövde kommun",
-        "orgnr": world["municipality"].orgnr,
+        "orgnr": world.municipality.orgnr,
         "counsellor": "Anna Berg",
     }
     assert body["fullmakt"]["id"] == str(case.fullmakt.id)
@@ -240,7 +235,7 @@ def test_read_an_inquiry(world, db):
     [entry] = actions(db, "inquiry.view")
     assert entry.subject_id == str(inquiry.id) and entry.details == {"via": "api"}
     assert entry.actor_type == "api"
-    key = db.scalars(select(ApiKey).where(ApiKey.organisation_id == world["bank"].id)).one()
+    key = db.scalars(select(ApiKey).where(ApiKey.organisation_id == world.bank.id)).one()
     db.expire_all()
     assert key.last_used_at is not None
 
@@ -253,9 +248,9 @@ def five(world, db):
     start = clock.now() - timedelta(days=5)
     for n, pnr in enumerate(OTHERS):
         with clock.frozen(start + timedelta(days=n)):
-            sent.append(send(db, world["anna"], pnr, world["entry"]))
-    other = db.scalars(select(Creditor).where(Creditor.organisation_id == world["agency"].id)).one()
-    send(db, world["anna"], "196211306920", other)
+            sent.append(send(db, world.anna, pnr, world.entry))
+    other = db.scalars(select(Creditor).where(Creditor.organisation_id == world.agency.id)).one()
+    send(db, world.anna, "196211306920", other)
     return sent
 
 
@@ -273,11 +268,11 @@ def test_list_pages_by_cursor_without_duplicates_or_gaps(world, five, db):
             break
         # a new inquiry arriving while paging does not shift the pages
         if pages == 1:
-            send(db, world["anna"], "194804177659", world["entry"])
+            send(db, world.anna, "194804177659", world.entry)
     assert pages == 3 and len(seen) == len(set(seen)) == 6
     expected = [
         str(i.id)
-        for i in sorted([world["inquiry"], *five], key=lambda i: (i.created_at, i.id), reverse=True)
+        for i in sorted([world.inquiry, *five], key=lambda i: (i.created_at, i.id), reverse=True)
     ]
     assert seen == expected
     listed = actions(db, "inquiries.listed")
@@ -286,7 +281,7 @@ def test_list_pages_by_cursor_without_duplicates_or_gaps(world, five, db):
 
 def test_cursors_hold_when_many_were_sent_at_the_same_moment(world, db):
     with clock.frozen(clock.now()):
-        batch = [send(db, world["anna"], pnr, world["entry"]) for pnr in OTHERS[:4]]
+        batch = [send(db, world.anna, pnr, world.entry) for pnr in OTHERS[:4]]
     seen, cursor = [], None
     while True:
         r = get(
@@ -296,7 +291,7 @@ def test_cursors_hold_when_many_were_sent_at_the_same_moment(world, db):
         cursor = r.json["next_cursor"]
         if cursor is None:
             break
-    assert sorted(seen) == sorted(str(i.id) for i in [world["inquiry"], *batch])
+    assert sorted(seen) == sorted(str(i.id) for i in [world.inquiry, *batch])
     assert len(seen) == len(set(seen)) == 5
 
 
@@ -307,7 +302,7 @@ def test_list_filters(world, five, db):
         answer=Answer.NO,
         debts=[],
         source="form",
-        answered_by=f"user:{world['admin'].id}",
+        answered_by=f"user:{world.admin.id}",
     )
     db.commit()
 
@@ -318,7 +313,7 @@ def test_list_filters(world, five, db):
 
     assert ids(status="answered") == [str(five[0].id)]
     assert str(five[0].id) not in ids(status="unanswered") and len(ids(status="unanswered")) == 5
-    assert ids(personal_number="19840312-2719") == [str(world["inquiry"].id)]
+    assert ids(personal_number="19840312-2719") == [str(world.inquiry.id)]
     assert ids(personal_number=OTHERS[1]) == [str(five[1].id)]
     assert ids(personal_number="196211306920") == []  # only to the other agency
     first_day = (clock.now() - timedelta(days=5)).astimezone(clock.STOCKHOLM).date()
@@ -326,7 +321,7 @@ def test_list_filters(world, five, db):
     assert set(ids(sent_from=(first_day + timedelta(days=3)).isoformat())) == {
         str(five[3].id),
         str(five[4].id),
-        str(world["inquiry"].id),
+        str(world.inquiry.id),
     }
     # after a no, the list says nothing more about the person than the number
     [said_no] = get(world, "/inquiries", query_string={"status": "answered"}).json["data"]
@@ -356,9 +351,9 @@ def test_lone_surrogates_and_huge_amounts_are_422_not_500(world):
             {"kind": "loan", "capital_ore": 1200.0, "reference": "float ok"},
         ],
     }
-    r = world["client"].post(
-        V1 + answer_path(world["inquiry"]),
-        headers=world["auth"],
+    r = world.client.post(
+        V1 + answer_path(world.inquiry),
+        headers=world.auth,
         data=json.dumps(bad),
         content_type="application/json",
     )
@@ -367,7 +362,7 @@ def test_lone_surrogates_and_huge_amounts_are_422_not_500(world):
 
 
 def test_an_unsupported_method_says_which_are_allowed(world):
-    r = world["client"].open(V1 + "/inquiries", method="TRACE", headers=world["auth"])
+    r = world.client.open(V1 + "/inquiries", method="TRACE", headers=world.auth)
     assert r.status_code == 405 and r.mimetype == PROBLEM
     assert set(r.headers["Allow"].replace(" ", "").split(",")) >= {"GET"}
 
@@ -400,7 +395,7 @@ def test_bad_list_parameters_are_422_at_the_parameter(world, query, field):
 
 
 def test_answer_yes_with_debts_then_409(world, db):
-    inquiry = world["inquiry"]
+    inquiry = world.inquiry
     r = post(world, answer_path(inquiry), YES)
     assert r.status_code == 200, r.json
     assert r.json["answer"] == "yes" and r.json["status"] == "answered"
@@ -408,7 +403,7 @@ def test_answer_yes_with_debts_then_409(world, db):
     assert [d["reference"] for d in r.json["debts"]] == ["L-1", "K-2"]
     assert r.json["debts"][1]["total_ore"] == 57_200
     db.expire_all()
-    key = db.scalars(select(ApiKey).where(ApiKey.organisation_id == world["bank"].id)).one()
+    key = db.scalars(select(ApiKey).where(ApiKey.organisation_id == world.bank.id)).one()
     assert inquiry.status == InquiryStatus.ANSWERED and inquiry.answered_by == f"api:{key.id}"
     assert {d.source for d in debts_of(db, inquiry)} == {DebtSource.API}
     # a yes subscribes the bank to the fullmakt
@@ -422,7 +417,7 @@ def test_answer_yes_with_debts_then_409(world, db):
 
 
 def test_answer_no_then_change_it_to_yes(world, db):
-    inquiry = world["inquiry"]
+    inquiry = world.inquiry
     r = post(world, answer_path(inquiry), {"answer": "no"})
     assert r.status_code == 200 and r.json["answer"] == "no" and r.json["debts"] == []
     answered_at = r.json["answered_at"]
@@ -441,7 +436,7 @@ def test_answer_no_then_change_it_to_yes(world, db):
 
 
 def test_422_lists_every_field_error_with_its_path(world, db):
-    inquiry = world["inquiry"]
+    inquiry = world.inquiry
     body = {
         "answer": "yes",
         "debts": [
@@ -490,9 +485,7 @@ def test_422_lists_every_field_error_with_its_path(world, db):
     assert no_with_debts.json["errors"] == [
         {"field": "debts", "message": "Ett nej-svar kan inte ha skulder."}
     ]
-    not_json = world["client"].post(
-        V1 + answer_path(inquiry), data="answer=no", headers=world["auth"]
-    )
+    not_json = world.client.post(V1 + answer_path(inquiry), data="answer=no", headers=world.auth)
     assert not_json.status_code == 400 and not_json.mimetype == PROBLEM
     assert not_json.json["code"] == "invalid_json"
     a_list = post(world, answer_path(inquiry), ["no"])
@@ -502,37 +495,37 @@ def test_422_lists_every_field_error_with_its_path(world, db):
 
 
 def test_an_answer_after_the_fullmakt_was_revoked_is_409(world, db):
-    case = world["case"]
+    case = world.case
     fullmakt_service.revoke(db, case.person, case.fullmakt)
     db.commit()
-    r = post(world, answer_path(world["inquiry"]), {"answer": "no"})
+    r = post(world, answer_path(world.inquiry), {"answer": "no"})
     assert r.status_code == 409 and r.json["code"] == "fullmakt_not_valid"
     db.expire_all()
-    assert world["inquiry"].answer is None
+    assert world.inquiry.answer is None
 
 
 # -- Idempotency-Key ------------------------------------------------------------------------
 
 
 def test_a_repeat_with_the_same_key_replays_the_first_response(world, db):
-    inquiry, key = world["inquiry"], str(uuid.uuid4())
+    inquiry, key = world.inquiry, str(uuid.uuid4())
     first = post(world, answer_path(inquiry), YES, key=key)
     assert first.status_code == 200 and "Idempotent-Replayed" not in first.headers
     # the same request with its members in another order is the same request
     reordered = json.loads(json.dumps(YES))
     reordered["debts"] = [dict(reversed(d.items())) for d in reordered["debts"]]
-    again = world["client"].post(
+    again = world.client.post(
         V1 + answer_path(inquiry),
         data=json.dumps(dict(reversed(reordered.items()))),
         content_type="application/json",
-        headers={**world["auth"], "Idempotency-Key": key},
+        headers={**world.auth, "Idempotency-Key": key},
     )
     assert again.status_code == 200 and again.headers["Idempotent-Replayed"] == "true"
     assert again.get_data() == first.get_data()
     db.expire_all()
     assert len(debts_of(db, inquiry)) == 2 and len(actions(db, "inquiry.answered")) == 1
     record = db.scalars(select(IdempotencyRecord)).one()
-    assert record.status_code == 200 and record.organisation_id == world["bank"].id
+    assert record.status_code == 200 and record.organisation_id == world.bank.id
     assert record.endpoint == f"POST /creditor{V1}{answer_path(inquiry)}"
     assert record.expires_at - record.created_at == timedelta(hours=24)
     # the stored response holds the case's data: under the case's own key
@@ -540,13 +533,13 @@ def test_a_repeat_with_the_same_key_replays_the_first_response(world, db):
         select(type_coerce(IdempotencyRecord.__table__.c.response_body, String))
     ).scalar()
     assert "L-1" not in raw
-    assert crypto.token_key_id(raw) == world["case"].data_key_id
+    assert crypto.token_key_id(raw) == world.case.data_key_id
     # without the key the same request is a new one, refused as already answered
     assert post(world, answer_path(inquiry), YES).status_code == 409
 
 
 def test_the_same_key_with_another_request_is_422(world, db):
-    inquiry, key = world["inquiry"], "nyckel-1"
+    inquiry, key = world.inquiry, "nyckel-1"
     assert post(world, answer_path(inquiry), {"answer": "no"}, key=key).status_code == 200
     other_body = post(world, answer_path(inquiry), YES, key=key)
     assert other_body.status_code == 422 and other_body.mimetype == PROBLEM
@@ -558,16 +551,16 @@ def test_the_same_key_with_another_request_is_422(world, db):
     db.expire_all()
     assert inquiry.answer == Answer.NO and debts_of(db, inquiry) == []
     # keys are per organisation: the other agency may use the same one
-    theirs = world["client"].post(
+    theirs = world.client.post(
         V1 + answer_path(inquiry),
         json={"answer": "no"},
-        headers={**world["theirs"], "Idempotency-Key": key},
+        headers={**world.theirs, "Idempotency-Key": key},
     )
     assert theirs.status_code == 404
 
 
 def test_a_failed_request_does_not_use_up_its_key(world, db):
-    inquiry, key = world["inquiry"], "nyckel-2"
+    inquiry, key = world.inquiry, "nyckel-2"
     bad = post(world, answer_path(inquiry), {"answer": "kanske"}, key=key)
     assert bad.status_code == 422
     assert db.scalar(select(func.count()).select_from(IdempotencyRecord)) == 0
@@ -576,11 +569,11 @@ def test_a_failed_request_does_not_use_up_its_key(world, db):
 
 
 def test_a_key_still_in_progress_is_409_and_an_abandoned_one_is_taken_over(world, db):
-    inquiry, key = world["inquiry"], "nyckel-3"
-    with dbmod.tenant(world["bank"].id):
+    inquiry, key = world.inquiry, "nyckel-3"
+    with dbmod.tenant(world.bank.id):
         outcome = idempotency.claim(
             db,
-            world["bank"].id,
+            world.bank.id,
             key,
             endpoint="POST x",
             fingerprint=idempotency.request_hash(
@@ -598,12 +591,12 @@ def test_a_key_still_in_progress_is_409_and_an_abandoned_one_is_taken_over(world
 
 @pytest.mark.parametrize("key", ["", " ", "k" * 256])
 def test_a_bad_key_is_422_at_the_header(world, key):
-    r = post(world, answer_path(world["inquiry"]), {"answer": "no"}, key=key)
+    r = post(world, answer_path(world.inquiry), {"answer": "no"}, key=key)
     assert r.status_code == 422 and r.json["errors"][0]["field"] == "Idempotency-Key"
 
 
 def test_records_older_than_a_day_are_purged(world, db):
-    post(world, answer_path(world["inquiry"]), {"answer": "no"}, key="gammal")
+    post(world, answer_path(world.inquiry), {"answer": "no"}, key="gammal")
     assert idempotency.purge_expired(db) == 0
     with clock.frozen(clock.now() + timedelta(hours=24, seconds=1)):
         assert idempotency.purge_expired(db) == 1
@@ -614,7 +607,7 @@ def test_records_older_than_a_day_are_purged(world, db):
 
 
 def test_a_fullmakt_is_readable_after_a_yes_only(world, db):
-    inquiry, case = world["inquiry"], world["case"]
+    inquiry, case = world.inquiry, world.case
     path = f"/fullmakter/{inquiry.fullmakt_id}"
     assert get(world, path).status_code == 404  # not answered yet
     post(world, answer_path(inquiry), YES)
@@ -625,37 +618,33 @@ def test_a_fullmakt_is_readable_after_a_yes_only(world, db):
     assert r.json["agent"]["counsellor"] == "Anna Berg" and r.json["status"] == "active"
     [entry] = actions(db, "fullmakt.view")
     assert entry.subject_id == str(inquiry.fullmakt_id) and entry.details == {"via": "api"}
-    assert world["client"].get(V1 + path, headers=world["theirs"]).status_code == 404
+    assert world.client.get(V1 + path, headers=world.theirs).status_code == 404
 
 
 def test_subscriptions_list_end_and_resume(world, db):
-    inquiry = world["inquiry"]
+    inquiry = world.inquiry
     assert post(world, answer_path(inquiry), {**YES, "send_fullmakt": False}).status_code == 200
     listed = get(world, "/subscriptions").json
     [sub] = listed["data"]
     assert listed["next_cursor"] is None
     assert sub["fullmakt_id"] == str(inquiry.fullmakt_id) and sub["active"] is True
-    assert sub["fullmakt_code"] == world["case"].fullmakt.code and sub["source"] == "answer"
+    assert sub["fullmakt_code"] == world.case.fullmakt.code and sub["source"] == "answer"
     # another organisation cannot see or end it
     assert (
-        world["client"]
-        .delete(f"{V1}/subscriptions/{sub['id']}", headers=world["theirs"])
-        .status_code
+        world.client.delete(f"{V1}/subscriptions/{sub['id']}", headers=world.theirs).status_code
         == 404
     )
-    assert world["client"].get(f"{V1}/subscriptions", headers=world["theirs"]).json["data"] == []
-    ended = world["client"].delete(f"{V1}/subscriptions/{sub['id']}", headers=world["auth"])
+    assert world.client.get(f"{V1}/subscriptions", headers=world.theirs).json["data"] == []
+    ended = world.client.delete(f"{V1}/subscriptions/{sub['id']}", headers=world.auth)
     assert ended.status_code == 204 and ended.get_data() == b""
     assert "Content-Type" not in ended.headers
     assert get(world, "/subscriptions", query_string={"active": "true"}).json["data"] == []
     [gone] = get(world, "/subscriptions", query_string={"active": "false"}).json["data"]
     assert gone["active"] is False and gone["ended_at"] is not None
-    again = world["client"].delete(f"{V1}/subscriptions/{sub['id']}", headers=world["auth"])
+    again = world.client.delete(f"{V1}/subscriptions/{sub['id']}", headers=world.auth)
     assert again.status_code == 204
     assert (
-        world["client"]
-        .delete(f"{V1}/subscriptions/{uuid.uuid4()}", headers=world["auth"])
-        .status_code
+        world.client.delete(f"{V1}/subscriptions/{uuid.uuid4()}", headers=world.auth).status_code
         == 404
     )
     resumed = post(world, "/subscriptions", {"fullmakt_id": str(inquiry.fullmakt_id)})
@@ -676,7 +665,7 @@ def test_subscriptions_list_end_and_resume(world, db):
 
 
 def test_subscribing_needs_a_yes_and_a_valid_fullmakt(world, db):
-    inquiry = world["inquiry"]
+    inquiry = world.inquiry
     # not answered yes yet: as unknown as a fullmakt that does not exist
     before = post(world, "/subscriptions", {"fullmakt_id": str(inquiry.fullmakt_id)})
     assert before.status_code == 404 and before.json["code"] == "not_found"
@@ -690,7 +679,7 @@ def test_subscribing_needs_a_yes_and_a_valid_fullmakt(world, db):
         world, "/subscriptions", {"fullmakt_id": str(inquiry.fullmakt_id), "resend_fullmakt": True}
     )
     assert resend.status_code == 409 and "webhook" in resend.json["detail"]
-    case = world["case"]
+    case = world.case
     fullmakt_service.revoke(db, case.person, case.fullmakt)
     db.commit()
     ended = post(world, "/subscriptions", {"fullmakt_id": str(inquiry.fullmakt_id)})
@@ -726,30 +715,6 @@ def test_subscriptions_page_by_cursor(world, five, db):
 # -- webhook deliveries ---------------------------------------------------------------------
 
 
-class Receiver:
-    """A creditor's system on 127.0.0.1 that answers webhooks with ``status``."""
-
-    def __init__(self):
-        self.status = 503
-        self.received: list[tuple[dict, bytes]] = []
-        receiver = self
-
-        class Handler(BaseHTTPRequestHandler):
-            def do_POST(self):  # noqa: N802 - the http.server API
-                body = self.rfile.read(int(self.headers["Content-Length"]))
-                receiver.received.append((dict(self.headers), body))
-                self.send_response(receiver.status)
-                self.send_header("Content-Length", "0")
-                self.end_headers()
-
-            def log_message(self, *args):
-                pass
-
-        self.server = ThreadingHTTPServer(("127.0.0.1", 0), Handler)
-        self.url = f"http://127.0.0.1:{self.server.server_port}/hook"
-        threading.Thread(target=self.server.serve_forever, daemon=True).start()
-
-
 @pytest.fixture
 def receiver():
     receiver = Receiver()
@@ -760,13 +725,13 @@ def receiver():
 
 @pytest.fixture
 def endpoint(world, db, receiver):
-    endpoint, secret = webhook_endpoints.add_endpoint(db, world["admin"], receiver.url)
+    endpoint, secret = webhook_endpoints.add_endpoint(db, world.admin, receiver.url)
     db.commit()
     return endpoint
 
 
 def test_a_yes_sends_the_fullmakt_and_the_deliveries_are_listed(world, db, endpoint, receiver):
-    inquiry = world["inquiry"]
+    inquiry = world.inquiry
     assert post(world, answer_path(inquiry), YES).status_code == 200
     # the worker's job ran in-process after the commit; the receiver was down (503)
     assert len(receiver.received) == 1
@@ -779,18 +744,16 @@ def test_a_yes_sends_the_fullmakt_and_the_deliveries_are_listed(world, db, endpo
     assert delivery["endpoint_url"] == receiver.url and delivery["next_attempt_at"]
     assert "payload" not in delivery and "data" not in delivery
     assert get(world, "/webhook-deliveries", query_string={"status": "failed"}).json["data"] == []
-    assert (
-        world["client"].get(f"{V1}/webhook-deliveries", headers=world["theirs"]).json["data"] == []
-    )
+    assert world.client.get(f"{V1}/webhook-deliveries", headers=world.theirs).json["data"] == []
     detail = get(world, f"/webhook-deliveries/{delivery['id']}")
     assert detail.status_code == 200
     [attempt] = detail.json["attempt_log"]
     assert attempt["trigger"] == "first" and attempt["status_code"] == 503
     assert attempt["error"].startswith("HTTP 503") and attempt["latency_ms"] >= 0
     assert (
-        world["client"]
-        .get(f"{V1}/webhook-deliveries/{delivery['id']}", headers=world["theirs"])
-        .status_code
+        world.client.get(
+            f"{V1}/webhook-deliveries/{delivery['id']}", headers=world.theirs
+        ).status_code
         == 404
     )
     # the receiver is back: redeliver now, with the same webhook-id
@@ -841,9 +804,9 @@ def test_deliveries_page_by_cursor(world, db, endpoint, five):
 
 
 def test_redelivery_to_a_disabled_endpoint_is_409(world, db, endpoint):
-    post(world, answer_path(world["inquiry"]), YES)
+    post(world, answer_path(world.inquiry), YES)
     row = db.scalars(select(WebhookDelivery)).one()
-    webhook_endpoints.disable_endpoint(db, world["admin"], endpoint)
+    webhook_endpoints.disable_endpoint(db, world.admin, endpoint)
     db.commit()
     r = post(world, f"/webhook-deliveries/{row.id}/redeliver")
     assert r.status_code == 409 and r.mimetype == PROBLEM
@@ -854,7 +817,7 @@ def test_redelivery_to_a_disabled_endpoint_is_409(world, db, endpoint):
 
 @pytest.fixture
 def document(world):
-    r = world["client"].get(f"{V1}/openapi.json")
+    r = world.client.get(f"{V1}/openapi.json")
     assert r.status_code == 200 and r.mimetype == "application/json"
     assert "Set-Cookie" not in r.headers
     return r.json
@@ -908,7 +871,7 @@ def test_every_post_declares_the_idempotency_key_header(document):
 
 
 def test_the_reference_page_is_rendered_from_the_document(world, document):
-    r = world["client"].get(f"{V1}/reference")
+    r = world.client.get(f"{V1}/reference")
     html = r.get_data(as_text=True)
     assert r.status_code == 200 and "<html" in html and "<script>" not in html
     for path, ops in document["paths"].items():
@@ -944,7 +907,7 @@ def test_the_reference_page_is_rendered_from_the_document(world, document):
 
 
 def test_the_portal_links_to_the_reference(world, factories, make_app):
-    agent = factories.user(world["bank"], Role.CREDITOR_AGENT)
+    agent = factories.user(world.bank, Role.CREDITOR_AGENT)
     client = make_app("creditor").test_client()
     login_staff(client, agent)
     inbox = client.get("/").get_data(as_text=True)
@@ -978,8 +941,8 @@ def test_no_table_holds_the_customers_data_in_clear_text(world, db, receiver):
     from sqlalchemy import inspect, text
 
     receiver.status = 204
-    webhook_endpoints.add_endpoint(db, world["admin"], receiver.url)
-    inquiry = send(db, world["anna"], OTHERS[0], world["entry"])
+    webhook_endpoints.add_endpoint(db, world.admin, receiver.url)
+    inquiry = send(db, world.anna, OTHERS[0], world.entry)
     [created] = db.scalars(select(WebhookDelivery)).all()
     assert webhooks.attempt(db, created.id) == "succeeded"  # the worker's part
     db.commit()
@@ -1020,16 +983,17 @@ def test_no_table_holds_the_customers_data_in_clear_text(world, db, receiver):
 def test_listing_inquiries_runs_the_same_queries_for_one_or_many(world, db, count_queries):
     # The page's cases, people, fullmakter, municipalities and debts are loaded in one
     # query each, not one per inquiry.
-    def queries_for_list() -> int:
+    def queries_for_list(at) -> int:
         db.expire_all()
         before = count_queries.n
-        r = get(world, "/inquiries", query_string={"limit": 100})
+        with clock.frozen(at):  # a later poll: the key's last use is written each time
+            r = get(world, "/inquiries", query_string={"limit": 100})
         assert r.status_code == 200
         return count_queries.n - before, len(r.json["data"])
 
-    one, n = queries_for_list()
+    one, n = queries_for_list(clock.at("2026-12-01 09:00"))
     assert n == 1
     for pnr in OTHERS[:4]:
-        send(db, world["anna"], pnr, world["entry"])
-    many, n = queries_for_list()
+        send(db, world.anna, pnr, world.entry)
+    many, n = queries_for_list(clock.at("2026-12-01 09:05"))
     assert n == 5 and many == one, (one, many)

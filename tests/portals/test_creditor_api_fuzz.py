@@ -31,8 +31,8 @@ from shared.counselling.answers import DebtInput
 from shared.counselling.models import Answer
 from shared.creditor_link import webhook_endpoints
 from shared.identity import api_keys
-from shared.identity.models import OrgKind, Role
-from tests.portals.test_creditor_api import ERIK, OTHERS, Receiver, directory_entry, send
+from shared.identity.models import Channel, OrgKind, Role
+from tests.factories import ERIK, OTHERS, Receiver, directory_entry, send
 
 # The checks `st run` applies by default: also that schema-valid input is accepted and
 # schema-violating input rejected, undeclared methods answer 405 with Allow, and an
@@ -67,7 +67,7 @@ def api_schema(db, factories, make_app, receiver):
     municipality = factories.org(OrgKind.MUNICIPALITY, "Skövde kommun")
     anna = factories.user(municipality, Role.COUNSELLOR, name="Anna Berg")
     bank = factories.org(OrgKind.CREDITOR, "Banken AB")
-    entry = directory_entry(db, bank)
+    entry = directory_entry(db, bank, Channel.API)
     admin = factories.user(bank, Role.CREDITOR_ADMIN)
     webhook_endpoints.add_endpoint(db, admin, receiver.url)
     said_yes, said_no, still_open = (send(db, anna, pnr, entry) for pnr in (ERIK, *OTHERS[:2]))

@@ -7,15 +7,18 @@ sees nothing."""
 from __future__ import annotations
 
 import json
+from dataclasses import dataclass
 
 import pytest
+from flask import Flask
+from flask.testing import FlaskClient
 from sqlalchemy import select
 from stdnum import luhn
 
 from shared.core import clock, jobs
 from shared.counselling import answers, events, inquiries
 from shared.counselling import fullmakt as fullmakt_service
-from shared.counselling.models import Answer, Debt, InquiryStatus
+from shared.counselling.models import Answer, Case, Debt, Inquiry, InquiryStatus
 from shared.creditor_link import (
     delivery as inquiry_delivery,
 )
@@ -25,13 +28,11 @@ from shared.creditor_link import (
     webhooks,
 )
 from shared.creditor_link.models import CreditorNotice, FullmaktSubscription, WebhookDelivery
-from shared.identity.models import OrgKind, Role
+from shared.identity.models import Creditor, Organisation, OrgKind, Role, User
 from shared.integrations import webhook_http
 from shared.security.models import AuditEntry
-from tests.conftest import login_staff
-from tests.factories import run_jobs
-from tests.integration.test_cases import register, sign
-from tests.portals.test_creditor_inquiries import directory_entry
+from tests.factories import directory_entry, login_staff, register, run_jobs, sign
+from tests.factories.worlds import World
 
 ERIK = "198403122719"  # answers yes
 ANNA = "199105273420"  # answers no
@@ -45,8 +46,32 @@ def _case(db, counsellor, pnr):
     return case
 
 
+@dataclass
+class CustomersWorld(World):
+    """Three signed cases in Skövde with inquiries to Banken AB: Erik's answered yes,
+    Anna Johansson's no, Lars's not yet (``yes``, ``no``, ``open``); the bank's agent
+    Sara Ek is signed in."""
+
+    municipality: Organisation
+    anna: User
+    erik: Case
+    anna_j: Case
+    lars: Case
+    bank: Organisation
+    entry: Creditor
+    agency: Organisation
+    agent: User
+    admin: User
+    outsider: User
+    app: Flask
+    client: FlaskClient
+    yes: Inquiry
+    no: Inquiry
+    open: Inquiry
+
+
 @pytest.fixture
-def world(db, factories, make_app):
+def world(db, factories, make_app) -> CustomersWorld:
     municipality = factories.org(OrgKind.MUNICIPALITY, "Skövde kommun")
     anna = factories.user(municipality, Role.COUNSELLOR, name="Anna Berg")
     erik, anna_j, lars = (_case(db, anna, pnr) for pnr in (ERIK, ANNA, LARS))
@@ -80,26 +105,26 @@ def world(db, factories, make_app):
     app = make_app("creditor")
     client = app.test_client()
     login_staff(client, agent)
-    return {
-        "municipality": municipality,
-        "anna": anna,
-        "erik": erik,
-        "anna_j": anna_j,
-        "lars": lars,
-        "bank": bank,
-        "entry": entry,
-        "agency": agency,
-        "agent": agent,
-        "admin": admin,
-        "outsider": outsider,
-        "app": app,
-        "client": client,
+    return CustomersWorld(
+        municipality=municipality,
+        anna=anna,
+        erik=erik,
+        anna_j=anna_j,
+        lars=lars,
+        bank=bank,
+        entry=entry,
+        agency=agency,
+        agent=agent,
+        admin=admin,
+        outsider=outsider,
+        app=app,
+        client=client,
         **sent,
-    }
+    )
 
 
 def client_as(world, user):
-    client = world["app"].test_client()
+    client = world.app.test_client()
     login_staff(client, user)
     return client
 
@@ -107,7 +132,7 @@ def client_as(world, user):
 def with_endpoint(world, db, monkeypatch) -> list[dict]:
     """Give the bank a webhook endpoint; what its system receives is collected (the
     deliveries run in-process after each request, without the network)."""
-    webhook_endpoints.add_endpoint(db, world["admin"], "https://bank.example/hooks")
+    webhook_endpoints.add_endpoint(db, world.admin, "https://bank.example/hooks")
     db.commit()
     received = []
 
@@ -128,34 +153,34 @@ def search(client, **params):
 
 
 def test_the_page_and_its_nav_link(world):
-    page = world["client"].get("/customers")
+    page = world.client.get("/customers")
     html = page.get_data(as_text=True)
     assert page.status_code == 200 and "<html" in html and 'href="/creditor/customers"' in html
     assert "Sök på ett personnummer" in html and 'id="customers"' in html
 
 
 def test_a_yes_row_shows_the_agent_and_the_principal(world, db):
-    r, html = search(world["client"], number="19840312-2719")
-    inquiry = world["yes"]
+    r, html = search(world.client, number="19840312-2719")
+    inquiry = world.yes
     assert r.status_code == 200 and "<html" not in html and 'id="customers"' in html
     assert f'id="customer-{inquiry.id}"' in html
     assert "19840312-2719" in html and "Erik Andersson" in html
     assert "Skövde kommun" in html and "Anna Berg" in html
     assert inquiry.delivered_at.astimezone(clock.STOCKHOLM).strftime("%Y-%m-%d") in html
     assert f"/customers/inquiries/{inquiry.id}/fullmakter" in html  # expands
-    assert str(world["no"].id) not in html and "Johansson" not in html  # only Erik's
+    assert str(world.no.id) not in html and "Johansson" not in html  # only Erik's
     entry = db.scalar(
         select(AuditEntry).where(
             AuditEntry.action == "customer_inquiries.searched",
-            AuditEntry.actor_id == str(world["agent"].id),
+            AuditEntry.actor_id == str(world.agent.id),
         )
     )
     assert entry.details["named"] == [str(inquiry.id)]
 
 
 def test_a_no_row_shows_only_the_number_and_the_times(world):
-    r, html = search(world["client"], number=ANNA)
-    inquiry = world["no"]
+    r, html = search(world.client, number=ANNA)
+    inquiry = world.no
     assert r.status_code == 200 and f'id="customer-{inquiry.id}"' in html
     assert "19910527-3420" in html and "Besvarad: ingen kundrelation" in html
     for secret in ("Johansson", "Anna J", "Skövde kommun", "Anna Berg", "/fullmakter"):
@@ -164,18 +189,18 @@ def test_a_no_row_shows_only_the_number_and_the_times(world):
 
 
 def test_search_by_dates_and_answered_or_not(world):
-    c = world["client"]
+    c = world.client
     today = clock.today().isoformat()
     _r, html = search(c, **{"from": today, "to": today})
     for name in ("yes", "no", "open"):
-        assert f'id="customer-{world[name].id}"' in html
+        assert f'id="customer-{getattr(world, name).id}"' in html
     _r, html = search(c, **{"from": today, "to": today, "show": "answered"})
-    assert f'id="customer-{world["open"].id}"' not in html
-    assert f'id="customer-{world["yes"].id}"' in html and f'id="customer-{world["no"].id}"' in html
+    assert f'id="customer-{world.open.id}"' not in html
+    assert f'id="customer-{world.yes.id}"' in html and f'id="customer-{world.no.id}"' in html
     _r, html = search(c, **{"from": today, "show": "unanswered"})
-    assert f'id="customer-{world["open"].id}"' in html and "Nilsson" not in html
-    assert f'id="customer-{world["yes"].id}"' not in html
-    assert f'/inquiries/{world["open"].id}"' in html  # to the answer page
+    assert f'id="customer-{world.open.id}"' in html and "Nilsson" not in html
+    assert f'id="customer-{world.yes.id}"' not in html
+    assert f'/inquiries/{world.open.id}"' in html  # to the answer page
     tomorrow = clock.today().fromordinal(clock.today().toordinal() + 1).isoformat()
     _r, html = search(c, **{"from": tomorrow})
     assert "Inga kundfrågor matchar" in html
@@ -184,28 +209,28 @@ def test_search_by_dates_and_answered_or_not(world):
 
 
 def test_bad_input_is_a_422_at_the_field(world):
-    r, html = search(world["client"], number="19840312-2718")
+    r, html = search(world.client, number="19840312-2718")
     assert r.status_code == 422 and 'id="search-number-error"' in html
     assert "Kontrollsiffran" in html and "Erik" not in html
-    r, html = search(world["client"], **{"from": "2026-13-01"})
+    r, html = search(world.client, **{"from": "2026-13-01"})
     assert r.status_code == 422 and 'id="search-from-error"' in html
-    r, html = search(world["client"], **{"from": "2026-03-02", "to": "2026-03-01"})
+    r, html = search(world.client, **{"from": "2026-03-02", "to": "2026-03-01"})
     assert r.status_code == 422 and "före startdatumet" in html
 
 
 def test_an_organisationsnummer_finds_no_private_person(world):
     base = "556677889"
-    r, html = search(world["client"], number=f"{base[:6]}-{base[6:]}{luhn.calc_check_digit(base)}")
+    r, html = search(world.client, number=f"{base[:6]}-{base[6:]}{luhn.calc_check_digit(base)}")
     assert r.status_code == 200 and "privatpersoner" in html and "<table" not in html
 
 
 def test_another_organisation_sees_nothing(world):
-    other = client_as(world, world["outsider"])
+    other = client_as(world, world.outsider)
     _r, html = search(other, number=ERIK)
     assert "Inga kundfrågor matchar" in html and "Erik" not in html
-    yes = world["yes"]
+    yes = world.yes
     assert other.get(f"/customers/inquiries/{yes.id}/fullmakter").status_code == 404
-    fullmakt = world["erik"].fullmakt
+    fullmakt = world.erik.fullmakt
     for action in ("fetch", "unsubscribe", "subscribe"):
         url = f"/customers/inquiries/{yes.id}/fullmakter/{fullmakt.id}/{action}"
         assert other.post(url).status_code == 404
@@ -215,8 +240,8 @@ def test_another_organisation_sees_nothing(world):
 
 
 def test_expand_shows_the_valid_fullmakter(world, db):
-    c, yes = world["client"], world["yes"]
-    fullmakt = world["erik"].fullmakt
+    c, yes = world.client, world.yes
+    fullmakt = world.erik.fullmakt
     r = c.get(f"/customers/inquiries/{yes.id}/fullmakter", headers=HX)
     html = r.get_data(as_text=True)
     assert r.status_code == 200 and "<html" not in html and f'id="fullmakter-{yes.id}"' in html
@@ -233,12 +258,14 @@ def test_expand_shows_the_valid_fullmakter(world, db):
     )
     # A no or an unanswered inquiry expands to nothing.
     for name in ("no", "open"):
-        assert c.get(f"/customers/inquiries/{world[name].id}/fullmakter").status_code == 404
+        assert (
+            c.get(f"/customers/inquiries/{getattr(world, name).id}/fullmakter").status_code == 404
+        )
 
 
 def test_fetch_is_refused_without_an_endpoint(world, db):
-    c, yes = world["client"], world["yes"]
-    url = f"/customers/inquiries/{yes.id}/fullmakter/{world['erik'].fullmakt.id}/fetch"
+    c, yes = world.client, world.yes
+    url = f"/customers/inquiries/{yes.id}/fullmakter/{world.erik.fullmakt.id}/fetch"
     r = c.post(url, headers=HX)
     assert r.status_code == 422 and "webhook-adress" in r.get_data(as_text=True)
     assert db.scalars(select(WebhookDelivery)).all() == []
@@ -246,7 +273,7 @@ def test_fetch_is_refused_without_an_endpoint(world, db):
 
 def test_fetch_sends_the_fullmakt_to_the_creditors_system(world, db, monkeypatch):
     received = with_endpoint(world, db, monkeypatch)
-    c, yes, fullmakt = world["client"], world["yes"], world["erik"].fullmakt
+    c, yes, fullmakt = world.client, world.yes, world.erik.fullmakt
     expanded = c.get(f"/customers/inquiries/{yes.id}/fullmakter", headers=HX)
     assert "disabled" not in expanded.get_data(as_text=True)
     r = c.post(f"/customers/inquiries/{yes.id}/fullmakter/{fullmakt.id}/fetch", headers=HX)
@@ -256,14 +283,14 @@ def test_fetch_sends_the_fullmakt_to_the_creditors_system(world, db, monkeypatch
     [delivery] = db.scalars(
         select(WebhookDelivery).where(WebhookDelivery.event_type == "fullmakt.sent")
     ).all()
-    assert delivery.organisation_id == world["bank"].id
+    assert delivery.organisation_id == world.bank.id
     [body] = [b for b in received if b["type"] == "fullmakt.sent"]
     assert body["data"]["code"] == fullmakt.code
     assert body["data"]["principal"]["personal_number"] == ERIK
 
 
 def test_unsubscribe_stops_events_and_subscribe_resumes(world, db):
-    c, yes, fullmakt = world["client"], world["yes"], world["erik"].fullmakt
+    c, yes, fullmakt = world.client, world.yes, world.erik.fullmakt
     base = f"/customers/inquiries/{yes.id}/fullmakter/{fullmakt.id}"
     r = c.post(f"{base}/unsubscribe", headers=HX)
     html = r.get_data(as_text=True)
@@ -272,7 +299,7 @@ def test_unsubscribe_stops_events_and_subscribe_resumes(world, db):
     sub = db.scalar(
         select(FullmaktSubscription).where(FullmaktSubscription.fullmakt_id == fullmakt.id)
     )
-    assert not sub.active and sub.ended_by == f"user:{world['agent'].id}"
+    assert not sub.active and sub.ended_by == f"user:{world.agent.id}"
     fullmakt_events.fan_out(db, events.event_for(fullmakt, "fullmakt.expiring"))
     assert db.scalars(select(CreditorNotice)).all() == []  # no event reaches it
     r = c.post(f"{base}/subscribe")  # without JavaScript: back to the page
@@ -288,7 +315,7 @@ def test_unsubscribe_stops_events_and_subscribe_resumes(world, db):
 
 
 def test_svara_ja_opens_the_answer_form_in_change_mode(world):
-    c, no = world["client"], world["no"]
+    c, no = world.client, world.no
     html = c.get(f"/inquiries/{no.id}?change=yes").get_data(as_text=True)
     assert "Ändra svaret till ja" in html and 'name="change" value="yes"' in html
     assert 'type="radio"' not in html and 'name="debts[0].capital"' in html
@@ -296,7 +323,7 @@ def test_svara_ja_opens_the_answer_form_in_change_mode(world):
     plain = c.get(f"/inquiries/{no.id}").get_data(as_text=True)
     assert 'name="change"' not in plain and "Svara ja i stället" in plain
     # an inquiry answered yes has nothing to change
-    assert 'name="change"' not in c.get(f"/inquiries/{world['yes'].id}?change=yes").get_data(
+    assert 'name="change"' not in c.get(f"/inquiries/{world.yes.id}?change=yes").get_data(
         as_text=True
     )
 
@@ -305,7 +332,7 @@ def test_no_to_yes_stores_debts_subscribes_sends_and_reaches_the_report(
     world, db, make_app, monkeypatch
 ):
     received = with_endpoint(world, db, monkeypatch)
-    c, no = world["client"], world["no"]
+    c, no = world.client, world.no
     form = c.get(f"/inquiries/{no.id}?change=yes").get_data(as_text=True)
     assert 'name="send_fullmakt"' in form and "checked" in form
     r = c.post(
@@ -329,7 +356,7 @@ def test_no_to_yes_stores_debts_subscribes_sends_and_reaches_the_report(
     assert debt.capital_ore == 250_000 and debt.reference == "K-7"
     assert db.scalar(
         select(FullmaktSubscription).where(
-            FullmaktSubscription.fullmakt_id == world["anna_j"].fullmakt.id
+            FullmaktSubscription.fullmakt_id == world.anna_j.fullmakt.id
         )
     ).active
     assert [
@@ -340,15 +367,15 @@ def test_no_to_yes_stores_debts_subscribes_sends_and_reaches_the_report(
     assert "Anna Johansson" in row and "Ändrat till ja" in row
     # the counsellor's report shows the yes
     counsellor = make_app("counsellor").test_client()
-    login_staff(counsellor, world["anna"])
-    report = counsellor.get(f"/cases/{world['anna_j'].id}/report").get_data(as_text=True)
+    login_staff(counsellor, world.anna)
+    report = counsellor.get(f"/cases/{world.anna_j.id}/report").get_data(as_text=True)
     assert "Ja: 1 skuld" in report and "Ja: 1 skulder" not in report
 
 
 def test_no_to_yes_without_sending(world, db, monkeypatch):
     received = with_endpoint(world, db, monkeypatch)
-    no = world["no"]
-    r = world["client"].post(
+    no = world.no
+    r = world.client.post(
         f"/inquiries/{no.id}/answer",
         data={"change": "yes", "answer": "yes", "debts[0].kind": "loan", "debts[0].capital": "10"},
     )
@@ -365,7 +392,7 @@ def test_no_to_yes_without_sending(world, db, monkeypatch):
 
 
 def test_change_mode_needs_debts_and_a_yes(world, db):
-    c, no = world["client"], world["no"]
+    c, no = world.client, world.no
     r = c.post(f"/inquiries/{no.id}/answer", headers=HX, data={"change": "yes", "answer": "yes"})
     html = r.get_data(as_text=True)
     assert r.status_code == 422 and "Fyll i minst en skuld" in html
@@ -380,20 +407,20 @@ def test_change_mode_needs_debts_and_a_yes(world, db):
 
 
 def test_notices_are_listed_counted_and_marked_read(world, db):
-    fullmakt = world["erik"].fullmakt
-    fullmakt_service.revoke(db, world["erik"].person, fullmakt)
+    fullmakt = world.erik.fullmakt
+    fullmakt_service.revoke(db, world.erik.person, fullmakt)
     fullmakt_events.fan_out(
         db, events.event_for(fullmakt, "fullmakt.revoked", reason="revoked_by_principal")
     )
     db.commit()
     [notice] = db.scalars(select(CreditorNotice)).all()
-    c = world["client"]
+    c = world.client
     page = c.get("/notices").get_data(as_text=True)
     assert "Fullmakten har återkallats av fullmaktsgivaren" in page and fullmakt.code in page
     assert "återkallad av fullmaktsgivaren" in page and "Oläst" in page
     assert 'Händelser<span id="notice-count"> <span class="badge badge-warn">1' in page  # nav
     assert "Erik" not in page.split("<main", 1)[1]
-    other = client_as(world, world["outsider"])
+    other = client_as(world, world.outsider)
     assert fullmakt.code not in other.get("/notices").get_data(as_text=True)
     assert other.post(f"/notices/{notice.id}/read").status_code == 404
     r = c.post(f"/notices/{notice.id}/read", headers=HX)
@@ -410,8 +437,8 @@ def test_notices_are_listed_counted_and_marked_read(world, db):
 
 def test_the_counsellor_shortens_the_validity_and_the_creditor_is_told(world, db, make_app):
     counsellor = make_app("counsellor").test_client()
-    login_staff(counsellor, world["anna"])
-    case = world["erik"]
+    login_staff(counsellor, world.anna)
+    case = world.erik
     end = case.fullmakt.valid_until
     page = counsellor.get(f"/cases/{case.id}").get_data(as_text=True)
     assert "Ändra giltighet" in page and f'max="{end.isoformat()}"' in page
@@ -432,8 +459,8 @@ def test_the_counsellor_shortens_the_validity_and_the_creditor_is_told(world, db
     # The fan-out ran after the request's commit: the bank (no endpoint) has a notice.
     [notice] = db.scalars(select(CreditorNotice)).all()
     assert notice.event_type == "fullmakt.validity_changed"
-    assert notice.organisation_id == world["bank"].id
+    assert notice.organisation_id == world.bank.id
     assert notice.data["previous_valid_until"] == end.isoformat()
-    notices_page = world["client"].get("/notices").get_data(as_text=True)
+    notices_page = world.client.get("/notices").get_data(as_text=True)
     assert "Fullmaktens giltighetstid har kortats" in notices_page
     assert f"Tidigare till och med {end.isoformat()}" in notices_page

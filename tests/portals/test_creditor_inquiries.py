@@ -4,43 +4,50 @@ portal and through the API with a key; only the organisation it is addressed to 
 from __future__ import annotations
 
 import re
+from dataclasses import dataclass
 
 import pytest
+from flask import Flask
+from flask.testing import FlaskClient
 from sqlalchemy import String, select, type_coerce
 
 from shared.core import clock
 from shared.counselling import cases, inquiries
 from shared.counselling import fullmakt as fullmakt_service
-from shared.counselling.models import Answer, Debt, DebtSource, InquiryStatus
+from shared.counselling.models import Answer, Case, Debt, DebtSource, Inquiry, InquiryStatus
 from shared.creditor_link import delivery
 from shared.identity import api_keys
-from shared.identity.models import ApiKey, Channel, Creditor, OrgKind, Role
+from shared.identity.models import ApiKey, Organisation, OrgKind, Role, User
 from shared.integrations.population import LocalTestRegister
 from shared.security import crypto
 from shared.security.models import AuditEntry
-from tests.conftest import login_citizen, login_staff
-from tests.integration.test_cases import sign
+from tests.factories import ERIK, directory_entry, login_citizen, login_staff, sign
+from tests.factories.worlds import World
 
-ERIK = "198403122719"
 HX = {"HX-Request": "true"}
 PROBLEM = "application/problem+json"
 
 
-def directory_entry(db, org, channel=Channel.WEB) -> Creditor:
-    creditor = Creditor(
-        name=org.name,
-        orgnr=org.orgnr,
-        organisation_id=org.id,
-        channel=channel,
-        email="svar@example.se",
-    )
-    db.add(creditor)
-    db.flush()
-    return creditor
+@dataclass
+class InboxWorld(World):
+    """Erik's signed case in Skövde with an inquiry delivered to Banken AB, whose agent
+    Sara Ek is signed in; another agency's agent is the outsider."""
+
+    municipality: Organisation
+    anna: User
+    case: Case
+    bank: Organisation
+    agency: Organisation
+    agent: User
+    admin: User
+    outsider: User
+    inquiry: Inquiry
+    app: Flask
+    client: FlaskClient
 
 
 @pytest.fixture
-def world(db, factories, make_app):
+def world(db, factories, make_app) -> InboxWorld:
     municipality = factories.org(OrgKind.MUNICIPALITY, "Skövde kommun")
     anna = factories.user(municipality, Role.COUNSELLOR, name="Anna Berg")
     case = cases.register_client(
@@ -66,23 +73,23 @@ def world(db, factories, make_app):
     app = make_app("creditor")
     client = app.test_client()
     login_staff(client, agent)
-    return {
-        "municipality": municipality,
-        "anna": anna,
-        "case": case,
-        "bank": bank,
-        "agency": agency,
-        "agent": agent,
-        "admin": admin,
-        "outsider": outsider,
-        "inquiry": inquiry,
-        "app": app,
-        "client": client,
-    }
+    return InboxWorld(
+        municipality=municipality,
+        anna=anna,
+        case=case,
+        bank=bank,
+        agency=agency,
+        agent=agent,
+        admin=admin,
+        outsider=outsider,
+        inquiry=inquiry,
+        app=app,
+        client=client,
+    )
 
 
 def client_as(world, user):
-    client = world["app"].test_client()
+    client = world.app.test_client()
     login_staff(client, user)
     return client
 
@@ -117,7 +124,7 @@ def debts_of(db, inquiry):
 
 
 def test_the_agent_sees_the_inquiry_in_the_inbox(world):
-    c, inquiry = world["client"], world["inquiry"]
+    c, inquiry = world.client, world.inquiry
     page = c.get("/")
     html = page.get_data(as_text=True)
     assert page.status_code == 200 and "<html" in html
@@ -132,7 +139,7 @@ def test_the_agent_sees_the_inquiry_in_the_inbox(world):
 
 
 def test_an_empty_inbox_says_so(world):
-    other = client_as(world, world["outsider"])
+    other = client_as(world, world.outsider)
     html = other.get("/").get_data(as_text=True)
     assert "Inga förfrågningar att besvara just nu." in html
     assert "Erik Andersson" not in html
@@ -142,7 +149,7 @@ def test_an_empty_inbox_says_so(world):
 
 
 def test_the_page_shows_who_signed_and_for_how_long(world, db):
-    c, inquiry, case = world["client"], world["inquiry"], world["case"]
+    c, inquiry, case = world.client, world.inquiry, world.case
     page = c.get(f"/inquiries/{inquiry.id}")
     html = page.get_data(as_text=True)
     fullmakt = case.fullmakt
@@ -156,26 +163,26 @@ def test_the_page_shows_who_signed_and_for_how_long(world, db):
     partial = c.get(f"/inquiries/{inquiry.id}", headers=HX).get_data(as_text=True)
     assert "<html" not in partial and f'id="inquiry-{inquiry.id}"' in partial
     actions = set(
-        db.scalars(select(AuditEntry.action).where(AuditEntry.actor_id == str(world["agent"].id)))
+        db.scalars(select(AuditEntry.action).where(AuditEntry.actor_id == str(world.agent.id)))
     )
     assert {"inquiry.view", "fullmakt.verified"} <= actions
 
 
 def test_the_fullmakt_text_is_escaped(world, db):
-    world["case"].fullmakt.text = "# Rubrik <script>x</script>\n\n+ punkt <b>fet</b>"
+    world.case.fullmakt.text = "# Rubrik <script>x</script>\n\n+ punkt <b>fet</b>"
     db.commit()
-    html = world["client"].get(f"/inquiries/{world['inquiry'].id}").get_data(as_text=True)
+    html = world.client.get(f"/inquiries/{world.inquiry.id}").get_data(as_text=True)
     assert "<script>x" not in html and "&lt;script&gt;" in html
     assert "<li>punkt &lt;b&gt;fet&lt;/b&gt;</li>" in html
 
 
 def test_answering_no(world, db):
-    c, inquiry = world["client"], world["inquiry"]
+    c, inquiry = world.client, world.inquiry
     r = c.post(f"/inquiries/{inquiry.id}/answer", data={"answer": "no"})
     assert r.status_code == 303 and r.headers["Location"].endswith(f"/inquiries/{inquiry.id}")
     db.expire_all()
     assert inquiry.status == InquiryStatus.ANSWERED and inquiry.answer == Answer.NO
-    assert inquiry.answer_source == "form" and inquiry.answered_by == f"user:{world['agent'].id}"
+    assert inquiry.answer_source == "form" and inquiry.answered_by == f"user:{world.agent.id}"
     assert debts_of(db, inquiry) == []
     html = c.get(f"/inquiries/{inquiry.id}").get_data(as_text=True)
     assert "Ingen kundrelation" in html and 'name="answer"' not in html
@@ -191,7 +198,7 @@ def test_answering_no(world, db):
 
 
 def test_answering_yes_with_two_debts(world, db):
-    c, inquiry, case = world["client"], world["inquiry"], world["case"]
+    c, inquiry, case = world.client, world.inquiry, world.case
     r = c.post(f"/inquiries/{inquiry.id}/answer", data=yes_with_two_debts(), headers=HX)
     html = r.get_data(as_text=True)
     assert r.status_code == 200 and "<html" not in html and f'id="inquiry-{inquiry.id}"' in html
@@ -205,7 +212,7 @@ def test_answering_yes_with_two_debts(world, db):
     assert card.original_creditor == "Kortbolaget AB" and card.note == "Hos KFM sedan maj"
     for debt in (loan, card):
         assert debt.source == DebtSource.FORM and debt.case_id == case.id
-        assert debt.organisation_id == world["municipality"].id
+        assert debt.organisation_id == world.municipality.id
     # stored under the case's own data key
     raw = db.execute(
         select(type_coerce(Debt.__table__.c.reference, String)).where(Debt.id == loan.id)
@@ -224,7 +231,7 @@ def test_answering_yes_with_two_debts(world, db):
     ],
 )
 def test_a_bad_row_gets_its_message_at_its_field(world, db, row, field, message):
-    c, inquiry = world["client"], world["inquiry"]
+    c, inquiry = world.client, world.inquiry
     data = {"answer": "yes", "debts[0].kind": "loan", "debts[0].capital": "100", **row}
     r = c.post(f"/inquiries/{inquiry.id}/answer", data=data, headers=HX)
     html = r.get_data(as_text=True)
@@ -239,7 +246,7 @@ def test_a_bad_row_gets_its_message_at_its_field(world, db, row, field, message)
 
 
 def test_the_answer_and_the_debts_must_agree(world):
-    c, url = world["client"], f"/inquiries/{world['inquiry'].id}/answer"
+    c, url = world.client, f"/inquiries/{world.inquiry.id}/answer"
     none = c.post(url, data={})
     assert none.status_code == 422 and "Välj ett svar." in none.get_data(as_text=True)
     empty_yes = c.post(url, data={"answer": "yes"})
@@ -252,7 +259,7 @@ def test_the_answer_and_the_debts_must_agree(world):
 
 
 def test_add_a_debt_row(world):
-    c, inquiry = world["client"], world["inquiry"]
+    c, inquiry = world.client, world.inquiry
     r = c.get(f"/inquiries/{inquiry.id}/debt-rows/3", headers=HX)
     html = r.get_data(as_text=True)
     assert r.status_code == 200 and 'name="debts[3].capital"' in html
@@ -266,7 +273,7 @@ def test_add_a_debt_row(world):
 
 
 def test_an_answer_after_the_fullmakt_was_revoked_is_refused(world, db):
-    c, inquiry, case = world["client"], world["inquiry"], world["case"]
+    c, inquiry, case = world.client, world.inquiry, world.case
     fullmakt_service.revoke(db, case.person, case.fullmakt)
     db.commit()
     html = c.get(f"/inquiries/{inquiry.id}").get_data(as_text=True)
@@ -281,7 +288,7 @@ def test_an_answer_after_the_fullmakt_was_revoked_is_refused(world, db):
 
 
 def test_another_creditors_agent_gets_404(world):
-    other, inquiry = client_as(world, world["outsider"]), world["inquiry"]
+    other, inquiry = client_as(world, world.outsider), world.inquiry
     assert other.get(f"/inquiries/{inquiry.id}").status_code == 404
     assert other.post(f"/inquiries/{inquiry.id}/answer", data={"answer": "no"}).status_code == 404
     assert other.get(f"/inquiries/{inquiry.id}/debt-rows/3").status_code == 404
@@ -289,14 +296,14 @@ def test_another_creditors_agent_gets_404(world):
 
 
 def test_counsellor_citizen_and_anonymous_are_refused(world):
-    url = f"/inquiries/{world['inquiry'].id}"
-    counsellor = client_as(world, world["anna"])
+    url = f"/inquiries/{world.inquiry.id}"
+    counsellor = client_as(world, world.anna)
     assert counsellor.get(url).status_code == 403
     assert counsellor.get("/").status_code == 403
-    citizen = world["app"].test_client()
-    login_citizen(citizen, world["case"].person)
+    citizen = world.app.test_client()
+    login_citizen(citizen, world.case.person)
     assert citizen.get(url).status_code == 303
-    anonymous = world["app"].test_client()
+    anonymous = world.app.test_client()
     r = anonymous.get(url)
     assert r.status_code == 303 and "/login" in r.headers["Location"]
     assert anonymous.post(url + "/answer", data={"answer": "no"}).status_code == 303
@@ -306,7 +313,7 @@ def test_counsellor_citizen_and_anonymous_are_refused(world):
 
 
 def test_the_admin_creates_lists_and_revokes_keys(world, db):
-    admin = client_as(world, world["admin"])
+    admin = client_as(world, world.admin)
     assert admin.get("/settings/api-keys").status_code == 200
     bad = admin.post("/settings/api-keys", data={"name": ""}, headers=HX)
     assert bad.status_code == 422 and "Ge nyckeln ett namn" in bad.get_data(as_text=True)
@@ -336,10 +343,10 @@ def test_the_admin_creates_lists_and_revokes_keys(world, db):
 
 
 def test_a_service_error_is_shown_in_the_readers_language(world, db):
-    key, _secret = api_keys.create_key(db, world["admin"], "System")
-    api_keys.revoke_key(db, world["admin"], key)
+    key, _secret = api_keys.create_key(db, world.admin, "System")
+    api_keys.revoke_key(db, world.admin, key)
     db.commit()
-    admin = client_as(world, world["admin"])
+    admin = client_as(world, world.admin)
     url = f"/settings/api-keys/{key.id}/rotate"
     english = admin.post(url, headers={**HX, "Accept-Language": "en"})
     assert english.status_code == 422
@@ -349,12 +356,12 @@ def test_a_service_error_is_shown_in_the_readers_language(world, db):
 
 
 def test_only_the_creditor_admin_manages_keys(world, db):
-    key, _secret = api_keys.create_key(db, world["admin"], "System")
+    key, _secret = api_keys.create_key(db, world.admin, "System")
     db.commit()
-    assert world["client"].get("/settings/api-keys").status_code == 403  # an agent
+    assert world.client.get("/settings/api-keys").status_code == 403  # an agent
     for action in ("revoke", "rotate"):
-        assert world["client"].post(f"/settings/api-keys/{key.id}/{action}").status_code == 403
-    other_admin = world["app"].test_client()
+        assert world.client.post(f"/settings/api-keys/{key.id}/{action}").status_code == 403
+    other_admin = world.app.test_client()
     login_staff(other_admin, _admin_of(world, db))
     for action in ("revoke", "rotate"):
         assert other_admin.post(f"/settings/api-keys/{key.id}/{action}").status_code == 404
@@ -362,6 +369,6 @@ def test_only_the_creditor_admin_manages_keys(world, db):
 
 
 def _admin_of(world, db):
-    from tests.conftest import Factories
+    from tests.factories import Factories
 
-    return Factories(db).user(world["agency"], Role.CREDITOR_ADMIN)
+    return Factories(db).user(world.agency, Role.CREDITOR_ADMIN)

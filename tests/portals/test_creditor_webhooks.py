@@ -16,7 +16,7 @@ from shared.creditor_link import webhook_endpoints, webhooks
 from shared.creditor_link.models import DeliveryStatus, WebhookDelivery, WebhookEndpoint
 from shared.identity.models import OrgKind, Role
 from shared.security.models import AuditEntry
-from tests.conftest import login_staff
+from tests.factories import login_staff
 
 HX = {"HX-Request": "true"}
 URL = "https://system.kreditbanken.example/hooks"

@@ -12,7 +12,7 @@ from shared.core import clock
 from shared.identity.models import OrgKind, Role
 from shared.identity.staff_auth import lock_time
 from shared.security.models import AuditEntry
-from tests.conftest import PASSWORD, login_staff
+from tests.factories import PASSWORD, login_staff
 
 
 @pytest.fixture

@@ -7,6 +7,7 @@ import importlib
 import json
 import re
 
+import pytest
 import wtforms
 from flask import Blueprint, request
 from flask_wtf import FlaskForm
@@ -18,7 +19,8 @@ from shared.web import errors, htmx
 from shared.web.access import PUBLIC, access
 from shared.web.factory import db_session
 from shared.web.forms import TEXT_FIELDS, StringField, cap_of, max_chars
-from tests.conftest import ROOT, login_staff
+from tests.factories import login_staff
+from tests.factories.database import ROOT
 
 HX = {"HX-Request": "true"}
 
@@ -105,6 +107,7 @@ def test_demo_clock_page_for_admins_only_and_only_in_demo(make_app, factories, s
     assert not_demo.get("/admin/demo-clock").status_code == 404
 
 
+@pytest.mark.live_clock  # the demo clock moves the running clock
 def test_demo_clock_moves_forward(make_app, factories, settings, tmp_path):
     from datetime import timedelta
 

@@ -61,6 +61,7 @@ def test_frozen_clock_and_today_in_stockholm():
         assert clock.today().isoformat() == "2027-01-01"  # already new year in Sweden
 
 
+@pytest.mark.live_clock  # the demo clock moves the running clock
 def test_demo_clock_only_moves_forward(tmp_path):
     clock.use_demo_offset_file(tmp_path / "demo_clock.json")
     try:
