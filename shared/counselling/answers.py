@@ -1,6 +1,12 @@
 """Answers to inquiries and the debts they bring: from the creditor portal's form, the
 creditor API, or typed in by the counsellor from a letter; debts from letters added by
 the counsellor or the client. Stored only while the fullmakt is valid.
+
+Every door reads debt rows the same way (``read_debt_rows``, ``parse_debts``, at most
+``MAX_DEBTS``), and ``answer`` holds the rules of an answer: a yes has debts, a no none,
+and a creditor's newer answer to the case replaces its earlier one (the earlier debts are
+kept as history and no longer counted). The counsellor corrects (``change_debt``) and
+removes (``remove_debt``) debts with a reason; a removed debt is kept, not counted.
 """
 
 from __future__ import annotations

@@ -297,10 +297,10 @@ def answer_inquiry(inquiry_id: uuid.UUID, json: schemas.AnswerIn):
     """Besvara en kundfråga
 
     {"answer": "no"} (ingen kundrelation) eller {"answer": "yes", "debts": [...]} med
-    beloppen i öre. Ett nej kan senare ändras till ja; annars är en besvarad fråga en 409,
-    liksom när fullmakten inte längre gäller. Ett ja prenumererar er på fullmaktens
-    händelser och skickar fullmakten till ert system (fullmakt.sent) om send_fullmakt är
-    true och ni har en webhook-mottagare.
+    minst en skuld, beloppen i öre. Ett nej kan senare ändras till ja; annars är en
+    besvarad fråga en 409, liksom när fullmakten inte längre gäller. Ett ja prenumererar
+    er på fullmaktens händelser och skickar fullmakten till ert system (fullmakt.sent) om
+    send_fullmakt är true och ni har en webhook-mottagare.
     """
     session = db_session()
     found = _load(inquiry_id)
