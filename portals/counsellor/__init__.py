@@ -9,6 +9,7 @@ from portals.counsellor import filters
 from portals.counsellor.views.admin import bp as admin_bp
 from portals.counsellor.views.cases import bp as cases_bp
 from portals.counsellor.views.compile import bp as compile_bp
+from portals.counsellor.views.debts import bp as debts_bp
 from portals.counsellor.views.home import bp as home_bp
 from portals.counsellor.views.report import bp as report_bp
 from shared.identity.models import Role
@@ -32,6 +33,7 @@ def create_app(overrides: dict | None = None) -> Flask:
             cases_bp,
             admin_bp,
             report_bp,
+            debts_bp,
             compile_bp,
             staff_auth_blueprint(ROLES, "home.index"),
         ],

@@ -8,7 +8,6 @@ are read here instead, and the form class only carries the answer and the CSRF t
 
 from __future__ import annotations
 
-import re
 from collections.abc import Mapping
 from dataclasses import dataclass, field
 
@@ -19,22 +18,18 @@ from wtforms.fields.choices import SelectChoice
 from wtforms.validators import InputRequired
 
 from shared.core.errors import FieldError
-from shared.counselling.answers import DebtInput, parse_debt
+from shared.counselling.answers import (
+    MAX_DEBTS,
+    DebtInput,
+    blank_row,
+    parse_debts,
+    read_debt_rows,
+)
 from shared.web.forms import StringField, max_chars
 
 DEFAULT_ROWS = 3  # debt rows the form starts with
-MAX_ROWS = 30  # "Lägg till skuld" stops here
-DEBT_FIELDS = (
-    "reference",
-    "kind",
-    "original_creditor",
-    "capital",
-    "interest",
-    "fees",
-    "status",
-    "kfm_case",
-    "note",
-)
+MAX_ROWS = MAX_DEBTS  # "Lägg till skuld" stops at the most debts one answer may carry
+
 # What a debt row shows again at most (parse_debt refuses longer text with a message).
 DEBT_FIELD_MAX = {
     "reference": 100,
@@ -47,7 +42,6 @@ DEBT_FIELD_MAX = {
     "kfm_case": 40,
     "note": 1000,
 }
-_ROW_FIELD = re.compile(r"^debts\[(\d{1,3})\]\.([a-z_]+)$")
 
 
 class AnswerForm(FlaskForm):
@@ -98,8 +92,8 @@ class DebtRow:
 
     @property
     def blank(self) -> bool:
-        """Nothing typed (the status select always has a value, so it does not count)."""
-        return not any(self.values.get(n, "").strip() for n in DEBT_FIELDS if n != "status")
+        """Nothing typed (the selects always have a value, so they do not count)."""
+        return blank_row(self.values)
 
 
 def empty_rows(count: int = DEFAULT_ROWS, start: int = 0) -> list[DebtRow]:
@@ -108,15 +102,7 @@ def empty_rows(count: int = DEFAULT_ROWS, start: int = 0) -> list[DebtRow]:
 
 def debt_rows(formdata: Mapping[str, str]) -> list[DebtRow]:
     """The rows posted, in index order (at least the default number of rows)."""
-    rows: dict[int, DebtRow] = {}
-    for key in formdata:
-        match = _ROW_FIELD.match(key)
-        if match is None or match.group(2) not in DEBT_FIELDS:
-            continue
-        index = int(match.group(1))
-        if index >= MAX_ROWS:
-            continue
-        rows.setdefault(index, DebtRow(index)).values[match.group(2)] = formdata[key]
+    rows = {i: DebtRow(i, values) for i, values in read_debt_rows(formdata).items()}
     for i in range(DEFAULT_ROWS):
         rows.setdefault(i, DebtRow(i))
     return [rows[i] for i in sorted(rows)]
@@ -127,17 +113,15 @@ def next_index(rows: list[DebtRow]) -> int:
 
 
 def parse_rows(rows: list[DebtRow], creditor_name: str) -> list[DebtInput]:
-    """The debts of the rows that are filled in. Every row is checked; each row's first
-    error is put on the row, and ``FieldError`` is raised for the first one."""
-    debts, first = [], None
-    for row in rows:
-        if row.blank:
-            continue
-        try:
-            debts.append(parse_debt(row.values, prefix=row.prefix, creditor_name=creditor_name))
-        except FieldError as exc:
-            row.errors[exc.field] = exc.message
-            first = first or exc
-    if first is not None:
-        raise first
-    return debts
+    """The debts of the rows that are filled in (``parse_debts``: every row checked, at
+    most MAX_DEBTS). Each row's error is put on the row, and the error raised on."""
+    try:
+        return parse_debts(
+            {row.index: row.values for row in rows if not row.blank}, creditor_name=creditor_name
+        )
+    except FieldError as exc:
+        for error in exc.errors:
+            for row in rows:
+                if error.field and error.field.startswith(row.prefix):
+                    row.errors[error.field] = error.message
+        raise

@@ -15,7 +15,7 @@ translated.
 
 from __future__ import annotations
 
-from collections.abc import Callable
+from collections.abc import Callable, Sequence
 
 _translate: Callable[[str], str] = str
 
@@ -60,6 +60,11 @@ class DomainError(Exception):
     def __str__(self) -> str:
         return self.message
 
+    @property
+    def errors(self) -> tuple[DomainError, ...]:
+        """Every problem this error stands for: itself (``FieldErrors``: each of its own)."""
+        return (self,)
+
 
 class FieldError(DomainError, ValueError):
     """The value of one input is wrong: a 422 with the message at ``field``."""
@@ -69,6 +74,23 @@ class FieldError(DomainError, ValueError):
 
     def __init__(self, field: str, message: str, *, code: str | None = None, **params: object):
         super().__init__(message, field=field, code=code, **params)
+
+
+class FieldErrors(FieldError):
+    """Several inputs are wrong at once: each ``FieldError`` at its own field, so a form
+    shows every mistake in one go. Its own field and message are the first one's."""
+
+    def __init__(self, errors: Sequence[FieldError]):
+        if not errors:
+            raise ValueError("FieldErrors needs at least one FieldError.")
+        first = errors[0]
+        super().__init__(first.field or "", first.msgid, code=first.code, **first.params)
+        self.field = first.field
+        self._errors = tuple(errors)
+
+    @property
+    def errors(self) -> tuple[FieldError, ...]:
+        return self._errors
 
 
 class NotAllowed(DomainError, PermissionError):

@@ -1,18 +1,27 @@
 """Answers to inquiries and the debts they bring: from the creditor portal's form, the
 creditor API, or typed in by the counsellor from a letter; debts from letters added by
 the counsellor or the client. Stored only while the fullmakt is valid.
+
+Every door reads debt rows the same way (``read_debt_rows``, ``parse_debts``, at most
+``MAX_DEBTS``), and ``answer`` holds the rules of an answer: a yes has debts, a no none,
+and a creditor's newer answer to the case replaces its earlier one (the earlier debts are
+kept as history and no longer counted). The counsellor corrects (``change_debt``) and
+removes (``remove_debt``) debts with a reason; a removed debt is kept, not counted.
 """
 
 from __future__ import annotations
 
+import re
 import uuid
-from dataclasses import dataclass
+from collections.abc import Mapping
+from dataclasses import dataclass, fields
 from typing import Any
 
+from sqlalchemy import select
 from sqlalchemy.orm import Session
 
 from shared.core import clock, jobs
-from shared.core.errors import FieldError, NotAllowed
+from shared.core.errors import DomainError, FieldError, FieldErrors, NotAllowed
 from shared.core.money import parse_kronor
 from shared.counselling.fullmakt import require_valid
 from shared.counselling.models import (
@@ -115,6 +124,76 @@ def parse_debt(
     )
 
 
+# The most debts one answer may carry, whichever door it comes through (the creditor's
+# form, its API, the counsellor typing in a posted answer).
+MAX_DEBTS = 100
+# The inputs of a debt row in a form (``debts[<i>].<name>``).
+DEBT_FIELDS = (
+    "reference",
+    "kind",
+    "original_creditor",
+    "capital",
+    "interest",
+    "fees",
+    "status",
+    "kfm_case",
+    "note",
+)
+_ROW_FIELD = re.compile(r"^debts\[(\d{1,6})\]\.([a-z_]+)$")
+_ROW_COUNT = re.compile(r"\d{1,3}")
+
+
+def read_debt_rows(
+    formdata: Mapping[str, str], *, count: str | None = None
+) -> dict[int, dict[str, str]]:
+    """The debt rows of a posted form, by index: the inputs named ``debts[<i>].<name>``,
+    blank rows too (the form shows them again). A form that says how many rows it has
+    (``count``, its ``rows`` input) is held to 1..MAX_DEBTS: anything else is a
+    ``FieldError`` at ``rows``. How many rows may be *filled in* is ``parse_debts``' to
+    say."""
+    if count is not None and not (
+        _ROW_COUNT.fullmatch(count.strip()) and 1 <= int(count) <= MAX_DEBTS
+    ):
+        raise FieldError("rows", "Antalet skuldrader ska vara 1–%(n)s.", n=MAX_DEBTS)
+    rows: dict[int, dict[str, str]] = {}
+    for key in formdata:
+        match = _ROW_FIELD.match(key)
+        if match is not None and match.group(2) in DEBT_FIELDS:
+            rows.setdefault(int(match.group(1)), {})[match.group(2)] = formdata[key]
+    for index in range(int(count) if count is not None else 0):
+        rows.setdefault(index, {})
+    return dict(sorted(rows.items()))
+
+
+def blank_row(values: Mapping[str, Any]) -> bool:
+    """Nothing typed or chosen in a form's debt row (its status select always has a
+    value, so it does not count; its kind select starts empty)."""
+    return not any(str(values.get(name) or "").strip() for name in DEBT_FIELDS if name != "status")
+
+
+def filled_rows(rows: Mapping[int, Mapping[str, Any]]) -> dict[int, Mapping[str, Any]]:
+    return {index: values for index, values in rows.items() if not blank_row(values)}
+
+
+def parse_debts(
+    rows: Mapping[int, Mapping[str, Any]], *, creditor_name: str | None = None
+) -> list[DebtInput]:
+    """The debts of an answer, by row index (a form's filled-in rows, or an API answer's
+    list by position). At most MAX_DEBTS of them. Every row is checked: each row's
+    first problem at its field (``debts[<i>].<name>``), all of them raised together."""
+    if len(rows) > MAX_DEBTS or any(index >= MAX_DEBTS for index in rows):
+        raise FieldError("debts", "Högst %(n)s skulder i ett svar.", n=MAX_DEBTS)
+    debts, problems = [], []
+    for index, data in sorted(rows.items()):
+        try:
+            debts.append(parse_debt(data, prefix=f"debts[{index}].", creditor_name=creditor_name))
+        except FieldError as exc:
+            problems.append(exc)
+    if problems:
+        raise FieldErrors(problems)
+    return debts
+
+
 def _store_debt(
     session: Session,
     case: Case,
@@ -181,9 +260,14 @@ def answer(
     require_valid(case, clock.today())
     if answer == Answer.NO and debts:
         raise FieldError("debts", "Ett nej-svar kan inte ha skulder.")
+    if answer == Answer.YES and not debts:
+        raise FieldError("debts", "Fyll i minst en skuld för ett ja-svar.")
+    if len(debts) > MAX_DEBTS:
+        raise FieldError("debts", "Högst %(n)s skulder i ett svar.", n=MAX_DEBTS)
     kind = {"api": DebtSource.API, "form": DebtSource.FORM}.get(source, DebtSource.MANUAL)
     for item in debts:
         _store_debt(session, case, item, source=kind, entered_by=answered_by, inquiry=inquiry)
+    superseded = _supersede_earlier_answers(session, inquiry)
     inquiry.answer = answer
     if change:
         inquiry.changed_at = clock.now()  # answered_at stays the time of the "no"
@@ -198,11 +282,39 @@ def answer(
         "inquiry.answer_changed" if change else "inquiry.answered",
         subject_type="inquiry",
         subject_id=inquiry.id,
-        details={"answer": answer.value, "debts": len(debts), "source": source},
+        details={
+            "answer": answer.value,
+            "debts": len(debts),
+            "source": source,
+            **({"superseded_debts": superseded} if superseded else {}),
+        },
     )
     if answer == Answer.YES:
         _follow_yes(session, inquiry, send_fullmakt, answered_by)
     return inquiry
+
+
+def _supersede_earlier_answers(session: Session, inquiry: Inquiry) -> int:
+    """A creditor's newer answer replaces what it answered to the case's earlier inquiries:
+    their debts stay, as history, but no longer count (a creditor asked again would
+    otherwise have its debts counted twice). Returns how many were replaced."""
+    earlier = select(Inquiry.id).where(
+        Inquiry.case_id == inquiry.case_id,
+        Inquiry.creditor_id == inquiry.creditor_id,
+        Inquiry.id != inquiry.id,
+    )
+    debts = session.scalars(
+        select(Debt).where(
+            Debt.case_id == inquiry.case_id,
+            Debt.inquiry_id.in_(earlier),
+            Debt.superseded_at.is_(None),
+        )
+    ).all()
+    now = clock.now()
+    for debt in debts:
+        debt.superseded_at = now
+        debt.superseded_by_inquiry_id = inquiry.id
+    return len(debts)
 
 
 def _follow_yes(session: Session, inquiry: Inquiry, send: bool, by: str) -> None:
@@ -254,6 +366,7 @@ def add_manual_debt(
 
 
 def confirm_debt(session: Session, counsellor: User, debt: Debt) -> None:
+    _require_counted(debt)
     if debt.confirmed_at is None:
         debt.confirmed_at = clock.now()
         debt.confirmed_by = counsellor.id
@@ -264,3 +377,87 @@ def confirm_debt(session: Session, counsellor: User, debt: Debt) -> None:
             subject_type="debt",
             subject_id=debt.id,
         )
+
+
+REASON_LIMIT = 500
+
+
+def _reason(reason: str | None) -> str:
+    text = (reason or "").strip()
+    if not text:
+        raise FieldError("reason", "Skriv varför.")
+    if len(text) > REASON_LIMIT:
+        raise FieldError("reason", "Högst %(n)s tecken.", n=REASON_LIMIT)
+    return text
+
+
+def _require_counted(debt: Debt) -> None:
+    if debt.removed_at is not None:
+        raise NotAllowed("Skulden är borttagen.")
+    if debt.superseded_at is not None:
+        raise NotAllowed("Skulden är ersatt av ett senare svar från borgenären.")
+
+
+def _changed_fields(debt: Debt, item: DebtInput) -> list[str]:
+    return [
+        f.name
+        for f in fields(item)
+        if (getattr(debt, f.name) or None) != (getattr(item, f.name) or None)
+    ]
+
+
+def change_debt(
+    session: Session, counsellor: User, debt: Debt, item: DebtInput, reason: str | None
+) -> Debt:
+    """The counsellor corrects a debt (a typing error, a newer statement from the
+    creditor): the values as they stand now, who changed it, when and why. The debt of a
+    creditor's answer keeps its creditor."""
+    case = session.get(Case, debt.case_id)
+    require_valid(case, clock.today())
+    _require_counted(debt)
+    why = _reason(reason)
+    if debt.inquiry_id is not None and item.creditor_name != debt.creditor_name:
+        raise FieldError("creditor_name", "Borgenären i ett svar kan inte ändras.")
+    changed = _changed_fields(debt, item)
+    if not changed:
+        raise DomainError("Inga uppgifter är ändrade.")
+    with crypto.data_key_scope(case.data_key_id):
+        for name in changed:
+            value = getattr(item, name)
+            setattr(debt, name, (value or None) if isinstance(value, str) else value)
+        debt.changed_at = clock.now()
+        debt.changed_by = counsellor.id
+        debt.change_reason = why
+        session.flush()
+    audit.record(
+        session,
+        audit.Actor("user", str(counsellor.id), counsellor.organisation_id),
+        "debt.changed",
+        subject_type="debt",
+        subject_id=debt.id,
+        details={"case_id": str(case.id), "fields": changed},
+    )
+    return debt
+
+
+def remove_debt(session: Session, counsellor: User, debt: Debt, reason: str | None) -> Debt:
+    """The counsellor takes a debt out of the compilation (paid, a duplicate, not the
+    client's): it is kept, with who removed it, when and why, and no longer counted."""
+    case = session.get(Case, debt.case_id)
+    require_valid(case, clock.today())
+    _require_counted(debt)
+    why = _reason(reason)
+    with crypto.data_key_scope(case.data_key_id):
+        debt.removed_at = clock.now()
+        debt.removed_by = counsellor.id
+        debt.removed_reason = why
+        session.flush()
+    audit.record(
+        session,
+        audit.Actor("user", str(counsellor.id), counsellor.organisation_id),
+        "debt.removed",
+        subject_type="debt",
+        subject_id=debt.id,
+        details={"case_id": str(case.id)},
+    )
+    return debt

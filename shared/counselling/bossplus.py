@@ -17,7 +17,7 @@ One header line, the union of all columns, so any CSV reader can load the file a
     record_type;client_name;personnummer;municipality;counsellor;export_date;
     creditor_name;creditor_orgnr;creditor_reference;agency_name;agency_orgnr;
     agency_reference;kind;kfm_malnummer;capital;interest;fees;total;interest_rate;
-    status;as_of_date;source;person;category;amount_per_month
+    status;as_of_date;source;confirmed;person;category;amount_per_month
 
 (one line in the file). Then the records, ``record_type`` first; the columns that do not
 belong to a record type are empty:
@@ -25,11 +25,14 @@ belong to a record type are empty:
 ``CLIENT`` (exactly one, first)
     client_name; personnummer ``YYYYMMDD-NNNN``; municipality; counsellor; export_date.
 ``DEBT`` (one per debt line, in the compilation's order)
-    creditor_name; creditor_orgnr and agency_orgnr ``NNNNNN-NNNN``; creditor_reference;
-    agency_name; agency_reference; kind (lån, kort, hyra, el/tele, skatt, CSN, övrigt);
-    kfm_malnummer (Kronofogden's case number); capital, interest, fees and total (= capital +
-    interest + fees) in kronor; interest_rate; status (obestridd, bestridd, hos_kfm, plan);
-    as_of_date (the day the amounts were reported); source (api, form, manual).
+    creditor_name (the original creditor when an agency collects the claim for it);
+    creditor_orgnr and agency_orgnr ``NNNNNN-NNNN``; creditor_reference; agency_name
+    (the collection agency, when one holds the claim); agency_reference; kind (lån, kort,
+    hyra, el/tele, skatt, CSN, övrigt); kfm_malnummer (Kronofogden's case number); capital,
+    interest, fees and total (= capital + interest + fees) in kronor; interest_rate; status
+    (obestridd, bestridd, hos_kfm, plan); as_of_date (the day the amounts were reported);
+    source (api, form, manual); confirmed (ja; nej for a debt the client added that the
+    counsellor has not confirmed yet).
 ``BUDGET`` (one per budget line, monthly amounts)
     person (empty for the household's common lines); category, one of Konsumentverket's
     "Beräknade hushållskostnader" or our own lines
@@ -74,6 +77,7 @@ DEBT_COLUMNS = (
     "status",
     "as_of_date",
     "source",
+    "confirmed",
 )
 BUDGET_COLUMNS = ("person", "category", "amount_per_month")
 COLUMNS = ("record_type", *CLIENT_COLUMNS, *DEBT_COLUMNS, *BUDGET_COLUMNS)
@@ -93,6 +97,10 @@ STATUS_CODES: dict[str, str] = {
 # How the debt came in: the creditor's system (api), the creditor portal's form (form), or
 # typed in by hand (manual; also debts the client added and the counsellor confirmed).
 SOURCES = ("api", "form", "manual")
+# Whether the counsellor stands behind the debt: "nej" for one the client added and the
+# counsellor has not confirmed yet (not in the compilation's totals).
+CONFIRMED_CODES = {True: "ja", False: "nej"}
+_CONFIRMED_BY_CODE = {code: value for value, code in CONFIRMED_CODES.items()}
 
 _KIND_BY_LABEL = {label: key for key, label in KIND_LABELS.items()}
 _STATUS_BY_CODE = {code: key for key, code in STATUS_CODES.items()}
@@ -161,6 +169,7 @@ class ExportDebt:
     status: str
     as_of_on: date  # the day the amounts were reported
     source: str  # one of SOURCES
+    confirmed: bool = True  # False: the client added it, the counsellor has not confirmed it
 
     def __post_init__(self) -> None:
         if not self.creditor_name:
@@ -173,6 +182,8 @@ class ExportDebt:
             raise ValueError(f"Okänd status: {self.status!r}.")
         if self.source not in SOURCES:
             raise ValueError(f"Okänd källa: {self.source!r} (api, form eller manual).")
+        if not isinstance(self.confirmed, bool):
+            raise ValueError("Bekräftad ska vara sant eller falskt.")
         check_ore(self.capital_ore, "Kapitalet")
         check_ore(self.interest_ore, "Räntan")
         check_ore(self.fees_ore, "Avgifterna")
@@ -191,15 +202,20 @@ class ExportDebt:
         *,
         as_of_on: date,
         source: str,
+        confirmed: bool = True,
+        creditor_name: str | None = None,
         creditor_orgnr: str = "",
+        creditor_reference: str | None = None,
         agency_name: str = "",
         agency_orgnr: str = "",
         agency_reference: str = "",
     ) -> ExportDebt:
+        """The line's creditor and reference unless given: an agency's line names the
+        original creditor in the creditor columns and itself in the agency columns."""
         return cls(
-            creditor_name=line.creditor_name,
+            creditor_name=line.creditor_name if creditor_name is None else creditor_name,
             creditor_orgnr=creditor_orgnr,
-            creditor_reference=line.reference,
+            creditor_reference=line.reference if creditor_reference is None else creditor_reference,
             agency_name=agency_name,
             agency_orgnr=agency_orgnr,
             agency_reference=agency_reference,
@@ -212,6 +228,7 @@ class ExportDebt:
             status=line.status,
             as_of_on=as_of_on,
             source=source,
+            confirmed=confirmed,
         )
 
 
@@ -291,6 +308,7 @@ def export_csv(
                     "status": STATUS_CODES[debt.status],
                     "as_of_date": debt.as_of_on.isoformat(),
                     "source": debt.source,
+                    "confirmed": CONFIRMED_CODES[debt.confirmed],
                 },
             )
         )
@@ -363,6 +381,7 @@ def _read_debt(row: _Row) -> ExportDebt:
     )
     as_of_on = _parse_date(row.get("as_of_date"))
     source = row.get("source")
+    confirmed = _lookup(_CONFIRMED_BY_CODE, row.get("confirmed"), CONFIRMED_CODES.values())
     row.column = ""
     return ExportDebt(
         creditor_name=row.values["creditor_name"],
@@ -380,6 +399,7 @@ def _read_debt(row: _Row) -> ExportDebt:
         status=status,
         as_of_on=as_of_on,
         source=source,
+        confirmed=confirmed,
     )
 
 

@@ -14,7 +14,7 @@ import uuid
 from dataclasses import dataclass
 from datetime import datetime, timedelta
 
-from sqlalchemy import select
+from sqlalchemy import or_, select
 from sqlalchemy.orm import Session, selectinload
 
 from shared.core import clock, jobs
@@ -39,11 +39,28 @@ def directory(session: Session) -> list[Creditor]:
     )
 
 
+def answered_creditors(session: Session, case: Case) -> set[uuid.UUID]:
+    """The creditors that have answered one of the case's inquiries."""
+    return set(
+        session.scalars(
+            select(Inquiry.creditor_id).where(
+                Inquiry.case_id == case.id, Inquiry.status == InquiryStatus.ANSWERED
+            )
+        )
+    )
+
+
 def send_inquiries(
-    session: Session, counsellor: User, case: Case, creditor_ids: list[uuid.UUID]
+    session: Session,
+    counsellor: User,
+    case: Case,
+    creditor_ids: list[uuid.UUID],
+    *,
+    ask_again: bool = False,
 ) -> list[Inquiry]:
     """One inquiry per chosen creditor (skipping those already asked and not answered),
-    each delivered by the worker after the commit."""
+    each delivered by the worker after the commit. A creditor that has answered is asked
+    again only with ``ask_again``: its new answer replaces the earlier one."""
     require_valid(case, clock.today())
     if not creditor_ids:
         raise FieldError("creditors", "Välj minst en borgenär.")
@@ -55,10 +72,21 @@ def send_inquiries(
         )
     )
     creditors = session.scalars(
-        select(Creditor).where(Creditor.id.in_(creditor_ids), Creditor.active.is_(True))
+        select(Creditor)
+        .where(Creditor.id.in_(creditor_ids), Creditor.active.is_(True))
+        .order_by(Creditor.name)
     ).all()
     if len(creditors) != len(set(creditor_ids)):
         raise FieldError("creditors", "En vald borgenär finns inte i registret.")
+    answered = answered_creditors(session, case)
+    again = [c.name for c in creditors if c.id in answered and c.id not in already]
+    if again and not ask_again:
+        raise FieldError(
+            "ask_again",
+            "%(names)s har redan svarat. Ett nytt svar ersätter det tidigare och dess "
+            "skulder. Bekräfta att du vill fråga igen.",
+            names=", ".join(again),
+        )
     sent = []
     for creditor in creditors:
         if creditor.id in already:
@@ -149,13 +177,28 @@ def report(session: Session, case: Case) -> Report:
     return Report(inquiries, answered, len(inquiries))
 
 
-def case_debts(session: Session, case: Case) -> list[Debt]:
-    # The inquiry and its creditor come along: the export names each debt's creditor.
+def _debts(session: Session, case: Case, *criteria) -> list[Debt]:
+    # The inquiry and its creditor come along (the export names each debt's creditor and
+    # agency), and whoever changed or removed a debt (the report names them).
     return list(
         session.scalars(
             select(Debt)
-            .where(Debt.case_id == case.id)
-            .options(selectinload(Debt.inquiry).selectinload(Inquiry.creditor))
+            .where(Debt.case_id == case.id, *criteria)
+            .options(
+                selectinload(Debt.inquiry).selectinload(Inquiry.creditor),
+                selectinload(Debt.changed_by_user),
+                selectinload(Debt.removed_by_user),
+            )
             .order_by(Debt.created_at)
         )
     )
+
+
+def case_debts(session: Session, case: Case) -> list[Debt]:
+    """The debts that count: not replaced by a creditor's newer answer, not removed."""
+    return _debts(session, case, Debt.superseded_at.is_(None), Debt.removed_at.is_(None))
+
+
+def debt_history(session: Session, case: Case) -> list[Debt]:
+    """The debts kept as history: replaced by a newer answer, or removed."""
+    return _debts(session, case, or_(Debt.superseded_at.is_not(None), Debt.removed_at.is_not(None)))

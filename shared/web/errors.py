@@ -42,13 +42,14 @@ def back_to(location: str) -> None:
 
 
 def attach(form: Any, exc: DomainError) -> None:
-    """The message at its field, or among the form's own errors when no field has the
-    name (a row of a table, a field of another form)."""
-    field = getattr(form, exc.field, None) if exc.field else None
-    if field is not None and hasattr(field, "errors"):
-        field.errors = [*field.errors, exc.message]
-    elif form is not None:
-        form.form_errors.append(exc.message)
+    """Each message at its field (a ``FieldErrors`` has several), or among the form's own
+    errors when no field has the name (a row of a table, a field of another form)."""
+    for error in exc.errors:
+        field = getattr(form, error.field, None) if error.field else None
+        if field is not None and hasattr(field, "errors"):
+            field.errors = [*field.errors, error.message]
+        elif form is not None:
+            form.form_errors.append(error.message)
 
 
 def _rollback() -> None:
@@ -69,8 +70,8 @@ def _same_site(url: str | None) -> str | None:
 def handle(exc: DomainError) -> Response:
     _rollback()
     if is_api_request():
-        errors = [{"field": exc.field, "message": exc.message}] if exc.field else None
-        return problem(exc.status, exc.message, code=exc.code, errors=errors)
+        errors = [{"field": e.field, "message": e.message} for e in exc.errors if e.field]
+        return problem(exc.status, exc.message, code=exc.code, errors=errors or None)
     render = g.get("error_render")
     if exc.status == 422 and render is not None:
         attach(g.get("error_form"), exc)

@@ -7,7 +7,11 @@ never echoes more than the cap back. Import the text fields from here, not from 
 
 from __future__ import annotations
 
+from collections.abc import Mapping
+from typing import Any
+
 import wtforms
+from flask import request
 from flask_babel import lazy_gettext as _l
 from flask_wtf import FlaskForm
 from wtforms.validators import DataRequired, Email, Length, Regexp, StopValidation, ValidationError
@@ -112,6 +116,57 @@ class DemoClockForm(FlaskForm):
     )
 
 
+class PostedForm:
+    """A form read straight from what was posted, for pages whose inputs are named by the
+    service's field paths (debt rows ``debts[2].capital``) rather than WTForms fields.
+    ``errors.form_page`` attaches a service's messages by field name (``messages``; one
+    per field), the others to ``form_errors``; ``get`` gives back what was typed."""
+
+    def __init__(self, data: Mapping[str, Any] | None = None) -> None:
+        self.data = request.form if data is None else data
+        self.messages: dict[str, str] = {}
+        self.form_errors: list[str] = []
+
+    def __getattr__(self, name: str) -> _PostedField:
+        if name.startswith("_"):
+            raise AttributeError(name)
+        return _PostedField(self, name)
+
+    def get(self, name: str, default: str = "") -> str:
+        return self.data.get(name, default)
+
+    def getlist(self, name: str) -> list[str]:
+        getlist = getattr(self.data, "getlist", None)
+        return getlist(name) if getlist else [v for v in [self.data.get(name)] if v]
+
+    def error(self, name: str) -> str | None:
+        return self.messages.get(name)
+
+    @property
+    def has_errors(self) -> bool:
+        return bool(self.messages or self.form_errors)
+
+
+class _PostedField:
+    """One input of a ``PostedForm`` as ``errors.attach`` sees a field."""
+
+    def __init__(self, form: PostedForm, name: str) -> None:
+        self._form, self._name = form, name
+
+    @property
+    def errors(self) -> list[str]:
+        message = self._form.messages.get(self._name)
+        return [message] if message else []
+
+    @errors.setter
+    def errors(self, messages: list[str]) -> None:
+        if messages:  # the first message of a field is the one shown
+            self._form.messages.setdefault(self._name, messages[-1])
+
+
+__all__ = ["DemoClockForm", "EmptyForm", "Length", "LoginForm", "PostedForm", "TotpForm"]
+
+
 __all__ = [
     "DemoClockForm",
     "EmailField",
@@ -119,6 +174,7 @@ __all__ = [
     "Length",
     "LoginForm",
     "PasswordField",
+    "PostedForm",
     "StringField",
     "TextAreaField",
     "TotpForm",

@@ -53,3 +53,36 @@ def test_staff_and_anonymous_are_refused(world, make_app, factories):
     assert client.get(f"/cases/{world.case.id}").status_code == 303
     login_staff(client, world.anna)
     assert client.get(f"/cases/{world.case.id}").status_code == 303
+
+
+def test_the_client_sees_a_creditors_newest_answer_once_and_own_debts_apart(world, db, make_app):
+    from shared.counselling import answers
+    from shared.counselling.models import Answer
+    from shared.creditor_link import delivery
+
+    case, anna, web = world["case"], world["anna"], world["web"]
+    for capital, again in (("30 000", False), ("40 000", True)):
+        [inquiry] = inquiries.send_inquiries(db, anna, case, [web.id], ask_again=again)
+        delivery.deliver(db, inquiry.id)
+        item = answers.parse_debt({"kind": "loan", "capital": capital}, creditor_name=web.name)
+        answers.answer(
+            db, inquiry, answer=Answer.YES, debts=[item], source="form", answered_by="user:x"
+        )
+    answers.add_manual_debt(
+        db,
+        case,
+        answers.parse_debt({"creditor_name": "Telia", "capital": "1 500", "kind": "utility"}),
+        by_person_id=case.person_id,
+    )
+    db.commit()
+    client = make_app("client").test_client()
+    login_citizen(client, case.person)
+    html = client.get(f"/cases/{case.id}").get_data(as_text=True)
+    answers_part = html.split("<h3>")[0]
+    assert "svarat, 0 skulder" in answers_part and "svarat, 1 skuld " in answers_part
+    summary, waiting = html.split('id="unconfirmed"')
+    summary = summary.split("<h2>Skuldsammanställning</h2>")[1]
+    assert "40\xa0000,00\xa0kr" in summary
+    assert "70\xa0000,00\xa0kr" not in html and "71\xa0500,00\xa0kr" not in html
+    assert "<dt>Antal skulder</dt><dd>1</dd>" in summary
+    assert "1\xa0500,00\xa0kr" in waiting

@@ -97,3 +97,82 @@ def test_export_queries_do_not_grow_with_the_number_of_debts(world, db, count_qu
     for i in range(6):
         add(db, case, anna, f"B{i}", "100")
     assert queries_for_export() == one, one
+
+
+def test_budget_reports_every_bad_amount_at_its_field(world, db):
+    case, c = world["case"], world["client"]
+    bad = c.post(
+        f"/cases/{case.id}/budget",
+        data={"salary": "25 000", "food": "tre tusen", "housing": "-8 000"},
+    )
+    html = bad.get_data(as_text=True)
+    assert bad.status_code == 422
+    assert '<p class="error" id="food-error">”tre tusen” är inget belopp.' in html
+    assert '<p class="error" id="housing-error">Beloppet får inte vara negativt.</p>' in html
+    assert 'id="salary-error"' not in html and 'value="25 000"' in html  # kept as typed
+    assert db.scalars(select(BudgetEntry)).all() == []
+
+
+def test_unconfirmed_debts_stand_apart_with_their_own_subtotal(world, db):
+    case, anna, c = world["case"], world["anna"], world["client"]
+    add(db, case, anna, "Kreditbanken", "60 000")
+    theirs = answers.add_manual_debt(
+        db,
+        case,
+        answers.parse_debt({"creditor_name": "Telia", "capital": "1 500", "kind": "utility"}),
+        by_person_id=case.person_id,
+    )
+    db.commit()
+    html = c.get(f"/cases/{case.id}/summary").get_data(as_text=True)
+    totals, apart = html.split('id="unconfirmed"')
+    assert "60\xa0000,00\xa0kr" in totals and "61\xa0500,00\xa0kr" not in html
+    assert "Telia" not in totals
+    assert "Summa ej bekräftade (1)" in apart and "1\xa0500,00\xa0kr" in apart
+    export = bossplus.parse_csv(c.get(f"/cases/{case.id}/export.csv").data)
+    assert [(d.creditor_name, d.confirmed) for d in export.debts] == [
+        ("Kreditbanken", True),
+        ("Telia", False),
+    ]
+    answers.confirm_debt(db, anna, theirs)
+    db.commit()
+    html = c.get(f"/cases/{case.id}/summary").get_data(as_text=True)
+    assert "61\xa0500,00\xa0kr" in html and 'id="unconfirmed"' not in html
+
+
+def test_a_creditor_asked_again_is_counted_once_in_summary_plan_and_export(world, db):
+    from shared.counselling import inquiries
+    from shared.counselling.models import Answer
+    from shared.creditor_link import delivery
+
+    case, anna, c, web = world["case"], world["anna"], world["client"], world["web"]
+
+    def answer(capital, **kw):
+        [inquiry] = inquiries.send_inquiries(db, anna, case, [web.id], **kw)
+        delivery.deliver(db, inquiry.id)
+        item = answers.parse_debt(
+            {"kind": "loan", "capital": capital, "reference": "NI-1"},
+            creditor_name=web.name,
+        )
+        answers.answer(
+            db, inquiry, answer=Answer.YES, debts=[item], source="form", answered_by="user:x"
+        )
+        db.commit()
+
+    def seen():
+        summary = c.get(f"/cases/{case.id}/summary").get_data(as_text=True)
+        plan = c.get(f"/cases/{case.id}/plan?months=10").get_data(as_text=True)
+        export = bossplus.parse_csv(c.get(f"/cases/{case.id}/export.csv").data)
+        return summary, plan, [d.capital_ore for d in export.debts]
+
+    c.post(f"/cases/{case.id}/budget", data={"salary": "20 000", "housing": "10 000"})
+    answer("30 000")
+    summary, plan, exported = seen()
+    assert "30\xa0000,00\xa0kr" in summary and exported == [3_000_000]
+    answer("40 000", ask_again=True)  # the agency's newer statement of the same claim
+    summary, plan, exported = seen()
+    assert exported == [4_000_000]  # not [3 000 000, 4 000 000]
+    assert "70\xa0000,00\xa0kr" not in summary
+    assert summary.split("<dt>Antal skulder</dt><dd>")[1].startswith("1<")
+    # The plan shares the 10 000 kr surplus over the 40 000 kr claim only: 4 000 kr a month.
+    assert "4\xa0000,00\xa0kr" in plan and "70\xa0000,00\xa0kr" not in plan
+    assert "Historik" in summary

@@ -494,6 +494,19 @@ def test_422_lists_every_field_error_with_its_path(world, db):
     assert inquiry.status == InquiryStatus.DELIVERED and debts_of(db, inquiry) == []
 
 
+def test_a_yes_without_debts_is_422_at_debts(world, db):
+    inquiry = world["inquiry"]
+    for body in ({"answer": "yes", "debts": []}, {"answer": "yes"}):
+        r = post(world, answer_path(inquiry), body)
+        assert r.status_code == 422 and r.mimetype == PROBLEM, body
+        assert r.json["code"] == "invalid_answer"
+        assert [e["field"] for e in r.json["errors"]] == ["debts"]
+        assert "minst en skuld" in r.json["errors"][0]["message"]
+    db.expire_all()
+    assert inquiry.status == InquiryStatus.DELIVERED and inquiry.answer is None
+    assert db.scalars(select(FullmaktSubscription)).all() == []  # a refused yes follows nothing
+
+
 def test_an_answer_after_the_fullmakt_was_revoked_is_409(world, db):
     case = world.case
     fullmakt_service.revoke(db, case.person, case.fullmakt)
@@ -692,7 +705,7 @@ def test_subscriptions_page_by_cursor(world, five, db):
             db,
             inquiry,
             answer=Answer.YES,
-            debts=[],
+            debts=[answers.DebtInput("Banken AB", "L-1", "loan", "undisputed", 100_000)],
             source="api",
             answered_by=f"api:{uuid.uuid4()}",
             send_fullmakt=False,
@@ -778,7 +791,7 @@ def test_deliveries_page_by_cursor(world, db, endpoint, five):
             db,
             inquiry,
             answer=Answer.YES,
-            debts=[],
+            debts=[answers.DebtInput("Banken AB", "L-1", "loan", "undisputed", 100_000)],
             source="api",
             answered_by=f"api:{uuid.uuid4()}",
         )

@@ -258,6 +258,36 @@ def test_the_answer_and_the_debts_must_agree(world):
     assert "nej-svar kan inte ha skulder" in no_with_debts.get_data(as_text=True)
 
 
+def test_a_yes_with_only_blank_rows_is_refused_by_the_service_at_debts(world, db):
+    c, inquiry = world["client"], world["inquiry"]
+    data = {"answer": "yes", "debts[0].status": "undisputed", "debts[1].reference": " "}
+    r = c.post(f"/inquiries/{inquiry.id}/answer", data=data, headers=HX)
+    html = r.get_data(as_text=True)
+    assert r.status_code == 422 and f'id="inquiry-{inquiry.id}"' in html
+    assert "Fyll i minst en skuld för ett ja-svar." in html
+    db.expire_all()
+    assert inquiry.status == InquiryStatus.DELIVERED and debts_of(db, inquiry) == []
+
+
+def test_every_bad_row_gets_its_message_and_rows_beyond_the_cap_are_refused(world, db):
+    c, url = world["client"], f"/inquiries/{world['inquiry'].id}/answer"
+    two_bad = {
+        "answer": "yes",
+        "debts[0].kind": "boat",
+        "debts[0].capital": "100",
+        "debts[1].kind": "loan",
+        "debts[1].capital": "tio",
+    }
+    html = c.post(url, data=two_bad, headers=HX).get_data(as_text=True)
+    assert re.search(r'id="debts-0-kind-error">Okänd skuldtyp', html)
+    assert re.search(r'id="debts-1-capital-error">”tio” är inget belopp', html)
+    beyond = {"answer": "yes", "debts[100].kind": "loan", "debts[100].capital": "100"}
+    r = c.post(url, data=beyond, headers=HX)
+    assert r.status_code == 422 and "Högst 100 skulder i ett svar." in r.get_data(as_text=True)
+    db.expire_all()
+    assert debts_of(db, world["inquiry"]) == []
+
+
 def test_add_a_debt_row(world):
     c, inquiry = world.client, world.inquiry
     r = c.get(f"/inquiries/{inquiry.id}/debt-rows/3", headers=HX)

@@ -34,7 +34,7 @@ HEADER = (
     "record_type;client_name;personnummer;municipality;counsellor;export_date;"
     "creditor_name;creditor_orgnr;creditor_reference;agency_name;agency_orgnr;"
     "agency_reference;kind;kfm_malnummer;capital;interest;fees;total;interest_rate;"
-    "status;as_of_date;source;person;category;amount_per_month"
+    "status;as_of_date;source;confirmed;person;category;amount_per_month"
 )
 DEBTS = [
     ExportDebt(
@@ -72,6 +72,7 @@ DEBTS = [
         status="plan",
         as_of_on=date(2026, 10, 31),
         source="manual",
+        confirmed=False,  # the client added it; the counsellor has not confirmed it
     ),
 ]
 BUDGET = [
@@ -101,7 +102,7 @@ def test_file_is_utf8_with_bom_semicolons_and_crlf():
 
 def test_client_record_comes_first():
     assert lines(exported())[1] == (
-        "CLIENT;Åsa Öberg;19780514-2390;Skövde kommun;Berit Rådgivare;2026-11-24" + ";" * 19
+        "CLIENT;Åsa Öberg;19780514-2390;Skövde kommun;Berit Rådgivare;2026-11-24" + ";" * 20
     )
 
 
@@ -110,7 +111,7 @@ def test_debt_record_with_every_column():
     assert row == (
         "DEBT" + ";" * 6 + '"Kredit; Finans AB";556036-0793;L-88231;Inkasso Nord AB;'
         "556677-8899;IN 2026/114;lån;0123-4567-8;1234,50;0,05;180,00;1414,55;19,95;hos_kfm;"
-        "2026-11-02;api;;;"
+        "2026-11-02;api;ja;;;"
     )
 
 
@@ -150,6 +151,53 @@ def test_round_trip_gives_back_the_input():
     assert parse_csv(exported()) == BossPlusExport(
         client=CLIENT, export_on=AS_OF, debts=tuple(DEBTS), budget=tuple(BUDGET)
     )
+
+
+def test_an_unconfirmed_debt_is_marked_and_read_back():
+    records = list(
+        csv.DictReader(io.StringIO(exported().decode("utf-8-sig"), newline=""), delimiter=";")
+    )
+    assert [r["confirmed"] for r in records if r["record_type"] == "DEBT"] == ["ja", "ja", "nej"]
+    assert [d.confirmed for d in parse_csv(exported()).debts] == [True, True, False]
+    (problem,) = _problems(_replace(exported(), ";api;ja;", ";api;kanske;"))
+    assert problem[:2] == (3, "confirmed") and "'kanske'" in problem[2]
+
+
+def test_an_agency_collecting_for_the_original_creditor_fills_both_columns():
+    line = DebtLine(
+        "c1",
+        "Nordisk Inkasso AB",
+        "utility",
+        150_000,
+        0,
+        18_000,
+        "undisputed",
+        reference="NI-2026-7",
+    )
+    debt = ExportDebt.from_debt_line(
+        line,
+        as_of_on=date(2026, 11, 1),
+        source="form",
+        creditor_name="Telia",
+        creditor_reference="",
+        agency_name="Nordisk Inkasso AB",
+        agency_orgnr="556677-8899",
+        agency_reference="NI-2026-7",
+    )
+    data = export_csv(CLIENT, [debt], [], AS_OF)
+    record = next(
+        r
+        for r in csv.DictReader(io.StringIO(data.decode("utf-8-sig"), newline=""), delimiter=";")
+        if r["record_type"] == "DEBT"
+    )
+    assert (record["creditor_name"], record["creditor_reference"]) == ("Telia", "")
+    assert (record["agency_name"], record["agency_orgnr"], record["agency_reference"]) == (
+        "Nordisk Inkasso AB",
+        "556677-8899",
+        "NI-2026-7",
+    )
+    (read,) = parse_csv(data).debts
+    assert read == debt and read.creditor_name == "Telia" and read.agency_name.startswith("Nordisk")
 
 
 def test_round_trip_of_an_empty_case():
@@ -225,6 +273,7 @@ def test_parse_kronor_rejects_other_forms(text):
         ({"creditor_orgnr": "5560360793"}, "organisationsnummer"),
         ({"agency_orgnr": "556036-0794"}, "organisationsnummer"),
         ({"source": "client"}, "Okänd källa"),
+        ({"confirmed": "nej"}, "sant eller falskt"),
         ({"kind": "lån"}, "Okänd skuldtyp"),
         ({"status": "hos_kfm"}, "Okänd status"),
         ({"creditor_name": ""}, "namn saknas"),

@@ -5,18 +5,18 @@ from __future__ import annotations
 
 import uuid
 
-from flask import Blueprint, abort, flash, render_template, request, url_for
+from flask import Blueprint, abort, flash, request, url_for
 from flask_babel import gettext as _
 from flask_login import current_user
 
-from shared.core.errors import FieldError, NotAllowed
 from shared.counselling import answers, compilation, inquiries
 from shared.counselling.models import Case
 from shared.counselling.rules.debts import KIND_LABELS, STATUS_LABELS
 from shared.security import audit
-from shared.web import htmx
+from shared.web import errors, htmx
 from shared.web.access import access, citizen
 from shared.web.factory import db_session
+from shared.web.forms import PostedForm
 
 bp = Blueprint("case", __name__, url_prefix="/cases/<uuid:case_id>", template_folder="../templates")
 
@@ -43,13 +43,15 @@ def show(case_id: uuid.UUID):
         subject_id=case.id,
         reason="klientens egen vy",
     )
+    compiled = compilation.compile_debts(session, case, history=False)
     response = htmx.render(
         "client/case/page.html",
         "client/case/_report.html",
         case=case,
         report=report,
-        debts=inquiries.case_debts(session, case),
-        summary=compilation.summary(session, case),
+        debts=[*compiled.confirmed, *compiled.unconfirmed],
+        compiled=compiled,
+        summary=compiled.summary,
         plan=compilation.plan(session, case, case.plan_months),
         kinds=KIND_LABELS,
         statuses=STATUS_LABELS,
@@ -59,28 +61,34 @@ def show(case_id: uuid.UUID):
     return response
 
 
+DEBT_PAGE = "client/case/debt_form.html"
+DEBT_PARTIAL = "client/case/_debt_form.html"
+
+
+def _render_debt_form(case: Case, form: PostedForm, status: int = 200):
+    return htmx.render(
+        DEBT_PAGE,
+        DEBT_PARTIAL,
+        status,
+        case=case,
+        kinds=KIND_LABELS,
+        statuses=STATUS_LABELS,
+        form=form,
+        errors=form.messages,
+    )
+
+
 @bp.route("/debts/new", methods=["GET", "POST"])
 @access(citizen())
 def add_debt(case_id: uuid.UUID):
     """A debt from a letter; the counsellor confirms it before it counts in the plan."""
     case = load_case(case_id)
-    ctx = {
-        "case": case,
-        "kinds": KIND_LABELS,
-        "statuses": STATUS_LABELS,
-        "form": request.form,
-        "errors": {},
-    }
-    if request.method == "POST":
-        try:
-            item = answers.parse_debt(request.form)
-            answers.add_manual_debt(db_session(), case, item, by_person_id=current_user.person.id)
-        except FieldError as exc:
-            ctx["errors"] = {exc.field: exc.message}
-            return render_template("client/case/debt_form.html", **ctx), 422
-        except NotAllowed as exc:
-            flash(str(exc), "error")
-            return htmx.redirect(url_for("case.show", case_id=case.id))
-        flash(_("Skulden är tillagd. Din rådgivare går igenom den."), "success")
-        return htmx.redirect(url_for("case.show", case_id=case.id))
-    return render_template("client/case/debt_form.html", **ctx)
+    if request.method == "GET":
+        return _render_debt_form(case, PostedForm({}))
+    form = PostedForm()
+    errors.form_page(form, lambda: _render_debt_form(case, form, 422))
+    errors.back_to(url_for("case.show", case_id=case.id))
+    item = answers.parse_debt(form.data)
+    answers.add_manual_debt(db_session(), case, item, by_person_id=current_user.person.id)
+    flash(_("Skulden är tillagd. Din rådgivare går igenom den."), "success")
+    return htmx.redirect(url_for("case.show", case_id=case.id))

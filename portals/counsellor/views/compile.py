@@ -2,17 +2,16 @@
 
 from __future__ import annotations
 
+import re
 import uuid
 
-from flask import Blueprint, Response, flash, render_template, request, url_for
+from flask import Blueprint, Response, flash, request, url_for
 from flask_babel import gettext as _
 from flask_login import current_user
 
 from portals.counsellor.views.report import load_case
-from shared.core.errors import FieldError, NotAllowed
 from shared.core.money import format_kronor_plain
 from shared.counselling import compilation
-from shared.counselling.inquiries import case_debts
 from shared.counselling.rules.budget import (
     EXPENSE,
     HOUSEHOLD,
@@ -23,9 +22,10 @@ from shared.counselling.rules.budget import (
 )
 from shared.counselling.rules.debts import KIND_LABELS, STATUS_LABELS
 from shared.security import audit
-from shared.web import htmx
+from shared.web import errors, htmx
 from shared.web.access import access, case_owner
 from shared.web.factory import db_session
+from shared.web.forms import PostedForm
 
 bp = Blueprint(
     "compile", __name__, url_prefix="/cases/<uuid:case_id>", template_folder="../templates"
@@ -41,21 +41,47 @@ def budget_groups():
     ]
 
 
+SUMMARY_PAGE = "counsellor/compile/summary.html"
+SUMMARY_PARTIAL = "counsellor/compile/_partials/summary.html"
+BUDGET_PAGE = "counsellor/compile/budget.html"
+BUDGET_PARTIAL = "counsellor/compile/_partials/budget_form.html"
+PLAN_PAGE = "counsellor/compile/plan.html"
+PLAN_PARTIAL = "counsellor/compile/_partials/plan.html"
+
+
 @bp.get("/summary")
 @access(case_owner())
 def summary(case_id: uuid.UUID):
+    """The compilation: the confirmed debts with their totals, the debts the client added
+    that are not confirmed yet apart (with their own subtotal), and the history."""
     case = load_case(case_id)
     session = db_session()
     audit.record(
         session, current_user.actor, "case.summary_viewed", subject_type="case", subject_id=case.id
     )
-    return render_template(
-        "counsellor/compile/summary.html",
+    return htmx.render(
+        SUMMARY_PAGE,
+        SUMMARY_PARTIAL,
         case=case,
-        summary=compilation.summary(session, case),
-        debts=case_debts(session, case),
+        compiled=compilation.compile_debts(session, case),
         kinds=KIND_LABELS,
         statuses=STATUS_LABELS,
+    )
+
+
+def _render_budget(case, form: PostedForm, status: int = 200):
+    _lines, totals = compilation.budget(db_session(), case)
+    return htmx.render(
+        BUDGET_PAGE,
+        BUDGET_PARTIAL,
+        status,
+        case=case,
+        groups=budget_groups(),
+        values=form.data,
+        errors=form.messages,
+        form_errors=form.form_errors,
+        totals=totals,
+        expense=EXPENSE,
     )
 
 
@@ -64,54 +90,28 @@ def summary(case_id: uuid.UUID):
 def budget(case_id: uuid.UUID):
     case = load_case(case_id)
     session = db_session()
-    errors, values = {}, {}
     if request.method == "POST":
-        values = {k: v for k, v in request.form.items() if k != "csrf_token"}
-        try:
-            compilation.save_budget(session, current_user.user, case, values)
-        except FieldError as exc:
-            errors = {exc.field: exc.message}
-        except NotAllowed as exc:
-            flash(str(exc), "error")
-            return htmx.redirect(url_for("compile.budget", case_id=case.id))
-        else:
-            flash(_("Budgeten är sparad."), "success")
-            return htmx.redirect(url_for("compile.plan", case_id=case.id))
-    else:
-        audit.record(
-            session,
-            current_user.actor,
-            "case.budget_viewed",
-            subject_type="case",
-            subject_id=case.id,
-        )
-        values = {
-            e.category: format_kronor_plain(e.amount_ore)
-            for e in compilation.budget_entries(session, case)
-        }
-    _lines, totals = compilation.budget(session, case)
-    return render_template(
-        "counsellor/compile/budget.html",
-        case=case,
-        groups=budget_groups(),
-        values=values,
-        errors=errors,
-        totals=totals,
-        expense=EXPENSE,
-    ), (422 if errors else 200)
+        form = PostedForm({k: v for k, v in request.form.items() if k != "csrf_token"})
+        errors.form_page(form, lambda: _render_budget(case, form, 422))
+        errors.back_to(url_for("compile.budget", case_id=case.id))
+        compilation.save_budget(session, current_user.user, case, dict(form.data))
+        flash(_("Budgeten är sparad."), "success")
+        return htmx.redirect(url_for("compile.plan", case_id=case.id))
+    audit.record(
+        session,
+        current_user.actor,
+        "case.budget_viewed",
+        subject_type="case",
+        subject_id=case.id,
+    )
+    values = {
+        e.category: format_kronor_plain(e.amount_ore)
+        for e in compilation.budget_entries(session, case)
+    }
+    return _render_budget(case, PostedForm(values))
 
 
-@bp.get("/plan")
-@access(case_owner())
-def plan(case_id: uuid.UUID):
-    case = load_case(case_id)
-    months = request.args.get("months", str(case.plan_months))
-    error = None
-    try:
-        view = compilation.plan(db_session(), case, int(months) if months.isdigit() else 0)
-    except FieldError as exc:
-        error = exc.message
-        view = compilation.plan(db_session(), case, case.plan_months)
+def _render_plan(case, view, form: PostedForm, status: int = 200):
     audit.record(
         db_session(),
         current_user.actor,
@@ -119,9 +119,33 @@ def plan(case_id: uuid.UUID):
         subject_type="case",
         subject_id=case.id,
     )
-    return render_template(
-        "counsellor/compile/plan.html", case=case, view=view, months=months, error=error
-    ), (422 if error else 200)
+    return htmx.render(
+        PLAN_PAGE,
+        PLAN_PARTIAL,
+        status,
+        case=case,
+        view=view,
+        months=form.get("months"),
+        error=form.error("months"),
+    )
+
+
+@bp.get("/plan")
+@access(case_owner())
+def plan(case_id: uuid.UUID):
+    """The repayment proposal over ``months`` (the case's own length unless asked); a
+    length out of range is said at the field, with the proposal over the case's length."""
+    case = load_case(case_id)
+    months = request.args.get("months", str(case.plan_months)).strip()
+    form = PostedForm({"months": months})
+    errors.form_page(
+        form,
+        lambda: _render_plan(
+            case, compilation.plan(db_session(), case, case.plan_months), form, 422
+        ),
+    )
+    number = int(months) if re.fullmatch(r"\d{1,4}", months) else 0
+    return _render_plan(case, compilation.plan(db_session(), case, number), form)
 
 
 @bp.get("/export.csv")

@@ -1,27 +1,36 @@
-"""Inquiries and the live report of a case: pick creditors and send, follow the answers
-as they arrive, type in answers that came by post, add and confirm debts by hand."""
+"""Inquiries and the live report of a case: pick creditors and send (asking a creditor
+that has answered again only when the counsellor confirms it), follow the answers as they
+arrive, type in answers that came by post. Debts by hand: ``views/debts.py``."""
 
 from __future__ import annotations
 
+import re
 import uuid
 
-from flask import Blueprint, abort, flash, render_template, request, url_for
+from flask import Blueprint, abort, flash, request, url_for
 from flask_babel import gettext as _
 from flask_babel import ngettext
 from flask_login import current_user
 
-from shared.core.errors import FieldError, NotAllowed
 from shared.counselling import answers, inquiries, queries
-from shared.counselling.models import Answer, Debt, Inquiry, InquiryStatus
+from shared.counselling.models import Answer, Inquiry, InquiryStatus
 from shared.counselling.rules.debts import KIND_LABELS, STATUS_LABELS
 from shared.security import audit
-from shared.web import htmx
+from shared.web import errors, htmx
 from shared.web.access import access, case_owner
 from shared.web.factory import db_session
+from shared.web.forms import PostedForm
 
 bp = Blueprint(
     "report", __name__, url_prefix="/cases/<uuid:case_id>", template_folder="../templates"
 )
+
+REPORT_PAGE = "counsellor/report/page.html"
+REPORT_PARTIAL = "counsellor/report/_partials/report.html"
+SEND_PARTIAL = "counsellor/report/_partials/send_form.html"
+ANSWER_PAGE = "counsellor/report/answer.html"
+ANSWER_PARTIAL = "counsellor/report/_partials/answer_form.html"
+ANSWER_ROWS = 3  # debt rows the answer form starts with
 
 
 def load_case(case_id: uuid.UUID):
@@ -31,7 +40,7 @@ def load_case(case_id: uuid.UUID):
     return case
 
 
-def report_context(case) -> dict:
+def report_context(case, form: PostedForm | None = None) -> dict:
     session = db_session()
     report = inquiries.report(session, case)
     asked = {i.creditor_id for i in report.inquiries if i.status != InquiryStatus.ANSWERED}
@@ -40,10 +49,13 @@ def report_context(case) -> dict:
         "report": report,
         "directory": inquiries.directory(session),
         "asked": asked,
+        "answered": inquiries.answered_creditors(session, case),
         "debts": inquiries.case_debts(session, case),
+        "history": inquiries.debt_history(session, case),
         "can_collect": case.fullmakt is not None and case.status.value == "active",
         "kinds": KIND_LABELS,
         "statuses": STATUS_LABELS,
+        "send_form": form or PostedForm({}),
     }
 
 
@@ -60,9 +72,7 @@ def report(case_id: uuid.UUID):
         subject_type="case",
         subject_id=case.id,
     )
-    response = htmx.render(
-        "counsellor/report/page.html", "counsellor/report/_partials/report.html", **ctx
-    )
+    response = htmx.render(REPORT_PAGE, REPORT_PARTIAL, **ctx)
     done = ctx["report"].total and ctx["report"].answered == ctx["report"].total
     if done and htmx.wants_partial():
         response.status_code = htmx.STOP_POLLING
@@ -72,21 +82,25 @@ def report(case_id: uuid.UUID):
 @bp.post("/inquiries")
 @access(case_owner())
 def send(case_id: uuid.UUID):
+    """Send inquiries to the chosen creditors. A creditor that has answered already is
+    asked again only once the counsellor has seen the warning and ticked ``ask_again``."""
     case = load_case(case_id)
     try:
         chosen = [uuid.UUID(v) for v in request.form.getlist("creditor")]
     except ValueError:
         abort(400)
-    try:
-        sent = inquiries.send_inquiries(db_session(), current_user.user, case, chosen)
-    except (FieldError, NotAllowed) as exc:
-        ctx = report_context(case) | {"send_error": getattr(exc, "message", str(exc))}
-        return htmx.render(
-            "counsellor/report/page.html",
-            "counsellor/report/_partials/report.html",
-            status=422,
-            **ctx,
-        )
+    form = PostedForm()
+    errors.form_page(
+        form, lambda: htmx.render(REPORT_PAGE, SEND_PARTIAL, 422, **report_context(case, form))
+    )
+    errors.back_to(url_for("report.report", case_id=case.id))
+    sent = inquiries.send_inquiries(
+        db_session(),
+        current_user.user,
+        case,
+        chosen,
+        ask_again=request.form.get("ask_again") == "1",
+    )
     flash(
         ngettext("%(num)d förfrågan skickas.", "%(num)d förfrågningar skickas.", len(sent))
         if sent
@@ -103,13 +117,27 @@ def _load_inquiry(case, inquiry_id: uuid.UUID) -> Inquiry:
     return inquiry
 
 
-def _debt_rows(form) -> list[dict]:
-    rows = []
-    for i in range(int(form.get("rows", "1") or 1)):
-        row = {k.split(".", 1)[1]: v for k, v in form.items() if k.startswith(f"debts[{i}].")}
-        if any(v.strip() for k, v in row.items() if k not in {"kind", "status"}):
-            rows.append(row)
-    return rows
+def _row_count(form: PostedForm) -> int:
+    """How many debt rows to show: what the form said, when that is a sensible number."""
+    raw = form.get("rows", "").strip()
+    if re.fullmatch(r"\d{1,3}", raw) and 1 <= int(raw) <= answers.MAX_DEBTS:
+        return int(raw)
+    return ANSWER_ROWS
+
+
+def _render_answer(case, inquiry, form: PostedForm, status: int = 200):
+    return htmx.render(
+        ANSWER_PAGE,
+        ANSWER_PARTIAL,
+        status,
+        case=case,
+        inquiry=inquiry,
+        kinds=KIND_LABELS,
+        statuses=STATUS_LABELS,
+        rows=_row_count(form),
+        form=form,
+        errors=form.messages,
+    )
 
 
 @bp.route("/inquiries/<uuid:inquiry_id>/answer", methods=["GET", "POST"])
@@ -118,86 +146,24 @@ def manual_answer(case_id: uuid.UUID, inquiry_id: uuid.UUID):
     """Type in an answer that came by post (or by phone) from a creditor."""
     case = load_case(case_id)
     inquiry = _load_inquiry(case, inquiry_id)
-    ctx = {
-        "case": case,
-        "inquiry": inquiry,
-        "kinds": KIND_LABELS,
-        "statuses": STATUS_LABELS,
-        "rows": 3,
-        "form": request.form,
-        "errors": {},
-    }
-    if request.method == "POST":
-        choice = request.form.get("answer")
-        try:
-            if choice not in ("yes", "no"):
-                raise FieldError("answer", _("Välj om borgenären har en kundrelation."))
-            rows = _debt_rows(request.form)
-            if choice == "yes" and not rows:
-                raise FieldError("debts[0].capital", _("Fyll i minst en skuld för ett ja-svar."))
-            debts = (
-                [
-                    answers.parse_debt(
-                        row, prefix=f"debts[{i}].", creditor_name=inquiry.creditor.name
-                    )
-                    for i, row in enumerate(rows)
-                ]
-                if choice == "yes"
-                else []
-            )
-            answers.answer(
-                db_session(),
-                inquiry,
-                answer=Answer(choice),
-                debts=debts,
-                source="manual",
-                answered_by=f"user:{current_user.user.id}",
-            )
-        except FieldError as exc:
-            ctx["errors"] = {exc.field: exc.message}
-            return render_template("counsellor/report/answer.html", **ctx), 422
-        except NotAllowed as exc:
-            flash(str(exc), "error")
-            return htmx.redirect(url_for("report.report", case_id=case.id))
-        flash(_("Svaret från %(name)s är registrerat.", name=inquiry.creditor.name), "success")
-        return htmx.redirect(url_for("report.report", case_id=case.id))
-    return render_template("counsellor/report/answer.html", **ctx)
-
-
-@bp.route("/debts/new", methods=["GET", "POST"])
-@access(case_owner())
-def add_debt(case_id: uuid.UUID):
-    """A debt from a letter the client brought."""
-    case = load_case(case_id)
-    ctx = {
-        "case": case,
-        "kinds": KIND_LABELS,
-        "statuses": STATUS_LABELS,
-        "form": request.form,
-        "errors": {},
-    }
-    if request.method == "POST":
-        try:
-            item = answers.parse_debt(request.form)
-            answers.add_manual_debt(db_session(), case, item, by_user=current_user.user)
-        except FieldError as exc:
-            ctx["errors"] = {exc.field: exc.message}
-            return render_template("counsellor/report/debt_form.html", **ctx), 422
-        except NotAllowed as exc:
-            flash(str(exc), "error")
-            return htmx.redirect(url_for("report.report", case_id=case.id))
-        flash(_("Skulden är tillagd."), "success")
-        return htmx.redirect(url_for("report.report", case_id=case.id))
-    return render_template("counsellor/report/debt_form.html", **ctx)
-
-
-@bp.post("/debts/<uuid:debt_id>/confirm")
-@access(case_owner())
-def confirm_debt(case_id: uuid.UUID, debt_id: uuid.UUID):
-    case = load_case(case_id)
-    debt = db_session().get(Debt, debt_id)
-    if debt is None or debt.case_id != case.id:
-        abort(404)
-    answers.confirm_debt(db_session(), current_user.user, debt)
-    flash(_("Skulden är bekräftad."), "success")
+    form = PostedForm()
+    if request.method == "GET":
+        return _render_answer(case, inquiry, PostedForm({}))
+    choice = request.form.get("answer")
+    if choice not in ("yes", "no"):
+        form.messages["answer"] = _("Välj om borgenären har en kundrelation.")
+        return _render_answer(case, inquiry, form, 422)
+    errors.form_page(form, lambda: _render_answer(case, inquiry, form, 422))
+    errors.back_to(url_for("report.report", case_id=case.id))
+    rows = answers.read_debt_rows(request.form, count=request.form.get("rows"))
+    debts = answers.parse_debts(answers.filled_rows(rows), creditor_name=inquiry.creditor.name)
+    answers.answer(
+        db_session(),
+        inquiry,
+        answer=Answer(choice),
+        debts=debts,
+        source="manual",
+        answered_by=f"user:{current_user.user.id}",
+    )
+    flash(_("Svaret från %(name)s är registrerat.", name=inquiry.creditor.name), "success")
     return htmx.redirect(url_for("report.report", case_id=case.id))

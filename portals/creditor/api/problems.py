@@ -14,15 +14,21 @@ from typing import Any
 from flask import Response
 from flask_babel import gettext as _
 
+from shared.core.errors import FieldError
+from shared.counselling.answers import MAX_DEBTS
 from shared.counselling.rules.debts import KIND_LABELS, STATUS_LABELS
 from shared.web.problems import problem
 
-MAX_DEBTS = 100
 DEBT_TEXT_FIELDS = ("reference", "kind", "status", "original_creditor", "kfm_case", "note")
 
 
 def invalid(errors: list[dict[str, str]], *, code: str = "invalid_request") -> Response:
     return problem(422, _("Begäran innehåller fel; se errors."), code=code, errors=errors)
+
+
+def field_errors_of(exc: FieldError) -> list[dict[str, str]]:
+    """A service's field errors (a ``FieldErrors`` has several) as ``errors``."""
+    return [{"field": e.field or "body", "message": e.message} for e in exc.errors]
 
 
 def field_path(loc: Iterable[Any]) -> str:

@@ -28,6 +28,7 @@ from pydantic import (
 
 from portals.creditor.api import pagination
 from shared.core import clock
+from shared.counselling.answers import MAX_DEBTS
 from shared.counselling.models import InquiryStatus
 from shared.counselling.rules.debts import KIND_LABELS, STATUS_LABELS
 from shared.creditor_link.idempotency import MAX_KEY_LENGTH
@@ -195,11 +196,34 @@ class DebtIn(BaseModel):
 
 class AnswerIn(BaseModel):
     """Svaret: no (ingen kundrelation, inga skulder) eller yes (kunden har skulder hos
-    er)."""
+    er, minst en)."""
+
+    # The service's rule, in the document too: a yes carries at least one debt, a no none.
+    model_config = ConfigDict(
+        json_schema_extra={
+            "allOf": [
+                {
+                    "if": {"properties": {"answer": {"const": "yes"}}},
+                    "then": {
+                        "required": ["debts"],
+                        "properties": {"debts": {"type": "array", "minItems": 1}},
+                    },
+                },
+                {
+                    "if": {"properties": {"answer": {"const": "no"}}},
+                    "then": {
+                        "properties": {
+                            "debts": {"anyOf": [{"type": "array", "maxItems": 0}, {"type": "null"}]}
+                        }
+                    },
+                },
+            ]
+        }
+    )
 
     answer: Literal["yes", "no"]
     debts: list[DebtIn] | None = Field(
-        None, max_length=100, description="Skulderna vid yes; tom eller utelämnad vid no."
+        None, max_length=MAX_DEBTS, description="Skulderna vid yes; tom eller utelämnad vid no."
     )
     send_fullmakt: StrictBool = Field(
         True,

@@ -21,11 +21,10 @@ from flask_babel import gettext as _
 from flask_babel import lazy_gettext as _l
 
 from portals.creditor.api import auth, idempotency, pagination, reference, schemas
-from portals.creditor.api.problems import invalid
+from portals.creditor.api.problems import field_errors_of, invalid
 from portals.creditor.api.spec import ERRORS, document, operation
 from shared.core.errors import FieldError, NotAllowed
 from shared.counselling import answers
-from shared.counselling.answers import parse_debt
 from shared.counselling.models import Answer, Case, Debt, Fullmakt, Inquiry, InquiryStatus
 from shared.creditor_link import customer_inquiries, subscriptions, webhooks
 from shared.creditor_link import inbox as queries
@@ -298,22 +297,21 @@ def answer_inquiry(inquiry_id: uuid.UUID, json: schemas.AnswerIn):
     """Besvara en kundfråga
 
     {"answer": "no"} (ingen kundrelation) eller {"answer": "yes", "debts": [...]} med
-    beloppen i öre. Ett nej kan senare ändras till ja; annars är en besvarad fråga en 409,
-    liksom när fullmakten inte längre gäller. Ett ja prenumererar er på fullmaktens
-    händelser och skickar fullmakten till ert system (fullmakt.sent) om send_fullmakt är
-    true och ni har en webhook-mottagare.
+    minst en skuld, beloppen i öre. Ett nej kan senare ändras till ja; annars är en
+    besvarad fråga en 409, liksom när fullmakten inte längre gäller. Ett ja prenumererar
+    er på fullmaktens händelser och skickar fullmakten till ert system (fullmakt.sent) om
+    send_fullmakt är true och ni har en webhook-mottagare.
     """
     session = db_session()
     found = _load(inquiry_id)
-    debts, errors = [], []
-    for i, item in enumerate(json.debts or []):
-        data = {k: v for k, v in item.model_dump().items() if v is not None}
-        try:
-            debts.append(parse_debt(data, prefix=f"debts[{i}].", creditor_name=found.creditor.name))
-        except FieldError as exc:
-            errors.append({"field": exc.field, "message": exc.message})
-    if errors:
-        abort(invalid(errors, code="invalid_answer"))
+    rows = {
+        i: {k: v for k, v in item.model_dump().items() if v is not None}
+        for i, item in enumerate(json.debts or [])
+    }
+    try:
+        debts = answers.parse_debts(rows, creditor_name=found.creditor.name)
+    except FieldError as exc:
+        abort(invalid(field_errors_of(exc), code="invalid_answer"))
     try:
         answers.answer(
             session,
@@ -325,7 +323,7 @@ def answer_inquiry(inquiry_id: uuid.UUID, json: schemas.AnswerIn):
             send_fullmakt=json.send_fullmakt,
         )
     except FieldError as exc:
-        abort(invalid([{"field": exc.field, "message": exc.message}], code="invalid_answer"))
+        abort(invalid(field_errors_of(exc), code="invalid_answer"))
     except NotAllowed as exc:
         code = (
             "already_answered" if found.status == InquiryStatus.ANSWERED else "fullmakt_not_valid"

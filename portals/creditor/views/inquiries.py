@@ -194,10 +194,6 @@ def answer(inquiry_id: uuid.UUID):
     if form.validate_on_submit():
         try:
             debts = parse_rows(rows, inquiry.creditor.name)
-            if form.answer.data == Answer.YES and not debts:
-                raise FieldError(
-                    "debts", _("Fyll i minst en skuld, eller svara ”Ingen kundrelation”.")
-                )
             if change and form.answer.data != Answer.YES:
                 raise FieldError("answer", _("Svaret kan bara ändras till ja."))
             answers.answer(

@@ -17,6 +17,7 @@ from shared.core.models import (
     str_enum,
 )
 from shared.counselling.models.inquiry import Inquiry, inquiries_to
+from shared.identity.models import User
 
 
 class DebtSource(enum.StrEnum):
@@ -50,12 +51,40 @@ class Debt(IdMixin, TimestampMixin, TenantOwned, Base):
     entered_by: Mapped[str] = mapped_column(String(80))  # user:<id> | person:<id> | api:<id>
     confirmed_at: Mapped[datetime | None] = mapped_column(UTCDateTime)
     confirmed_by: Mapped[uuid.UUID | None] = mapped_column(Uuid, ForeignKey("users.id"))
+    # The same creditor answered a newer inquiry of the case: its newer answer replaces
+    # this one, which is kept as history and no longer counted.
+    superseded_at: Mapped[datetime | None] = mapped_column(UTCDateTime)
+    superseded_by_inquiry_id: Mapped[uuid.UUID | None] = mapped_column(
+        Uuid, ForeignKey("inquiries.id")
+    )
+    # Corrected by the counsellor (the amounts and text as they stand now).
+    changed_at: Mapped[datetime | None] = mapped_column(UTCDateTime)
+    changed_by: Mapped[uuid.UUID | None] = mapped_column(Uuid, ForeignKey("users.id"))
+    change_reason: Mapped[str | None] = mapped_column(Encrypted("debts.change_reason"))
+    # Removed by the counsellor: kept, with why, and no longer counted.
+    removed_at: Mapped[datetime | None] = mapped_column(UTCDateTime)
+    removed_by: Mapped[uuid.UUID | None] = mapped_column(Uuid, ForeignKey("users.id"))
+    removed_reason: Mapped[str | None] = mapped_column(Encrypted("debts.removed_reason"))
 
-    inquiry: Mapped[Inquiry | None] = relationship(back_populates="debts")
+    inquiry: Mapped[Inquiry | None] = relationship(
+        back_populates="debts", foreign_keys=[inquiry_id]
+    )
+    changed_by_user: Mapped[User | None] = relationship(foreign_keys=[changed_by])
+    removed_by_user: Mapped[User | None] = relationship(foreign_keys=[removed_by])
 
     @property
     def total_ore(self) -> int:
         return self.capital_ore + self.interest_ore + self.fees_ore
+
+    @property
+    def counted(self) -> bool:
+        """In the compilation: neither replaced by a newer answer nor removed."""
+        return self.superseded_at is None and self.removed_at is None
+
+    @property
+    def confirmed(self) -> bool:
+        """A debt the client added counts in the totals once the counsellor confirms it."""
+        return self.confirmed_at is not None
 
     @classmethod
     def tenant_criteria(cls, org_id: uuid.UUID):

@@ -63,7 +63,9 @@ class Inquiry(IdMixin, TimestampMixin, TenantOwned, Base):
 
     creditor: Mapped[Creditor] = relationship()
     case: Mapped[Case] = relationship()
-    debts: Mapped[list[Debt]] = relationship(back_populates="inquiry")
+    debts: Mapped[list[Debt]] = relationship(
+        back_populates="inquiry", foreign_keys="Debt.inquiry_id"
+    )
 
     @classmethod
     def tenant_criteria(cls, org_id: uuid.UUID):
