@@ -12,6 +12,7 @@ import uuid
 
 from sqlalchemy.orm import Session
 
+from shared.core.actor import Actor
 from shared.core.errors import NotAllowed
 from shared.core.mail import send_queued
 from shared.counselling.models import Inquiry
@@ -38,13 +39,26 @@ def fan_out_fullmakt_event(session: Session, *, event: dict) -> None:
     fullmakt_events.fan_out(session, event)
 
 
-def follow_yes_answer(session: Session, *, inquiry_id: str, send: bool, by: str) -> None:
-    """Subscribe the creditor after a yes answer (and send it the fullmakt)."""
+def follow_yes_answer(
+    session: Session,
+    *,
+    inquiry_id: str,
+    send: bool,
+    actor: dict | None = None,
+    by: str | None = None,
+) -> None:
+    """Subscribe the creditor after a yes answer (and send it the fullmakt). (``by``, a
+    "kind:id" string in messages queued by earlier versions, is read as the actor.)"""
+    if actor is not None:
+        who = Actor.from_json(actor)
+    else:
+        kind, _sep, ident = (by or "system").partition(":")
+        who = Actor(kind, ident or None)
     inquiry = session.get(Inquiry, uuid.UUID(inquiry_id))
     # NotAllowed: the fullmakt ended before the worker came to it; nothing to follow.
     if inquiry is not None:
         with contextlib.suppress(NotAllowed):
-            subscriptions.follow_yes(session, inquiry, send=send, by=by)
+            subscriptions.follow_yes(session, inquiry, send=send, by=who)
 
 
 def deliver_webhook(session: Session, *, delivery_id: str, trigger: str | None = None) -> None:

@@ -21,6 +21,7 @@ from sqlalchemy import select
 from sqlalchemy.orm import Session
 
 from shared.core import clock, jobs
+from shared.core.actor import Actor
 from shared.core.errors import DomainError, FieldError, FieldErrors, NotAllowed
 from shared.core.money import parse_kronor
 from shared.counselling.fullmakt import require_valid
@@ -200,7 +201,7 @@ def _store_debt(
     item: DebtInput,
     *,
     source: DebtSource,
-    entered_by: str,
+    entered_by: Actor,
     inquiry: Inquiry | None = None,
     creditor_id: uuid.UUID | None = None,
     confirmed_by: uuid.UUID | None = None,
@@ -239,7 +240,7 @@ def answer(
     answer: Answer,
     debts: list[DebtInput],
     source: str,
-    answered_by: str,
+    actor: Actor,
     send_fullmakt: bool = True,
 ) -> Inquiry:
     """Record a creditor's answer: "no" (no customer relationship) or "yes" with the
@@ -266,7 +267,7 @@ def answer(
         raise FieldError("debts", "Högst %(n)s skulder i ett svar.", n=MAX_DEBTS)
     kind = {"api": DebtSource.API, "form": DebtSource.FORM}.get(source, DebtSource.MANUAL)
     for item in debts:
-        _store_debt(session, case, item, source=kind, entered_by=answered_by, inquiry=inquiry)
+        _store_debt(session, case, item, source=kind, entered_by=actor, inquiry=inquiry)
     superseded = _supersede_earlier_answers(session, inquiry)
     inquiry.answer = answer
     if change:
@@ -274,11 +275,11 @@ def answer(
     else:
         inquiry.status = InquiryStatus.ANSWERED
         inquiry.answered_at = clock.now()
-    inquiry.answered_by = answered_by
+    inquiry.answered_by = actor
     inquiry.answer_source = source
     audit.record(
         session,
-        audit.Actor(*answered_by.split(":", 1)),
+        actor,
         "inquiry.answer_changed" if change else "inquiry.answered",
         subject_type="inquiry",
         subject_id=inquiry.id,
@@ -290,7 +291,7 @@ def answer(
         },
     )
     if answer == Answer.YES:
-        _follow_yes(session, inquiry, send_fullmakt, answered_by)
+        _follow_yes(session, inquiry, send_fullmakt, actor)
     return inquiry
 
 
@@ -317,7 +318,7 @@ def _supersede_earlier_answers(session: Session, inquiry: Inquiry) -> int:
     return len(debts)
 
 
-def _follow_yes(session: Session, inquiry: Inquiry, send: bool, by: str) -> None:
+def _follow_yes(session: Session, inquiry: Inquiry, send: bool, actor: Actor) -> None:
     """After a yes from a creditor on the platform, the creditor link subscribes it to the
     fullmakt (and sends the fullmakt to its system): through the outbox, committed with
     the answer, whichever door the answer came through (the subscription is the creditor
@@ -325,7 +326,13 @@ def _follow_yes(session: Session, inquiry: Inquiry, send: bool, by: str) -> None
     transaction)."""
     if inquiry.creditor.organisation_id is None:
         return  # not on the platform: no subscription
-    jobs.enqueue(session, jobs.FOLLOW_YES_ANSWER, inquiry_id=str(inquiry.id), send=send, by=by)
+    jobs.enqueue(
+        session,
+        jobs.FOLLOW_YES_ANSWER,
+        inquiry_id=str(inquiry.id),
+        send=send,
+        actor=actor.to_json(),
+    )
 
 
 def add_manual_debt(
@@ -345,15 +352,15 @@ def add_manual_debt(
             case,
             item,
             source=DebtSource.MANUAL,
-            entered_by=f"user:{by_user.id}",
+            entered_by=Actor.user(by_user),
             confirmed_by=by_user.id,
         )
-        actor = audit.Actor("user", str(by_user.id), by_user.organisation_id)
+        actor = Actor.user(by_user)
     else:
         debt = _store_debt(
-            session, case, item, source=DebtSource.CLIENT, entered_by=f"person:{by_person_id}"
+            session, case, item, source=DebtSource.CLIENT, entered_by=Actor.person(by_person_id)
         )
-        actor = audit.Actor("person", str(by_person_id))
+        actor = Actor.person(by_person_id)
     audit.record(
         session,
         actor,
@@ -372,7 +379,7 @@ def confirm_debt(session: Session, counsellor: User, debt: Debt) -> None:
         debt.confirmed_by = counsellor.id
         audit.record(
             session,
-            audit.Actor("user", str(counsellor.id), counsellor.organisation_id),
+            Actor.user(counsellor),
             "debt.confirmed",
             subject_type="debt",
             subject_id=debt.id,
@@ -431,7 +438,7 @@ def change_debt(
         session.flush()
     audit.record(
         session,
-        audit.Actor("user", str(counsellor.id), counsellor.organisation_id),
+        Actor.user(counsellor),
         "debt.changed",
         subject_type="debt",
         subject_id=debt.id,
@@ -454,7 +461,7 @@ def remove_debt(session: Session, counsellor: User, debt: Debt, reason: str | No
         session.flush()
     audit.record(
         session,
-        audit.Actor("user", str(counsellor.id), counsellor.organisation_id),
+        Actor.user(counsellor),
         "debt.removed",
         subject_type="debt",
         subject_id=debt.id,

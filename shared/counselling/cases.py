@@ -16,6 +16,7 @@ from sqlalchemy.orm import Session
 
 from shared.core import clock
 from shared.core import db as dbmod
+from shared.core.actor import Actor
 from shared.core.errors import FieldError, NotAllowed
 from shared.counselling.fullmakt import fullmakt_text, history, send_sign_request
 from shared.counselling.models import (
@@ -131,7 +132,7 @@ def register_client(
         )
         session.add(fullmakt)
         session.flush()
-        history(fullmakt, "created", f"user:{counsellor.id}")
+        history(fullmakt, "created", Actor.user(counsellor))
         send_sign_request(session, case, fullmakt, reminder=False)
     audit.record(
         session,
@@ -155,7 +156,7 @@ def transfer(session: Session, admin: User, case: Case, to: User) -> None:
     case.counsellor_id = to.id
     audit.record(
         session,
-        audit.Actor("user", str(admin.id), admin.organisation_id),
+        audit.Actor.user(admin),
         "case.transferred",
         subject_type="case",
         subject_id=case.id,
@@ -189,7 +190,7 @@ def change_email(session: Session, counsellor: User, case: Case, email: str) -> 
             send_sign_request(session, case, fullmakt, reminder=False)
     if resend:
         fullmakt.last_reminder_at = clock.now()  # the weekly reminders count from here
-        history(fullmakt, "resent", f"user:{counsellor.id}")
+        history(fullmakt, "resent", Actor.user(counsellor))
     # Neither address goes into the log: the case holds it, encrypted.
     audit.record(
         session,

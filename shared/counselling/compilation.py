@@ -122,7 +122,7 @@ def save_budget(session: Session, actor: User, case: Case, amounts: dict[str, st
                 )
     audit.record(
         session,
-        audit.Actor("user", str(actor.id), actor.organisation_id),
+        audit.Actor.user(actor),
         "budget.saved",
         subject_type="case",
         subject_id=case.id,
@@ -203,7 +203,7 @@ def export_bossplus(session: Session, actor: User, case: Case) -> bytes:
     lines, _totals = budget(session, case)
     audit.record(
         session,
-        audit.Actor("user", str(actor.id), actor.organisation_id),
+        audit.Actor.user(actor),
         "case.exported",
         subject_type="case",
         subject_id=case.id,

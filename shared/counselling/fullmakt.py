@@ -14,6 +14,7 @@ from sqlalchemy.orm import Session
 
 from shared.core import clock
 from shared.core import db as dbmod
+from shared.core.actor import Actor
 from shared.core.dates import period_end
 from shared.core.errors import FieldError, NotAllowed
 from shared.core.mail import queue_email
@@ -36,10 +37,16 @@ def require_valid(case: Case, today: date) -> None:
         raise NotAllowed("Fullmakten gäller inte: inga uppgifter kan hämtas in eller sparas.")
 
 
-def history(fullmakt: Fullmakt, event: str, by: str) -> None:
+def history(fullmakt: Fullmakt, event: str, actor: Actor) -> None:
+    """One line of the fullmakt's own history (shown on the case page): when, what, who."""
     fullmakt.history = [
         *fullmakt.history,
-        {"at": clock.now().isoformat(), "event": event, "by": by},
+        {
+            "at": clock.now().isoformat(),
+            "event": event,
+            "actor_type": actor.type,
+            "actor_id": actor.id,
+        },
     ]
 
 
@@ -96,7 +103,7 @@ def resend_sign_request(session: Session, counsellor: User, case: Case) -> None:
     with crypto.data_key_scope(case.data_key_id):
         send_sign_request(session, case, fullmakt, reminder=True)
     fullmakt.last_reminder_at = clock.now()
-    history(fullmakt, "resent", f"user:{counsellor.id}")
+    history(fullmakt, "resent", Actor.user(counsellor))
     audit.record(
         session,
         audit.Actor("user", str(counsellor.id), case.organisation_id),
@@ -124,11 +131,11 @@ def complete_signing(session: Session, fullmakt: Fullmakt, order: BankIdOrder) -
     fullmakt.valid_from = today
     fullmakt.valid_until = period_end(today, fullmakt.validity_months)
     fullmakt.signature_order_id = order.id
-    history(fullmakt, "signed", f"person:{case.person_id}")
+    history(fullmakt, "signed", Actor.person(case.person_id))
     case.status = CaseStatus.ACTIVE
     audit.record(
         session,
-        audit.Actor("person", str(case.person_id)),
+        audit.Actor.person(case.person_id),
         "fullmakt.signed",
         subject_type="fullmakt",
         subject_id=fullmakt.id,
@@ -142,14 +149,14 @@ def end_fullmakt(
     fullmakt: Fullmakt,
     status: FullmaktStatus,
     reason: str,
-    by: str,
+    actor: Actor,
     now: datetime | None = None,
 ) -> None:
     now = now or clock.now()
     fullmakt.status = status
     fullmakt.ended_at = now
     fullmakt.end_reason = reason
-    history(fullmakt, status.value, by)
+    history(fullmakt, status.value, actor)
     case = fullmakt.case
     case.status = CaseStatus.ENDED
     case.ended_at = now
@@ -171,12 +178,12 @@ def revoke(session: Session, person: Person, fullmakt: Fullmakt) -> None:
     if fullmakt.status not in (FullmaktStatus.ACTIVE, FullmaktStatus.PENDING):
         raise NotAllowed("Fullmakten har redan upphört.")
     end_fullmakt(
-        session, fullmakt, FullmaktStatus.REVOKED, "revoked_by_principal", f"person:{person.id}"
+        session, fullmakt, FullmaktStatus.REVOKED, "revoked_by_principal", Actor.person(person.id)
     )
     events.publish(session, fullmakt, "fullmakt.revoked", reason=fullmakt.end_reason)
     audit.record(
         session,
-        audit.Actor("person", str(person.id)),
+        audit.Actor.person(person.id),
         "fullmakt.revoked",
         subject_type="fullmakt",
         subject_id=fullmakt.id,
@@ -211,7 +218,7 @@ def change_validity(
         return False
     previous = fullmakt.valid_until
     fullmakt.valid_until = valid_until
-    history(fullmakt, "validity_changed", f"user:{counsellor.id}")
+    history(fullmakt, "validity_changed", Actor.user(counsellor))
     audit.record(
         session,
         audit.Actor("user", str(counsellor.id), case.organisation_id),

@@ -105,7 +105,7 @@ def send_inquiries(
         sent.append(inquiry)
     audit.record(
         session,
-        audit.Actor("user", str(counsellor.id), counsellor.organisation_id),
+        audit.Actor.user(counsellor),
         "inquiries.sent",
         subject_type="case",
         subject_id=case.id,

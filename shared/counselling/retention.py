@@ -15,6 +15,7 @@ from sqlalchemy.orm import Session
 
 from shared.core import clock
 from shared.core import db as dbmod
+from shared.core.actor import Actor
 from shared.core.mail import EmailMessage, queue_email
 from shared.counselling import events
 from shared.counselling.fullmakt import end_fullmakt, send_sign_request
@@ -110,7 +111,9 @@ def process_deadlines(
     ).all()
     for fullmakt in active:
         if fullmakt.valid_until < today:
-            end_fullmakt(session, fullmakt, FullmaktStatus.EXPIRED, "expired", "system", now)
+            end_fullmakt(
+                session, fullmakt, FullmaktStatus.EXPIRED, "expired", Actor.system("worker"), now
+            )
             events.publish(session, fullmakt, "fullmakt.expired", reason="expired")
             audit.record(
                 session,

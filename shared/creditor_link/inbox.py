@@ -94,9 +94,9 @@ def preload_inbox(session: Session, inquiries: list[Inquiry]) -> dict[uuid.UUID,
 def answered_by_label(session: Session, inquiry: Inquiry) -> str | None:
     """Who answered, as far as this organisation knows it: a user's name or a key's
     name and prefix."""
-    kind, _, raw = (inquiry.answered_by or "").partition(":")
+    kind, raw = inquiry.answered_by_type, inquiry.answered_by_id
     try:
-        ref = uuid.UUID(raw)
+        ref = uuid.UUID(raw or "")
     except ValueError:
         return None
     if kind == "user":

@@ -15,6 +15,7 @@ as a ``fullmakt.sent`` webhook, exactly as after its yes answer.
 
 from __future__ import annotations
 
+import dataclasses
 import uuid
 from datetime import date, datetime
 from typing import Any
@@ -25,6 +26,7 @@ from sqlalchemy.orm import Session, selectinload
 
 from shared.core import clock
 from shared.core import db as dbmod
+from shared.core.actor import Actor
 from shared.core.errors import NotAllowed
 from shared.counselling.models import (
     Answer,
@@ -42,9 +44,10 @@ from shared.security import audit
 SOURCES = ("answer", "portal", "api")
 
 
-def _actor(by: str, organisation_id: uuid.UUID | None) -> audit.Actor:
-    kind, _sep, ident = by.partition(":")
-    return audit.Actor(kind, ident or None, organisation_id)
+def _actor(by: Actor, organisation_id: uuid.UUID | None) -> Actor:
+    """``by`` as the audit log names it: for the creditor organisation the row belongs to
+    (a counsellor's typed-in yes subscribes the creditor)."""
+    return dataclasses.replace(by, organisation_id=organisation_id)
 
 
 def yes_under(creditor_ids, fullmakt_id: uuid.UUID):
@@ -112,7 +115,7 @@ def fullmakt_for_creditor(
 
 
 def subscribe(
-    session: Session, creditor: Creditor, fullmakt: Fullmakt, *, source: str, by: str
+    session: Session, creditor: Creditor, fullmakt: Fullmakt, *, source: str, by: Actor
 ) -> FullmaktSubscription:
     """Subscribe the creditor to the fullmakt's events (idempotent; an ended subscription
     is resumed). Only a creditor on the platform that answered yes under the fullmakt,
@@ -167,7 +170,7 @@ def subscription_by_ids(
     )
 
 
-def _audit(session: Session, by: str, subscription: FullmaktSubscription, action: str) -> None:
+def _audit(session: Session, by: Actor, subscription: FullmaktSubscription, action: str) -> None:
     audit.record(
         session,
         _actor(by, subscription.organisation_id),
@@ -178,7 +181,7 @@ def _audit(session: Session, by: str, subscription: FullmaktSubscription, action
     )
 
 
-def unsubscribe(session: Session, subscription: FullmaktSubscription, *, by: str) -> None:
+def unsubscribe(session: Session, subscription: FullmaktSubscription, *, by: Actor) -> None:
     """End the subscription (avprenumerera): no more events reach the creditor.
     Ending an ended one changes nothing."""
     if not subscription.active:
@@ -237,7 +240,7 @@ def send_fullmakt(
     creditor: Creditor,
     fullmakt: Fullmakt,
     *,
-    by: str,
+    by: Actor,
     inquiry: Inquiry | None = None,
 ) -> list[WebhookDelivery]:
     """Push the fullmakt to the creditor's own system (``fullmakt.sent``), as after its
@@ -272,7 +275,7 @@ def send_fullmakt(
     return deliveries
 
 
-def follow_yes(session: Session, inquiry: Inquiry, *, send: bool, by: str) -> None:
+def follow_yes(session: Session, inquiry: Inquiry, *, send: bool, by: Actor) -> None:
     """After a yes answer: subscribe the creditor to the fullmakt and, when asked and its
     system has a webhook endpoint, send it the fullmakt (``fullmakt.sent``)."""
     creditor = session.get(Creditor, inquiry.creditor_id)

@@ -70,7 +70,7 @@ def previous_secret_valid_until(endpoint: WebhookEndpoint) -> datetime | None:
 def _admin_actor(admin: User) -> audit.Actor:
     if admin.role != Role.CREDITOR_ADMIN:
         raise NotAllowed("Bara borgenärens administratör kan hantera webhook-adresser.")
-    return audit.Actor("user", str(admin.id), admin.organisation_id)
+    return audit.Actor.user(admin)
 
 
 def allow_local_http() -> bool:

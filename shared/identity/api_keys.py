@@ -33,7 +33,7 @@ def _digest(key: str) -> str:
 
 
 def _actor(user: User) -> audit.Actor:
-    return audit.Actor("user", str(user.id), user.organisation_id)
+    return audit.Actor.user(user)
 
 
 def is_live(key: ApiKey) -> bool:

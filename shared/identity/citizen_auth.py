@@ -211,7 +211,7 @@ def _complete(session: Session, order: BankIdOrder, data: dict[str, Any]) -> Per
         person.given_name = user.get("givenName") or person.given_name
         person.surname = user.get("surname") or person.surname
     order.status, order.hint_code, order.person_id = bankid.COMPLETE, None, person.id
-    actor = audit.Actor("person", str(person.id))
+    actor = audit.Actor.person(person.id)
     if order.kind == "sign":
         order.completion = json.dumps(
             {k: data[k] for k in EVIDENCE_KEYS if k in data}, ensure_ascii=False, sort_keys=True
@@ -252,7 +252,7 @@ def _find_or_create_person(session: Session, digits: str) -> Person:
         return session.scalars(select(Person).where(Person.pnr_index == index)).one()
     audit.record(
         session,
-        audit.Actor("person", str(person.id)),
+        audit.Actor.person(person.id),
         "person.created",
         subject_type="person",
         subject_id=person.id,

@@ -47,7 +47,7 @@ def _fail(session: Session, user: User | None, now: datetime, action: str) -> Si
         user.locked_until = now + wait if wait else None
         audit.record(
             session,
-            audit.Actor("user", str(user.id), user.organisation_id),
+            audit.Actor.user(user),
             action,
             subject_type="user",
             subject_id=user.id,
@@ -93,7 +93,7 @@ def check_totp(session: Session, user: User, code: str) -> None:
         user.totp_enrolled_at = clock.now()
         audit.record(
             session,
-            audit.Actor("user", str(user.id), user.organisation_id),
+            audit.Actor.user(user),
             "user.totp_enrolled",
             subject_type="user",
             subject_id=user.id,
@@ -103,7 +103,7 @@ def check_totp(session: Session, user: User, code: str) -> None:
     user.last_login_at = clock.now()
     audit.record(
         session,
-        audit.Actor("user", str(user.id), user.organisation_id),
+        audit.Actor.user(user),
         "user.login",
         subject_type="user",
         subject_id=user.id,

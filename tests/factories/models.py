@@ -142,8 +142,13 @@ class PersonFactory(ModelFactory):
     surname = factory.Sequence(lambda n: f"Testsson {n}")
 
 
-def _history(event: str, by: str) -> dict[str, str]:
-    return {"at": clock.now().isoformat(), "event": event, "by": by}
+def _history(event: str, actor_type: str, actor_id: object) -> dict[str, str]:
+    return {
+        "at": clock.now().isoformat(),
+        "event": event,
+        "actor_type": actor_type,
+        "actor_id": str(actor_id),
+    }
 
 
 class FullmaktFactory(ModelFactory):
@@ -166,8 +171,8 @@ class FullmaktFactory(ModelFactory):
             ),
             history=factory.LazyAttribute(
                 lambda o: [
-                    _history("created", f"user:{o.case.counsellor_id}"),
-                    _history("signed", f"person:{o.case.person_id}"),
+                    _history("created", "user", o.case.counsellor_id),
+                    _history("signed", "person", o.case.person_id),
                 ]
             ),
         )
@@ -181,7 +186,7 @@ class FullmaktFactory(ModelFactory):
             o.municipality, o.case.person.name, o.case.person.personnummer, o.validity_months
         )
     )
-    history = factory.LazyAttribute(lambda o: [_history("created", f"user:{o.case.counsellor_id}")])
+    history = factory.LazyAttribute(lambda o: [_history("created", "user", o.case.counsellor_id)])
 
     @classmethod
     def _data_key_id(cls, values):
@@ -285,7 +290,8 @@ class DebtFactory(ModelFactory):
     status = "undisputed"
     capital_ore = 100_000_00
     source = factory.LazyAttribute(lambda o: DebtSource.FORM if o.inquiry else DebtSource.MANUAL)
-    entered_by = factory.LazyAttribute(lambda o: f"user:{o.case.counsellor_id}")
+    entered_by_type = "user"
+    entered_by_id = factory.LazyAttribute(lambda o: str(o.case.counsellor_id))
 
     @classmethod
     def _data_key_id(cls, values):

@@ -14,16 +14,13 @@ file.
 
 from __future__ import annotations
 
-import os
 import socket
 import time
-import uuid
 from collections.abc import Callable
 
 import pytest
 from alembic import command
-from sqlalchemy import create_engine, select, text
-from sqlalchemy.engine import make_url
+from sqlalchemy import select
 from werkzeug.exceptions import NotFound
 from werkzeug.middleware.dispatcher import DispatcherMiddleware
 from werkzeug.serving import make_server
@@ -45,7 +42,7 @@ from shared.identity import api_keys
 from shared.identity.models import Channel, Creditor, OrgKind, Role
 from shared.security import crypto
 from tests.factories import Factories, register, sign
-from tests.factories.database import alembic_config
+from tests.factories.database import alembic_config, own_database
 
 CUSTOMER, STRANGER = "198403122719", "199105273420"  # Erik Andersson, Anna Johansson
 DEADLINE = 30.0  # seconds; the answers come in well under one
@@ -60,20 +57,8 @@ def free_port() -> int:
 @pytest.fixture
 def stack_database_url(tmp_path):
     """A database of the stack's own: PostgreSQL when the suite runs on it."""
-    url = os.environ.get("DATABASE_URL", "")
-    if not url.startswith("postgresql"):
-        yield f"sqlite:///{tmp_path / 'stack.db'}"
-        return
-    name = f"stack_{uuid.uuid4().hex[:12]}"
-    admin = create_engine(url, isolation_level="AUTOCOMMIT")
-    with admin.connect() as conn:
-        conn.execute(text(f'CREATE DATABASE "{name}"'))
-    try:
-        yield make_url(url).set(database=name).render_as_string(hide_password=False)
-    finally:
-        with admin.connect() as conn:
-            conn.execute(text(f'DROP DATABASE IF EXISTS "{name}" WITH (FORCE)'))
-        admin.dispose()
+    with own_database(tmp_path) as url:
+        yield url
 
 
 @pytest.fixture(params=["inline", pytest.param("rq", marks=pytest.mark.redis)])

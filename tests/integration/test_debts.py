@@ -7,6 +7,7 @@ from __future__ import annotations
 import pytest
 from sqlalchemy import select
 
+from shared.core.actor import Actor
 from shared.core.errors import DomainError, FieldError, FieldErrors, NotAllowed
 from shared.counselling import answers, bossplus, compilation, inquiries
 from shared.counselling.models import Answer, BudgetEntry, Debt, InquiryStatus
@@ -48,7 +49,7 @@ def asked(db, counsellor, case, creditor, **kw):
 
 def answer_yes(db, inquiry, *debts):
     return answers.answer(
-        db, inquiry, answer=Answer.YES, debts=list(debts), source="form", answered_by="user:x"
+        db, inquiry, answer=Answer.YES, debts=list(debts), source="form", actor=Actor("user", "x")
     )
 
 
@@ -59,7 +60,9 @@ def test_a_yes_without_debts_is_refused_at_debts(db, setup):
     counsellor, case, web = setup
     inquiry = asked(db, counsellor, case, web)
     with pytest.raises(FieldError) as err:
-        answers.answer(db, inquiry, answer=Answer.YES, debts=[], source="api", answered_by="api:k")
+        answers.answer(
+            db, inquiry, answer=Answer.YES, debts=[], source="api", actor=Actor("api", "k")
+        )
     assert err.value.field == "debts" and "minst en skuld" in err.value.message
     assert inquiry.status == InquiryStatus.DELIVERED and inquiry.answer is None
 
@@ -149,7 +152,7 @@ def test_a_newer_no_replaces_an_earlier_yes(db, setup):
     counsellor, case, web = setup
     answer_yes(db, asked(db, counsellor, case, web), item("1 000"))
     second = asked(db, counsellor, case, web, ask_again=True)
-    answers.answer(db, second, answer=Answer.NO, debts=[], source="form", answered_by="user:x")
+    answers.answer(db, second, answer=Answer.NO, debts=[], source="form", actor=Actor("user", "x"))
     assert totals(db, case) == 0 and len(inquiries.debt_history(db, case)) == 1
 
 

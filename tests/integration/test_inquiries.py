@@ -10,6 +10,7 @@ import pytest
 from sqlalchemy import select, text
 from standardwebhooks.webhooks import Webhook
 
+from shared.core.actor import Actor
 from shared.core.errors import FieldError, NotAllowed
 from shared.core.mail import EmailMessage
 from shared.core.outbox import OutboxMessage
@@ -146,7 +147,7 @@ def test_answer_yes_stores_debts_under_the_case_key(db, setup):
         answer=Answer.YES,
         debts=[debt(), debt(reference="L-2", kind="card")],
         source="form",
-        answered_by="user:x",
+        actor=Actor("user", "x"),
     )
     assert w.status == InquiryStatus.ANSWERED and w.answered_at is not None
     stored = db.scalars(select(Debt).where(Debt.inquiry_id == w.id)).all()
@@ -156,7 +157,7 @@ def test_answer_yes_stores_debts_under_the_case_key(db, setup):
     token = db.execute(text("SELECT reference FROM debts")).scalars().first()
     assert crypto.token_key_id(token) == case.data_key_id
     with pytest.raises(NotAllowed):
-        answers.answer(db, w, answer=Answer.NO, debts=[], source="form", answered_by="user:x")
+        answers.answer(db, w, answer=Answer.NO, debts=[], source="form", actor=Actor("user", "x"))
     report = inquiries.report(db, case)
     assert (report.answered, report.total, report.percent) == (1, 1, 100)
 
@@ -167,7 +168,9 @@ def test_nothing_new_is_stored_after_revocation(db, setup):
     fullmakt_service.revoke(db, case.person, case.fullmakt)
     assert w.status == InquiryStatus.CANCELLED
     with pytest.raises(NotAllowed):
-        answers.answer(db, w, answer=Answer.YES, debts=[debt()], source="api", answered_by="api:k")
+        answers.answer(
+            db, w, answer=Answer.YES, debts=[debt()], source="api", actor=Actor("api", "k")
+        )
     with pytest.raises(NotAllowed):
         answers.add_manual_debt(db, case, debt(), by_user=counsellor)
 

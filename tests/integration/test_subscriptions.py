@@ -12,6 +12,7 @@ from sqlalchemy import func, select
 
 from shared.core import clock, jobs
 from shared.core import db as dbmod
+from shared.core.actor import Actor
 from shared.core.errors import FieldError, NotAllowed
 from shared.core.mail import EmailMessage
 from shared.core.outbox import OutboxMessage
@@ -98,7 +99,7 @@ class World:
             answer=Answer.YES,
             debts=[debt()],
             source="form",
-            answered_by=f"user:{by.id}",
+            actor=Actor.user(by),
             **kw,
         )
         run_jobs(self.db, jobs.FOLLOW_YES_ANSWER)  # subscribe, send the fullmakt
@@ -106,7 +107,7 @@ class World:
 
     def no(self, inquiry, by):
         return answers.answer(
-            self.db, inquiry, answer=Answer.NO, debts=[], source="form", answered_by=f"user:{by.id}"
+            self.db, inquiry, answer=Answer.NO, debts=[], source="form", actor=Actor.user(by)
         )
 
     def subscription(self, creditor):
@@ -207,10 +208,10 @@ def test_a_no_does_not_subscribe_and_an_external_creditor_cannot(db, w):
     assert db.scalars(select(FullmaktSubscription)).all() == []
     with pytest.raises(NotAllowed):
         subscriptions.subscribe(
-            db, w.agency_entry, w.fullmakt, source="portal", by=f"user:{w.agent.id}"
+            db, w.agency_entry, w.fullmakt, source="portal", by=Actor.user(w.agent)
         )
     with pytest.raises(NotAllowed):
-        subscriptions.subscribe(db, w.external, w.fullmakt, source="portal", by="user:x")
+        subscriptions.subscribe(db, w.external, w.fullmakt, source="portal", by=Actor("user", "x"))
 
 
 def test_a_no_changed_to_yes_stores_debts_subscribes_and_shows_in_the_report(db, w):
@@ -225,7 +226,7 @@ def test_a_no_changed_to_yes_stores_debts_subscribes_and_shows_in_the_report(db,
         answer=Answer.YES,
         debts=[debt(), debt(reference="L-2")],
         source="form",
-        answered_by=f"user:{w.bank_admin.id}",
+        actor=Actor.user(w.bank_admin),
         send_fullmakt=True,
     )
     run_jobs(db, jobs.FOLLOW_YES_ANSWER)
@@ -251,7 +252,7 @@ def test_a_yes_typed_in_by_the_counsellor_subscribes_through_the_worker(db, w):
             answer=Answer.YES,
             debts=[debt()],
             source="manual",
-            answered_by=f"user:{w.counsellor.id}",
+            actor=Actor.user(w.counsellor),
         )
     assert w.subscription(w.agency_entry) is None  # not in the municipality's transaction
     db.commit()
@@ -269,16 +270,16 @@ def test_a_yes_typed_in_by_the_counsellor_subscribes_through_the_worker(db, w):
 def test_fetch_sends_the_fullmakt_again_only_with_an_endpoint_and_a_yes(db, w):
     bank_inquiry, agency_inquiry = w.ask(w.bank_entry, w.agency_entry)
     with pytest.raises(NotAllowed, match="ja-svar"):
-        subscriptions.send_fullmakt(db, w.bank_entry, w.fullmakt, by="user:x")
+        subscriptions.send_fullmakt(db, w.bank_entry, w.fullmakt, by=Actor("user", "x"))
     w.yes(bank_inquiry, w.bank_admin, send_fullmakt=False)
-    first = subscriptions.send_fullmakt(db, w.bank_entry, w.fullmakt, by=f"user:{w.bank_admin.id}")
-    again = subscriptions.send_fullmakt(db, w.bank_entry, w.fullmakt, by=f"user:{w.bank_admin.id}")
+    first = subscriptions.send_fullmakt(db, w.bank_entry, w.fullmakt, by=Actor.user(w.bank_admin))
+    again = subscriptions.send_fullmakt(db, w.bank_entry, w.fullmakt, by=Actor.user(w.bank_admin))
     assert len(first) == len(again) == 1
     assert first[0].message_id != again[0].message_id  # a new event each time it is asked
     assert len(deliveries(db, w.bank, "fullmakt.sent")) == 2
     w.yes(agency_inquiry, w.agent)
     with pytest.raises(NotAllowed, match="webhook-adress"):
-        subscriptions.send_fullmakt(db, w.agency_entry, w.fullmakt, by=f"user:{w.agent.id}")
+        subscriptions.send_fullmakt(db, w.agency_entry, w.fullmakt, by=Actor.user(w.agent))
     assert deliveries(db, w.agency, "fullmakt.sent") == []
 
 
@@ -287,7 +288,7 @@ def test_fetch_is_refused_once_the_fullmakt_has_ended(db, w):
     w.yes(inquiry, w.bank_admin, send_fullmakt=False)
     fullmakt_service.revoke(db, w.case.person, w.fullmakt)
     with pytest.raises(NotAllowed, match="gäller inte"):
-        subscriptions.send_fullmakt(db, w.bank_entry, w.fullmakt, by="user:x")
+        subscriptions.send_fullmakt(db, w.bank_entry, w.fullmakt, by=Actor("user", "x"))
 
 
 # -- events ---------------------------------------------------------------------------------
@@ -386,9 +387,9 @@ def test_unsubscribing_stops_the_events_and_subscribing_resumes_them(db, w):
     [inquiry] = w.ask(w.bank_entry)
     w.yes(inquiry, w.bank_admin, send_fullmakt=False)
     sub = w.subscription(w.bank_entry)
-    subscriptions.unsubscribe(db, sub, by=f"user:{w.bank_admin.id}")
-    subscriptions.unsubscribe(db, sub, by=f"user:{w.bank_admin.id}")  # no-op
-    assert not sub.active and sub.ended_by == f"user:{w.bank_admin.id}"
+    subscriptions.unsubscribe(db, sub, by=Actor.user(w.bank_admin))
+    subscriptions.unsubscribe(db, sub, by=Actor.user(w.bank_admin))  # no-op
+    assert not sub.active and sub.ended_by == Actor("user", str(w.bank_admin.id))
     assert (
         db.scalar(
             select(func.count())
@@ -401,7 +402,7 @@ def test_unsubscribing_stops_the_events_and_subscribing_resumes_them(db, w):
     run_fan_outs(db)
     assert deliveries(db, w.bank, "fullmakt.validity_changed") == []
     again = subscriptions.subscribe(
-        db, w.bank_entry, w.fullmakt, source="portal", by=f"user:{w.bank_admin.id}"
+        db, w.bank_entry, w.fullmakt, source="portal", by=Actor.user(w.bank_admin)
     )
     assert again.id == sub.id and again.active and again.source == "portal"
     assert again.ended_at is None

@@ -4,6 +4,7 @@ from __future__ import annotations
 
 from sqlalchemy import select
 
+from shared.core.actor import Actor
 from shared.counselling import inquiries
 from shared.counselling.models import Debt, DebtSource
 from tests.factories import login_citizen
@@ -66,7 +67,7 @@ def test_the_client_sees_a_creditors_newest_answer_once_and_own_debts_apart(worl
         delivery.deliver(db, inquiry.id)
         item = answers.parse_debt({"kind": "loan", "capital": capital}, creditor_name=web.name)
         answers.answer(
-            db, inquiry, answer=Answer.YES, debts=[item], source="form", answered_by="user:x"
+            db, inquiry, answer=Answer.YES, debts=[item], source="form", actor=Actor("user", "x")
         )
     answers.add_manual_debt(
         db,

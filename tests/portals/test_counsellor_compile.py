@@ -4,6 +4,7 @@ from __future__ import annotations
 
 from sqlalchemy import select
 
+from shared.core.actor import Actor
 from shared.counselling import answers, bossplus
 from shared.counselling.models import BudgetEntry
 from shared.security.models import AuditEntry
@@ -154,7 +155,7 @@ def test_a_creditor_asked_again_is_counted_once_in_summary_plan_and_export(world
             creditor_name=web.name,
         )
         answers.answer(
-            db, inquiry, answer=Answer.YES, debts=[item], source="form", answered_by="user:x"
+            db, inquiry, answer=Answer.YES, debts=[item], source="form", actor=Actor("user", "x")
         )
         db.commit()
 

@@ -19,6 +19,7 @@ from sqlalchemy import String, func, select, type_coerce
 
 from shared.core import clock, jobs
 from shared.core import db as dbmod
+from shared.core.actor import Actor
 from shared.counselling import answers
 from shared.counselling import fullmakt as fullmakt_service
 from shared.counselling.models import Answer, Case, Debt, DebtSource, Inquiry, InquiryStatus
@@ -302,7 +303,7 @@ def test_list_filters(world, five, db):
         answer=Answer.NO,
         debts=[],
         source="form",
-        answered_by=f"user:{world.admin.id}",
+        actor=Actor.user(world.admin),
     )
     db.commit()
 
@@ -404,7 +405,9 @@ def test_answer_yes_with_debts_then_409(world, db):
     assert r.json["debts"][1]["total_ore"] == 57_200
     db.expire_all()
     key = db.scalars(select(ApiKey).where(ApiKey.organisation_id == world.bank.id)).one()
-    assert inquiry.status == InquiryStatus.ANSWERED and inquiry.answered_by == f"api:{key.id}"
+    assert inquiry.status == InquiryStatus.ANSWERED and inquiry.answered_by == Actor(
+        "api", str(key.id)
+    )
     assert {d.source for d in debts_of(db, inquiry)} == {DebtSource.API}
     # a yes subscribes the bank to the fullmakt
     sub = db.scalars(select(FullmaktSubscription)).one()
@@ -707,7 +710,7 @@ def test_subscriptions_page_by_cursor(world, five, db):
             answer=Answer.YES,
             debts=[answers.DebtInput("Banken AB", "L-1", "loan", "undisputed", 100_000)],
             source="api",
-            answered_by=f"api:{uuid.uuid4()}",
+            actor=Actor("api", str(uuid.uuid4())),
             send_fullmakt=False,
         )
     run_jobs(db, jobs.FOLLOW_YES_ANSWER)
@@ -793,7 +796,7 @@ def test_deliveries_page_by_cursor(world, db, endpoint, five):
             answer=Answer.YES,
             debts=[answers.DebtInput("Banken AB", "L-1", "loan", "undisputed", 100_000)],
             source="api",
-            answered_by=f"api:{uuid.uuid4()}",
+            actor=Actor("api", str(uuid.uuid4())),
         )
         db.commit()
     seen, cursor = [], None

@@ -26,6 +26,7 @@ from schemathesis.checks import (
 from werkzeug.exceptions import NotFound
 from werkzeug.middleware.dispatcher import DispatcherMiddleware
 
+from shared.core.actor import Actor
 from shared.counselling import answers
 from shared.counselling.answers import DebtInput
 from shared.counselling.models import Answer
@@ -76,10 +77,12 @@ def api_schema(db, factories, make_app, receiver):
         said_yes,
         answer=Answer.YES,
         source="api",
-        answered_by="api:fuzz",
+        actor=Actor("api", "fuzz"),
         debts=[DebtInput("Banken AB", "L-1", "loan", "undisputed", 100_000, note="Fritext")],
     )
-    answers.answer(db, said_no, answer=Answer.NO, debts=[], source="api", answered_by="api:fuzz")
+    answers.answer(
+        db, said_no, answer=Answer.NO, debts=[], source="api", actor=Actor("api", "fuzz")
+    )
     _row, key = api_keys.create_key(db, admin, "Fuzz")
     db.commit()
     app = DispatcherMiddleware(NotFound(), {"/creditor": make_app("creditor")})

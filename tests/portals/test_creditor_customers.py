@@ -16,6 +16,7 @@ from sqlalchemy import select
 from stdnum import luhn
 
 from shared.core import clock, jobs
+from shared.core.actor import Actor
 from shared.counselling import answers, events, inquiries
 from shared.counselling import fullmakt as fullmakt_service
 from shared.counselling.models import Answer, Case, Debt, Inquiry, InquiryStatus
@@ -96,10 +97,10 @@ def world(db, factories, make_app) -> CustomersWorld:
         answer=Answer.YES,
         debts=[debt],
         source="form",
-        answered_by=f"user:{agent.id}",
+        actor=Actor.user(agent),
     )
     answers.answer(
-        db, sent["no"], answer=Answer.NO, debts=[], source="form", answered_by=f"user:{agent.id}"
+        db, sent["no"], answer=Answer.NO, debts=[], source="form", actor=Actor.user(agent)
     )
     run_jobs(db, jobs.FOLLOW_YES_ANSWER)
     app = make_app("creditor")
@@ -299,7 +300,7 @@ def test_unsubscribe_stops_events_and_subscribe_resumes(world, db):
     sub = db.scalar(
         select(FullmaktSubscription).where(FullmaktSubscription.fullmakt_id == fullmakt.id)
     )
-    assert not sub.active and sub.ended_by == f"user:{world.agent.id}"
+    assert not sub.active and sub.ended_by == Actor("user", str(world.agent.id))
     fullmakt_events.fan_out(db, events.event_for(fullmakt, "fullmakt.expiring"))
     assert db.scalars(select(CreditorNotice)).all() == []  # no event reaches it
     r = c.post(f"{base}/subscribe")  # without JavaScript: back to the page

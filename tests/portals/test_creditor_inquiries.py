@@ -12,6 +12,7 @@ from flask.testing import FlaskClient
 from sqlalchemy import String, select, type_coerce
 
 from shared.core import clock
+from shared.core.actor import Actor
 from shared.counselling import cases, inquiries
 from shared.counselling import fullmakt as fullmakt_service
 from shared.counselling.models import Answer, Case, Debt, DebtSource, Inquiry, InquiryStatus
@@ -182,7 +183,9 @@ def test_answering_no(world, db):
     assert r.status_code == 303 and r.headers["Location"].endswith(f"/inquiries/{inquiry.id}")
     db.expire_all()
     assert inquiry.status == InquiryStatus.ANSWERED and inquiry.answer == Answer.NO
-    assert inquiry.answer_source == "form" and inquiry.answered_by == f"user:{world.agent.id}"
+    assert inquiry.answer_source == "form" and inquiry.answered_by == Actor(
+        "user", str(world.agent.id)
+    )
     assert debts_of(db, inquiry) == []
     html = c.get(f"/inquiries/{inquiry.id}").get_data(as_text=True)
     assert "Ingen kundrelation" in html and 'name="answer"' not in html

@@ -138,7 +138,7 @@ def history_rows(case: Case) -> list[dict]:
     names = queries.staff_names(db_session(), case.organisation_id)
     rows = []
     for item in reversed(fullmakt.history or []):
-        kind, _sep, ident = str(item.get("by", "")).partition(":")
+        kind, ident = item.get("actor_type"), item.get("actor_id")
         if kind == "user":
             by = names.get(ident, _("Rådgivare"))
         elif kind == "person":

@@ -163,7 +163,7 @@ def manual_answer(case_id: uuid.UUID, inquiry_id: uuid.UUID):
         answer=Answer(choice),
         debts=debts,
         source="manual",
-        answered_by=f"user:{current_user.user.id}",
+        actor=current_user.actor,
     )
     flash(_("Svaret från %(name)s är registrerat.", name=inquiry.creditor.name), "success")
     return htmx.redirect(url_for("report.report", case_id=case.id))

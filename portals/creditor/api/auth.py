@@ -62,9 +62,5 @@ def api_key() -> Rule:
 
 
 def actor() -> audit.Actor:
-    return audit.Actor("api", str(g.api_key_id), g.api_org_id)
-
-
-def by() -> str:
-    """Who did it, as services record it (``answered_by``, ``ended_by``)."""
-    return f"api:{g.api_key_id}"
+    """Who does it: the organisation's system, by its API key."""
+    return audit.Actor.api(g.api_key_id, g.api_org_id)

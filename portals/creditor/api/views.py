@@ -319,7 +319,7 @@ def answer_inquiry(inquiry_id: uuid.UUID, json: schemas.AnswerIn):
             answer=Answer(json.answer),
             debts=debts,
             source="api",
-            answered_by=auth.by(),
+            actor=auth.actor(),
             send_fullmakt=json.send_fullmakt,
         )
     except FieldError as exc:
@@ -406,10 +406,10 @@ def create_subscription(json: schemas.SubscriptionIn):
         _not_found(_("Det finns ingen fullmakt med det id:t som ni har svarat ja under."))
     try:
         subscription = subscriptions.subscribe(
-            session, creditor, fullmakt, source="api", by=auth.by()
+            session, creditor, fullmakt, source="api", by=auth.actor()
         )
         if json.resend_fullmakt:
-            subscriptions.send_fullmakt(session, creditor, fullmakt, by=auth.by())
+            subscriptions.send_fullmakt(session, creditor, fullmakt, by=auth.actor())
     except NotAllowed as exc:
         abort(problem(409, str(exc), code="not_allowed"))
     return _subscription(subscription, fullmakt.code), 201
@@ -433,7 +433,7 @@ def delete_subscription(subscription_id: uuid.UUID):
     found = subscriptions.subscription_of(session, g.api_org_id, subscription_id)
     if found is None:
         _not_found(_("Det finns ingen prenumeration med det id:t hos er organisation."))
-    subscriptions.unsubscribe(session, found, by=auth.by())
+    subscriptions.unsubscribe(session, found, by=auth.actor())
     return "", 204
 
 

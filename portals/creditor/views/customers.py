@@ -205,10 +205,6 @@ def _done(inquiry: Inquiry, message: str | None = None, error: str | None = None
     return htmx.redirect(url_for("customers.fullmakter", inquiry_id=inquiry.id))
 
 
-def _by() -> str:
-    return f"user:{current_user.user.id}"
-
-
 @bp.post("/inquiries/<uuid:inquiry_id>/fullmakter/<uuid:fullmakt_id>/fetch")
 @access(AGENT)
 def fetch(inquiry_id: uuid.UUID, fullmakt_id: uuid.UUID):
@@ -216,7 +212,7 @@ def fetch(inquiry_id: uuid.UUID, fullmakt_id: uuid.UUID):
     inquiry = _yes_inquiry(inquiry_id)
     row = _row(inquiry, fullmakt_id)
     try:
-        subscriptions.send_fullmakt(db_session(), row.creditor, row.fullmakt, by=_by())
+        subscriptions.send_fullmakt(db_session(), row.creditor, row.fullmakt, by=current_user.actor)
     except NotAllowed as exc:
         return _done(inquiry, error=str(exc))
     return _done(inquiry, _("Fullmakten %(code)s skickas till ert system.", code=row.fullmakt.code))
@@ -229,7 +225,7 @@ def unsubscribe(inquiry_id: uuid.UUID, fullmakt_id: uuid.UUID):
     inquiry = _yes_inquiry(inquiry_id)
     row = _row(inquiry, fullmakt_id)
     if row.subscription is not None:
-        subscriptions.unsubscribe(db_session(), row.subscription, by=_by())
+        subscriptions.unsubscribe(db_session(), row.subscription, by=current_user.actor)
     return _done(
         inquiry, _("Ni prenumererar inte längre på fullmakten %(code)s.", code=row.fullmakt.code)
     )
@@ -242,7 +238,9 @@ def subscribe(inquiry_id: uuid.UUID, fullmakt_id: uuid.UUID):
     inquiry = _yes_inquiry(inquiry_id)
     row = _row(inquiry, fullmakt_id)
     try:
-        subscriptions.subscribe(db_session(), row.creditor, row.fullmakt, source="portal", by=_by())
+        subscriptions.subscribe(
+            db_session(), row.creditor, row.fullmakt, source="portal", by=current_user.actor
+        )
     except NotAllowed as exc:
         return _done(inquiry, error=str(exc))
     return _done(

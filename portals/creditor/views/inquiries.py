@@ -202,7 +202,7 @@ def answer(inquiry_id: uuid.UUID):
                 answer=Answer(form.answer.data),
                 debts=debts,
                 source="form",
-                answered_by=f"user:{current_user.user.id}",
+                actor=current_user.actor,
                 send_fullmakt=send,
             )
         except FieldError as exc:

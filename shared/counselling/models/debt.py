@@ -7,6 +7,7 @@ from datetime import datetime
 from sqlalchemy import BigInteger, ForeignKey, Integer, String, Uuid, or_
 from sqlalchemy.orm import Mapped, mapped_column, relationship
 
+from shared.core.actor import Actor, columns_of, read_actor
 from shared.core.models import (
     Base,
     Encrypted,
@@ -48,7 +49,9 @@ class Debt(IdMixin, TimestampMixin, TenantOwned, Base):
     kfm_case: Mapped[str | None] = mapped_column(Encrypted("debts.kfm_case"))  # målnummer
     note: Mapped[str | None] = mapped_column(Encrypted("debts.note"))
     source: Mapped[DebtSource] = mapped_column(str_enum(DebtSource, 10))
-    entered_by: Mapped[str] = mapped_column(String(80))  # user:<id> | person:<id> | api:<id>
+    # who (entered: a user, the client or an API key): shared.core.actor.Actor in typed columns
+    entered_by_type: Mapped[str | None] = mapped_column(String(20), nullable=False)
+    entered_by_id: Mapped[str | None] = mapped_column(String(64))
     confirmed_at: Mapped[datetime | None] = mapped_column(UTCDateTime)
     confirmed_by: Mapped[uuid.UUID | None] = mapped_column(Uuid, ForeignKey("users.id"))
     # The same creditor answered a newer inquiry of the case: its newer answer replaces
@@ -71,6 +74,14 @@ class Debt(IdMixin, TimestampMixin, TenantOwned, Base):
     )
     changed_by_user: Mapped[User | None] = relationship(foreign_keys=[changed_by])
     removed_by_user: Mapped[User | None] = relationship(foreign_keys=[removed_by])
+
+    @property
+    def entered_by(self) -> Actor | None:
+        return read_actor(self.entered_by_type, self.entered_by_id)
+
+    @entered_by.setter
+    def entered_by(self, actor: Actor | None) -> None:
+        self.entered_by_type, self.entered_by_id = columns_of(actor)
 
     @property
     def total_ore(self) -> int:

@@ -8,6 +8,7 @@ from typing import TYPE_CHECKING
 from sqlalchemy import ForeignKey, String, Uuid, or_, select
 from sqlalchemy.orm import Mapped, mapped_column, relationship
 
+from shared.core.actor import Actor, columns_of, read_actor
 from shared.core.models import (
     Base,
     IdMixin,
@@ -57,7 +58,9 @@ class Inquiry(IdMixin, TimestampMixin, TenantOwned, Base):
     overdue_at: Mapped[datetime | None] = mapped_column(UTCDateTime)
     answered_at: Mapped[datetime | None] = mapped_column(UTCDateTime)
     answer: Mapped[Answer | None] = mapped_column(str_enum(Answer, 10))
-    answered_by: Mapped[str | None] = mapped_column(String(80))  # user:<id> | api:<key id>
+    # who (answered: a user or an API key): shared.core.actor.Actor in typed columns
+    answered_by_type: Mapped[str | None] = mapped_column(String(20))
+    answered_by_id: Mapped[str | None] = mapped_column(String(64))
     answer_source: Mapped[str | None] = mapped_column(String(10))  # api | form | manual
     changed_at: Mapped[datetime | None] = mapped_column(UTCDateTime)  # a "no" changed to yes
 
@@ -66,6 +69,14 @@ class Inquiry(IdMixin, TimestampMixin, TenantOwned, Base):
     debts: Mapped[list[Debt]] = relationship(
         back_populates="inquiry", foreign_keys="Debt.inquiry_id"
     )
+
+    @property
+    def answered_by(self) -> Actor | None:
+        return read_actor(self.answered_by_type, self.answered_by_id)
+
+    @answered_by.setter
+    def answered_by(self, actor: Actor | None) -> None:
+        self.answered_by_type, self.answered_by_id = columns_of(actor)
 
     @classmethod
     def tenant_criteria(cls, org_id: uuid.UUID):

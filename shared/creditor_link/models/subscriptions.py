@@ -6,6 +6,7 @@ from datetime import datetime
 from sqlalchemy import ForeignKey, String, UniqueConstraint, Uuid, or_, select
 from sqlalchemy.orm import Mapped, mapped_column
 
+from shared.core.actor import Actor, columns_of, read_actor
 from shared.core.models import (
     Base,
     IdMixin,
@@ -34,7 +35,17 @@ class FullmaktSubscription(IdMixin, TimestampMixin, TenantOwned, Base):
     active: Mapped[bool] = mapped_column(default=True)
     source: Mapped[str] = mapped_column(String(20))  # answer | portal | api
     ended_at: Mapped[datetime | None] = mapped_column(UTCDateTime)
-    ended_by: Mapped[str | None] = mapped_column(String(80))  # user:<id> | api:<key id>
+    # who (unsubscribed: a user or an API key): shared.core.actor.Actor in typed columns
+    ended_by_type: Mapped[str | None] = mapped_column(String(20))
+    ended_by_id: Mapped[str | None] = mapped_column(String(64))
+
+    @property
+    def ended_by(self) -> Actor | None:
+        return read_actor(self.ended_by_type, self.ended_by_id)
+
+    @ended_by.setter
+    def ended_by(self, actor: Actor | None) -> None:
+        self.ended_by_type, self.ended_by_id = columns_of(actor)
 
     @classmethod
     def tenant_criteria(cls, org_id: uuid.UUID):
