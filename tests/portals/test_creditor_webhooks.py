@@ -17,6 +17,7 @@ from shared.creditor_link.models import DeliveryStatus, WebhookDelivery, Webhook
 from shared.identity.models import OrgKind, Role
 from shared.security.models import AuditEntry
 from tests.conftest import login_staff
+from worker.jobs import attempt_webhook
 
 HX = {"HX-Request": "true"}
 URL = "https://system.kreditbanken.example/hooks"
@@ -170,10 +171,10 @@ def delivered(db, bank, wall):
     http = httpx.Client(
         transport=httpx.MockTransport(lambda request: httpx.Response(next(answers)))
     )
-    assert webhooks.attempt(db, first.id, http=http) == "retry"
+    assert attempt_webhook(first.id, http=http) == "retry"
     wall.advance(40)
-    assert webhooks.attempt(db, first.id, http=http) == "succeeded"
-    assert webhooks.attempt(db, second.id, http=http) == "retry"
+    assert attempt_webhook(first.id, http=http) == "succeeded"
+    assert attempt_webhook(second.id, http=http) == "retry"
     db.commit()
     return first, second
 
