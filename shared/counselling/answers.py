@@ -174,13 +174,15 @@ def answer(
     session.refresh(inquiry, with_for_update=True)
     change = inquiry.status == InquiryStatus.ANSWERED and inquiry.answer == Answer.NO
     if inquiry.status == InquiryStatus.ANSWERED and not (change and answer == Answer.YES):
-        raise NotAllowed("Förfrågan är redan besvarad.")
+        raise NotAllowed("Förfrågan är redan besvarad.", code="already_answered")
     if inquiry.status == InquiryStatus.CANCELLED:
-        raise NotAllowed("Förfrågan är återkallad: fullmakten gäller inte längre.")
+        raise NotAllowed(
+            "Förfrågan är återkallad: fullmakten gäller inte längre.", code="fullmakt_not_valid"
+        )
     case = session.get(Case, inquiry.case_id)
     require_valid(case, clock.today())
     if answer == Answer.NO and debts:
-        raise FieldError("debts", "Ett nej-svar kan inte ha skulder.")
+        raise FieldError("debts", "Ett nej-svar kan inte ha skulder.", code="invalid_answer")
     kind = {"api": DebtSource.API, "form": DebtSource.FORM}.get(source, DebtSource.MANUAL)
     for item in debts:
         _store_debt(session, case, item, source=kind, entered_by=answered_by, inquiry=inquiry)

@@ -576,6 +576,30 @@ def test_a_failed_request_does_not_use_up_its_key(world, db):
     assert good.status_code == 200 and "Idempotent-Replayed" not in good.headers
 
 
+def test_a_refusal_of_the_service_is_a_problem_and_does_not_use_up_its_key(world, db):
+    """The service's FieldError and NotAllowed reach the client as problem+json through
+    the portal's one handler, with the API's codes, and are never stored as the key's
+    response: the key stays free for the corrected request."""
+    inquiry, key = world["inquiry"], "nyckel-domain"
+    no_with_debts = {"answer": "no", "debts": [{"kind": "loan", "capital_ore": 1}]}
+    refused = post(world, answer_path(inquiry), no_with_debts, key=key)
+    assert refused.status_code == 422 and refused.mimetype == PROBLEM
+    assert refused.json["code"] == "invalid_answer"
+    assert refused.json["errors"] == [
+        {"field": "debts", "message": "Ett nej-svar kan inte ha skulder."}
+    ]
+    assert db.scalar(select(func.count()).select_from(IdempotencyRecord)) == 0
+    good = post(world, answer_path(inquiry), {"answer": "no"}, key=key)  # another body
+    assert good.status_code == 200 and "Idempotent-Replayed" not in good.headers
+    later = "nyckel-domain-2"
+    for _ in range(2):  # refused each time, never replayed
+        again = post(world, answer_path(inquiry), {"answer": "no"}, key=later)
+        assert again.status_code == 409 and again.json["code"] == "already_answered"
+        assert "Idempotent-Replayed" not in again.headers
+    db.expire_all()
+    assert db.scalar(select(func.count()).select_from(IdempotencyRecord)) == 1  # the 200
+
+
 def test_a_key_still_in_progress_is_409_and_an_abandoned_one_is_taken_over(world, db):
     inquiry, key = world["inquiry"], "nyckel-3"
     with dbmod.tenant(world["bank"].id):

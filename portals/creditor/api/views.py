@@ -14,16 +14,15 @@ of personal data is audit-logged with ``via: api``.
 from __future__ import annotations
 
 import uuid
-from typing import Any, NoReturn
+from typing import Any
 
-from flask import Blueprint, abort, g, jsonify, render_template, url_for
+from flask import Blueprint, g, jsonify, render_template, url_for
 from flask_babel import gettext as _
 from flask_babel import lazy_gettext as _l
 
 from portals.creditor.api import auth, idempotency, pagination, reference, schemas
-from portals.creditor.api.problems import invalid
 from portals.creditor.api.spec import ERRORS, document, operation
-from shared.core.errors import FieldError, NotAllowed
+from shared.core.errors import NotFound
 from shared.counselling import answers
 from shared.counselling.answers import parse_debt
 from shared.counselling.models import Answer, Case, Debt, Fullmakt, Inquiry, InquiryStatus
@@ -35,17 +34,12 @@ from shared.integrations import webhook_http
 from shared.security import audit
 from shared.web.access import PUBLIC, Rule, access
 from shared.web.factory import db_session
-from shared.web.problems import problem
 
 bp = Blueprint("api", __name__, url_prefix="/api/v1", template_folder="../templates")
 
 # The document and the reference page are public; no session either for the document.
 DOCUMENT = Rule("public_document", None, stateless=True)
 INQUIRY_ID = {"inquiry_id": "Förfrågans id (inquiry_id)."}
-
-
-def _not_found(what: str) -> NoReturn:
-    abort(problem(404, what, code="not_found"))
 
 
 # -- the document and its reference page ---------------------------------------------------
@@ -220,7 +214,7 @@ def _delivery_fields(delivery: WebhookDelivery) -> dict[str, Any]:
 def _load(inquiry_id: uuid.UUID) -> Inquiry:
     found = queries.inquiry_for(db_session(), g.api_org_id, inquiry_id)
     if found is None:
-        _not_found(_("Det finns ingen förfrågan med det id:t till er organisation."))
+        raise NotFound("Det finns ingen förfrågan med det id:t till er organisation.")
     return found
 
 
@@ -305,32 +299,25 @@ def answer_inquiry(inquiry_id: uuid.UUID, json: schemas.AnswerIn):
     """
     session = db_session()
     found = _load(inquiry_id)
-    debts, errors = [], []
-    for i, item in enumerate(json.debts or []):
-        data = {k: v for k, v in item.model_dump().items() if v is not None}
-        try:
-            debts.append(parse_debt(data, prefix=f"debts[{i}].", creditor_name=found.creditor.name))
-        except FieldError as exc:
-            errors.append({"field": exc.field, "message": exc.message})
-    if errors:
-        abort(invalid(errors, code="invalid_answer"))
-    try:
-        answers.answer(
-            session,
-            found,
-            answer=Answer(json.answer),
-            debts=debts,
-            source="api",
-            answered_by=auth.by(),
-            send_fullmakt=json.send_fullmakt,
+    # The body has been validated against AnswerIn already (every field's error at its
+    # path); parse_debt turns each debt into the service's input.
+    debts = [
+        parse_debt(
+            {k: v for k, v in item.model_dump().items() if v is not None},
+            prefix=f"debts[{i}].",
+            creditor_name=found.creditor.name,
         )
-    except FieldError as exc:
-        abort(invalid([{"field": exc.field, "message": exc.message}], code="invalid_answer"))
-    except NotAllowed as exc:
-        code = (
-            "already_answered" if found.status == InquiryStatus.ANSWERED else "fullmakt_not_valid"
-        )
-        abort(problem(409, str(exc), code=code))
+        for i, item in enumerate(json.debts or [])
+    ]
+    answers.answer(
+        session,
+        found,
+        answer=Answer(json.answer),
+        debts=debts,
+        source="api",
+        answered_by=auth.by(),
+        send_fullmakt=json.send_fullmakt,
+    )
     view = queries.inquiry_view(session, found)
     idempotency.remember_data_key(view.case.data_key_id)
     return _answer(found, view.debts)
@@ -356,7 +343,7 @@ def get_fullmakt(fullmakt_id: uuid.UUID):
     session = db_session()
     fullmakt = subscriptions.fullmakt_for_creditor(session, g.api_org_id, fullmakt_id)
     if fullmakt is None:
-        _not_found(_("Det finns ingen fullmakt med det id:t som ni har svarat ja under."))
+        raise NotFound("Det finns ingen fullmakt med det id:t som ni har svarat ja under.")
     audit.record(
         session,
         auth.actor(),
@@ -405,15 +392,10 @@ def create_subscription(json: schemas.SubscriptionIn):
     creditor = subscriptions.creditor_of(session, g.api_org_id)
     fullmakt = subscriptions.fullmakt_for_creditor(session, g.api_org_id, json.fullmakt_id)
     if creditor is None or fullmakt is None:  # as for GET /fullmakter/{id}
-        _not_found(_("Det finns ingen fullmakt med det id:t som ni har svarat ja under."))
-    try:
-        subscription = subscriptions.subscribe(
-            session, creditor, fullmakt, source="api", by=auth.by()
-        )
-        if json.resend_fullmakt:
-            subscriptions.send_fullmakt(session, creditor, fullmakt, by=auth.by())
-    except NotAllowed as exc:
-        abort(problem(409, str(exc), code="not_allowed"))
+        raise NotFound("Det finns ingen fullmakt med det id:t som ni har svarat ja under.")
+    subscription = subscriptions.subscribe(session, creditor, fullmakt, source="api", by=auth.by())
+    if json.resend_fullmakt:
+        subscriptions.send_fullmakt(session, creditor, fullmakt, by=auth.by())
     return _subscription(subscription, fullmakt.code), 201
 
 
@@ -434,7 +416,7 @@ def delete_subscription(subscription_id: uuid.UUID):
     session = db_session()
     found = subscriptions.subscription_of(session, g.api_org_id, subscription_id)
     if found is None:
-        _not_found(_("Det finns ingen prenumeration med det id:t hos er organisation."))
+        raise NotFound("Det finns ingen prenumeration med det id:t hos er organisation.")
     subscriptions.unsubscribe(session, found, by=auth.by())
     return "", 204
 
@@ -445,7 +427,7 @@ def delete_subscription(subscription_id: uuid.UUID):
 def _load_delivery(delivery_id: uuid.UUID) -> WebhookDelivery:
     found = webhooks.delivery_of(db_session(), g.api_org_id, delivery_id)
     if found is None:
-        _not_found(_("Det finns ingen leverans med det id:t till er organisation."))
+        raise NotFound("Det finns ingen leverans med det id:t till er organisation.")
     return found
 
 
@@ -508,8 +490,5 @@ def redeliver_delivery(delivery_id: uuid.UUID):
     """
     session = db_session()
     found = _load_delivery(delivery_id)
-    try:
-        webhooks.redeliver(session, auth.actor(), found)
-    except NotAllowed as exc:
-        abort(problem(409, str(exc), code="endpoint_disabled"))
+    webhooks.redeliver(session, auth.actor(), found)
     return schemas.Delivery(**_delivery_fields(found)), 202
