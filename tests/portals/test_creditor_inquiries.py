@@ -190,6 +190,18 @@ def test_answering_no(world, db):
     assert f"{pnr[:8]}-{pnr[8:]}" in answered
 
 
+def follow(client, response):
+    """GET where a redirect (Location or HX-Redirect) points, in the unmounted test app."""
+    location = response.headers.get("HX-Redirect") or response.headers["Location"]
+    return client.get(location.removeprefix("/creditor"))
+
+
+def flashes(response) -> str:
+    """The text of the page's flash messages."""
+    html = response.get_data(as_text=True)
+    return " ".join(re.findall(r'<p class="flash flash-\w+" role="status">([^<]*)</p>', html))
+
+
 def test_answering_yes_with_two_debts(world, db):
     c, inquiry, case = world["client"], world["inquiry"], world["case"]
     r = c.post(f"/inquiries/{inquiry.id}/answer", data=yes_with_two_debts(), headers=HX)
@@ -212,7 +224,10 @@ def test_answering_yes_with_two_debts(world, db):
     ).scalar()
     assert "L-1001" not in raw and crypto.token_key_id(raw) == case.data_key_id
     again = c.post(f"/inquiries/{inquiry.id}/answer", data={"answer": "no"})
-    assert again.status_code == 409 and "redan besvarad" in again.get_data(as_text=True)
+    # refused (409): a flash message on the inquiry's page
+    assert again.status_code == 303 and again.headers["Location"].endswith(f"/{inquiry.id}")
+    page = follow(c, again)
+    assert page.status_code == 200 and "redan besvarad" in flashes(page)
 
 
 @pytest.mark.parametrize(
@@ -233,6 +248,7 @@ def test_a_bad_row_gets_its_message_at_its_field(world, db, row, field, message)
     error = re.search(rf'<p class="error" id="{re.escape(dom_id)}-error">([^<]*)</p>', html)
     assert error is not None and message in error.group(1)
     assert f'name="{field}"' in html and 'aria-invalid="true"' in html
+    assert 'role="alert"' not in html  # at its field only, not again at the top
     assert 'value="100"' in html  # what was typed is kept
     db.expire_all()
     assert inquiry.status == InquiryStatus.DELIVERED and debts_of(db, inquiry) == []
@@ -272,7 +288,9 @@ def test_an_answer_after_the_fullmakt_was_revoked_is_refused(world, db):
     html = c.get(f"/inquiries/{inquiry.id}").get_data(as_text=True)
     assert "Återkallad" in html and 'name="answer"' not in html
     r = c.post(f"/inquiries/{inquiry.id}/answer", data={"answer": "no"})
-    assert r.status_code == 409 and "Fullmakten" in r.get_data(as_text=True)
+    assert r.status_code == 303 and r.headers["Location"].endswith(f"/inquiries/{inquiry.id}")
+    page = follow(c, r)
+    assert page.status_code == 200 and "fullmakten gäller inte längre" in flashes(page)
     db.expire_all()
     assert inquiry.answer is None
 
@@ -327,7 +345,11 @@ def test_the_admin_creates_lists_and_revokes_keys(world, db):
     assert new_secret != secret
     db.expire_all()
     assert key.expires_at is not None and key.replaced_by is not None
-    assert admin.post(f"/settings/api-keys/{key.id}/rotate", headers=HX).status_code == 422
+    refused = admin.post(f"/settings/api-keys/{key.id}/rotate", headers=HX)
+    assert refused.status_code == 204 and refused.headers["HX-Redirect"].endswith(
+        "/settings/api-keys"
+    )
+    assert "redan återkallad eller utbytt" in admin.get("/settings/api-keys").text
     assert admin.post(f"/settings/api-keys/{key.id}/revoke").status_code == 303
     db.expire_all()
     assert key.revoked_at is not None
@@ -341,10 +363,13 @@ def test_a_service_error_is_shown_in_the_readers_language(world, db):
     db.commit()
     admin = client_as(world, world["admin"])
     url = f"/settings/api-keys/{key.id}/rotate"
-    english = admin.post(url, headers={**HX, "Accept-Language": "en"})
-    assert english.status_code == 422
+    en, sv = {"Accept-Language": "en"}, {"Accept-Language": "sv"}
+    english = admin.post(url, headers={**HX, **en})
+    assert english.status_code == 204  # a flash message on the keys page
+    english = admin.get("/settings/api-keys", headers=en)
     assert "already revoked" in english.text and "redan återkallad" not in english.text
-    swedish = admin.post(url, headers={**HX, "Accept-Language": "sv"})
+    admin.post(url, headers={**HX, **sv})
+    swedish = admin.get("/settings/api-keys", headers=sv)
     assert "Nyckeln är redan återkallad eller utbytt." in swedish.text
 
 
