@@ -315,6 +315,9 @@ def test_list_filters(world, five, db):
     def ids(**query):
         r = get(world, "/inquiries", query_string=query)
         assert r.status_code == 200, r.json
+        # the search with the filters in the body (the number in no URL) finds the same
+        searched = post(world, "/inquiries/search", query)
+        assert searched.status_code == 200 and searched.json == r.json, searched.json
         return [row["inquiry_id"] for row in r.json["data"]]
 
     assert ids(status="answered") == [str(five[0].id)]
@@ -387,8 +390,12 @@ def test_an_unsupported_method_says_which_are_allowed(world):
         ({"sent_from": "31/12"}, "sent_from"),
     ],
 )
-def test_bad_list_parameters_are_422_at_the_parameter(world, query, field):
-    r = get(world, "/inquiries", query_string=query)
+@pytest.mark.parametrize("how", ["query", "body"])
+def test_bad_list_parameters_are_422_at_the_parameter(world, query, field, how):
+    if how == "query":
+        r = get(world, "/inquiries", query_string=query)
+    else:  # POST /inquiries/search
+        r = post(world, "/inquiries/search", query)
     assert r.status_code == 422 and r.mimetype == PROBLEM
     assert [e["field"] for e in r.json["errors"]] == [field]
     if field == "personal_number":
@@ -887,6 +894,7 @@ def document(world):
 
 OPERATIONS = {
     ("get", "/inquiries"),
+    ("post", "/inquiries/search"),
     ("get", "/inquiries/{inquiry_id}"),
     ("post", "/inquiries/{inquiry_id}/answer"),
     ("get", "/fullmakter/{fullmakt_id}"),
@@ -924,12 +932,40 @@ def test_every_operation_declares_its_errors_as_problems(document):
 
 
 def test_every_post_declares_the_idempotency_key_header(document):
-    posts = [op for ops in document["paths"].values() for m, op in ops.items() if m == "post"]
+    search = document["paths"]["/inquiries/search"]["post"]  # changes nothing: no key
+    posts = [
+        op
+        for ops in document["paths"].values()
+        for m, op in ops.items()
+        if m == "post" and op is not search
+    ]
     assert len(posts) == 3
     for op in posts:
         [header] = [p for p in op["parameters"] if p["in"] == "header"]
         assert header["name"] == "Idempotency-Key" and header["required"] is False
         assert header["schema"]["maxLength"] == 255
+    assert all(p["in"] != "header" for p in search.get("parameters", []))
+    assert "Idempotent-Replayed" not in str(search["responses"])
+
+
+def test_the_number_in_the_url_is_deprecated_for_the_search_in_the_body(world, document, db):
+    [number] = [
+        p
+        for p in document["paths"]["/inquiries"]["get"]["parameters"]
+        if p["name"] == "personal_number"
+    ]
+    assert number["deprecated"] is True and "POST /inquiries/search" in number["description"]
+    search = document["paths"]["/inquiries/search"]["post"]
+    body = search["requestBody"]["content"]["application/json"]["schema"]
+    assert body == {"$ref": "#/components/schemas/InquirySearch"}
+    schema = document["components"]["schemas"]["InquirySearch"]["properties"]
+    assert "deprecated" not in schema["personal_number"]
+    # a search is no request to repeat: an Idempotency-Key is ignored, nothing stored
+    for _ in range(2):
+        r = post(world, "/inquiries/search", {"personal_number": ERIK}, key="sök-1")
+        assert r.status_code == 200 and "Idempotent-Replayed" not in r.headers
+        assert [row["personal_number"] for row in r.json["data"]] == [ERIK]
+    assert db.scalar(select(func.count()).select_from(IdempotencyRecord)) == 0
 
 
 def test_the_reference_page_is_rendered_from_the_document(world, document):

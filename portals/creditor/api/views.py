@@ -16,7 +16,7 @@ from __future__ import annotations
 import uuid
 from typing import Any
 
-from flask import Blueprint, g, jsonify, render_template, url_for
+from flask import Blueprint, g, jsonify, url_for
 from flask_babel import gettext as _
 from flask_babel import lazy_gettext as _l
 
@@ -32,6 +32,7 @@ from shared.creditor_link.models import DeliveryStatus, FullmaktSubscription, We
 from shared.identity.models import Organisation
 from shared.integrations import webhook_http
 from shared.security import audit
+from shared.web import htmx
 from shared.web.access import PUBLIC, Rule, access
 from shared.web.factory import db_session
 
@@ -86,8 +87,9 @@ def reference_page():
         "slots": webhooks.MAX_CONCURRENT,
         "schedule": ", ".join(_duration(s) for s in webhooks.BACKOFF),
     }
-    return render_template(
+    return htmx.render(
         "creditor/api/reference.html",
+        "creditor/api/_partials/reference.html",
         ref=reference.build(document()),
         document_url=url_for("api.openapi"),
         errors=ERRORS,
@@ -218,28 +220,21 @@ def _load(inquiry_id: uuid.UUID) -> Inquiry:
     return found
 
 
-@bp.get("/inquiries")
-@operation(ok=200, model=schemas.InquiryPage, errors=(), tag="Kundfrågor")
-def list_inquiries(query: schemas.InquiryQuery):
-    """Lista kundfrågor
-
-    Nyast först, en sida i taget (next_cursor). Filtrera på besvarade/obesvarade, kundens
-    personnummer och när de skickades.
-    """
+def _inquiry_page(filters: schemas.InquiryQuery) -> schemas.InquiryPage:
     session = db_session()
     stmt = customer_inquiries.creditor_inquiries(
         g.api_org_id,
-        answered={"answered": True, "unanswered": False}.get(query.status),
-        personnummer=query.personal_number,
-        sent_from=query.sent_from,
-        sent_to=query.sent_to,
+        answered={"answered": True, "unanswered": False}.get(filters.status),
+        personnummer=filters.personal_number,
+        sent_from=filters.sent_from,
+        sent_to=filters.sent_to,
     )
     rows = session.scalars(
         pagination.keyset_page(
-            stmt, Inquiry.created_at, Inquiry.id, limit=query.limit, cursor=query.cursor
+            stmt, Inquiry.created_at, Inquiry.id, limit=filters.limit, cursor=filters.cursor
         )
     ).all()
-    page, next_cursor = pagination.split(rows, query.limit)
+    page, next_cursor = pagination.split(rows, filters.limit)
     details = queries.inquiry_details(session, page)
     data = [
         _inquiry(
@@ -261,6 +256,30 @@ def list_inquiries(query: schemas.InquiryQuery):
             details={"via": "api", "inquiries": [str(i.id) for i in page]},
         )
     return schemas.InquiryPage(data=data, next_cursor=next_cursor)
+
+
+@bp.get("/inquiries")
+@operation(ok=200, model=schemas.InquiryPage, errors=(), tag="Kundfrågor")
+def list_inquiries(query: schemas.InquiryQuery):
+    """Lista kundfrågor
+
+    Nyast först, en sida i taget (next_cursor). Filtrera på besvarade/obesvarade och när
+    de skickades. Sök på kundens personnummer med POST /inquiries/search: i en URL
+    hamnar det i åtkomstloggar.
+    """
+    return _inquiry_page(query)
+
+
+@bp.post("/inquiries/search")
+@operation(ok=200, model=schemas.InquiryPage, errors=(), tag="Kundfrågor", safe=True)
+def search_inquiries(json: schemas.InquirySearch):
+    """Sök kundfrågor
+
+    Som GET /inquiries, med filtren i kroppen: kundens personnummer, besvarade/obesvarade
+    och när de skickades. Nyast först, en sida i taget (next_cursor i kroppen för nästa
+    sida). Ändrar ingenting, så den tar ingen Idempotency-Key.
+    """
+    return _inquiry_page(json)
 
 
 @bp.get("/inquiries/<uuid:inquiry_id>")
