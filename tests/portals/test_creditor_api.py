@@ -1002,6 +1002,9 @@ def test_the_reference_page_is_rendered_from_the_document(world, document):
     ):
         assert words in html, words
     assert 'id="schema-InquiryQuery"' not in html  # parameters are shown as parameters
+    partial = world["client"].get(f"{V1}/reference", headers={"HX-Request": "true"})
+    assert partial.status_code == 200 and "<html" not in partial.text  # the partial
+    assert 'class="api-reference"' in partial.text and 'id="schema-AnswerIn"' in partial.text
 
 
 def test_the_portal_links_to_the_reference(world, factories, make_app):

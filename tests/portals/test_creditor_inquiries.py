@@ -18,7 +18,7 @@ from shared.identity.models import ApiKey, Channel, Creditor, OrgKind, Role
 from shared.integrations.population import LocalTestRegister
 from shared.security import crypto
 from shared.security.models import AuditEntry
-from tests.conftest import login_citizen, login_staff
+from tests.conftest import ROOT, login_citizen, login_staff
 from tests.integration.test_cases import sign
 
 ERIK = "198403122719"
@@ -260,11 +260,13 @@ def test_the_answer_and_the_debts_must_agree(world):
     assert none.status_code == 422 and "Välj ett svar." in none.get_data(as_text=True)
     empty_yes = c.post(url, data={"answer": "yes"})
     assert empty_yes.status_code == 422 and "minst en skuld" in empty_yes.get_data(as_text=True)
+    assert 'id="debts-error"' in empty_yes.text  # at the list of debts, as the service's
     no_with_debts = c.post(
         url, data={"answer": "no", "debts[0].kind": "loan", "debts[0].capital": "100"}
     )
     assert no_with_debts.status_code == 422
     assert "nej-svar kan inte ha skulder" in no_with_debts.get_data(as_text=True)
+    assert re.search(r'id="debts-error">Ett nej-svar kan inte ha skulder', no_with_debts.text)
 
 
 def test_add_a_debt_row(world):
@@ -273,6 +275,12 @@ def test_add_a_debt_row(world):
     html = r.get_data(as_text=True)
     assert r.status_code == 200 and 'name="debts[3].capital"' in html
     assert f"/inquiries/{inquiry.id}/debt-rows/4" in html  # the button for the next one
+    assert "<html" not in html and 'name="debts[0].capital"' not in html  # just the row
+    # the same URL as a page: the inquiry, its form with that many rows
+    page = c.get(f"/inquiries/{inquiry.id}/debt-rows/3").get_data(as_text=True)
+    assert "<html" in page and f'id="inquiry-{inquiry.id}"' in page
+    assert 'name="debts[0].capital"' in page and 'name="debts[3].capital"' in page
+    assert 'name="debts[4].capital"' not in page
     # without JavaScript the button submits the form, which comes back one row longer
     r = c.post(
         f"/inquiries/{inquiry.id}/answer", data={"add_row": "1", "debts[0].reference": "kvar"}
@@ -390,3 +398,24 @@ def _admin_of(world, db):
     from tests.conftest import Factories
 
     return Factories(db).user(world["agency"], Role.CREDITOR_ADMIN)
+
+
+# -- how the views are written -------------------------------------------------------------
+
+VIEWS = sorted(
+    [*(ROOT / "portals/creditor/views").glob("*.py"), ROOT / "portals/creditor/api/views.py"]
+)
+
+
+@pytest.mark.parametrize("path", VIEWS, ids=lambda p: p.name)
+def test_views_catch_no_domain_error_and_render_through_htmx(path):
+    """The portal's one handler answers every domain error (a 422 at the field, a flash
+    for a refusal, problem+json on the API), and every page or partial is rendered by
+    htmx.render."""
+    source = path.read_text()
+    caught = re.findall(
+        r"except\s*\(?[^:]*\b(\w*(?:Error|NotAllowed|NotFound|Forbidden))\b", source
+    )
+    domain = {"DomainError", "FieldError", "NotAllowed", "NotFound", "Forbidden"}
+    assert not domain & set(caught), caught
+    assert "render_template" not in source

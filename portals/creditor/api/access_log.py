@@ -17,8 +17,8 @@ import re
 ACCESS_LOGGERS = ("werkzeug", "gunicorn.access")
 MASK = "[personnummer]"
 # 6 digits of date, the separator (also URL-encoded: %2B is "+"), 4 digits; never part
-# of a longer run of digits (a cursor, a timestamp).
-_SHAPE = re.compile(r"(?<!\d)(?:19|20)?\d{6}(?:-|\+|%2[bB])?\d{4}(?!\d)")
+# of a longer word (a cursor, a timestamp, the hex of an id).
+_SHAPE = re.compile(r"(?<![0-9A-Za-z])(?:19|20)?\d{6}(?:-|\+|%2[bB])?\d{4}(?![0-9A-Za-z])")
 
 
 def redact(text: str) -> str:
