@@ -22,7 +22,7 @@ from __future__ import annotations
 import json
 import random
 import uuid
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from datetime import datetime, timedelta
 from typing import Any
 
@@ -194,9 +194,10 @@ class Claim:
     organisation_id: uuid.UUID
     lease_until: datetime  # the delivery's next_attempt_at while the lease is ours
     url: str
-    secrets: list[dict[str, Any]]  # the endpoint's secret entries (webhook_endpoints)
+    # the endpoint's secret entries, and the payload (personal data): never in a repr
+    secrets: list[dict[str, Any]] = field(repr=False)
     message_id: str
-    body: str
+    body: str = field(repr=False)
     trigger: str  # first | retry | redeliver
     window_started_at: datetime | None
     tries_in_window: int
@@ -280,10 +281,13 @@ def record_attempt(session: Session, claim: Claim, sent: Sent | None) -> str:
     Returns "succeeded", "retry" (failed, next attempt scheduled), "failed" (gave up
     after ``GIVE_UP_AFTER``), "busy" (no free slot: put off a few seconds, not counted)
     or "superseded" (the lease was no longer ours: the attempt is logged, the schedule
-    is left to whoever changed it, a redelivery or a later run)."""
+    is left to whoever changed it, a redelivery or a later run; or the delivery was
+    deleted meanwhile, with its purged case)."""
     delivery = session.get(
         WebhookDelivery, claim.delivery_id, with_for_update=True, populate_existing=True
     )
+    if delivery is None:
+        return "superseded"
     ours = (
         delivery.status == DeliveryStatus.PENDING and delivery.next_attempt_at == claim.lease_until
     )

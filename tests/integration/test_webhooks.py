@@ -566,6 +566,26 @@ def test_a_purged_case_takes_its_deliveries_along(db, bank, factories, receiver)
     assert db.scalars(select(WebhookAttempt)).all() == []
 
 
+def test_a_case_purged_while_its_delivery_is_in_flight(db, bank, factories, receiver):
+    """The outcome of an attempt whose delivery went with its purged case is dropped;
+    the claim never shows the payload (personal data) or the secrets in a repr."""
+    municipality = factories.org(OrgKind.MUNICIPALITY, "Skövde kommun")
+    case = register(db, factories.user(municipality, Role.COUNSELLOR)).case
+    sign(db, case)
+    add(db, bank, receiver.url)
+    [delivery] = webhooks.emit(db, bank["org"].id, "fullmakt.sent", {"secret": "S-1"}, case=case)
+    db.commit()
+    with dbmod.session_scope() as s:
+        claim = webhooks.claim_attempt(s, delivery.id)
+    assert "S-1" in claim.body and "S-1" not in repr(claim) and "whsec_" not in repr(claim)
+    sent = webhooks.send(claim)
+    assert webhooks.forget_case(db, case.id) == 1
+    db.commit()
+    with dbmod.session_scope() as s:
+        assert webhooks.record_attempt(s, claim, sent) == "superseded"
+    assert db.scalars(select(WebhookAttempt)).all() == [] and len(receiver.requests) == 1
+
+
 # -- at most three in flight per organisation ------------------------------------------
 
 

@@ -149,19 +149,19 @@ def index():
 @access(AGENT)
 def search():
     """The search and a page of its results (the results are the htmx partial)."""
-    search = parse_search(request.form)
-    if not search.asked or search.errors or search.orgnr is not None:
-        return _render(search)
+    query = parse_search(request.form)
+    if not query.asked or query.errors or query.orgnr is not None:
+        return _render(query)
     session = db_session()
     org_id = current_user.organisation_id
     found = customer_inquiries.customer_inquiries(
         session,
         org_id,
-        personnummer=search.digits,
-        sent_from=search.day_from,
-        sent_to=search.day_to,
-        answered={"answered": True, "unanswered": False}.get(search.show),
-        before=search.before,
+        personnummer=query.digits,
+        sent_from=query.day_from,
+        sent_to=query.day_to,
+        answered={"answered": True, "unanswered": False}.get(query.show),
+        before=query.before,
         limit=PAGE_SIZE + 1,
     )
     rows = found[:PAGE_SIZE]
@@ -173,12 +173,12 @@ def search():
             subject_type="organisation",
             subject_id=org_id,
             details={
-                "by_number": search.digits is not None,
+                "by_number": query.digits is not None,
                 "inquiries": [str(r.inquiry.id) for r in rows],
                 "named": [str(r.inquiry.id) for r in rows if r.principal_name],
             },
         )
-    return _render(search, rows, older=cursor(rows[-1]) if len(found) > PAGE_SIZE else None)
+    return _render(query, rows, older=cursor(rows[-1]) if len(found) > PAGE_SIZE else None)
 
 
 def _yes_inquiry(inquiry_id: uuid.UUID) -> Inquiry:
