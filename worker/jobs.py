@@ -2,7 +2,8 @@
 
 They run inside the transaction that marks their outbox message done (see
 ``shared.core.jobs``, which holds the registry of their names), so a job that runs twice
-changes nothing the second time.
+changes nothing the second time. The one exception is ``deliver_webhook``: it holds no
+transaction during its HTTP request, and its lease makes a second run a no-op instead.
 """
 
 from __future__ import annotations
@@ -12,12 +13,14 @@ import uuid
 
 from sqlalchemy.orm import Session
 
+from shared.core import db as dbmod
 from shared.core.actor import Actor
 from shared.core.errors import NotAllowed
 from shared.core.mail import send_queued
 from shared.counselling.models import Inquiry
 from shared.creditor_link import delivery, fullmakt_events, subscriptions, webhooks
 from shared.integrations import mail
+from shared.integrations.webhook_http import HttpClient
 from shared.security import audit
 
 
@@ -62,7 +65,26 @@ def follow_yes_answer(
 
 
 def deliver_webhook(session: Session, *, delivery_id: str, trigger: str | None = None) -> None:
-    """One attempt of a webhook delivery. An HTTP failure is recorded and rescheduled,
-    not raised, so the outbox message is done either way. (``trigger``, in messages
-    queued by earlier versions, is ignored: the delivery's state says which attempt.)"""
-    webhooks.attempt(session, uuid.UUID(delivery_id))
+    """One attempt of a webhook delivery, with no transaction open while the receiver
+    answers. An HTTP failure is recorded and rescheduled, not raised, so the outbox
+    message is done either way. (``trigger``, in messages queued by earlier versions, is
+    ignored: the delivery's state says which attempt.)"""
+    # The runner's transaction has only read (and locked) the outbox message: end it, so
+    # that nothing is held during the POST (and SQLite's one writer is free for the
+    # claim). The delivery's lease, not the message's lock, keeps two runs apart.
+    session.commit()
+    attempt_webhook(uuid.UUID(delivery_id))
+
+
+def attempt_webhook(delivery_id: uuid.UUID, *, http: HttpClient | None = None) -> str:
+    """Claim the attempt (committed), POST it (no transaction), record it (committed);
+    see ``shared.creditor_link.webhooks``. A process that dies in between leaves a lease
+    that runs out, and the minute job queues the attempt again. Returns what
+    ``record_attempt`` says, or "skipped" when there was nothing to send."""
+    with dbmod.session_scope() as session:
+        claim = webhooks.claim_attempt(session, delivery_id)
+    if claim is None:
+        return "skipped"
+    sent = webhooks.send(claim, http=http)
+    with dbmod.session_scope() as session:
+        return webhooks.record_attempt(session, claim, sent)

@@ -6,6 +6,7 @@ from __future__ import annotations
 from flask import Flask
 from flask_babel import lazy_gettext as _l
 
+from portals.creditor.api import access_log
 from portals.creditor.views.api import bp as api_bp
 from portals.creditor.views.customers import bp as customers_bp
 from portals.creditor.views.inquiries import bp as inquiries_bp
@@ -41,6 +42,7 @@ def create_app(overrides: dict | None = None) -> Flask:
     )
     # The API is authenticated by its key on every request, not by a cookie.
     app.extensions["csrf"].exempt(api_bp)
+    access_log.install()  # the API's deprecated ?personal_number= stays out of the log
     if app.config["SETTINGS"].demo:
         app.register_blueprint(demo_blueprint())
     return app

@@ -183,7 +183,9 @@ def parse_debts(
     list by position). At most MAX_DEBTS of them. Every row is checked: each row's
     first problem at its field (``debts[<i>].<name>``), all of them raised together."""
     if len(rows) > MAX_DEBTS or any(index >= MAX_DEBTS for index in rows):
-        raise FieldError("debts", "Högst %(n)s skulder i ett svar.", n=MAX_DEBTS)
+        raise FieldError(
+            "debts", "Högst %(n)s skulder i ett svar.", n=MAX_DEBTS, code="invalid_answer"
+        )
     debts, problems = [], []
     for index, data in sorted(rows.items()):
         try:
@@ -191,7 +193,9 @@ def parse_debts(
         except FieldError as exc:
             problems.append(exc)
     if problems:
-        raise FieldErrors(problems)
+        error = FieldErrors(problems)
+        error.code = "invalid_answer"
+        raise error
     return debts
 
 
@@ -254,17 +258,21 @@ def answer(
     session.refresh(inquiry, with_for_update=True)
     change = inquiry.status == InquiryStatus.ANSWERED and inquiry.answer == Answer.NO
     if inquiry.status == InquiryStatus.ANSWERED and not (change and answer == Answer.YES):
-        raise NotAllowed("Förfrågan är redan besvarad.")
+        raise NotAllowed("Förfrågan är redan besvarad.", code="already_answered")
     if inquiry.status == InquiryStatus.CANCELLED:
-        raise NotAllowed("Förfrågan är återkallad: fullmakten gäller inte längre.")
+        raise NotAllowed(
+            "Förfrågan är återkallad: fullmakten gäller inte längre.", code="fullmakt_not_valid"
+        )
     case = session.get(Case, inquiry.case_id)
     require_valid(case, clock.today())
     if answer == Answer.NO and debts:
-        raise FieldError("debts", "Ett nej-svar kan inte ha skulder.")
+        raise FieldError("debts", "Ett nej-svar kan inte ha skulder.", code="invalid_answer")
     if answer == Answer.YES and not debts:
-        raise FieldError("debts", "Fyll i minst en skuld för ett ja-svar.")
+        raise FieldError("debts", "Fyll i minst en skuld för ett ja-svar.", code="invalid_answer")
     if len(debts) > MAX_DEBTS:
-        raise FieldError("debts", "Högst %(n)s skulder i ett svar.", n=MAX_DEBTS)
+        raise FieldError(
+            "debts", "Högst %(n)s skulder i ett svar.", n=MAX_DEBTS, code="invalid_answer"
+        )
     kind = {"api": DebtSource.API, "form": DebtSource.FORM}.get(source, DebtSource.MANUAL)
     for item in debts:
         _store_debt(session, case, item, source=kind, entered_by=actor, inquiry=inquiry)

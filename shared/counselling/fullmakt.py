@@ -34,7 +34,10 @@ from shared.security import audit, crypto
 def require_valid(case: Case, today: date) -> None:
     """Refuse anything that collects or stores data unless the fullmakt holds today."""
     if not case.holds_valid_fullmakt(today):
-        raise NotAllowed("Fullmakten gäller inte: inga uppgifter kan hämtas in eller sparas.")
+        raise NotAllowed(
+            "Fullmakten gäller inte: inga uppgifter kan hämtas in eller sparas.",
+            code="fullmakt_not_valid",
+        )
 
 
 def history(fullmakt: Fullmakt, event: str, actor: Actor) -> None:

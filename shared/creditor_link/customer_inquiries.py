@@ -62,27 +62,30 @@ def customer_inquiries(
     sent_from: date | None = None,
     sent_to: date | None = None,
     answered: bool | None = None,
+    before: tuple[datetime, uuid.UUID] | None = None,
     limit: int = SEARCH_LIMIT,
 ) -> list[CustomerRow]:
     """The organisation's inquiries about one person (12-digit personnummer or
     samordningsnummer, found by its blind index) and/or sent between two dates
     (inclusive, Swedish time); ``answered`` True/False/None = answered, unanswered, all.
-    Newest first."""
-    stmt = (
+    Newest first, a page at a time: ``before`` = (sent_at, inquiry id) of the last row
+    of the previous page."""
+    stmt = dbmod.newest_first(
         creditor_inquiries(
             organisation_id,
             answered=answered,
             personnummer=personnummer,
             sent_from=sent_from,
             sent_to=sent_to,
-        )
-        .options(
+        ).options(
             selectinload(Inquiry.case).selectinload(Case.person),
             selectinload(Inquiry.case).selectinload(Case.counsellor),
             selectinload(Inquiry.case).selectinload(Case.fullmakter),
-        )
-        .order_by(sent_at().desc(), Inquiry.id.desc())
-        .limit(limit)
+        ),
+        sent_at(),
+        Inquiry.id,
+        before=before,
+        limit=limit,
     )
     found = list(session.scalars(stmt))
     today = clock.today()

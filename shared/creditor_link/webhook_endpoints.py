@@ -4,9 +4,7 @@ and disable them); each endpoint's secrets sign every message (Standard Webhooks
 
 from __future__ import annotations
 
-import base64
 import json
-import secrets
 import uuid
 from datetime import datetime, timedelta
 from typing import Any
@@ -23,18 +21,13 @@ from shared.creditor_link.models import (
     WebhookEndpoint,
 )
 from shared.identity.models import Role, User
-from shared.integrations.webhook_http import check_url
+from shared.integrations.webhook_http import check_url, new_secret
 from shared.security import audit
 
 OLD_SECRET_VALID = timedelta(hours=24)  # a rotated-out secret still signs this long
 
 
 MAX_ENDPOINTS = 5  # active endpoints per organisation
-
-
-def new_secret() -> str:
-    """A Standard Webhooks secret: ``whsec_`` + base64 of 32 random bytes."""
-    return "whsec_" + base64.b64encode(secrets.token_bytes(32)).decode()
 
 
 def secret_entries(endpoint: WebhookEndpoint) -> list[dict[str, Any]]:

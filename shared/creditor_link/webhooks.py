@@ -2,10 +2,14 @@
 
 ``emit`` turns an event for a creditor organisation into one ``WebhookDelivery`` per
 active endpoint, in the caller's transaction, and queues its delivery through the
-outbox. The worker's ``attempt`` POSTs it signed (``webhook-id``, ``webhook-timestamp``,
-``webhook-signature``: one ``v1,…`` per still-valid endpoint secret), logs every attempt,
-and on failure schedules the next one with exponential backoff and jitter for at least
-24 hours; ``retry_due`` (every minute) queues what is due again. At most
+outbox. The worker delivers it in three steps (``worker.jobs.deliver_webhook``), so no
+transaction is open while the receiver answers: ``claim_attempt`` takes a lease on the
+due attempt (committed on its own), ``send`` POSTs it signed (``webhook-id``,
+``webhook-timestamp``, ``webhook-signature``: one ``v1,…`` per still-valid endpoint
+secret; HTTP, DNS and signing are ``shared.integrations.webhook_http``'s), and
+``record_attempt`` logs it and on failure schedules the next one with exponential
+backoff and jitter for at least 24 hours; ``retry_due`` (every minute) queues what is
+due again, also an attempt whose worker died (its lease has ended). At most
 ``MAX_CONCURRENT`` deliveries per organisation are in flight at once, across processes
 (a Redis semaphore; in-process without Redis). The ``webhook-id`` is the delivery's
 ``message_id``: stable across retries and redeliveries, so a receiver can drop
@@ -18,10 +22,10 @@ from __future__ import annotations
 import json
 import random
 import uuid
+from dataclasses import dataclass, field
 from datetime import datetime, timedelta
 from typing import Any
 
-import httpx
 from sqlalchemy import delete, func, select, update
 from sqlalchemy.orm import Session, defer, selectinload
 
@@ -38,7 +42,7 @@ from shared.creditor_link.models import (
 )
 from shared.creditor_link.webhook_endpoints import allow_local_http, secret_entries, valid_secrets
 from shared.integrations import concurrency
-from shared.integrations.webhook_http import Result, post, resolves_inside
+from shared.integrations.webhook_http import HttpClient, Result, post, resolves_inside
 from shared.security import audit, crypto
 
 MAX_CONCURRENT = 3  # deliveries in flight per creditor organisation
@@ -181,15 +185,32 @@ def _tries_in_window(session: Session, delivery: WebhookDelivery) -> int:
     )
 
 
-def attempt(session: Session, delivery_id: uuid.UUID, *, http: httpx.Client | None = None) -> str:
-    """One delivery attempt, if it is due. Returns "succeeded", "retry" (failed, next
-    attempt scheduled), "failed" (gave up), "busy" (no free slot: put off a few seconds,
-    not counted) or "skipped" (not due: done, failed, or claimed by another run).
+@dataclass(frozen=True)
+class Claim:
+    """A due attempt this run holds the lease on: everything its POST needs, so the POST
+    runs with no session and no transaction (see ``worker.jobs.deliver_webhook``)."""
 
-    The claim is one conditional UPDATE (it locks the row): of two runs of the same due
-    attempt only one gets it. The claim is committed before the POST, so no lock or
-    transaction is held while the receiver answers; the outcome is written after."""
+    delivery_id: uuid.UUID
+    organisation_id: uuid.UUID
+    lease_until: datetime  # the delivery's next_attempt_at while the lease is ours
+    url: str
+    # the endpoint's secret entries, and the payload (personal data): never in a repr
+    secrets: list[dict[str, Any]] = field(repr=False)
+    message_id: str
+    body: str = field(repr=False)
+    trigger: str  # first | retry | redeliver
+    window_started_at: datetime | None
+    tries_in_window: int
+
+
+def claim_attempt(session: Session, delivery_id: uuid.UUID) -> Claim | None:
+    """Take the lease on the delivery's attempt if it is due: one conditional UPDATE (it
+    locks the row), so of two runs of the same due attempt only one gets it, and a run
+    that dies after it leaves the delivery due again when the lease ends. None when
+    there is nothing to send: not due (done, failed, or claimed by another run), or
+    given up because its endpoint is disabled. Commit it before the POST."""
     now = clock.wall_now()
+    lease_until = now + LEASE
     claimed = session.execute(
         update(WebhookDelivery)
         .where(
@@ -197,62 +218,111 @@ def attempt(session: Session, delivery_id: uuid.UUID, *, http: httpx.Client | No
             WebhookDelivery.status == DeliveryStatus.PENDING,
             WebhookDelivery.next_attempt_at <= now,
         )
-        .values(next_attempt_at=now + LEASE)
+        .values(next_attempt_at=lease_until)
         .execution_options(synchronize_session=False)
     ).rowcount
     if claimed != 1:
-        return "skipped"
+        return None
     delivery = session.get(WebhookDelivery, delivery_id, populate_existing=True)
     endpoint = session.get(WebhookEndpoint, delivery.endpoint_id, populate_existing=True)
     if not endpoint.active:
         _give_up(delivery, now)
-        return "failed"
-    body = delivery.payload
+        return None
     # The state says which attempt this is, whatever the job was queued with: a
     # redelivery that found no free slot is still the start of a new schedule.
-    window_start, tries = delivery.window_started_at, _tries_in_window(session, delivery)
+    window_start = delivery.window_started_at
     if window_start is None:
         trigger = "first" if delivery.attempts == 0 else "redeliver"
     else:
         trigger = "retry"
-    url, entries, message_id = endpoint.url, secret_entries(endpoint), delivery.message_id
-    session.commit()
-    with _slots(delivery.organisation_id).slot(wait=SLOT_WAIT) as got:
+    return Claim(
+        delivery_id=delivery.id,
+        organisation_id=delivery.organisation_id,
+        lease_until=lease_until,
+        url=endpoint.url,
+        secrets=secret_entries(endpoint),
+        message_id=delivery.message_id,
+        body=delivery.payload,
+        trigger=trigger,
+        window_started_at=window_start,
+        tries_in_window=_tries_in_window(session, delivery),
+    )
+
+
+@dataclass(frozen=True)
+class Sent:
+    """What became of a claimed attempt's POST."""
+
+    attempted_at: datetime
+    done_at: datetime
+    result: Result
+
+
+def send(claim: Claim, *, http: HttpClient | None = None) -> Sent | None:
+    """The claimed attempt's signed POST, in one of the organisation's ``MAX_CONCURRENT``
+    slots. Uses no database: call it between the claim's transaction and the record's.
+    None when no slot came free within ``SLOT_WAIT`` (nothing was sent)."""
+    with _slots(claim.organisation_id).slot(wait=SLOT_WAIT) as got:
         if not got:
-            delivery.next_attempt_at = clock.wall_now() + _jittered(BUSY_DELAY)
-            return "busy"
+            return None
         attempted_at = clock.wall_now()
-        if not allow_local_http() and resolves_inside(url):
+        if not allow_local_http() and resolves_inside(claim.url):
             result = Result(
                 None, 0, "Adressen leder till ett lokalt eller privat nät; inget skickades."
             )
         else:
-            result = post(url, valid_secrets(entries, attempted_at), message_id, body, http)
-    done = clock.wall_now()
+            signing = valid_secrets(claim.secrets, attempted_at)
+            result = post(claim.url, signing, claim.message_id, claim.body, http)
+    return Sent(attempted_at, clock.wall_now(), result)
+
+
+def record_attempt(session: Session, claim: Claim, sent: Sent | None) -> str:
+    """Write what became of a claimed attempt (``send``), in a transaction of its own.
+    Returns "succeeded", "retry" (failed, next attempt scheduled), "failed" (gave up
+    after ``GIVE_UP_AFTER``), "busy" (no free slot: put off a few seconds, not counted)
+    or "superseded" (the lease was no longer ours: the attempt is logged, the schedule
+    is left to whoever changed it, a redelivery or a later run; or the delivery was
+    deleted meanwhile, with its purged case)."""
+    delivery = session.get(
+        WebhookDelivery, claim.delivery_id, with_for_update=True, populate_existing=True
+    )
+    if delivery is None:
+        return "superseded"
+    ours = (
+        delivery.status == DeliveryStatus.PENDING and delivery.next_attempt_at == claim.lease_until
+    )
+    if sent is None:
+        if ours:
+            delivery.next_attempt_at = clock.wall_now() + _jittered(BUSY_DELAY)
+        return "busy"
+    result, attempted_at, done = sent.result, sent.attempted_at, sent.done_at
     session.add(
         WebhookAttempt(
             organisation_id=delivery.organisation_id,
             delivery_id=delivery.id,
             attempted_at=attempted_at,
-            trigger=trigger,
+            trigger=claim.trigger,
             status_code=result.status_code,
             latency_ms=result.latency_ms,
             error=result.error,
         )
     )
     delivery.attempts += 1
-    delivery.window_started_at = window_start or attempted_at
     delivery.last_attempt_at = attempted_at
     delivery.last_status_code = result.status_code
+    if not ours:
+        return "superseded"
+    window_start = claim.window_started_at or attempted_at
+    delivery.window_started_at = window_start
     if result.ok:
         delivery.status = DeliveryStatus.SUCCEEDED
         delivery.succeeded_at = done
         delivery.next_attempt_at = None
         return "succeeded"
-    if done - (window_start or attempted_at) >= GIVE_UP_AFTER:
+    if done - window_start >= GIVE_UP_AFTER:
         _give_up(delivery, done)
         return "failed"
-    delivery.next_attempt_at = done + backoff(tries + 1)
+    delivery.next_attempt_at = done + backoff(claim.tries_in_window + 1)
     return "retry"
 
 
@@ -302,7 +372,9 @@ def redeliver(session: Session, actor: audit.Actor, delivery: WebhookDelivery) -
     attempt is logged as "redeliver" and starts a new retry schedule."""
     endpoint = session.get(WebhookEndpoint, delivery.endpoint_id)
     if endpoint is None or not endpoint.active:
-        raise NotAllowed("Adressen är avstängd; händelsen kan inte skickas dit igen.")
+        raise NotAllowed(
+            "Adressen är avstängd; händelsen kan inte skickas dit igen.", code="endpoint_disabled"
+        )
     session.refresh(delivery, with_for_update=True)
     delivery.status = DeliveryStatus.PENDING
     delivery.next_attempt_at = clock.wall_now()

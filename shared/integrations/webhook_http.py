@@ -1,10 +1,14 @@
-"""Webhooks over HTTP (Standard Webhooks): signing, one signed POST, and the checks
-of a receiver's address (https only, no address inside our own network).
+"""Webhooks over HTTP (Standard Webhooks): secrets and signing, one signed POST, and the
+checks of a receiver's address (https only, no address inside our own network). The
+only module of the webhooks that speaks HTTP or DNS: ``shared.creditor_link`` decides
+what to send and when.
 """
 
 from __future__ import annotations
 
+import base64
 import ipaddress
+import secrets
 import socket
 import time
 from dataclasses import dataclass
@@ -23,6 +27,14 @@ USER_AGENT = "Skuldkoll-Webhooks/1.0"
 
 
 LOCAL_HOSTS = {"localhost", "127.0.0.1", "::1"}
+
+
+HttpClient = httpx.Client  # what a caller (a test) may pass to ``post``
+
+
+def new_secret() -> str:
+    """A Standard Webhooks secret: ``whsec_`` + base64 of 32 random bytes."""
+    return "whsec_" + base64.b64encode(secrets.token_bytes(32)).decode()
 
 
 def sign(endpoint_secrets: list[str], message_id: str, at: datetime, body: str) -> str:
@@ -102,7 +114,7 @@ def post(
     endpoint_secrets: list[str],
     message_id: str,
     body: str,
-    http: httpx.Client | None = None,
+    http: HttpClient | None = None,
 ) -> Result:
     """One signed POST. Never raises for the receiver's failures: they are the result.
     Redirects are not followed (a 3xx is a failure), the response body is not read."""

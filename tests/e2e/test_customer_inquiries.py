@@ -17,6 +17,8 @@ def search(page, base: str, pnr: str) -> None:
     page.get_by_label("Person- eller organisationsnummer").fill(pnr)
     page.get_by_role("button", name="Sök").click()
     page.locator("#customer-results").get_by_text(pnr).first.wait_for()
+    digits = pnr.replace("-", "")
+    assert digits not in page.url and digits[2:] not in page.url and pnr not in page.url
 
 
 def test_customer_inquiries_yes_no_fetch_unsubscribe_and_events(browser, demo_server):

@@ -10,6 +10,8 @@ here (or from ``tests/e2e/flows.py``), never from another test module.
 
 from __future__ import annotations
 
+import json
+import re
 from datetime import datetime
 
 from sqlalchemy import select
@@ -21,6 +23,7 @@ from shared.counselling import retention
 from shared.creditor_link import fullmakt_events
 
 from .auth import login_citizen, login_staff, next_totp_code
+from .database import ROOT
 from .facade import Factories
 from .flows import ERIK, OTHERS, Receiver, directory_entry, register, send, sign
 from .models import (
@@ -43,6 +46,7 @@ from .services import need_service
 SUITE_NOW = clock.at("2026-12-01 00:30")
 
 __all__ = [
+    "ROOT",
     "ERIK",
     "OTHERS",
     "PASSWORD",
@@ -94,3 +98,20 @@ def run_jobs(session: Session, *names: str) -> int:
         assert jobs.run_message(msg_id) == "done"
     session.expire_all()
     return len(pending)
+
+
+def redirect_target(response) -> str:
+    """Where a redirect points: ``Location`` (303), ``HX-Redirect`` (a full reload) or
+    ``HX-Location`` (an htmx navigation; JSON with a ``path``, or a plain path)."""
+    if location := response.headers.get("HX-Location"):
+        return json.loads(location)["path"] if location.startswith("{") else location
+    return response.headers.get("HX-Redirect") or response.headers["Location"]
+
+
+# Every URL a page links, posts or points htmx to.
+URL_ATTRIBUTE = re.compile(r'(?:href|action|hx-get|hx-post|hx-push-url|src)="([^"]*)"')
+
+
+def urls_in(html: str) -> list[str]:
+    """Every URL the page links, posts or points htmx to."""
+    return URL_ATTRIBUTE.findall(html)

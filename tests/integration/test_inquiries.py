@@ -19,11 +19,12 @@ from shared.counselling import fullmakt as fullmakt_service
 from shared.counselling.models import Answer, Debt, DebtSource, InquiryStatus
 from shared.creditor_link import delivery as inquiry_delivery
 from shared.creditor_link import inbox as creditor_inbox
-from shared.creditor_link import webhook_endpoints, webhooks
+from shared.creditor_link import webhook_endpoints
 from shared.creditor_link.models import WebhookDelivery, WebhookEndpoint
 from shared.identity.models import Channel, Creditor, OrgKind, Role
 from shared.security import crypto
 from tests.factories import purge_case, register, sign
+from worker.jobs import attempt_webhook
 
 
 @pytest.fixture
@@ -102,7 +103,7 @@ def test_delivery_by_channel(db, setup):
         crypto.token_key_id(db.scalar(text("SELECT payload FROM webhook_deliveries")))
         == case.data_key_id
     )
-    assert webhooks.attempt(db, delivery.id, http=http) == "succeeded"
+    assert attempt_webhook(delivery.id, http=http) == "succeeded"
     [request] = received
     body = Webhook(secret).verify(request.content, dict(request.headers))
     assert request.headers["webhook-id"] == delivery.message_id

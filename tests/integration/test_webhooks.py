@@ -7,9 +7,11 @@ from __future__ import annotations
 
 import json
 import socket
+import sqlite3
 import threading
 import time
 import uuid
+from collections.abc import Callable
 from contextlib import contextmanager
 from dataclasses import replace
 from datetime import UTC, datetime, timedelta
@@ -25,6 +27,7 @@ from shared.core import clock, jobs
 from shared.core import db as dbmod
 from shared.core.errors import FieldError, NotAllowed
 from shared.core.models import Base
+from shared.core.outbox import OutboxMessage
 from shared.creditor_link import webhook_endpoints, webhooks
 from shared.creditor_link.models import DeliveryStatus, WebhookAttempt, WebhookDelivery
 from shared.identity.models import Organisation, OrgKind, Role
@@ -32,6 +35,7 @@ from shared.integrations import concurrency, webhook_http
 from shared.security import audit, crypto
 from shared.security.models import AuditEntry
 from tests.factories import Factories, register, sign
+from worker.jobs import attempt_webhook
 
 # -- a creditor's system on 127.0.0.1 ---------------------------------------------------
 
@@ -43,6 +47,7 @@ class Receiver:
 
     def __init__(self, port: int | None = None):
         self.status, self.delay = 204, 0.0
+        self.during: Callable[[], None] | None = None  # runs while a request is answered
         self.requests: list[dict] = []
         self.in_flight = self.max_in_flight = 0
         self._lock = threading.Lock()
@@ -65,6 +70,8 @@ class Receiver:
                     body = self.rfile.read(int(self.headers["content-length"]))
                     if receiver.delay:
                         time.sleep(receiver.delay)  # a slow system, not a test waiting
+                    if receiver.during is not None:
+                        receiver.during()
                     status = receiver.status
                     with receiver._lock:
                         receiver.requests.append(
@@ -355,7 +362,7 @@ def test_a_receiver_that_is_down_is_retried_on_the_backoff_schedule_then_gets_it
         # Nothing is sent again.
         wall.advance(7 * 24 * 3600)
         assert webhooks.retry_due(db) == 0
-        assert webhooks.attempt(db, delivery.id) == "skipped"
+        assert attempt_webhook(delivery.id) == "skipped"
         assert len(down.requests) == 3
     finally:
         down.stop()
@@ -447,16 +454,16 @@ def test_running_the_job_twice_for_one_due_attempt_sends_once(db, bank, receiver
     add(db, bank, receiver.url)
     [delivery] = event(db, bank)
     db.commit()  # queued, not yet run
-    assert webhooks.attempt(db, delivery.id) == "succeeded"
-    assert webhooks.attempt(db, delivery.id) == "skipped"
+    assert attempt_webhook(delivery.id) == "succeeded"
+    assert attempt_webhook(delivery.id) == "skipped"
     run_outbox(db)  # the queued job finds it done
     assert len(receiver.requests) == 1
     # A failed attempt is not retried before it is due, however often the job runs.
     receiver.status = 503
     [other] = event(db, bank, 2)
     db.commit()
-    assert webhooks.attempt(db, other.id) == "retry"
-    assert webhooks.attempt(db, other.id) == "skipped"
+    assert attempt_webhook(other.id) == "retry"
+    assert attempt_webhook(other.id) == "skipped"
     assert webhooks.retry_due(db) == 0
     assert len(receiver.requests) == 2
 
@@ -470,10 +477,10 @@ def test_an_attempt_in_flight_is_not_claimed_twice(db, bank, receiver, wall):
     now = clock.wall_now()
     # What a running attempt leaves before its POST returns:
     db.execute(WebhookDelivery.__table__.update().values(next_attempt_at=now + webhooks.LEASE))
-    assert webhooks.attempt(db, delivery.id) == "skipped"
+    assert attempt_webhook(delivery.id) == "skipped"
     assert webhooks.retry_due(db) == 0
     wall.advance(webhooks.LEASE.total_seconds())
-    assert webhooks.attempt(db, delivery.id) == "succeeded"
+    assert attempt_webhook(delivery.id) == "succeeded"
     assert len(receiver.requests) == 1
 
 
@@ -488,7 +495,7 @@ def test_no_free_slot_puts_the_delivery_off_without_counting_an_attempt(
     held = [slots.acquire() for _ in range(webhooks.MAX_CONCURRENT)]
     try:
         assert all(held) and slots.acquire() is None
-        assert webhooks.attempt(db, delivery.id) == "busy"
+        assert attempt_webhook(delivery.id) == "busy"
         db.commit()
         db.refresh(delivery)
         assert delivery.attempts == 0 and attempts_of(db, delivery) == []
@@ -521,7 +528,7 @@ def test_the_log_pages_newest_first_and_filters_by_status(db, bank, factories, r
     add(db, bank, receiver.url)
     made = [event(db, bank, n)[0] for n in range(5)]
     db.commit()
-    webhooks.attempt(db, made[0].id)
+    attempt_webhook(made[0].id)
     db.commit()
     org = bank["org"].id
     page = webhooks.deliveries_of(db, org, limit=2)
@@ -547,7 +554,7 @@ def test_a_purged_case_takes_its_deliveries_along(db, bank, factories, receiver)
     add(db, bank, receiver.url)
     [delivery] = webhooks.emit(db, bank["org"].id, "fullmakt.sent", {"x": 1}, case=case)
     db.commit()
-    assert webhooks.attempt(db, delivery.id) == "succeeded"
+    assert attempt_webhook(delivery.id) == "succeeded"
     assert (
         crypto.token_key_id(
             db.connection().exec_driver_sql("SELECT payload FROM webhook_deliveries").scalar()
@@ -556,6 +563,26 @@ def test_a_purged_case_takes_its_deliveries_along(db, bank, factories, receiver)
     )
     assert webhooks.forget_case(db, case.id) == 1
     assert db.scalars(select(WebhookAttempt)).all() == []
+
+
+def test_a_case_purged_while_its_delivery_is_in_flight(db, bank, factories, receiver):
+    """The outcome of an attempt whose delivery went with its purged case is dropped;
+    the claim never shows the payload (personal data) or the secrets in a repr."""
+    municipality = factories.org(OrgKind.MUNICIPALITY, "Skövde kommun")
+    case = register(db, factories.user(municipality, Role.COUNSELLOR)).case
+    sign(db, case)
+    add(db, bank, receiver.url)
+    [delivery] = webhooks.emit(db, bank["org"].id, "fullmakt.sent", {"secret": "S-1"}, case=case)
+    db.commit()
+    with dbmod.session_scope() as s:
+        claim = webhooks.claim_attempt(s, delivery.id)
+    assert "S-1" in claim.body and "S-1" not in repr(claim) and "whsec_" not in repr(claim)
+    sent = webhooks.send(claim)
+    assert webhooks.forget_case(db, case.id) == 1
+    db.commit()
+    with dbmod.session_scope() as s:
+        assert webhooks.record_attempt(s, claim, sent) == "superseded"
+    assert db.scalars(select(WebhookAttempt)).all() == [] and len(receiver.requests) == 1
 
 
 # -- at most three in flight per organisation ------------------------------------------
@@ -602,9 +629,7 @@ def test_at_most_three_deliveries_in_flight_per_organisation(
         results: list[str] = []
 
         def deliver(delivery_id: uuid.UUID) -> None:
-            with database.session() as s:
-                results.append(webhooks.attempt(s, delivery_id))
-                s.commit()
+            results.append(attempt_webhook(delivery_id))  # its own sessions, each committed
 
         threads = [threading.Thread(target=deliver, args=(i,)) for i in ids]
         for t in threads:
@@ -624,6 +649,77 @@ def test_at_most_three_deliveries_in_flight_per_organisation(
             from redis import Redis
 
             Redis.from_url(redis_url).delete(concurrency.KEY_PREFIX + f"webhooks:{org.id}")
+
+
+def test_no_transaction_is_open_while_the_receiver_answers(threaded_db, monkeypatch):
+    """The job ends the outbox runner's transaction, commits its claim, and POSTs with
+    nothing open: while the receiver answers, another writer gets the database at once
+    (SQLite has one writer) and sees the lease committed."""
+    database = threaded_db(None)
+    receiver = Receiver().start()
+    seen: list = []
+
+    def write_meanwhile() -> None:
+        path = database.settings.database_url.removeprefix("sqlite:///")
+        conn = sqlite3.connect(path, timeout=0.2, isolation_level=None)
+        try:
+            conn.execute("BEGIN IMMEDIATE")  # "database is locked" if anyone held it
+            seen.append(conn.execute("SELECT next_attempt_at FROM webhook_deliveries").fetchone())
+            conn.execute("ROLLBACK")
+        except sqlite3.OperationalError as exc:
+            seen.append(exc)
+        finally:
+            conn.close()
+
+    receiver.during = write_meanwhile
+    try:
+        with database.session() as s, s.begin():
+            org = Organisation(name="Kreditbanken", kind=OrgKind.CREDITOR, orgnr="556000-0001")
+            s.add(org)
+            s.flush()
+            admin = Factories(s).user(org, Role.CREDITOR_ADMIN)
+            webhook_endpoints.add_endpoint(s, admin, receiver.url)
+            [delivery] = webhooks.emit(s, org.id, "inquiry.created", {"n": 1})
+        with database.session() as s:
+            [message] = s.scalars(
+                select(OutboxMessage.id).where(OutboxMessage.job == jobs.DELIVER_WEBHOOK)
+            ).all()
+        assert jobs.run_message(message) == "done"  # as the worker runs it
+        [(lease,)] = seen  # the writer got in, and read the committed lease
+        assert lease is not None and len(receiver.requests) == 1
+        with database.session() as s:
+            done = s.get(WebhookDelivery, delivery.id)
+            assert done.status == DeliveryStatus.SUCCEEDED and done.attempts == 1
+            assert s.get(OutboxMessage, message).done_at is not None
+    finally:
+        receiver.stop()
+
+
+def test_a_worker_that_dies_mid_attempt_leaves_it_to_the_next_run(db, bank, receiver, wall):
+    """Killed after its claim: the lease runs out, the minute job queues the attempt
+    again and it is delivered once. Should the first run only have been slow, its late
+    outcome is logged but leaves the schedule alone."""
+    add(db, bank, receiver.url)
+    [delivery] = event(db, bank)
+    db.commit()
+    with dbmod.session_scope() as s:
+        dead = webhooks.claim_attempt(s, delivery.id)  # ... and the process dies
+    assert dead is not None and dead.trigger == "first"
+    with dbmod.session_scope() as s:
+        assert webhooks.claim_attempt(s, delivery.id) is None  # leased
+    assert webhooks.retry_due(db) == 0
+    wall.advance(webhooks.LEASE.total_seconds() + 1)  # its job is as old: not waiting
+    assert webhooks.retry_due(db) == 1
+    run_outbox(db)
+    db.refresh(delivery)
+    assert delivery.status == DeliveryStatus.SUCCEEDED and delivery.attempts == 1
+    assert len(receiver.requests) == 1
+    late = webhooks.Sent(wall.now, wall.now, webhook_http.Result(503, 5, "HTTP 503"))
+    with dbmod.session_scope() as s:
+        assert webhooks.record_attempt(s, dead, late) == "superseded"
+    db.refresh(delivery)
+    assert delivery.status == DeliveryStatus.SUCCEEDED and delivery.next_attempt_at is None
+    assert [a.status_code for a in attempts_of(db, delivery)] == [204, 503]
 
 
 @pytest.mark.parametrize("backend", ["in-process", "redis"])

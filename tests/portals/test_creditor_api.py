@@ -23,7 +23,7 @@ from shared.core.actor import Actor
 from shared.counselling import answers
 from shared.counselling import fullmakt as fullmakt_service
 from shared.counselling.models import Answer, Case, Debt, DebtSource, Inquiry, InquiryStatus
-from shared.creditor_link import idempotency, webhook_endpoints, webhooks
+from shared.creditor_link import idempotency, webhook_endpoints
 from shared.creditor_link.models import FullmaktSubscription, IdempotencyRecord, WebhookDelivery
 from shared.identity import api_keys
 from shared.identity.models import ApiKey, Channel, Creditor, Organisation, OrgKind, Role, User
@@ -39,6 +39,7 @@ from tests.factories import (
     send,
 )
 from tests.factories.worlds import World
+from worker.jobs import attempt_webhook
 
 PROBLEM = "application/problem+json"
 V1 = "/api/v1"
@@ -310,6 +311,9 @@ def test_list_filters(world, five, db):
     def ids(**query):
         r = get(world, "/inquiries", query_string=query)
         assert r.status_code == 200, r.json
+        # the search with the filters in the body (the number in no URL) finds the same
+        searched = post(world, "/inquiries/search", query)
+        assert searched.status_code == 200 and searched.json == r.json, searched.json
         return [row["inquiry_id"] for row in r.json["data"]]
 
     assert ids(status="answered") == [str(five[0].id)]
@@ -382,8 +386,12 @@ def test_an_unsupported_method_says_which_are_allowed(world):
         ({"sent_from": "31/12"}, "sent_from"),
     ],
 )
-def test_bad_list_parameters_are_422_at_the_parameter(world, query, field):
-    r = get(world, "/inquiries", query_string=query)
+@pytest.mark.parametrize("how", ["query", "body"])
+def test_bad_list_parameters_are_422_at_the_parameter(world, query, field, how):
+    if how == "query":
+        r = get(world, "/inquiries", query_string=query)
+    else:  # POST /inquiries/search
+        r = post(world, "/inquiries/search", query)
     assert r.status_code == 422 and r.mimetype == PROBLEM
     assert [e["field"] for e in r.json["errors"]] == [field]
     if field == "personal_number":
@@ -582,6 +590,30 @@ def test_a_failed_request_does_not_use_up_its_key(world, db):
     assert db.scalar(select(func.count()).select_from(IdempotencyRecord)) == 0
     good = post(world, answer_path(inquiry), {"answer": "no"}, key=key)
     assert good.status_code == 200 and "Idempotent-Replayed" not in good.headers
+
+
+def test_a_refusal_of_the_service_is_a_problem_and_does_not_use_up_its_key(world, db):
+    """The service's FieldError and NotAllowed reach the client as problem+json through
+    the portal's one handler, with the API's codes, and are never stored as the key's
+    response: the key stays free for the corrected request."""
+    inquiry, key = world["inquiry"], "nyckel-domain"
+    no_with_debts = {"answer": "no", "debts": [{"kind": "loan", "capital_ore": 1}]}
+    refused = post(world, answer_path(inquiry), no_with_debts, key=key)
+    assert refused.status_code == 422 and refused.mimetype == PROBLEM
+    assert refused.json["code"] == "invalid_answer"
+    assert refused.json["errors"] == [
+        {"field": "debts", "message": "Ett nej-svar kan inte ha skulder."}
+    ]
+    assert db.scalar(select(func.count()).select_from(IdempotencyRecord)) == 0
+    good = post(world, answer_path(inquiry), {"answer": "no"}, key=key)  # another body
+    assert good.status_code == 200 and "Idempotent-Replayed" not in good.headers
+    later = "nyckel-domain-2"
+    for _ in range(2):  # refused each time, never replayed
+        again = post(world, answer_path(inquiry), {"answer": "no"}, key=later)
+        assert again.status_code == 409 and again.json["code"] == "already_answered"
+        assert "Idempotent-Replayed" not in again.headers
+    db.expire_all()
+    assert db.scalar(select(func.count()).select_from(IdempotencyRecord)) == 1  # the 200
 
 
 def test_a_key_still_in_progress_is_409_and_an_abandoned_one_is_taken_over(world, db):
@@ -841,6 +873,7 @@ def document(world):
 
 OPERATIONS = {
     ("get", "/inquiries"),
+    ("post", "/inquiries/search"),
     ("get", "/inquiries/{inquiry_id}"),
     ("post", "/inquiries/{inquiry_id}/answer"),
     ("get", "/fullmakter/{fullmakt_id}"),
@@ -878,12 +911,40 @@ def test_every_operation_declares_its_errors_as_problems(document):
 
 
 def test_every_post_declares_the_idempotency_key_header(document):
-    posts = [op for ops in document["paths"].values() for m, op in ops.items() if m == "post"]
+    search = document["paths"]["/inquiries/search"]["post"]  # changes nothing: no key
+    posts = [
+        op
+        for ops in document["paths"].values()
+        for m, op in ops.items()
+        if m == "post" and op is not search
+    ]
     assert len(posts) == 3
     for op in posts:
         [header] = [p for p in op["parameters"] if p["in"] == "header"]
         assert header["name"] == "Idempotency-Key" and header["required"] is False
         assert header["schema"]["maxLength"] == 255
+    assert all(p["in"] != "header" for p in search.get("parameters", []))
+    assert "Idempotent-Replayed" not in str(search["responses"])
+
+
+def test_the_number_in_the_url_is_deprecated_for_the_search_in_the_body(world, document, db):
+    [number] = [
+        p
+        for p in document["paths"]["/inquiries"]["get"]["parameters"]
+        if p["name"] == "personal_number"
+    ]
+    assert number["deprecated"] is True and "POST /inquiries/search" in number["description"]
+    search = document["paths"]["/inquiries/search"]["post"]
+    body = search["requestBody"]["content"]["application/json"]["schema"]
+    assert body == {"$ref": "#/components/schemas/InquirySearch"}
+    schema = document["components"]["schemas"]["InquirySearch"]["properties"]
+    assert "deprecated" not in schema["personal_number"]
+    # a search is no request to repeat: an Idempotency-Key is ignored, nothing stored
+    for _ in range(2):
+        r = post(world, "/inquiries/search", {"personal_number": ERIK}, key="sök-1")
+        assert r.status_code == 200 and "Idempotent-Replayed" not in r.headers
+        assert [row["personal_number"] for row in r.json["data"]] == [ERIK]
+    assert db.scalar(select(func.count()).select_from(IdempotencyRecord)) == 0
 
 
 def test_the_reference_page_is_rendered_from_the_document(world, document):
@@ -920,6 +981,9 @@ def test_the_reference_page_is_rendered_from_the_document(world, document):
     ):
         assert words in html, words
     assert 'id="schema-InquiryQuery"' not in html  # parameters are shown as parameters
+    partial = world["client"].get(f"{V1}/reference", headers={"HX-Request": "true"})
+    assert partial.status_code == 200 and "<html" not in partial.text  # the partial
+    assert 'class="api-reference"' in partial.text and 'id="schema-AnswerIn"' in partial.text
 
 
 def test_the_portal_links_to_the_reference(world, factories, make_app):
@@ -960,7 +1024,7 @@ def test_no_table_holds_the_customers_data_in_clear_text(world, db, receiver):
     webhook_endpoints.add_endpoint(db, world.admin, receiver.url)
     inquiry = send(db, world.anna, OTHERS[0], world.entry)
     [created] = db.scalars(select(WebhookDelivery)).all()
-    assert webhooks.attempt(db, created.id) == "succeeded"  # the worker's part
+    assert attempt_webhook(created.id) == "succeeded"  # the worker's part
     db.commit()
     answer = {
         "answer": "yes",

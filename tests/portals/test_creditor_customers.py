@@ -7,6 +7,7 @@ sees nothing."""
 from __future__ import annotations
 
 import json
+import re
 from dataclasses import dataclass
 
 import pytest
@@ -15,6 +16,7 @@ from flask.testing import FlaskClient
 from sqlalchemy import select
 from stdnum import luhn
 
+from portals.creditor.views import customers
 from shared.core import clock, jobs
 from shared.core.actor import Actor
 from shared.counselling import answers, events, inquiries
@@ -32,7 +34,15 @@ from shared.creditor_link.models import CreditorNotice, FullmaktSubscription, We
 from shared.identity.models import Creditor, Organisation, OrgKind, Role, User
 from shared.integrations import webhook_http
 from shared.security.models import AuditEntry
-from tests.factories import directory_entry, login_staff, register, run_jobs, sign
+from tests.factories import (
+    directory_entry,
+    login_staff,
+    redirect_target,
+    register,
+    run_jobs,
+    sign,
+    urls_in,
+)
 from tests.factories.worlds import World
 
 ERIK = "198403122719"  # answers yes
@@ -146,8 +156,18 @@ def with_endpoint(world, db, monkeypatch) -> list[dict]:
 
 
 def search(client, **params):
-    response = client.get("/customers", query_string=params, headers=HX)
+    """The search is a POST: the personnummer goes in no URL."""
+    response = client.post("/customers", data=params, headers=HX)
     return response, response.get_data(as_text=True)
+
+
+def digits_in(text: str) -> set[str]:
+    return {text.replace("-", "")} | set(re.findall(r"\d{10,12}", text.replace("-", "")))
+
+
+def digits_of(pnr: str) -> set[str]:
+    """A personnummer as it could appear in a URL: 12 or 10 digits."""
+    return {pnr, pnr[2:]}
 
 
 # -- search -------------------------------------------------------------------------------
@@ -237,6 +257,52 @@ def test_another_organisation_sees_nothing(world):
         assert other.post(url).status_code == 404
 
 
+def test_no_personnummer_in_any_url_of_the_search(world):
+    """The search is a POST, so is every later page; the number is in no URL, link or
+    form action, and a GET with the number in its query searches nothing."""
+    c = world["client"]
+    r, html = search(c, number="19840312-2719")
+    assert r.status_code == 200 and f'id="customer-{world["yes"].id}"' in html
+    assert "HX-Push-Url" not in r.headers
+    assert 'method="post"' in html and 'hx-get="/creditor/customers"' not in html
+    for url in urls_in(html):
+        assert not digits_of(ERIK) & digits_in(url), url
+    old_link = c.get("/customers", query_string={"number": ERIK}).get_data(as_text=True)
+    assert "Erik Andersson" not in old_link and "Sök på ett personnummer" in old_link
+    # the way back from the principal's fullmakter posts the number
+    page = c.get(f"/customers/inquiries/{world['yes'].id}/fullmakter").get_data(as_text=True)
+    back = re.search(r'<form method="post" action="(/creditor/customers)">(.*?)</form>', page, re.S)
+    assert back is not None and 'name="number" value="19840312-2719"' in back.group(2)
+    for url in urls_in(page):
+        assert not digits_of(ERIK) & digits_in(url), url
+
+
+def test_the_results_page_by_post(world, monkeypatch):
+    """A page at a time, newest first; "Visa äldre" posts the same search with the
+    position of the last row shown (no number in the URL), and no row is shown twice."""
+    monkeypatch.setattr(customers, "PAGE_SIZE", 1)
+    c = world["client"]
+    today = clock.today().isoformat()
+    seen, data = [], {"from": today, "to": today, "show": "all"}
+    while True:
+        r, html = search(c, **data)
+        assert r.status_code == 200
+        assert ("Äldre kundfrågor" in html) == ("before" in data)  # a later page says so
+        seen += re.findall(r'<tbody id="customer-([0-9a-f-]+)">', html)
+        forms = re.findall(
+            r'<form method="post" action="/creditor/customers"[^>]*>(.*?)</form>', html, re.S
+        )
+        more = next((f for f in forms if "Visa äldre" in f), None)
+        if more is None:
+            break
+        data = dict(re.findall(r'<input type="hidden" name="(\w+)" value="([^"]*)">', more))
+        data.pop("csrf_token", None)
+        assert data["from"] == today and data["number"] == "" and data["before"]
+    assert len(seen) == len(set(seen)) == 3
+    assert set(seen) == {str(world[name].id) for name in ("yes", "no", "open")}
+    assert search(c, before="nonsense", **{"from": today})[0].status_code == 400
+
+
 # -- the expanded yes row -------------------------------------------------------------------
 
 
@@ -265,10 +331,13 @@ def test_expand_shows_the_valid_fullmakter(world, db):
 
 
 def test_fetch_is_refused_without_an_endpoint(world, db):
-    c, yes = world.client, world.yes
-    url = f"/customers/inquiries/{yes.id}/fullmakter/{world.erik.fullmakt.id}/fetch"
-    r = c.post(url, headers=HX)
-    assert r.status_code == 422 and "webhook-adress" in r.get_data(as_text=True)
+    c, yes = world["client"], world["yes"]
+    url = f"/customers/inquiries/{yes.id}/fullmakter/{world['erik'].fullmakt.id}/fetch"
+    r = c.post(url, headers=HX)  # refused: a flash message on the fullmakter's page
+    assert r.status_code == 204
+    assert redirect_target(r).endswith(f"/customers/inquiries/{yes.id}/fullmakter")
+    page = c.get(f"/customers/inquiries/{yes.id}/fullmakter").get_data(as_text=True)
+    assert 'class="flash flash-error"' in page and "Organisationen har ingen webhook-adress" in page
     assert db.scalars(select(WebhookDelivery)).all() == []
 
 
@@ -398,8 +467,10 @@ def test_change_mode_needs_debts_and_a_yes(world, db):
     html = r.get_data(as_text=True)
     assert r.status_code == 422 and "Fyll i minst en skuld" in html
     assert 'name="change" value="yes"' in html  # still in change mode
+    assert 'id="debts-error"' in html  # at the list of debts
     r = c.post(f"/inquiries/{no.id}/answer", headers=HX, data={"change": "yes", "answer": "no"})
     assert r.status_code == 422 and "bara ändras till ja" in r.get_data(as_text=True)
+    assert re.search(r'<p class="error" role="alert">Svaret kan bara ändras till ja', r.text)
     db.expire_all()
     assert no.answer == Answer.NO and no.changed_at is None
 

@@ -22,7 +22,15 @@ from shared.identity.models import ApiKey, Organisation, OrgKind, Role, User
 from shared.integrations.population import LocalTestRegister
 from shared.security import crypto
 from shared.security.models import AuditEntry
-from tests.factories import ERIK, directory_entry, login_citizen, login_staff, sign
+from tests.factories import (
+    ERIK,
+    ROOT,
+    directory_entry,
+    login_citizen,
+    login_staff,
+    redirect_target,
+    sign,
+)
 from tests.factories.worlds import World
 
 HX = {"HX-Request": "true"}
@@ -200,6 +208,18 @@ def test_answering_no(world, db):
     assert f"{pnr[:8]}-{pnr[8:]}" in answered
 
 
+def follow(client, response):
+    """GET where a redirect (Location or HX-Redirect) points, in the unmounted test app."""
+    location = redirect_target(response)
+    return client.get(location.removeprefix("/creditor"))
+
+
+def flashes(response) -> str:
+    """The text of the page's flash messages."""
+    html = response.get_data(as_text=True)
+    return " ".join(re.findall(r'<p class="flash flash-\w+" role="status">([^<]*)</p>', html))
+
+
 def test_answering_yes_with_two_debts(world, db):
     c, inquiry, case = world.client, world.inquiry, world.case
     r = c.post(f"/inquiries/{inquiry.id}/answer", data=yes_with_two_debts(), headers=HX)
@@ -222,7 +242,10 @@ def test_answering_yes_with_two_debts(world, db):
     ).scalar()
     assert "L-1001" not in raw and crypto.token_key_id(raw) == case.data_key_id
     again = c.post(f"/inquiries/{inquiry.id}/answer", data={"answer": "no"})
-    assert again.status_code == 409 and "redan besvarad" in again.get_data(as_text=True)
+    # refused (409): a flash message on the inquiry's page
+    assert again.status_code == 303 and again.headers["Location"].endswith(f"/{inquiry.id}")
+    page = follow(c, again)
+    assert page.status_code == 200 and "redan besvarad" in flashes(page)
 
 
 @pytest.mark.parametrize(
@@ -243,6 +266,7 @@ def test_a_bad_row_gets_its_message_at_its_field(world, db, row, field, message)
     error = re.search(rf'<p class="error" id="{re.escape(dom_id)}-error">([^<]*)</p>', html)
     assert error is not None and message in error.group(1)
     assert f'name="{field}"' in html and 'aria-invalid="true"' in html
+    assert 'role="alert"' not in html  # at its field only, not again at the top
     assert 'value="100"' in html  # what was typed is kept
     db.expire_all()
     assert inquiry.status == InquiryStatus.DELIVERED and debts_of(db, inquiry) == []
@@ -254,11 +278,13 @@ def test_the_answer_and_the_debts_must_agree(world):
     assert none.status_code == 422 and "Välj ett svar." in none.get_data(as_text=True)
     empty_yes = c.post(url, data={"answer": "yes"})
     assert empty_yes.status_code == 422 and "minst en skuld" in empty_yes.get_data(as_text=True)
+    assert 'id="debts-error"' in empty_yes.text  # at the list of debts, as the service's
     no_with_debts = c.post(
         url, data={"answer": "no", "debts[0].kind": "loan", "debts[0].capital": "100"}
     )
     assert no_with_debts.status_code == 422
     assert "nej-svar kan inte ha skulder" in no_with_debts.get_data(as_text=True)
+    assert re.search(r'id="debts-error">Ett nej-svar kan inte ha skulder', no_with_debts.text)
 
 
 def test_a_yes_with_only_blank_rows_is_refused_by_the_service_at_debts(world, db):
@@ -297,6 +323,12 @@ def test_add_a_debt_row(world):
     html = r.get_data(as_text=True)
     assert r.status_code == 200 and 'name="debts[3].capital"' in html
     assert f"/inquiries/{inquiry.id}/debt-rows/4" in html  # the button for the next one
+    assert "<html" not in html and 'name="debts[0].capital"' not in html  # just the row
+    # the same URL as a page: the inquiry, its form with that many rows
+    page = c.get(f"/inquiries/{inquiry.id}/debt-rows/3").get_data(as_text=True)
+    assert "<html" in page and f'id="inquiry-{inquiry.id}"' in page
+    assert 'name="debts[0].capital"' in page and 'name="debts[3].capital"' in page
+    assert 'name="debts[4].capital"' not in page
     # without JavaScript the button submits the form, which comes back one row longer
     r = c.post(
         f"/inquiries/{inquiry.id}/answer", data={"add_row": "1", "debts[0].reference": "kvar"}
@@ -312,7 +344,9 @@ def test_an_answer_after_the_fullmakt_was_revoked_is_refused(world, db):
     html = c.get(f"/inquiries/{inquiry.id}").get_data(as_text=True)
     assert "Återkallad" in html and 'name="answer"' not in html
     r = c.post(f"/inquiries/{inquiry.id}/answer", data={"answer": "no"})
-    assert r.status_code == 409 and "Fullmakten" in r.get_data(as_text=True)
+    assert r.status_code == 303 and r.headers["Location"].endswith(f"/inquiries/{inquiry.id}")
+    page = follow(c, r)
+    assert page.status_code == 200 and "fullmakten gäller inte längre" in flashes(page)
     db.expire_all()
     assert inquiry.answer is None
 
@@ -367,7 +401,9 @@ def test_the_admin_creates_lists_and_revokes_keys(world, db):
     assert new_secret != secret
     db.expire_all()
     assert key.expires_at is not None and key.replaced_by is not None
-    assert admin.post(f"/settings/api-keys/{key.id}/rotate", headers=HX).status_code == 422
+    refused = admin.post(f"/settings/api-keys/{key.id}/rotate", headers=HX)
+    assert refused.status_code == 204 and redirect_target(refused).endswith("/settings/api-keys")
+    assert "redan återkallad eller utbytt" in admin.get("/settings/api-keys").text
     assert admin.post(f"/settings/api-keys/{key.id}/revoke").status_code == 303
     db.expire_all()
     assert key.revoked_at is not None
@@ -381,10 +417,13 @@ def test_a_service_error_is_shown_in_the_readers_language(world, db):
     db.commit()
     admin = client_as(world, world.admin)
     url = f"/settings/api-keys/{key.id}/rotate"
-    english = admin.post(url, headers={**HX, "Accept-Language": "en"})
-    assert english.status_code == 422
+    en, sv = {"Accept-Language": "en"}, {"Accept-Language": "sv"}
+    english = admin.post(url, headers={**HX, **en})
+    assert english.status_code == 204  # a flash message on the keys page
+    english = admin.get("/settings/api-keys", headers=en)
     assert "already revoked" in english.text and "redan återkallad" not in english.text
-    swedish = admin.post(url, headers={**HX, "Accept-Language": "sv"})
+    admin.post(url, headers={**HX, **sv})
+    swedish = admin.get("/settings/api-keys", headers=sv)
     assert "Nyckeln är redan återkallad eller utbytt." in swedish.text
 
 
@@ -404,4 +443,25 @@ def test_only_the_creditor_admin_manages_keys(world, db):
 def _admin_of(world, db):
     from tests.factories import Factories
 
-    return Factories(db).user(world.agency, Role.CREDITOR_ADMIN)
+    return Factories(db).user(world["agency"], Role.CREDITOR_ADMIN)
+
+
+# -- how the views are written -------------------------------------------------------------
+
+VIEWS = sorted(
+    [*(ROOT / "portals/creditor/views").glob("*.py"), ROOT / "portals/creditor/api/views.py"]
+)
+
+
+@pytest.mark.parametrize("path", VIEWS, ids=lambda p: p.name)
+def test_views_catch_no_domain_error_and_render_through_htmx(path):
+    """The portal's one handler answers every domain error (a 422 at the field, a flash
+    for a refusal, problem+json on the API), and every page or partial is rendered by
+    htmx.render."""
+    source = path.read_text()
+    caught = re.findall(
+        r"except\s*\(?[^:]*\b(\w*(?:Error|NotAllowed|NotFound|Forbidden))\b", source
+    )
+    domain = {"DomainError", "FieldError", "NotAllowed", "NotFound", "Forbidden"}
+    assert not domain & set(caught), caught
+    assert "render_template" not in source

@@ -3,7 +3,8 @@ the records).
 
 The key is claimed before the request is validated and handled; a 2xx response is
 stored in the request's transaction (so it commits with the work, or not at all), and
-anything else releases the claim, so the client can retry with the same key.
+anything else (an error response, a domain error on its way to the portal's handler)
+releases the claim, so the client can retry with the same key.
 """
 
 from __future__ import annotations
@@ -98,7 +99,8 @@ def handle(call: Callable[[], Response]) -> Response:
     record_id = outcome.record_id
     try:
         response = call()
-    except BaseException:  # an HTTPException (abort) too: nothing was done
+    except BaseException:  # a DomainError (the portal's handler answers it as a problem)
+        # or an HTTPException (abort): nothing was done, nothing is stored
         _release(record_id)
         raise
     if not 200 <= response.status_code < 300 or response.mimetype == PROBLEM_JSON:

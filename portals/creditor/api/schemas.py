@@ -130,10 +130,11 @@ class InquiryQuery(Page):
     personal_number: str | None = Field(
         None,
         max_length=13,
-        json_schema_extra={"pattern": PNR_PATTERN},
-        description="Kundens personnummer (ÅÅÅÅMMDDNNNN eller ÅÅÅÅMMDD-NNNN; även "
-        "samordningsnummer). Ett nummer vars kontrollsiffra inte stämmer ger "
-        "inga träffar.",
+        json_schema_extra={"pattern": PNR_PATTERN, "deprecated": True},
+        description="Utfasad: ett personnummer i en URL hamnar i åtkomstloggar och "
+        "historik; sök med POST /inquiries/search i stället. Kundens personnummer "
+        "(ÅÅÅÅMMDDNNNN eller ÅÅÅÅMMDD-NNNN; även samordningsnummer). Ett nummer vars "
+        "kontrollsiffra inte stämmer ger inga träffar.",
     )
     sent_from: IsoDate | None = Field(
         None, description="Skickade denna dag eller senare (svensk tid)."
@@ -154,6 +155,23 @@ class InquiryQuery(Page):
         except IdentityNumberError:
             # well-formed but no personnummer (check digit, date): it matches nothing
             return "".join(c for c in value if c.isdigit())
+
+
+class InquirySearch(InquiryQuery):
+    """Sökningen av kundfrågor i kroppen: samma filter som GET /inquiries, men
+    personnumret hamnar inte i någon URL (och så inte i någon åtkomstlogg)."""
+
+    # a body, not parameters: optional members are shown as nullable
+    model_config = ConfigDict(populate_by_name=True, json_schema_extra=None)
+
+    personal_number: str | None = Field(
+        None,
+        max_length=13,
+        json_schema_extra={"pattern": PNR_PATTERN},
+        description="Kundens personnummer (ÅÅÅÅMMDDNNNN eller ÅÅÅÅMMDD-NNNN; även "
+        "samordningsnummer). Ett nummer vars kontrollsiffra inte stämmer ger "
+        "inga träffar.",
+    )
 
 
 class SubscriptionQuery(Page):

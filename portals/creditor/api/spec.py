@@ -29,6 +29,7 @@ from shared.web.problems import PROBLEM_JSON, problem
 
 PREFIX = "/api/v1"
 SECURITY = "apiKey"
+SAFE_POSTS: set[str] = set()  # operation ids of POSTs that change nothing (``safe``)
 
 DESCRIPTION = (
     "Skuldkolls API för borgenärer och inkassobolag: läs och besvara kundfrågor från "
@@ -109,13 +110,18 @@ def operation(
     errors: Iterable[int],
     tag: str,
     path_params: dict[str, str] | None = None,
+    safe: bool = False,
 ) -> Callable:
     """An API operation: the key's access rule, spectree's validation and document
     entry (the view's docstring is its summary and description), Idempotency-Key on
     POST, and the responses the document declares: ``ok`` with ``model``, 401 and
-    ``errors``, all problems."""
+    ``errors``, all problems. ``safe``: a POST that changes nothing (a search with its
+    filters in the body, to keep them out of the URL) takes no Idempotency-Key; a
+    stored response would hold the personal data of many cases."""
 
     def decorate(view: Callable) -> Callable:
+        if safe:
+            SAFE_POSTS.add(view.__name__)
         codes: dict[str, Any] = {f"HTTP_{ok}": model}
         codes.update({f"HTTP_{code}": Problem for code in (401, *errors)})
         hints = get_type_hints(view)
@@ -133,7 +139,7 @@ def operation(
         def run(*args, **kwargs):
             if has_body and (bad := _malformed_json()) is not None:
                 return bad
-            if request.method == "POST":
+            if request.method == "POST" and not safe:
                 response = idempotency.handle(lambda: validated(*args, **kwargs))
             else:
                 response = validated(*args, **kwargs)
@@ -183,11 +189,14 @@ def _idempotency_parameter() -> dict[str, Any]:
 def _finish_operation(method: str, op: dict[str, Any]) -> None:
     if not op.get("description"):
         op.pop("description", None)
-    if method == "post":  # every POST takes an Idempotency-Key (see idempotency.py)
+    idempotent = method == "post" and op.get("operationId") not in SAFE_POSTS
+    if idempotent:  # every POST that changes something takes an Idempotency-Key
         op.setdefault("parameters", []).append(_idempotency_parameter())
     for param in op.get("parameters", []):
         for key in ("title", "description"):  # said once, on the parameter
             param.get("schema", {}).pop(key, None)
+        if param.get("schema", {}).pop("deprecated", False):
+            param["deprecated"] = True
         if not param.get("description"):
             param.pop("description", None)
     for status, response in op["responses"].items():
@@ -205,7 +214,7 @@ def _finish_operation(method: str, op: dict[str, Any]) -> None:
                     "schema": {"type": "string"},
                 }
             }
-        if method == "post" and 200 <= code < 300:
+        if idempotent and 200 <= code < 300:
             response["headers"] = {
                 "Idempotent-Replayed": {
                     "description": "true när svaret är det sparade svaret på en tidigare "

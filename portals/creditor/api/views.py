@@ -14,16 +14,15 @@ of personal data is audit-logged with ``via: api``.
 from __future__ import annotations
 
 import uuid
-from typing import Any, NoReturn
+from typing import Any
 
-from flask import Blueprint, abort, g, jsonify, render_template, url_for
+from flask import Blueprint, g, jsonify, url_for
 from flask_babel import gettext as _
 from flask_babel import lazy_gettext as _l
 
 from portals.creditor.api import auth, idempotency, pagination, reference, schemas
-from portals.creditor.api.problems import field_errors_of, invalid
 from portals.creditor.api.spec import ERRORS, document, operation
-from shared.core.errors import FieldError, NotAllowed
+from shared.core.errors import NotFound
 from shared.counselling import answers
 from shared.counselling.models import Answer, Case, Debt, Fullmakt, Inquiry, InquiryStatus
 from shared.creditor_link import customer_inquiries, subscriptions, webhooks
@@ -32,19 +31,15 @@ from shared.creditor_link.models import DeliveryStatus, FullmaktSubscription, We
 from shared.identity.models import Organisation
 from shared.integrations import webhook_http
 from shared.security import audit
+from shared.web import htmx
 from shared.web.access import PUBLIC, Rule, access
 from shared.web.factory import db_session
-from shared.web.problems import problem
 
 bp = Blueprint("api", __name__, url_prefix="/api/v1", template_folder="../templates")
 
 # The document and the reference page are public; no session either for the document.
 DOCUMENT = Rule("public_document", None, stateless=True)
 INQUIRY_ID = {"inquiry_id": "Förfrågans id (inquiry_id)."}
-
-
-def _not_found(what: str) -> NoReturn:
-    abort(problem(404, what, code="not_found"))
 
 
 # -- the document and its reference page ---------------------------------------------------
@@ -91,8 +86,9 @@ def reference_page():
         "slots": webhooks.MAX_CONCURRENT,
         "schedule": ", ".join(_duration(s) for s in webhooks.BACKOFF),
     }
-    return render_template(
+    return htmx.render(
         "creditor/api/reference.html",
+        "creditor/api/_partials/reference.html",
         ref=reference.build(document()),
         document_url=url_for("api.openapi"),
         errors=ERRORS,
@@ -219,32 +215,25 @@ def _delivery_fields(delivery: WebhookDelivery) -> dict[str, Any]:
 def _load(inquiry_id: uuid.UUID) -> Inquiry:
     found = queries.inquiry_for(db_session(), g.api_org_id, inquiry_id)
     if found is None:
-        _not_found(_("Det finns ingen förfrågan med det id:t till er organisation."))
+        raise NotFound("Det finns ingen förfrågan med det id:t till er organisation.")
     return found
 
 
-@bp.get("/inquiries")
-@operation(ok=200, model=schemas.InquiryPage, errors=(), tag="Kundfrågor")
-def list_inquiries(query: schemas.InquiryQuery):
-    """Lista kundfrågor
-
-    Nyast först, en sida i taget (next_cursor). Filtrera på besvarade/obesvarade, kundens
-    personnummer och när de skickades.
-    """
+def _inquiry_page(filters: schemas.InquiryQuery) -> schemas.InquiryPage:
     session = db_session()
     stmt = customer_inquiries.creditor_inquiries(
         g.api_org_id,
-        answered={"answered": True, "unanswered": False}.get(query.status),
-        personnummer=query.personal_number,
-        sent_from=query.sent_from,
-        sent_to=query.sent_to,
+        answered={"answered": True, "unanswered": False}.get(filters.status),
+        personnummer=filters.personal_number,
+        sent_from=filters.sent_from,
+        sent_to=filters.sent_to,
     )
     rows = session.scalars(
         pagination.keyset_page(
-            stmt, Inquiry.created_at, Inquiry.id, limit=query.limit, cursor=query.cursor
+            stmt, Inquiry.created_at, Inquiry.id, limit=filters.limit, cursor=filters.cursor
         )
     ).all()
-    page, next_cursor = pagination.split(rows, query.limit)
+    page, next_cursor = pagination.split(rows, filters.limit)
     details = queries.inquiry_details(session, page)
     data = [
         _inquiry(
@@ -266,6 +255,30 @@ def list_inquiries(query: schemas.InquiryQuery):
             details={"via": "api", "inquiries": [str(i.id) for i in page]},
         )
     return schemas.InquiryPage(data=data, next_cursor=next_cursor)
+
+
+@bp.get("/inquiries")
+@operation(ok=200, model=schemas.InquiryPage, errors=(), tag="Kundfrågor")
+def list_inquiries(query: schemas.InquiryQuery):
+    """Lista kundfrågor
+
+    Nyast först, en sida i taget (next_cursor). Filtrera på besvarade/obesvarade och när
+    de skickades. Sök på kundens personnummer med POST /inquiries/search: i en URL
+    hamnar det i åtkomstloggar.
+    """
+    return _inquiry_page(query)
+
+
+@bp.post("/inquiries/search")
+@operation(ok=200, model=schemas.InquiryPage, errors=(), tag="Kundfrågor", safe=True)
+def search_inquiries(json: schemas.InquirySearch):
+    """Sök kundfrågor
+
+    Som GET /inquiries, med filtren i kroppen: kundens personnummer, besvarade/obesvarade
+    och när de skickades. Nyast först, en sida i taget (next_cursor i kroppen för nästa
+    sida). Ändrar ingenting, så den tar ingen Idempotency-Key.
+    """
+    return _inquiry_page(json)
 
 
 @bp.get("/inquiries/<uuid:inquiry_id>")
@@ -304,31 +317,22 @@ def answer_inquiry(inquiry_id: uuid.UUID, json: schemas.AnswerIn):
     """
     session = db_session()
     found = _load(inquiry_id)
+    # The body has been validated against AnswerIn already (every field's error at its
+    # path); parse_debts turns the debts into the service's input (one reader, one cap).
     rows = {
         i: {k: v for k, v in item.model_dump().items() if v is not None}
         for i, item in enumerate(json.debts or [])
     }
-    try:
-        debts = answers.parse_debts(rows, creditor_name=found.creditor.name)
-    except FieldError as exc:
-        abort(invalid(field_errors_of(exc), code="invalid_answer"))
-    try:
-        answers.answer(
-            session,
-            found,
-            answer=Answer(json.answer),
-            debts=debts,
-            source="api",
-            actor=auth.actor(),
-            send_fullmakt=json.send_fullmakt,
-        )
-    except FieldError as exc:
-        abort(invalid(field_errors_of(exc), code="invalid_answer"))
-    except NotAllowed as exc:
-        code = (
-            "already_answered" if found.status == InquiryStatus.ANSWERED else "fullmakt_not_valid"
-        )
-        abort(problem(409, str(exc), code=code))
+    debts = answers.parse_debts(rows, creditor_name=found.creditor.name)
+    answers.answer(
+        session,
+        found,
+        answer=Answer(json.answer),
+        debts=debts,
+        source="api",
+        actor=auth.actor(),
+        send_fullmakt=json.send_fullmakt,
+    )
     view = queries.inquiry_view(session, found)
     idempotency.remember_data_key(view.case.data_key_id)
     return _answer(found, view.debts)
@@ -354,7 +358,7 @@ def get_fullmakt(fullmakt_id: uuid.UUID):
     session = db_session()
     fullmakt = subscriptions.fullmakt_for_creditor(session, g.api_org_id, fullmakt_id)
     if fullmakt is None:
-        _not_found(_("Det finns ingen fullmakt med det id:t som ni har svarat ja under."))
+        raise NotFound("Det finns ingen fullmakt med det id:t som ni har svarat ja under.")
     audit.record(
         session,
         auth.actor(),
@@ -403,15 +407,12 @@ def create_subscription(json: schemas.SubscriptionIn):
     creditor = subscriptions.creditor_of(session, g.api_org_id)
     fullmakt = subscriptions.fullmakt_for_creditor(session, g.api_org_id, json.fullmakt_id)
     if creditor is None or fullmakt is None:  # as for GET /fullmakter/{id}
-        _not_found(_("Det finns ingen fullmakt med det id:t som ni har svarat ja under."))
-    try:
-        subscription = subscriptions.subscribe(
-            session, creditor, fullmakt, source="api", by=auth.actor()
-        )
-        if json.resend_fullmakt:
-            subscriptions.send_fullmakt(session, creditor, fullmakt, by=auth.actor())
-    except NotAllowed as exc:
-        abort(problem(409, str(exc), code="not_allowed"))
+        raise NotFound("Det finns ingen fullmakt med det id:t som ni har svarat ja under.")
+    subscription = subscriptions.subscribe(
+        session, creditor, fullmakt, source="api", by=auth.actor()
+    )
+    if json.resend_fullmakt:
+        subscriptions.send_fullmakt(session, creditor, fullmakt, by=auth.actor())
     return _subscription(subscription, fullmakt.code), 201
 
 
@@ -432,7 +433,7 @@ def delete_subscription(subscription_id: uuid.UUID):
     session = db_session()
     found = subscriptions.subscription_of(session, g.api_org_id, subscription_id)
     if found is None:
-        _not_found(_("Det finns ingen prenumeration med det id:t hos er organisation."))
+        raise NotFound("Det finns ingen prenumeration med det id:t hos er organisation.")
     subscriptions.unsubscribe(session, found, by=auth.actor())
     return "", 204
 
@@ -443,7 +444,7 @@ def delete_subscription(subscription_id: uuid.UUID):
 def _load_delivery(delivery_id: uuid.UUID) -> WebhookDelivery:
     found = webhooks.delivery_of(db_session(), g.api_org_id, delivery_id)
     if found is None:
-        _not_found(_("Det finns ingen leverans med det id:t till er organisation."))
+        raise NotFound("Det finns ingen leverans med det id:t till er organisation.")
     return found
 
 
@@ -506,8 +507,5 @@ def redeliver_delivery(delivery_id: uuid.UUID):
     """
     session = db_session()
     found = _load_delivery(delivery_id)
-    try:
-        webhooks.redeliver(session, auth.actor(), found)
-    except NotAllowed as exc:
-        abort(problem(409, str(exc), code="endpoint_disabled"))
+    webhooks.redeliver(session, auth.actor(), found)
     return schemas.Delivery(**_delivery_fields(found)), 202

@@ -2,11 +2,13 @@
 page, as Fullmaktskollen gathers them for the recipients of a power of attorney.
 
 Search by personnummer (or samordningsnummer) and/or the days the inquiries were sent,
-answered or unanswered. A yes row shows the agent and the principal's name and expands
-to the principal's currently valid fullmakter (fetch to the organisation's system,
-unsubscribe, subscribe again). A no row shows only the number and the two times, and
-can be changed to yes. Everything is loaded for the signed-in organisation: anything
-else is a 404.
+answered or unanswered. The search is a POST, every page of it too ("Visa äldre" posts
+the same search with the position of the last row shown): a personnummer in a URL would
+land in access logs and the browser's history. A yes row shows the agent and the
+principal's name and expands to the principal's currently valid fullmakter (fetch to the
+organisation's system, unsubscribe, subscribe again). A no row shows only the number and
+the two times, and can be changed to yes. Everything is loaded for the signed-in
+organisation: anything else is a 404.
 """
 
 from __future__ import annotations
@@ -14,7 +16,7 @@ from __future__ import annotations
 import re
 import uuid
 from dataclasses import dataclass
-from datetime import date
+from datetime import UTC, date, datetime, timedelta
 
 from flask import Blueprint, abort, flash, request, url_for
 from flask_babel import gettext as _
@@ -22,13 +24,12 @@ from flask_babel import lazy_gettext as _l
 from flask_login import current_user
 
 from shared.core import clock
-from shared.core.errors import NotAllowed
 from shared.counselling.models import Answer, Inquiry, InquiryStatus
 from shared.creditor_link import customer_inquiries, subscriptions, webhook_endpoints
 from shared.identity.models import Role
 from shared.identity.rules import IdentityNumberError, parse_orgnr, parse_personnummer
 from shared.security import audit
-from shared.web import htmx
+from shared.web import errors, htmx
 from shared.web.access import access, staff
 from shared.web.factory import db_session
 
@@ -40,7 +41,9 @@ PAGE = "creditor/customers/index.html"
 PARTIAL = "creditor/customers/_partials/search.html"
 FULLMAKTER_PAGE = "creditor/customers/fullmakter.html"
 FULLMAKTER_PARTIAL = "creditor/customers/_partials/fullmakter.html"
+PAGE_SIZE = customer_inquiries.SEARCH_LIMIT
 _ORGNR = re.compile(r"^\d{6}-?\d{4}$")
+_EPOCH = datetime(1970, 1, 1, tzinfo=UTC)
 
 
 @dataclass
@@ -56,6 +59,7 @@ class Search:
     orgnr: str | None = None  # an organisationsnummer was asked for
     day_from: date | None = None
     day_to: date | None = None
+    before: tuple[datetime, uuid.UUID] | None = None  # a later page: after this row
 
     @property
     def asked(self) -> bool:
@@ -77,13 +81,30 @@ def _day(raw: str, field: str, errors: dict[str, str]) -> date | None:
         return None
 
 
-def parse_search(args) -> Search:
+def cursor(row: customer_inquiries.CustomerRow) -> str:
+    """The position of a row in the newest-first list (not personal data)."""
+    micros = (row.sent_at - _EPOCH) // timedelta(microseconds=1)
+    return f"{micros}.{row.inquiry.id.hex}"
+
+
+def _parse_cursor(value: str | None) -> tuple[datetime, uuid.UUID] | None:
+    if not value:
+        return None
+    micros, _sep, hex_id = value.partition(".")
+    try:
+        return _EPOCH + timedelta(microseconds=int(micros)), uuid.UUID(hex=hex_id)
+    except (ValueError, OverflowError):
+        abort(400)
+
+
+def parse_search(data) -> Search:
     search = Search(
-        number=(args.get("number") or "").strip()[:20],
-        sent_from=(args.get("from") or "").strip()[:10],
-        sent_to=(args.get("to") or "").strip()[:10],
-        show=args.get("show") if args.get("show") in FILTERS else "all",
+        number=(data.get("number") or "").strip()[:20],
+        sent_from=(data.get("from") or "").strip()[:10],
+        sent_to=(data.get("to") or "").strip()[:10],
+        show=data.get("show") if data.get("show") in FILTERS else "all",
         errors={},
+        before=_parse_cursor(data.get("before")),
     )
     raw = re.sub(r"\s", "", search.number)
     if raw:
@@ -104,23 +125,46 @@ def parse_search(args) -> Search:
     return search
 
 
+def _render(search: Search, rows=(), older: str | None = None):
+    return htmx.render(
+        PAGE,
+        PARTIAL,
+        422 if search.errors else 200,
+        search=search,
+        rows=rows,
+        older=older,
+        filters=FILTERS,
+    )
+
+
 @bp.get("")
 @access(AGENT)
 def index():
-    """The search and its results (the results are the htmx partial)."""
-    search = parse_search(request.args)
-    rows = []
+    """The search form. Whatever a URL's query says is not searched for: a search is a
+    POST (see the module's docstring)."""
+    return _render(Search(errors={}))
+
+
+@bp.post("")
+@access(AGENT)
+def search():
+    """The search and a page of its results (the results are the htmx partial)."""
+    query = parse_search(request.form)
+    if not query.asked or query.errors or query.orgnr is not None:
+        return _render(query)
     session = db_session()
     org_id = current_user.organisation_id
-    if search.asked and not search.errors and search.orgnr is None:
-        rows = customer_inquiries.customer_inquiries(
-            session,
-            org_id,
-            personnummer=search.digits,
-            sent_from=search.day_from,
-            sent_to=search.day_to,
-            answered={"answered": True, "unanswered": False}.get(search.show),
-        )
+    found = customer_inquiries.customer_inquiries(
+        session,
+        org_id,
+        personnummer=query.digits,
+        sent_from=query.day_from,
+        sent_to=query.day_to,
+        answered={"answered": True, "unanswered": False}.get(query.show),
+        before=query.before,
+        limit=PAGE_SIZE + 1,
+    )
+    rows = found[:PAGE_SIZE]
     if rows:  # personnummer on every row, names and agents on the yes rows
         audit.record(
             session,
@@ -129,21 +173,12 @@ def index():
             subject_type="organisation",
             subject_id=org_id,
             details={
-                "by_number": search.digits is not None,
+                "by_number": query.digits is not None,
                 "inquiries": [str(r.inquiry.id) for r in rows],
                 "named": [str(r.inquiry.id) for r in rows if r.principal_name],
             },
         )
-    status = 422 if search.errors else 200
-    return htmx.render(
-        PAGE,
-        PARTIAL,
-        status,
-        search=search,
-        rows=rows,
-        filters=FILTERS,
-        limit=customer_inquiries.SEARCH_LIMIT,
-    )
+    return _render(query, rows, older=cursor(rows[-1]) if len(found) > PAGE_SIZE else None)
 
 
 def _yes_inquiry(inquiry_id: uuid.UUID) -> Inquiry:
@@ -197,11 +232,18 @@ def _row(inquiry: Inquiry, fullmakt_id: uuid.UUID) -> customer_inquiries.Fullmak
     abort(404)
 
 
-def _done(inquiry: Inquiry, message: str | None = None, error: str | None = None):
+def _yes_row(inquiry_id: uuid.UUID, fullmakt_id: uuid.UUID):
+    """The yes inquiry and one of its principal's fullmakter, for an action on it; a
+    refusal of the action is a flash message on the fullmakter's page."""
+    inquiry = _yes_inquiry(inquiry_id)
+    errors.back_to(url_for("customers.fullmakter", inquiry_id=inquiry.id))
+    return inquiry, _row(inquiry, fullmakt_id)
+
+
+def _done(inquiry: Inquiry, message: str):
     if htmx.wants_partial():
-        # htmx swaps only 2xx and 422 (base.html's responseHandling)
-        return _fullmakter(inquiry, 422 if error else 200, message=message, error=error)
-    flash(error or message, "error" if error else "success")
+        return _fullmakter(inquiry, message=message)
+    flash(message, "success")
     return htmx.redirect(url_for("customers.fullmakter", inquiry_id=inquiry.id))
 
 
@@ -209,12 +251,8 @@ def _done(inquiry: Inquiry, message: str | None = None, error: str | None = None
 @access(AGENT)
 def fetch(inquiry_id: uuid.UUID, fullmakt_id: uuid.UUID):
     """Hämta: send the fullmakt to the organisation's system again (fullmakt.sent)."""
-    inquiry = _yes_inquiry(inquiry_id)
-    row = _row(inquiry, fullmakt_id)
-    try:
-        subscriptions.send_fullmakt(db_session(), row.creditor, row.fullmakt, by=current_user.actor)
-    except NotAllowed as exc:
-        return _done(inquiry, error=str(exc))
+    inquiry, row = _yes_row(inquiry_id, fullmakt_id)
+    subscriptions.send_fullmakt(db_session(), row.creditor, row.fullmakt, by=current_user.actor)
     return _done(inquiry, _("Fullmakten %(code)s skickas till ert system.", code=row.fullmakt.code))
 
 
@@ -222,8 +260,7 @@ def fetch(inquiry_id: uuid.UUID, fullmakt_id: uuid.UUID):
 @access(AGENT)
 def unsubscribe(inquiry_id: uuid.UUID, fullmakt_id: uuid.UUID):
     """Avprenumerera: no more events on the fullmakt (e.g. the customer has left)."""
-    inquiry = _yes_inquiry(inquiry_id)
-    row = _row(inquiry, fullmakt_id)
+    inquiry, row = _yes_row(inquiry_id, fullmakt_id)
     if row.subscription is not None:
         subscriptions.unsubscribe(db_session(), row.subscription, by=current_user.actor)
     return _done(
@@ -235,14 +272,10 @@ def unsubscribe(inquiry_id: uuid.UUID, fullmakt_id: uuid.UUID):
 @access(AGENT)
 def subscribe(inquiry_id: uuid.UUID, fullmakt_id: uuid.UUID):
     """Prenumerera again on a fullmakt answered yes under."""
-    inquiry = _yes_inquiry(inquiry_id)
-    row = _row(inquiry, fullmakt_id)
-    try:
-        subscriptions.subscribe(
-            db_session(), row.creditor, row.fullmakt, source="portal", by=current_user.actor
-        )
-    except NotAllowed as exc:
-        return _done(inquiry, error=str(exc))
+    inquiry, row = _yes_row(inquiry_id, fullmakt_id)
+    subscriptions.subscribe(
+        db_session(), row.creditor, row.fullmakt, source="portal", by=current_user.actor
+    )
     return _done(
         inquiry,
         _("Ni prenumererar på fullmakten %(code)s och får dess händelser.", code=row.fullmakt.code),

@@ -9,7 +9,7 @@ from __future__ import annotations
 
 import uuid
 
-from flask import Blueprint, abort, flash, render_template, request, url_for
+from flask import Blueprint, abort, flash, request, url_for
 from flask_babel import gettext as _
 from flask_babel import lazy_gettext as _l
 from flask_login import current_user
@@ -24,7 +24,7 @@ from portals.creditor.forms import (
     next_index,
     parse_rows,
 )
-from shared.core.errors import FieldError, NotAllowed
+from shared.core.errors import FieldError
 from shared.counselling import answers
 from shared.counselling.models import ANSWERABLE, Answer, Inquiry, InquiryStatus
 from shared.counselling.rules.debts import KIND_LABELS, STATUS_LABELS
@@ -32,7 +32,7 @@ from shared.creditor_link import inbox as queries
 from shared.creditor_link import webhook_endpoints
 from shared.identity.models import Role
 from shared.security import audit
-from shared.web import htmx
+from shared.web import errors, htmx
 from shared.web.access import access, staff
 from shared.web.factory import db_session
 
@@ -158,19 +158,41 @@ def show(inquiry_id: uuid.UUID):
 @access(AGENT)
 def debt_row(inquiry_id: uuid.UUID, index: int):
     """One more empty debt row (htmx "Lägg till skuld"), followed by the button for the
-    next one."""
-    load_inquiry(inquiry_id)
+    next one; as a page, the inquiry with that many empty rows."""
+    inquiry = load_inquiry(inquiry_id)
     if index >= MAX_ROWS:
         abort(404)
-    return render_template(
+    view = queries.inquiry_view(db_session(), inquiry)
+    return htmx.render(
+        PAGE,
         "creditor/inquiries/_partials/debt_row_added.html",
+        **_context(view, rows=empty_rows(index + 1)),
         inquiry_id=inquiry_id,
         row=DebtRow(index),
-        next_index=index + 1,
-        max_rows=MAX_ROWS,
-        kinds=KIND_LABELS,
-        statuses=STATUS_LABELS,
     )
+
+
+class _Slot:
+    """A place ``errors.attach`` can put a message (it has ``errors``)."""
+
+    def __init__(self) -> None:
+        self.errors: list[str] = []
+
+
+class AnswerErrors:
+    """Where a refused field of the answer form lands (``errors.form_page``): at the
+    answer's choice, at the list of debts, at a debt row's field (``parse_rows`` has put
+    each row's first error there already), or else at the top of the form."""
+
+    def __init__(self, form: AnswerForm):
+        self.answer = form.answer
+        self.debts = _Slot()
+        self.form_errors: list[str] = []
+
+    def __getattr__(self, name: str) -> _Slot:
+        if name.startswith("debts["):  # "debts[2].capital": on its row already
+            return _Slot()
+        raise AttributeError(name)
 
 
 @bp.post("/inquiries/<uuid:inquiry_id>/answer")
@@ -183,65 +205,53 @@ def answer(inquiry_id: uuid.UUID):
     change = request.form.get("change") == "yes"  # a "no" changed to yes
     # Unticked (or not offered: no endpoint) means the fullmakt is not pushed.
     send = request.form.get("send_fullmakt") == "1"
+    refused = AnswerErrors(form)
+
+    def again(status: int):
+        view = queries.inquiry_view(session, inquiry)
+        return htmx.render(
+            PAGE,
+            PARTIAL,
+            status,
+            **_context(
+                view,
+                form=form,
+                rows=rows,
+                change=change,
+                send=send,
+                error=next(iter(refused.form_errors), None),
+                debts_error=next(iter(refused.debts.errors), None),
+            ),
+        )
+
     if "add_row" in request.form:  # "Lägg till skuld" without JavaScript
         if next_index(rows) < MAX_ROWS:
             rows.append(DebtRow(next_index(rows)))
-        view = queries.inquiry_view(session, inquiry)
-        return htmx.render(
-            PAGE, PARTIAL, **_context(view, form=form, rows=rows, change=change, send=send)
-        )
-    error, debts_error, status = None, None, 422
-    if form.validate_on_submit():
-        try:
-            debts = parse_rows(rows, inquiry.creditor.name)
-            if change and form.answer.data != Answer.YES:
-                raise FieldError("answer", _("Svaret kan bara ändras till ja."))
-            answers.answer(
-                session,
-                inquiry,
-                answer=Answer(form.answer.data),
-                debts=debts,
-                source="form",
-                actor=current_user.actor,
-                send_fullmakt=send,
-            )
-        except FieldError as exc:
-            if exc.field == "answer":
-                form.answer.errors = [exc.message]
-            elif exc.field == "debts":
-                debts_error = exc.message
-            elif not any(exc.field in row.errors for row in rows):
-                error = exc.message  # not a field of the form: say it at the top
-        except NotAllowed as exc:
-            error, status = str(exc), 409
-        else:
-            message = _(
-                "Tack! Svaret är registrerat och har skickats till budget- och skuldrådgivningen."
-            )
-            if change:
-                message = _(
-                    "Svaret är ändrat till ja och har skickats till budget- och "
-                    "skuldrådgivningen. Ni prenumererar nu på fullmaktens händelser."
-                )
-            if htmx.wants_partial():
-                view = queries.inquiry_view(session, inquiry)
-                return htmx.render(PAGE, PARTIAL, **_context(view, message=message))
-            flash(message, "success")
-            return htmx.redirect(url_for("inquiries.show", inquiry_id=inquiry.id))
-    if status == 409 and htmx.wants_partial():
-        status = 422  # htmx swaps only 2xx and 422 (base.html's responseHandling)
-    view = queries.inquiry_view(session, inquiry)
-    return htmx.render(
-        PAGE,
-        PARTIAL,
-        status,
-        **_context(
-            view,
-            form=form,
-            rows=rows,
-            error=error,
-            debts_error=debts_error,
-            change=change,
-            send=send,
-        ),
+        return again(200)
+    if not form.validate_on_submit():
+        return again(422)
+    errors.form_page(refused, lambda: again(422))
+    errors.back_to(url_for("inquiries.show", inquiry_id=inquiry.id))
+    debts = parse_rows(rows, inquiry.creditor.name)  # a yes needs one: the service says so
+    if change and form.answer.data != Answer.YES:
+        raise FieldError("answer", "Svaret kan bara ändras till ja.")
+    answers.answer(
+        session,
+        inquiry,
+        answer=Answer(form.answer.data),
+        debts=debts,
+        source="form",
+        actor=current_user.actor,
+        send_fullmakt=send,
     )
+    message = _("Tack! Svaret är registrerat och har skickats till budget- och skuldrådgivningen.")
+    if change:
+        message = _(
+            "Svaret är ändrat till ja och har skickats till budget- och "
+            "skuldrådgivningen. Ni prenumererar nu på fullmaktens händelser."
+        )
+    if htmx.wants_partial():
+        view = queries.inquiry_view(session, inquiry)
+        return htmx.render(PAGE, PARTIAL, **_context(view, message=message))
+    flash(message, "success")
+    return htmx.redirect(url_for("inquiries.show", inquiry_id=inquiry.id))

@@ -11,10 +11,9 @@ from flask_babel import gettext as _
 from flask_login import current_user
 
 from portals.creditor.forms import ApiKeyForm
-from shared.core.errors import FieldError, NotAllowed
 from shared.identity import api_keys
 from shared.identity.models import Role
-from shared.web import htmx
+from shared.web import errors, htmx
 from shared.web.access import access, staff
 from shared.web.factory import db_session
 from shared.web.forms import EmptyForm
@@ -50,15 +49,12 @@ def index():
 @access(ADMIN)
 def create():
     form = ApiKeyForm()
-    if form.validate_on_submit():
-        try:
-            key, secret = api_keys.create_key(db_session(), current_user.user, form.name.data)
-        except FieldError as exc:
-            form.name.errors = [exc.message]
-        else:
-            # Shown in this response only: nothing that could show it again is stored.
-            return _render(new_key=key, new_secret=secret)
-    return _render(form, 422)
+    if not form.validate_on_submit():
+        return _render(form, 422)
+    errors.form_page(form, lambda: _render(form, 422))
+    key, secret = api_keys.create_key(db_session(), current_user.user, form.name.data)
+    # Shown in this response only: nothing that could show it again is stored.
+    return _render(new_key=key, new_secret=secret)
 
 
 @bp.post("/<uuid:key_id>/rotate")
@@ -71,10 +67,9 @@ def rotate(key_id: uuid.UUID):
         return _render(
             status=422, error=_("Formuläret har gått ut. Ladda om sidan och försök igen.")
         )
-    try:
-        new, secret = api_keys.rotate_key(db_session(), current_user.user, key)
-    except NotAllowed as exc:
-        return _render(status=422 if htmx.wants_partial() else 409, error=str(exc))
+    errors.back_to(url_for("keys.index"))
+    new, secret = api_keys.rotate_key(db_session(), current_user.user, key)
+    # Shown in this response only, as after create (no redirect could show it again).
     return _render(new_key=new, new_secret=secret, rotated=key)
 
 
@@ -89,10 +84,8 @@ def revoke(key_id: uuid.UUID):
         return _render(
             status=422, error=_("Formuläret har gått ut. Ladda om sidan och försök igen.")
         )
-    try:
-        api_keys.revoke_key(db_session(), current_user.user, key)
-    except NotAllowed as exc:
-        return _render(status=422 if htmx.wants_partial() else 409, error=str(exc))
+    errors.back_to(url_for("keys.index"))
+    api_keys.revoke_key(db_session(), current_user.user, key)
     message = _(
         "Nyckeln %(name)s är återkallad. System som använder den får inte längre svar.",
         name=key.name,

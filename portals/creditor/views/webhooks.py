@@ -20,11 +20,10 @@ from flask_wtf import FlaskForm
 from wtforms import StringField
 from wtforms.validators import InputRequired, Length
 
-from shared.core.errors import FieldError, NotAllowed
 from shared.creditor_link import webhook_endpoints, webhooks
 from shared.creditor_link.models import DeliveryStatus, WebhookDelivery, WebhookEndpoint
 from shared.identity.models import Role
-from shared.web import htmx
+from shared.web import errors, htmx
 from shared.web.access import access, staff
 from shared.web.factory import db_session
 from shared.web.forms import EmptyForm
@@ -168,10 +167,8 @@ def redeliver(delivery_id: uuid.UUID):
         return _render_delivery(
             found, 422, error=_("Formuläret har gått ut. Ladda om sidan och försök igen.")
         )
-    try:
-        webhooks.redeliver(session, current_user.actor, found)
-    except NotAllowed as exc:
-        return _render_delivery(found, 422 if htmx.wants_partial() else 409, error=str(exc))
+    errors.back_to(url_for("webhooks.delivery", delivery_id=found.id))
+    webhooks.redeliver(session, current_user.actor, found)
     message = _("Händelsen skickas igen, med samma webhook-id.")
     if htmx.wants_partial():
         return _render_delivery(found, message=message)
@@ -219,19 +216,16 @@ def endpoints():
 @access(ADMIN)
 def add_endpoint():
     form = EndpointForm()
-    if form.validate_on_submit():
-        try:
-            endpoint, secret = webhook_endpoints.add_endpoint(
-                db_session(), current_user.user, form.url.data, form.description.data
-            )
-        except FieldError as exc:
-            getattr(form, exc.field, form.url).errors = [exc.message]
-        else:
-            # Shown in this response only.
-            return _render_endpoints(
-                new_secret=secret, secret_for=endpoint, message=_("Adressen är tillagd.")
-            )
-    return _render_endpoints(form, 422)
+    if not form.validate_on_submit():
+        return _render_endpoints(form, 422)
+    errors.form_page(form, lambda: _render_endpoints(form, 422))
+    endpoint, secret = webhook_endpoints.add_endpoint(
+        db_session(), current_user.user, form.url.data, form.description.data
+    )
+    # Shown in this response only.
+    return _render_endpoints(
+        new_secret=secret, secret_for=endpoint, message=_("Adressen är tillagd.")
+    )
 
 
 def _endpoint_action(endpoint_id: uuid.UUID, act):
@@ -240,10 +234,8 @@ def _endpoint_action(endpoint_id: uuid.UUID, act):
         return _render_endpoints(
             status=422, error=_("Formuläret har gått ut. Ladda om sidan och försök igen.")
         )
-    try:
-        return act(endpoint)
-    except NotAllowed as exc:
-        return _render_endpoints(status=422 if htmx.wants_partial() else 409, error=str(exc))
+    errors.back_to(url_for("webhooks.endpoints"))
+    return act(endpoint)
 
 
 @bp.post("/endpoints/<uuid:endpoint_id>/rotate")
