@@ -104,6 +104,7 @@ def case_with_debts(browser, demo_server):
             "link", name="Registrera svar"
         ).click()
         anna.get_by_label("Ja, klienten har skulder hos borgenären").check()
+        anna.locator('[name="debts[0].kind"]').select_option("loan")
         anna.locator('[name="debts[0].reference"]').fill(reference)
         anna.locator('[name="debts[0].capital"]').fill(capital)
         anna.locator('[name="debts[0].interest"]').fill("12 345,67")
@@ -175,7 +176,9 @@ def test_creditor_tables_scroll_inside_the_page_on_a_phone(browser, demo_server,
     page.locator("#inbox").get_by_role("link", name=NAME).first.click()
     page.get_by_role("cell", name="NI-2024-0001234567").wait_for()
     check_tables(page, "creditor-inquiry", amounts=True)
-    page.goto(f"{base}/creditor/customers?number={PNR}")
+    page.goto(f"{base}/creditor/customers")  # the search posts: no number in the URL
+    page.get_by_label("Person- eller organisationsnummer").fill(PNR)
+    page.get_by_role("button", name="Sök").click()
     page.locator("#customer-results").get_by_text(PNR).first.wait_for()
     page.get_by_text(f"Gällande fullmakter för {NAME}").first.click()  # a row-wide cell
     page.get_by_role("button", name="Avprenumerera").first.wait_for()
