@@ -115,6 +115,12 @@ def fullmakt_of_person(session: Session, person: Person, fullmakt_id: uuid.UUID)
     return fullmakt
 
 
+def case_of_person(session: Session, person: Person, case_id: uuid.UUID) -> Case | None:
+    """The citizen's own case (anyone else's is None: a 404)."""
+    case = session.get(Case, case_id)
+    return case if case is not None and case.person_id == person.id else None
+
+
 def cases_of_person(session: Session, person: Person) -> list[Case]:
     return list(
         session.scalars(

@@ -127,6 +127,19 @@ def fullmakt_holder(arg: str = "fullmakt_id") -> Rule:
     return Rule(f"fullmakt_holder({arg})", "citizen", check)
 
 
+def case_client(arg: str = "case_id") -> Rule:
+    """The citizen whose own case is named by ``arg`` (``loaded("case")``); anyone else's
+    is a 404."""
+
+    def check(principal, args):
+        from shared.counselling.queries import case_of_person
+        from shared.web.factory import db_session
+
+        return _load("case", case_of_person(db_session(), principal.person, args[arg]))
+
+    return Rule(f"case_client({arg})", "citizen", check)
+
+
 def citizen() -> Rule:
     """A citizen signed in with BankID (acting only on their own data)."""
     return Rule("citizen", "citizen")

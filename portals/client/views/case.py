@@ -5,7 +5,7 @@ from __future__ import annotations
 
 import uuid
 
-from flask import Blueprint, abort, flash, request, url_for
+from flask import Blueprint, flash, request, url_for
 from flask_babel import gettext as _
 from flask_login import current_user
 
@@ -14,25 +14,17 @@ from shared.counselling.models import Case
 from shared.counselling.rules.debts import KIND_LABELS, STATUS_LABELS
 from shared.security import audit
 from shared.web import errors, htmx
-from shared.web.access import access, citizen
+from shared.web.access import access, case_client, loaded
 from shared.web.factory import db_session
 from shared.web.forms import PostedForm
 
 bp = Blueprint("case", __name__, url_prefix="/cases/<uuid:case_id>", template_folder="../templates")
 
 
-def load_case(case_id: uuid.UUID) -> Case:
-    """The signed-in person's own case; anyone else's is a 404."""
-    case = db_session().get(Case, case_id)
-    if case is None or case.person_id != current_user.person.id:
-        abort(404)
-    return case
-
-
 @bp.get("")
-@access(citizen())
+@access(case_client())
 def show(case_id: uuid.UUID):
-    case = load_case(case_id)
+    case = loaded("case")  # by the access rule, once
     session = db_session()
     report = inquiries.report(session, case)
     audit.record(
@@ -56,9 +48,7 @@ def show(case_id: uuid.UUID):
         kinds=KIND_LABELS,
         statuses=STATUS_LABELS,
     )
-    if htmx.wants_partial() and report.total and report.answered == report.total:
-        response.status_code = htmx.STOP_POLLING
-    return response
+    return htmx.polled(response, done=bool(report.total) and report.answered == report.total)
 
 
 DEBT_PAGE = "client/case/debt_form.html"
@@ -79,10 +69,10 @@ def _render_debt_form(case: Case, form: PostedForm, status: int = 200):
 
 
 @bp.route("/debts/new", methods=["GET", "POST"])
-@access(citizen())
+@access(case_client())
 def add_debt(case_id: uuid.UUID):
     """A debt from a letter; the counsellor confirms it before it counts in the plan."""
-    case = load_case(case_id)
+    case = loaded("case")  # by the access rule, once
     if request.method == "GET":
         return _render_debt_form(case, PostedForm({}))
     form = PostedForm()

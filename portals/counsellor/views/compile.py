@@ -9,7 +9,6 @@ from flask import Blueprint, Response, flash, request, url_for
 from flask_babel import gettext as _
 from flask_login import current_user
 
-from portals.counsellor.views.report import load_case
 from shared.core.money import format_kronor_plain
 from shared.counselling import compilation
 from shared.counselling.rules.budget import (
@@ -23,7 +22,7 @@ from shared.counselling.rules.budget import (
 from shared.counselling.rules.debts import KIND_LABELS, STATUS_LABELS
 from shared.security import audit
 from shared.web import errors, htmx
-from shared.web.access import access, case_owner
+from shared.web.access import access, case_owner, loaded
 from shared.web.factory import db_session
 from shared.web.forms import PostedForm
 
@@ -54,7 +53,7 @@ PLAN_PARTIAL = "counsellor/compile/_partials/plan.html"
 def summary(case_id: uuid.UUID):
     """The compilation: the confirmed debts with their totals, the debts the client added
     that are not confirmed yet apart (with their own subtotal), and the history."""
-    case = load_case(case_id)
+    case = loaded("case")  # by the access rule, once
     session = db_session()
     audit.record(
         session, current_user.actor, "case.summary_viewed", subject_type="case", subject_id=case.id
@@ -88,7 +87,7 @@ def _render_budget(case, form: PostedForm, status: int = 200):
 @bp.route("/budget", methods=["GET", "POST"])
 @access(case_owner())
 def budget(case_id: uuid.UUID):
-    case = load_case(case_id)
+    case = loaded("case")  # by the access rule, once
     session = db_session()
     if request.method == "POST":
         form = PostedForm({k: v for k, v in request.form.items() if k != "csrf_token"})
@@ -135,7 +134,7 @@ def _render_plan(case, view, form: PostedForm, status: int = 200):
 def plan(case_id: uuid.UUID):
     """The repayment proposal over ``months`` (the case's own length unless asked); a
     length out of range is said at the field, with the proposal over the case's length."""
-    case = load_case(case_id)
+    case = loaded("case")  # by the access rule, once
     months = request.args.get("months", str(case.plan_months)).strip()
     form = PostedForm({"months": months})
     errors.form_page(
@@ -151,7 +150,7 @@ def plan(case_id: uuid.UUID):
 @bp.get("/export.csv")
 @access(case_owner())
 def export(case_id: uuid.UUID):
-    case = load_case(case_id)
+    case = loaded("case")  # by the access rule, once
     data = compilation.export_bossplus(db_session(), current_user.user, case)
     # No personal data in the name (it ends up in Downloads and mail attachments): cases
     # have no number of their own, so the first 8 hex digits of the case id stand for it.

@@ -10,14 +10,13 @@ from flask import Blueprint, abort, flash, request, url_for
 from flask_babel import gettext as _
 from flask_login import current_user
 
-from portals.counsellor.views.report import load_case
 from shared.core.money import format_kronor_plain
 from shared.counselling import answers
 from shared.counselling.models import Debt
 from shared.counselling.rules.debts import KIND_LABELS, STATUS_LABELS
 from shared.security import audit
 from shared.web import errors, htmx
-from shared.web.access import access, case_owner
+from shared.web.access import access, case_owner, loaded
 from shared.web.factory import db_session
 from shared.web.forms import PostedForm
 
@@ -61,7 +60,7 @@ def _render(page: str, partial: str, form: PostedForm, status: int = 200, **ctx)
 @access(case_owner())
 def add(case_id: uuid.UUID):
     """A debt from a letter the client brought."""
-    case = load_case(case_id)
+    case = loaded("case")  # by the access rule, once
     if request.method == "GET":
         return _render(ADD_PAGE, ADD_PARTIAL, PostedForm({}), case=case)
     form = PostedForm()
@@ -76,7 +75,7 @@ def add(case_id: uuid.UUID):
 @bp.post("/<uuid:debt_id>/confirm")
 @access(case_owner())
 def confirm(case_id: uuid.UUID, debt_id: uuid.UUID):
-    case = load_case(case_id)
+    case = loaded("case")  # by the access rule, once
     debt = load_debt(case, debt_id)
     errors.back_to(_back(case))
     answers.confirm_debt(db_session(), current_user.user, debt)
@@ -117,7 +116,7 @@ def current_values(debt: Debt) -> dict[str, str]:
 def edit(case_id: uuid.UUID, debt_id: uuid.UUID):
     """Correct a debt: the form starts with its values; a reason is required. The debt of
     a creditor's answer keeps its creditor."""
-    case = load_case(case_id)
+    case = loaded("case")  # by the access rule, once
     debt = load_debt(case, debt_id)
     ctx = {"case": case, "debt": debt}
     if request.method == "GET":
@@ -141,7 +140,7 @@ def edit(case_id: uuid.UUID, debt_id: uuid.UUID):
 @access(case_owner())
 def remove(case_id: uuid.UUID, debt_id: uuid.UUID):
     """Remove a debt from the compilation: this page is the confirmation, and asks why."""
-    case = load_case(case_id)
+    case = loaded("case")  # by the access rule, once
     debt = load_debt(case, debt_id)
     ctx = {"case": case, "debt": debt}
     if request.method == "GET":

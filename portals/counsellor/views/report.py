@@ -12,12 +12,12 @@ from flask_babel import gettext as _
 from flask_babel import ngettext
 from flask_login import current_user
 
-from shared.counselling import answers, inquiries, queries
+from shared.counselling import answers, inquiries
 from shared.counselling.models import Answer, Inquiry, InquiryStatus
 from shared.counselling.rules.debts import KIND_LABELS, STATUS_LABELS
 from shared.security import audit
 from shared.web import errors, htmx
-from shared.web.access import access, case_owner
+from shared.web.access import access, case_owner, loaded
 from shared.web.factory import db_session
 from shared.web.forms import PostedForm
 
@@ -31,13 +31,6 @@ SEND_PARTIAL = "counsellor/report/_partials/send_form.html"
 ANSWER_PAGE = "counsellor/report/answer.html"
 ANSWER_PARTIAL = "counsellor/report/_partials/answer_form.html"
 ANSWER_ROWS = 3  # debt rows the answer form starts with
-
-
-def load_case(case_id: uuid.UUID):
-    case = queries.case_of_counsellor(db_session(), current_user.user, case_id)
-    if case is None:
-        abort(404)
-    return case
 
 
 def report_context(case, form: PostedForm | None = None) -> dict:
@@ -63,7 +56,7 @@ def report_context(case, form: PostedForm | None = None) -> dict:
 @access(case_owner())
 def report(case_id: uuid.UUID):
     """The live report; the partial polls itself until every inquiry is answered."""
-    case = load_case(case_id)
+    case = loaded("case")  # by the access rule, once
     ctx = report_context(case)
     audit.record(
         db_session(),
@@ -72,11 +65,9 @@ def report(case_id: uuid.UUID):
         subject_type="case",
         subject_id=case.id,
     )
-    response = htmx.render(REPORT_PAGE, REPORT_PARTIAL, **ctx)
-    done = ctx["report"].total and ctx["report"].answered == ctx["report"].total
-    if done and htmx.wants_partial():
-        response.status_code = htmx.STOP_POLLING
-    return response
+    report = ctx["report"]
+    done = bool(report.total) and report.answered == report.total
+    return htmx.polled(htmx.render(REPORT_PAGE, REPORT_PARTIAL, **ctx), done=done)
 
 
 @bp.post("/inquiries")
@@ -84,7 +75,7 @@ def report(case_id: uuid.UUID):
 def send(case_id: uuid.UUID):
     """Send inquiries to the chosen creditors. A creditor that has answered already is
     asked again only once the counsellor has seen the warning and ticked ``ask_again``."""
-    case = load_case(case_id)
+    case = loaded("case")  # by the access rule, once
     try:
         chosen = [uuid.UUID(v) for v in request.form.getlist("creditor")]
     except ValueError:
@@ -144,7 +135,7 @@ def _render_answer(case, inquiry, form: PostedForm, status: int = 200):
 @access(case_owner())
 def manual_answer(case_id: uuid.UUID, inquiry_id: uuid.UUID):
     """Type in an answer that came by post (or by phone) from a creditor."""
-    case = load_case(case_id)
+    case = loaded("case")  # by the access rule, once
     inquiry = _load_inquiry(case, inquiry_id)
     form = PostedForm()
     if request.method == "GET":
