@@ -16,13 +16,14 @@ from __future__ import annotations
 import re
 import uuid
 from dataclasses import dataclass
-from datetime import UTC, date, datetime, timedelta
+from datetime import date, datetime
 
 from flask import Blueprint, abort, flash, request, url_for
 from flask_babel import gettext as _
 from flask_babel import lazy_gettext as _l
 from flask_login import current_user
 
+from portals.creditor.views import paging
 from shared.core import clock
 from shared.counselling.models import Answer, Inquiry, InquiryStatus
 from shared.creditor_link import customer_inquiries, subscriptions, webhook_endpoints
@@ -43,7 +44,6 @@ FULLMAKTER_PAGE = "creditor/customers/fullmakter.html"
 FULLMAKTER_PARTIAL = "creditor/customers/_partials/fullmakter.html"
 PAGE_SIZE = customer_inquiries.SEARCH_LIMIT
 _ORGNR = re.compile(r"^\d{6}-?\d{4}$")
-_EPOCH = datetime(1970, 1, 1, tzinfo=UTC)
 
 
 @dataclass
@@ -83,18 +83,7 @@ def _day(raw: str, field: str, errors: dict[str, str]) -> date | None:
 
 def cursor(row: customer_inquiries.CustomerRow) -> str:
     """The position of a row in the newest-first list (not personal data)."""
-    micros = (row.sent_at - _EPOCH) // timedelta(microseconds=1)
-    return f"{micros}.{row.inquiry.id.hex}"
-
-
-def _parse_cursor(value: str | None) -> tuple[datetime, uuid.UUID] | None:
-    if not value:
-        return None
-    micros, _sep, hex_id = value.partition(".")
-    try:
-        return _EPOCH + timedelta(microseconds=int(micros)), uuid.UUID(hex=hex_id)
-    except (ValueError, OverflowError):
-        abort(400)
+    return paging.cursor(row.sent_at, row.inquiry.id)
 
 
 def parse_search(data) -> Search:
@@ -104,7 +93,7 @@ def parse_search(data) -> Search:
         sent_to=(data.get("to") or "").strip()[:10],
         show=data.get("show") if data.get("show") in FILTERS else "all",
         errors={},
-        before=_parse_cursor(data.get("before")),
+        before=paging.parse_cursor(data.get("before")),
     )
     raw = re.sub(r"\s", "", search.number)
     if raw:

@@ -10,7 +10,6 @@ The log shows event types and ids only, never the payload (it holds personal dat
 from __future__ import annotations
 
 import uuid
-from datetime import UTC, datetime, timedelta
 
 from flask import Blueprint, abort, flash, request, url_for
 from flask_babel import gettext as _
@@ -20,6 +19,7 @@ from flask_wtf import FlaskForm
 from wtforms import StringField
 from wtforms.validators import InputRequired, Length
 
+from portals.creditor.views import paging
 from shared.creditor_link import webhook_endpoints, webhooks
 from shared.creditor_link.models import DeliveryStatus, WebhookDelivery, WebhookEndpoint
 from shared.identity.models import Role
@@ -45,7 +45,6 @@ TABS = {
     DeliveryStatus.SUCCEEDED.value: _l("Levererade"),
 }
 TRIGGERS = {"first": _l("Första"), "retry": _l("Nytt försök"), "redeliver": _l("Skicka igen")}
-_EPOCH = datetime(1970, 1, 1, tzinfo=UTC)
 
 
 class EndpointForm(FlaskForm):
@@ -83,21 +82,6 @@ def attempt_trigger(trigger: str) -> str:
 # -- the delivery log -----------------------------------------------------------------------
 
 
-def _cursor(delivery: WebhookDelivery) -> str:
-    micros = (delivery.created_at - _EPOCH) // timedelta(microseconds=1)
-    return f"{micros}.{delivery.id.hex}"
-
-
-def _parse_cursor(value: str | None) -> tuple[datetime, uuid.UUID] | None:
-    if not value:
-        return None
-    micros, _sep, hex_id = value.partition(".")
-    try:
-        return _EPOCH + timedelta(microseconds=int(micros)), uuid.UUID(hex=hex_id)
-    except (ValueError, OverflowError):
-        abort(400)
-
-
 def load_delivery(delivery_id: uuid.UUID) -> WebhookDelivery:
     delivery = webhooks.delivery_of(db_session(), current_user.organisation_id, delivery_id)
     if delivery is None:
@@ -112,7 +96,7 @@ def log():
     tab = request.args.get("status", "all")
     if tab not in TABS:
         tab = "all"
-    before = _parse_cursor(request.args.get("before"))
+    before = paging.parse_cursor(request.args.get("before"))
     rows = webhooks.deliveries_of(
         db_session(),
         current_user.organisation_id,
@@ -120,7 +104,11 @@ def log():
         before=before,
         limit=PAGE_SIZE + 1,
     )
-    older = _cursor(rows[PAGE_SIZE - 1]) if len(rows) > PAGE_SIZE else None
+    older = (
+        paging.cursor(rows[PAGE_SIZE - 1].created_at, rows[PAGE_SIZE - 1].id)
+        if len(rows) > PAGE_SIZE
+        else None
+    )
     return htmx.render(
         "creditor/webhooks/log.html",
         "creditor/webhooks/_partials/log.html",
