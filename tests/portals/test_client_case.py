@@ -61,7 +61,7 @@ def test_the_client_sees_a_creditors_newest_answer_once_and_own_debts_apart(worl
     from shared.counselling.models import Answer
     from shared.creditor_link import delivery
 
-    case, anna, web = world["case"], world["anna"], world["web"]
+    case, anna, web = world.case, world.anna, world.web
     for capital, again in (("30 000", False), ("40 000", True)):
         [inquiry] = inquiries.send_inquiries(db, anna, case, [web.id], ask_again=again)
         delivery.deliver(db, inquiry.id)

@@ -101,7 +101,7 @@ def test_export_queries_do_not_grow_with_the_number_of_debts(world, db, count_qu
 
 
 def test_budget_reports_every_bad_amount_at_its_field(world, db):
-    case, c = world["case"], world["client"]
+    case, c = world.case, world.client
     bad = c.post(
         f"/cases/{case.id}/budget",
         data={"salary": "25 000", "food": "tre tusen", "housing": "-8 000"},
@@ -115,7 +115,7 @@ def test_budget_reports_every_bad_amount_at_its_field(world, db):
 
 
 def test_unconfirmed_debts_stand_apart_with_their_own_subtotal(world, db):
-    case, anna, c = world["case"], world["anna"], world["client"]
+    case, anna, c = world.case, world.anna, world.client
     add(db, case, anna, "Kreditbanken", "60 000")
     theirs = answers.add_manual_debt(
         db,
@@ -145,7 +145,7 @@ def test_a_creditor_asked_again_is_counted_once_in_summary_plan_and_export(world
     from shared.counselling.models import Answer
     from shared.creditor_link import delivery
 
-    case, anna, c, web = world["case"], world["anna"], world["client"], world["web"]
+    case, anna, c, web = world.case, world.anna, world.client, world.web
 
     def answer(capital, **kw):
         [inquiry] = inquiries.send_inquiries(db, anna, case, [web.id], **kw)

@@ -116,10 +116,8 @@ def section(html: str, heading: str) -> str:
 
 def answered_by_post(db, world, *capitals, ask_again=False):
     """The post creditor (CSN) asked and its answer typed in through the answer page."""
-    c, case = world["client"], world["case"]
-    [inquiry] = inquiries.send_inquiries(
-        db, world["anna"], case, [world["post"].id], ask_again=ask_again
-    )
+    c, case = world.client, world.case
+    [inquiry] = inquiries.send_inquiries(db, world.anna, case, [world.post.id], ask_again=ask_again)
     delivery.deliver(db, inquiry.id)
     db.commit()
     data = {"answer": "yes", "rows": str(len(capitals))}
@@ -133,8 +131,8 @@ def answered_by_post(db, world, *capitals, ask_again=False):
 
 
 def test_a_typed_in_yes_without_debts_is_refused_at_debts(world, db):
-    c, case = world["client"], world["case"]
-    [inquiry] = inquiries.send_inquiries(db, world["anna"], case, [world["post"].id])
+    c, case = world.client, world.case
+    [inquiry] = inquiries.send_inquiries(db, world.anna, case, [world.post.id])
     delivery.deliver(db, inquiry.id)
     db.commit()
     url = f"/cases/{case.id}/inquiries/{inquiry.id}/answer"
@@ -153,8 +151,8 @@ def test_a_typed_in_yes_without_debts_is_refused_at_debts(world, db):
 
 @pytest.mark.parametrize("rows", ["abc", str(10**9), "0", "²"])
 def test_a_bad_row_count_is_a_422_at_the_field_not_a_500(world, db, rows):
-    c, case = world["client"], world["case"]
-    [inquiry] = inquiries.send_inquiries(db, world["anna"], case, [world["post"].id])
+    c, case = world.client, world.case
+    [inquiry] = inquiries.send_inquiries(db, world.anna, case, [world.post.id])
     delivery.deliver(db, inquiry.id)
     db.commit()
     r = c.post(
@@ -169,8 +167,8 @@ def test_a_bad_row_count_is_a_422_at_the_field_not_a_500(world, db, rows):
 
 
 def test_more_rows_than_the_cap_are_refused_at_debts(world, db):
-    c, case = world["client"], world["case"]
-    [inquiry] = inquiries.send_inquiries(db, world["anna"], case, [world["post"].id])
+    c, case = world.client, world.case
+    [inquiry] = inquiries.send_inquiries(db, world.anna, case, [world.post.id])
     delivery.deliver(db, inquiry.id)
     db.commit()
     r = c.post(
@@ -181,19 +179,19 @@ def test_more_rows_than_the_cap_are_refused_at_debts(world, db):
 
 
 def test_asking_a_creditor_that_has_answered_again_needs_a_confirmation(world, db):
-    c, case = world["client"], world["case"]
+    c, case = world.client, world.case
     first = answered_by_post(db, world, "10 000")
     report = c.get(f"/cases/{case.id}/report").get_data(as_text=True)
     assert "har svarat – ett nytt svar ersätter det tidigare" in report
     url = f"/cases/{case.id}/inquiries"
-    warned = c.post(url, data={"creditor": [str(world["post"].id)]})
+    warned = c.post(url, data={"creditor": [str(world.post.id)]})
     html = warned.get_data(as_text=True)
     assert warned.status_code == 422
     assert "CSN har redan svarat. Ett nytt svar ersätter det tidigare" in html
     assert 'name="ask_again"' in html
-    assert f'value="{world["post"].id}" id="creditor-{world["post"].id}" checked' in html
+    assert f'value="{world.post.id}" id="creditor-{world.post.id}" checked' in html
     assert inquiries.report(db, case).total == 1  # nothing sent
-    confirmed = c.post(url, data={"creditor": [str(world["post"].id)], "ask_again": "1"})
+    confirmed = c.post(url, data={"creditor": [str(world.post.id)], "ask_again": "1"})
     assert confirmed.status_code == 303
     db.expire_all()
     report = inquiries.report(db, case)
@@ -201,7 +199,7 @@ def test_asking_a_creditor_that_has_answered_again_needs_a_confirmation(world, d
 
 
 def test_a_second_answer_replaces_the_first_in_the_report(world, db):
-    c, case = world["client"], world["case"]
+    c, case = world.client, world.case
     answered_by_post(db, world, "10 000", "5 000")
     answered_by_post(db, world, "12 000", ask_again=True)
     html = c.get(f"/cases/{case.id}/report").get_data(as_text=True)
@@ -213,7 +211,7 @@ def test_a_second_answer_replaces_the_first_in_the_report(world, db):
 
 
 def test_the_counsellor_corrects_a_debt_and_the_report_says_who(world, db):
-    c, case = world["client"], world["case"]
+    c, case = world.client, world.case
     answered_by_post(db, world, "10 000")
     [debt] = inquiries.case_debts(db, case)
     url = f"/cases/{case.id}/debts/{debt.id}/edit"
@@ -236,7 +234,7 @@ def test_the_counsellor_corrects_a_debt_and_the_report_says_who(world, db):
 
 
 def test_the_counsellor_removes_a_debt_with_a_reason_after_a_confirmation(world, db):
-    c, case = world["client"], world["case"]
+    c, case = world.client, world.case
     answered_by_post(db, world, "10 000", "3 000")
     kept, gone = inquiries.case_debts(db, case)
     url = f"/cases/{case.id}/debts/{gone.id}/remove"
@@ -247,7 +245,7 @@ def test_the_counsellor_removes_a_debt_with_a_reason_after_a_confirmation(world,
     assert gone.removed_at is None
     assert c.post(url, data={"reason": "Dubblett av CSN-0"}).status_code == 303
     db.expire_all()
-    assert gone.removed_at is not None and gone.removed_by == world["anna"].id
+    assert gone.removed_at is not None and gone.removed_by == world.anna.id
     html = c.get(f"/cases/{case.id}/report").get_data(as_text=True)
     current, history = section(html, "Skulder"), section(html, "Historik")
     assert "3\xa0000,00\xa0kr" not in current and "10\xa0000,00\xa0kr" in current

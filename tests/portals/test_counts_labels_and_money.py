@@ -22,8 +22,8 @@ def add(db, case, anna, name, capital, kind="loan", status="undisputed"):
 
 def answer_by_post(world, db, debts: int):
     """The posted creditor (CSN) answers yes with ``debts`` debts, typed in by the counsellor."""
-    c, case = world["client"], world["case"]
-    [inquiry] = inquiries.send_inquiries(db, world["anna"], case, [world["post"].id])
+    c, case = world.client, world.case
+    [inquiry] = inquiries.send_inquiries(db, world.anna, case, [world.post.id])
     delivery.deliver(db, inquiry.id)
     db.commit()
     data = {"answer": "yes", "rows": str(debts)}
@@ -43,7 +43,7 @@ def answer_by_post(world, db, debts: int):
 
 def test_one_debt_is_singular_on_the_report_in_both_languages(world, db):
     answer_by_post(world, db, 1)
-    c, case = world["client"], world["case"]
+    c, case = world.client, world.case
     sv = c.get(f"/cases/{case.id}/report").get_data(as_text=True)
     assert "Ja: 1 skuld" in sv and "1 skulder" not in sv
     en = c.get(f"/cases/{case.id}/report?lang=en").get_data(as_text=True)
@@ -52,14 +52,14 @@ def test_one_debt_is_singular_on_the_report_in_both_languages(world, db):
 
 def test_two_debts_are_plural_on_the_report(world, db):
     answer_by_post(world, db, 2)
-    c, case = world["client"], world["case"]
+    c, case = world.client, world.case
     assert "Ja: 2 skulder" in c.get(f"/cases/{case.id}/report").get_data(as_text=True)
     assert "Yes: 2 debts" in c.get(f"/cases/{case.id}/report?lang=en").get_data(as_text=True)
 
 
 def test_sending_one_inquiry_says_so_in_the_singular(world):
-    c, case = world["client"], world["case"]
-    r = c.post(f"/cases/{case.id}/inquiries", data={"creditor": [str(world["web"].id)]})
+    c, case = world.client, world.case
+    r = c.post(f"/cases/{case.id}/inquiries", data={"creditor": [str(world.web.id)]})
     assert r.status_code == 303
     html = c.get(f"/cases/{case.id}/report").get_data(as_text=True)
     assert "1 förfrågan skickas." in html and "förfrågningar skickas" not in html
@@ -67,8 +67,8 @@ def test_sending_one_inquiry_says_so_in_the_singular(world):
 
 def test_the_client_reads_one_debt_and_a_one_month_plan_in_the_singular(world, db, make_app):
     answer_by_post(world, db, 1)
-    case = world["case"]
-    world["client"].post(f"/cases/{case.id}/budget", data={"salary": "20 000"})
+    case = world.case
+    world.client.post(f"/cases/{case.id}/budget", data={"salary": "20 000"})
     case.plan_months = 1
     db.commit()
     client = make_app("client").test_client()
@@ -82,9 +82,9 @@ def test_the_client_reads_one_debt_and_a_one_month_plan_in_the_singular(world, d
 
 
 def test_a_one_month_plan_says_month(world, db):
-    add(db, world["case"], world["anna"], "Kreditbanken", "10 000")
+    add(db, world.case, world.anna, "Kreditbanken", "10 000")
     db.commit()
-    c, case = world["client"], world["case"]
+    c, case = world.client, world.case
     html = c.get(f"/cases/{case.id}/plan?months=1").get_data(as_text=True)
     assert "(1 månad)" in html
     assert "(2 månader)" in c.get(f"/cases/{case.id}/plan?months=2").get_data(as_text=True)
@@ -114,7 +114,7 @@ def test_the_demo_clock_counts_whole_days(make_app, factories, settings, tmp_pat
 
 
 def test_the_summary_in_english_translates_kinds_statuses_and_money(world, db):
-    case, anna, c = world["case"], world["anna"], world["client"]
+    case, anna, c = world.case, world.anna, world.client
     add(db, case, anna, "Kreditbanken", "89 120")
     add(db, case, anna, "Telia", "1 000", kind="utility", status="at_kfm")
     db.commit()
@@ -135,13 +135,13 @@ def test_the_summary_in_english_translates_kinds_statuses_and_money(world, db):
 
 
 def test_the_budget_in_english_names_the_categories_in_english(world):
-    c, case = world["client"], world["case"]
+    c, case = world.client, world.case
     html = c.get(f"/cases/{case.id}/budget?lang=en").get_data(as_text=True)
     assert ">Water and sewage</label>" in html and "Vatten och avlopp" not in html
 
 
 def test_the_client_reads_debt_kinds_in_english(world, db, make_app):
-    case = world["case"]
+    case = world.case
     client = make_app("client").test_client()
     login_citizen(client, case.person)
     r = client.post(
@@ -160,7 +160,7 @@ def test_the_creditor_reads_kinds_statuses_and_money_in_english(world, db, facto
     entry = Creditor(name=bank.name, orgnr=bank.orgnr, organisation_id=bank.id, channel=Channel.WEB)
     db.add(entry)
     db.flush()
-    [inquiry] = inquiries.send_inquiries(db, world["anna"], world["case"], [entry.id])
+    [inquiry] = inquiries.send_inquiries(db, world.anna, world.case, [entry.id])
     db.commit()
     delivery.deliver(db, inquiry.id)
     db.commit()
@@ -186,7 +186,7 @@ def test_the_creditor_reads_kinds_statuses_and_money_in_english(world, db, facto
 
 
 def test_the_case_page_shows_the_real_validity_once_signed_and_after_shortening(world, db):
-    c, case = world["client"], world["case"]
+    c, case = world.client, world.case
     fullmakt = case.fullmakt
     html = c.get(f"/cases/{case.id}").get_data(as_text=True)
     start, end = fullmakt.valid_from.isoformat(), fullmakt.valid_until.isoformat()
@@ -201,10 +201,10 @@ def test_the_case_page_shows_the_real_validity_once_signed_and_after_shortening(
 
 
 def test_the_case_page_shows_the_months_before_signing(world, db):
-    anna = world["anna"]
+    anna = world.anna
     case = register(db, anna, pnr="199105273420", email="anna@example.se").case
     db.commit()
-    html = world["client"].get(f"/cases/{case.id}").get_data(as_text=True)
+    html = world.client.get(f"/cases/{case.id}").get_data(as_text=True)
     assert "12 månader från underskriften" in html and "från och med" not in html
 
 
@@ -212,7 +212,7 @@ def test_the_case_page_shows_the_months_before_signing(world, db):
 
 
 def test_the_export_names_the_file_by_case_and_says_its_charset_once(world, db):
-    case, anna, c = world["case"], world["anna"], world["client"]
+    case, anna, c = world.case, world.anna, world.client
     add(db, case, anna, "Kreditbanken", "12 345,50")
     db.commit()
     r = c.get(f"/cases/{case.id}/export.csv")

@@ -506,7 +506,7 @@ def test_422_lists_every_field_error_with_its_path(world, db):
 
 
 def test_a_yes_without_debts_is_422_at_debts(world, db):
-    inquiry = world["inquiry"]
+    inquiry = world.inquiry
     for body in ({"answer": "yes", "debts": []}, {"answer": "yes"}):
         r = post(world, answer_path(inquiry), body)
         assert r.status_code == 422 and r.mimetype == PROBLEM, body
@@ -596,7 +596,7 @@ def test_a_refusal_of_the_service_is_a_problem_and_does_not_use_up_its_key(world
     """The service's FieldError and NotAllowed reach the client as problem+json through
     the portal's one handler, with the API's codes, and are never stored as the key's
     response: the key stays free for the corrected request."""
-    inquiry, key = world["inquiry"], "nyckel-domain"
+    inquiry, key = world.inquiry, "nyckel-domain"
     no_with_debts = {"answer": "no", "debts": [{"kind": "loan", "capital_ore": 1}]}
     refused = post(world, answer_path(inquiry), no_with_debts, key=key)
     assert refused.status_code == 422 and refused.mimetype == PROBLEM
@@ -981,7 +981,7 @@ def test_the_reference_page_is_rendered_from_the_document(world, document):
     ):
         assert words in html, words
     assert 'id="schema-InquiryQuery"' not in html  # parameters are shown as parameters
-    partial = world["client"].get(f"{V1}/reference", headers={"HX-Request": "true"})
+    partial = world.client.get(f"{V1}/reference", headers={"HX-Request": "true"})
     assert partial.status_code == 200 and "<html" not in partial.text  # the partial
     assert 'class="api-reference"' in partial.text and 'id="schema-AnswerIn"' in partial.text
 

@@ -260,9 +260,9 @@ def test_another_organisation_sees_nothing(world):
 def test_no_personnummer_in_any_url_of_the_search(world):
     """The search is a POST, so is every later page; the number is in no URL, link or
     form action, and a GET with the number in its query searches nothing."""
-    c = world["client"]
+    c = world.client
     r, html = search(c, number="19840312-2719")
-    assert r.status_code == 200 and f'id="customer-{world["yes"].id}"' in html
+    assert r.status_code == 200 and f'id="customer-{world.yes.id}"' in html
     assert "HX-Push-Url" not in r.headers
     assert 'method="post"' in html and 'hx-get="/creditor/customers"' not in html
     for url in urls_in(html):
@@ -270,7 +270,7 @@ def test_no_personnummer_in_any_url_of_the_search(world):
     old_link = c.get("/customers", query_string={"number": ERIK}).get_data(as_text=True)
     assert "Erik Andersson" not in old_link and "Sök på ett personnummer" in old_link
     # the way back from the principal's fullmakter posts the number
-    page = c.get(f"/customers/inquiries/{world['yes'].id}/fullmakter").get_data(as_text=True)
+    page = c.get(f"/customers/inquiries/{world.yes.id}/fullmakter").get_data(as_text=True)
     back = re.search(r'<form method="post" action="(/creditor/customers)">(.*?)</form>', page, re.S)
     assert back is not None and 'name="number" value="19840312-2719"' in back.group(2)
     for url in urls_in(page):
@@ -281,7 +281,7 @@ def test_the_results_page_by_post(world, monkeypatch):
     """A page at a time, newest first; "Visa äldre" posts the same search with the
     position of the last row shown (no number in the URL), and no row is shown twice."""
     monkeypatch.setattr(customers, "PAGE_SIZE", 1)
-    c = world["client"]
+    c = world.client
     today = clock.today().isoformat()
     seen, data = [], {"from": today, "to": today, "show": "all"}
     while True:
@@ -299,7 +299,7 @@ def test_the_results_page_by_post(world, monkeypatch):
         data.pop("csrf_token", None)
         assert data["from"] == today and data["number"] == "" and data["before"]
     assert len(seen) == len(set(seen)) == 3
-    assert set(seen) == {str(world[name].id) for name in ("yes", "no", "open")}
+    assert set(seen) == {str(getattr(world, name).id) for name in ("yes", "no", "open")}
     assert search(c, before="nonsense", **{"from": today})[0].status_code == 400
 
 
@@ -331,8 +331,8 @@ def test_expand_shows_the_valid_fullmakter(world, db):
 
 
 def test_fetch_is_refused_without_an_endpoint(world, db):
-    c, yes = world["client"], world["yes"]
-    url = f"/customers/inquiries/{yes.id}/fullmakter/{world['erik'].fullmakt.id}/fetch"
+    c, yes = world.client, world.yes
+    url = f"/customers/inquiries/{yes.id}/fullmakter/{world.erik.fullmakt.id}/fetch"
     r = c.post(url, headers=HX)  # refused: a flash message on the fullmakter's page
     assert r.status_code == 204
     assert redirect_target(r).endswith(f"/customers/inquiries/{yes.id}/fullmakter")

@@ -288,7 +288,7 @@ def test_the_answer_and_the_debts_must_agree(world):
 
 
 def test_a_yes_with_only_blank_rows_is_refused_by_the_service_at_debts(world, db):
-    c, inquiry = world["client"], world["inquiry"]
+    c, inquiry = world.client, world.inquiry
     data = {"answer": "yes", "debts[0].status": "undisputed", "debts[1].reference": " "}
     r = c.post(f"/inquiries/{inquiry.id}/answer", data=data, headers=HX)
     html = r.get_data(as_text=True)
@@ -299,7 +299,7 @@ def test_a_yes_with_only_blank_rows_is_refused_by_the_service_at_debts(world, db
 
 
 def test_every_bad_row_gets_its_message_and_rows_beyond_the_cap_are_refused(world, db):
-    c, url = world["client"], f"/inquiries/{world['inquiry'].id}/answer"
+    c, url = world.client, f"/inquiries/{world.inquiry.id}/answer"
     two_bad = {
         "answer": "yes",
         "debts[0].kind": "boat",
@@ -314,7 +314,7 @@ def test_every_bad_row_gets_its_message_and_rows_beyond_the_cap_are_refused(worl
     r = c.post(url, data=beyond, headers=HX)
     assert r.status_code == 422 and "Högst 100 skulder i ett svar." in r.get_data(as_text=True)
     db.expire_all()
-    assert debts_of(db, world["inquiry"]) == []
+    assert debts_of(db, world.inquiry) == []
 
 
 def test_add_a_debt_row(world):
@@ -443,7 +443,7 @@ def test_only_the_creditor_admin_manages_keys(world, db):
 def _admin_of(world, db):
     from tests.factories import Factories
 
-    return Factories(db).user(world["agency"], Role.CREDITOR_ADMIN)
+    return Factories(db).user(world.agency, Role.CREDITOR_ADMIN)
 
 
 # -- how the views are written -------------------------------------------------------------
