@@ -116,8 +116,11 @@ def resend_sign_request(session: Session, counsellor: User, case: Case) -> None:
     )
 
 
-def complete_signing(session: Session, fullmakt: Fullmakt, order: BankIdOrder) -> None:
-    """Activate a fullmakt from a completed BankID sign order of the client itself."""
+def complete_signing(
+    session: Session, fullmakt: Fullmakt, order: BankIdOrder, *, today: date
+) -> None:
+    """Activate a fullmakt from a completed BankID sign order of the client itself; it is
+    valid from ``today`` (the signing day, the caller's) for its months."""
     case = fullmakt.case
     if fullmakt.status != FullmaktStatus.PENDING:
         raise NotAllowed("Fullmakten är redan signerad eller har upphört.")
@@ -128,7 +131,6 @@ def complete_signing(session: Session, fullmakt: Fullmakt, order: BankIdOrder) -
         or order.purpose.get("fullmakt_id") != str(fullmakt.id)
     ):
         raise NotAllowed("Underskriften hör inte till den här fullmakten.")
-    today = clock.today()
     fullmakt.status = FullmaktStatus.ACTIVE
     fullmakt.signed_at = clock.now()
     fullmakt.valid_from = today
@@ -194,7 +196,7 @@ def revoke(session: Session, person: Person, fullmakt: Fullmakt) -> None:
 
 
 def change_validity(
-    session: Session, counsellor: User, case: Case, valid_until: date | None
+    session: Session, counsellor: User, case: Case, valid_until: date | None, *, today: date
 ) -> bool:
     """The counsellor shortens the fullmakt's validity (never lengthens it: the client
     signed for the longer period), to a day from today up to the current last day. The
@@ -202,7 +204,6 @@ def change_validity(
     fullmakt = case.fullmakt
     if case.counsellor_id != counsellor.id or counsellor.organisation_id != case.organisation_id:
         raise NotAllowed("Bara ärendets rådgivare kan ändra fullmaktens giltighet.")
-    today = clock.today()
     if not case.holds_valid_fullmakt(today):
         raise NotAllowed("Fullmakten gäller inte, så dess giltighet kan inte ändras.")
     if valid_until is None:

@@ -35,7 +35,7 @@ with dbmod.session_scope() as s:
                         purpose={"type": "fullmakt", "fullmakt_id": str(case.fullmakt.id)})
     s.add(order)
     s.flush()
-    fullmakt.complete_signing(s, case.fullmakt, order)
+    fullmakt.complete_signing(s, case.fullmakt, order, today=clock.today())
     nordisk = s.scalar(select(Creditor).where(Creditor.name == "Nordisk Inkasso AB"))
     [inquiry] = inquiries.send_inquiries(s, anna, case, [nordisk.id])
 print(inquiry.id)

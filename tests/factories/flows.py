@@ -55,7 +55,7 @@ def sign(db: Session, case: Case) -> BankIdOrder:
     )
     db.add(order)
     db.flush()
-    fullmakt_service.complete_signing(db, case.fullmakt, order)
+    fullmakt_service.complete_signing(db, case.fullmakt, order, today=clock.today())
     return order
 
 

@@ -222,7 +222,7 @@ def test_only_the_clients_own_signature_counts(db, counsellor, factories):
     db.add(stranger)
     db.flush()
     with pytest.raises(NotAllowed):
-        fullmakt_service.complete_signing(db, case.fullmakt, stranger)
+        fullmakt_service.complete_signing(db, case.fullmakt, stranger, today=clock.today())
 
 
 def test_revoke_ends_the_case(db, counsellor):

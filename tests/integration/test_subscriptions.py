@@ -305,7 +305,10 @@ def test_every_event_reaches_every_subscriber_once(db, w):
     events.publish(db, fullmakt, "fullmakt.signed")
     assert run_fan_outs(db) == 1
     shorter = clock.today() + timedelta(days=40)
-    assert fullmakt_service.change_validity(db, w.counsellor, case, shorter) is True
+    assert (
+        fullmakt_service.change_validity(db, w.counsellor, case, shorter, today=clock.today())
+        is True
+    )
     assert run_fan_outs(db) == 1
     near = start + timedelta(days=15)
     assert fullmakt_deadlines(db, near)["noticed"] == 1
@@ -398,7 +401,9 @@ def test_unsubscribing_stops_the_events_and_subscribing_resumes_them(db, w):
         )
         == 1
     )
-    fullmakt_service.change_validity(db, w.counsellor, w.case, clock.today() + timedelta(days=60))
+    fullmakt_service.change_validity(
+        db, w.counsellor, w.case, clock.today() + timedelta(days=60), today=clock.today()
+    )
     run_fan_outs(db)
     assert deliveries(db, w.bank, "fullmakt.validity_changed") == []
     again = subscriptions.subscribe(
@@ -406,7 +411,9 @@ def test_unsubscribing_stops_the_events_and_subscribing_resumes_them(db, w):
     )
     assert again.id == sub.id and again.active and again.source == "portal"
     assert again.ended_at is None
-    fullmakt_service.change_validity(db, w.counsellor, w.case, clock.today() + timedelta(days=50))
+    fullmakt_service.change_validity(
+        db, w.counsellor, w.case, clock.today() + timedelta(days=50), today=clock.today()
+    )
     run_fan_outs(db)
     assert len(deliveries(db, w.bank, "fullmakt.validity_changed")) == 1
 
@@ -418,18 +425,27 @@ def test_the_counsellor_may_only_shorten_the_validity(db, w, factories):
     case, fullmakt = w.case, w.fullmakt
     end = fullmakt.valid_until
     with pytest.raises(FieldError, match="bara kortas") as exc:
-        fullmakt_service.change_validity(db, w.counsellor, case, end + timedelta(days=1))
+        fullmakt_service.change_validity(
+            db, w.counsellor, case, end + timedelta(days=1), today=clock.today()
+        )
     assert exc.value.field == "valid_until"
     with pytest.raises(FieldError, match="passerat"):
-        fullmakt_service.change_validity(db, w.counsellor, case, clock.today() - timedelta(days=1))
+        fullmakt_service.change_validity(
+            db, w.counsellor, case, clock.today() - timedelta(days=1), today=clock.today()
+        )
     with pytest.raises(FieldError, match="Ange"):
-        fullmakt_service.change_validity(db, w.counsellor, case, None)
+        fullmakt_service.change_validity(db, w.counsellor, case, None, today=clock.today())
     colleague = factories.user(w.municipality, Role.COUNSELLOR)
     with pytest.raises(NotAllowed):
-        fullmakt_service.change_validity(db, colleague, case, clock.today())
-    assert fullmakt_service.change_validity(db, w.counsellor, case, end) is False  # no change
+        fullmakt_service.change_validity(db, colleague, case, clock.today(), today=clock.today())
+    assert (
+        fullmakt_service.change_validity(db, w.counsellor, case, end, today=clock.today()) is False
+    )  # no change
     assert run_fan_outs(db) == 0
-    assert fullmakt_service.change_validity(db, w.counsellor, case, clock.today()) is True
+    assert (
+        fullmakt_service.change_validity(db, w.counsellor, case, clock.today(), today=clock.today())
+        is True
+    )
     assert (
         fullmakt.valid_until == clock.today()
         and fullmakt.history[-1]["event"] == "validity_changed"
@@ -437,7 +453,7 @@ def test_the_counsellor_may_only_shorten_the_validity(db, w, factories):
     assert run_fan_outs(db) == 1
     fullmakt_service.revoke(db, case.person, fullmakt)
     with pytest.raises(NotAllowed):
-        fullmakt_service.change_validity(db, w.counsellor, case, clock.today())
+        fullmakt_service.change_validity(db, w.counsellor, case, clock.today(), today=clock.today())
 
 
 # -- tenancy and purge ----------------------------------------------------------------------------

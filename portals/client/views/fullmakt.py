@@ -21,6 +21,7 @@ from flask_login import current_user
 
 from portals.client.forms import RevokeForm
 from portals.client.labels import case_status, fullmakt_status
+from shared.core import clock
 from shared.counselling import fullmakt as fullmakt_service
 from shared.counselling.models import Fullmakt, FullmaktStatus
 from shared.identity import citizen_auth
@@ -189,7 +190,7 @@ def sign_order(fullmakt_id: uuid.UUID, order_id: uuid.UUID):
         )
     # A signature that does not fit the fullmakt: the message on the fullmakt's page.
     errors.back_to(page_url(fullmakt))
-    fullmakt_service.complete_signing(s, fullmakt, order)
+    fullmakt_service.complete_signing(s, fullmakt, order, today=clock.today())
     session.pop(SIGN_ORDER, None)
     flash(
         _(

@@ -216,7 +216,9 @@ def change_validity(case_id: uuid.UUID):
             raise FieldError(
                 "valid_until", "Ange det nya sista giltighetsdatumet (ÅÅÅÅ-MM-DD)."
             ) from None
-        if fullmakt_service.change_validity(db_session(), current_user.user, case, day):
+        if fullmakt_service.change_validity(
+            db_session(), current_user.user, case, day, today=clock.today()
+        ):
             flash(
                 _(
                     "Fullmakten gäller nu till och med %(day)s. Borgenärer som prenumererar "
