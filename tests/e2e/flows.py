@@ -11,6 +11,7 @@ from pathlib import Path
 import pyotp
 import pytest
 
+from shared.core import clock
 from shared.demo_data import DEMO_PASSWORD, demo_totp_secret
 
 ROOT = Path(__file__).resolve().parents[2]
@@ -40,7 +41,8 @@ _used_steps: dict[str, int] = {}
 def fresh_totp(email: str) -> str:
     totp = pyotp.TOTP(demo_totp_secret(email))
     while True:
-        current = int(time.time()) // totp.interval
+        # TOTP runs on wall time (the demo server checks it so), not the business clock
+        current = int(clock.wall_now().timestamp()) // totp.interval
         step = max(current, _used_steps.get(email, -1) + 1)
         if step <= current + 1:
             break
@@ -165,7 +167,8 @@ class WatchedBrowser:
         return context
 
     def new_page(self, **kwargs):
-        raise NotImplementedError("use browser.new_context(...).new_page(): it is watched")
+        """A page in a context of its own, watched like every other."""
+        return self.new_context(**kwargs).new_page()
 
 
 def fail_on_violations(when: str) -> None:

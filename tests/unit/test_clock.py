@@ -41,11 +41,11 @@ def test_the_suite_stands_where_utc_and_sweden_are_on_different_days():
 
 
 def test_replacing_the_date_of_now_is_not_a_swedish_day():
-    """Defect 12 as it was written: ``now().replace(day=...)`` keeps the UTC hour, which at
-    the suite's instant is already the next day in Sweden."""
-    assert clock.now().replace(year=2026, month=3, day=31).astimezone(clock.STOCKHOLM).date() == (
-        date(2026, 4, 1)
-    )
+    """Defect 12 as it was written: replacing the date of ``now()`` keeps its UTC hour,
+    which at the suite's instant (23:30 UTC) is already the next day in Sweden."""
+    utc = SUITE_NOW.astimezone(UTC)
+    as_written = datetime(2026, 3, 31, utc.hour, utc.minute, tzinfo=UTC)
+    assert as_written.astimezone(clock.STOCKHOLM).date() == date(2026, 4, 1)
     with clock.frozen(clock.at("2026-03-31 12:00")):
         assert clock.today() == date(2026, 3, 31)
 
