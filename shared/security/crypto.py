@@ -104,6 +104,11 @@ class Keyring:
         with self._lock:
             self._cache.pop(key_id, None)
 
+    def clear_cache(self) -> None:
+        """Forget every unwrapped data key (each is loaded again when next used)."""
+        with self._lock:
+            self._cache.clear()
+
     # data keys ----------------------------------------------------------------
     def data_key(self, key_id: uuid.UUID) -> AESGCM:
         aead = self._cache.get(key_id)
