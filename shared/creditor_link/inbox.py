@@ -10,11 +10,14 @@ from __future__ import annotations
 
 import uuid
 from dataclasses import dataclass
+from datetime import datetime
 
-from sqlalchemy import select
+from sqlalchemy import Select, select
 from sqlalchemy.orm import Session, selectinload
 
 from shared.core import clock
+from shared.core import db as dbmod
+from shared.core.lists import capped_counts
 from shared.counselling.models import (
     ANSWERABLE,
     Case,
@@ -23,7 +26,7 @@ from shared.counselling.models import (
     Inquiry,
     InquiryStatus,
 )
-from shared.identity.models import ApiKey, Creditor, Organisation, User
+from shared.identity.models import ApiKey, Creditor, Organisation, Person, User
 
 
 def inquiry_for(session: Session, org_id: uuid.UUID, inquiry_id: uuid.UUID) -> Inquiry | None:
@@ -73,22 +76,6 @@ def inquiry_view(session: Session, inquiry: Inquiry) -> InquiryView:
         session.scalars(select(Debt).where(Debt.inquiry_id == inquiry.id).order_by(Debt.created_at))
     )
     return InquiryView(inquiry, case, fullmakt, municipality, counsellor, debts)
-
-
-def preload_inbox(session: Session, inquiries: list[Inquiry]) -> dict[uuid.UUID, Organisation]:
-    """Load the rows' cases with their persons and the municipalities in two queries
-    (instead of two per row); returns the municipalities by id."""
-    case_ids = {i.case_id for i in inquiries}
-    if case_ids:
-        session.scalars(
-            select(Case).where(Case.id.in_(case_ids)).options(selectinload(Case.person))
-        ).all()
-    org_ids = {i.organisation_id for i in inquiries}
-    if not org_ids:
-        return {}
-    return {
-        o.id: o for o in session.scalars(select(Organisation).where(Organisation.id.in_(org_ids)))
-    }
 
 
 def answered_by_label(session: Session, inquiry: Inquiry) -> str | None:
@@ -167,17 +154,68 @@ def fullmakt_codes(session: Session, fullmakt_ids: set[uuid.UUID]) -> dict[uuid.
     }
 
 
+# -- the inbox: a page of a tab, and the tabs' counts ------------------------------------
+
+# The inbox's tabs: still to answer (queued, delivered, overdue), answered, all of them.
+INBOX_TABS = ("unanswered", "answered", "all")
+
+
+def directory_ids(session: Session, org_id: uuid.UUID) -> list[uuid.UUID]:
+    """The organisation's entries in the creditor directory, in one small query first, so
+    that the inbox's statements filter ``creditor_id IN (<ids>)`` on the index of
+    inquiries by (creditor_id, created_at, id)."""
+    return list(session.scalars(select(Creditor.id).where(Creditor.organisation_id == org_id)))
+
+
+def inbox_tab(creditor_ids: list[uuid.UUID], tab: str) -> Select:
+    """The inquiries to these directory entries in the tab ``tab`` (unordered)."""
+    stmt = select(Inquiry).where(Inquiry.creditor_id.in_(creditor_ids))
+    if tab == "unanswered":
+        return stmt.where(Inquiry.status.in_(ANSWERABLE))
+    if tab == "answered":
+        return stmt.where(Inquiry.status == InquiryStatus.ANSWERED)
+    if tab == "all":
+        return stmt
+    raise ValueError(f"no inbox tab {tab!r}")
+
+
+def inbox_counts(session: Session, creditor_ids: list[uuid.UUID]) -> dict[str, int]:
+    """Each tab's count in one statement, each at most ``COUNT_CAP + 1`` (shown as
+    "1 000+"): its cost does not grow with the inbox."""
+    return capped_counts(session, {tab: inbox_tab(creditor_ids, tab) for tab in INBOX_TABS})
+
+
 def inquiries_for_creditor(
-    session: Session, org_id: uuid.UUID, status: InquiryStatus | None = None
+    session: Session,
+    creditor_ids: list[uuid.UUID],
+    tab: str = "all",
+    *,
+    before: tuple[datetime, uuid.UUID] | None = None,
+    limit: int = 26,
 ) -> list[Inquiry]:
-    """The inbox of a creditor organisation (the tenant scope shows it only its own)."""
-    stmt = (
-        select(Inquiry)
-        .join(Creditor, Creditor.id == Inquiry.creditor_id)
-        .where(Creditor.organisation_id == org_id)
-        .options(selectinload(Inquiry.creditor))
-        .order_by(Inquiry.created_at.desc())
+    """A page of the inbox of the directory entries ``creditor_ids`` (``directory_ids``),
+    newest first after the row ``before``: each row with its case's person (the
+    principal's name and number) and nothing else of the case, loaded for the page's
+    rows only, in two queries."""
+    stmt = inbox_tab(creditor_ids, tab).options(
+        selectinload(Inquiry.case)
+        .load_only(Case.id, Case.person_id, raiseload=True)
+        .selectinload(Case.person)
+        .load_only(Person.id, Person.personnummer, Person.given_name, Person.surname)
     )
-    if status is not None:
-        stmt = stmt.where(Inquiry.status == status)
-    return list(session.scalars(stmt))
+    return list(
+        session.scalars(
+            dbmod.newest_first(stmt, Inquiry.created_at, Inquiry.id, before=before, limit=limit)
+        )
+    )
+
+
+def municipality_names(session: Session, org_ids: set[uuid.UUID]) -> dict[uuid.UUID, str]:
+    """The names of the municipalities behind a page's inquiries, in one query."""
+    if not org_ids:
+        return {}
+    return dict(
+        session.execute(
+            select(Organisation.id, Organisation.name).where(Organisation.id.in_(org_ids))
+        ).all()
+    )

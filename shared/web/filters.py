@@ -9,7 +9,7 @@ from datetime import date, datetime
 from decimal import Decimal
 
 from babel import Locale
-from babel.numbers import format_currency
+from babel.numbers import format_currency, format_decimal
 from flask import Flask
 from flask_babel import get_locale
 from flask_babel import gettext as _
@@ -17,6 +17,7 @@ from flask_babel import lazy_gettext as _l
 from markupsafe import Markup, escape
 
 from shared.core.clock import STOCKHOLM
+from shared.core.lists import COUNT_CAP
 from shared.counselling.rules.budget import CATEGORY_LABELS
 from shared.counselling.rules.debts import KIND_LABELS, STATUS_LABELS
 from shared.identity.models import Role
@@ -36,6 +37,15 @@ def sek(ore: int | None, locale: str | Locale | None = None) -> str:
     loc = Locale.parse(locale or "sv_SE")
     pattern = _MONEY_PATTERNS.get(loc.language)
     return format_currency(Decimal(ore).scaleb(-2), "SEK", format=pattern, locale=loc)
+
+
+def capped_count(n: int, locale: str | Locale | None = None) -> str:
+    """A tab's count in the reader's language; beyond ``COUNT_CAP`` (the most a tab counts,
+    ``shared.core.lists``) the cap and a plus: ``1 000+`` (Swedish), ``1,000+`` (English)."""
+    loc = Locale.parse(locale or "sv_SE")
+    if n > COUNT_CAP:
+        return f"{format_decimal(COUNT_CAP, locale=loc)}+"
+    return format_decimal(n, locale=loc)
 
 
 def pnr(digits12: str | None, full: bool = False) -> str:
@@ -138,6 +148,7 @@ def init_app(app: Flask) -> None:
     app.add_template_filter(budget_category, "budget_category")
     app.add_template_filter(simple_markdown, "simple_markdown")
     app.add_template_filter(lambda ore: sek(ore, get_locale() or "sv_SE"), "sek")
+    app.add_template_filter(lambda n: capped_count(n, get_locale() or "sv_SE"), "capped")
     app.add_template_filter(pnr, "pnr")
     app.add_template_filter(local_dt, "datetime")
     app.add_template_filter(iso_date, "date")

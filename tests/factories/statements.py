@@ -10,6 +10,7 @@ show it), and its loader reads through the test's connection, where the test's k
 
 from __future__ import annotations
 
+import re
 import uuid
 from collections.abc import Callable, Iterator
 from contextlib import contextmanager
@@ -20,6 +21,8 @@ from sqlalchemy import Engine, event, select
 from shared.core import db as dbmod
 from shared.security import crypto
 from shared.security.models import DataKey
+
+_SAVEPOINT = re.compile(r"sa_savepoint_\d+")  # numbered anew each time
 
 
 @dataclass
@@ -38,7 +41,7 @@ def counting_statements(engine: Engine) -> Iterator[Statements]:
     found = Statements()
 
     def count(_conn, _cursor, statement, _parameters, _context, _executemany) -> None:
-        found.sql.append(statement)
+        found.sql.append(_SAVEPOINT.sub("sa_savepoint", statement))
 
     event.listen(engine, "before_cursor_execute", count)
     try:
@@ -71,5 +74,6 @@ def statements_of(
     crypto.keyring().clear_cache()
     with counting_statements(engine) as found:
         response = request()
-    assert response.status_code == status, (what, response.status_code, response.get_data(True)[:500])
+    body = response.get_data(as_text=True)[:500]
+    assert response.status_code == status, (what, response.status_code, body)
     return found

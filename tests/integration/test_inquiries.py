@@ -212,13 +212,15 @@ def test_creditor_sees_only_inquiries_addressed_to_it(db, setup, factories):
     inquiries.send_inquiries(db, counsellor, case, [web.id, api.id])
     db.commit()
     with dbmod.tenant(web.organisation_id):
-        inbox = creditor_inbox.inquiries_for_creditor(db, web.organisation_id)
+        own = creditor_inbox.directory_ids(db, web.organisation_id)
+        inbox = creditor_inbox.inquiries_for_creditor(db, own)
         assert [i.creditor_id for i in inbox] == [web.id]
         assert inbox[0].case.person.name == "Erik Andersson"  # visible for verification
     other = factories.org(OrgKind.CREDITOR)
     db.commit()
     with dbmod.tenant(other.id):
-        assert creditor_inbox.inquiries_for_creditor(db, other.id) == []
+        assert creditor_inbox.directory_ids(db, other.id) == []
+        assert creditor_inbox.inquiries_for_creditor(db, []) == []
         from shared.counselling.models import Case, Inquiry
 
         assert db.scalars(select(Inquiry)).all() == []

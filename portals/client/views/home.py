@@ -5,7 +5,6 @@ from flask_login import current_user
 
 from shared.core import clock
 from shared.counselling import queries
-from shared.identity.models import Organisation
 from shared.security import audit
 from shared.web import htmx
 from shared.web.access import access, citizen
@@ -29,9 +28,7 @@ def index():
         details={"portal": "client"},
     )
     own = queries.cases_of_person(s, person)
-    municipalities = {
-        case.organisation_id: s.get(Organisation, case.organisation_id) for case in own
-    }
+    municipalities = queries.municipalities_of(s, own)
     return htmx.render(
         "client/home.html",
         "client/_home.html",

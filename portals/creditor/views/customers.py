@@ -23,14 +23,13 @@ from flask_babel import gettext as _
 from flask_babel import lazy_gettext as _l
 from flask_login import current_user
 
-from portals.creditor.views import paging
 from shared.core import clock
 from shared.counselling.models import Answer, Inquiry, InquiryStatus
 from shared.creditor_link import customer_inquiries, subscriptions, webhook_endpoints
 from shared.identity.models import Role
 from shared.identity.rules import IdentityNumberError, parse_orgnr, parse_personnummer
 from shared.security import audit
-from shared.web import errors, htmx
+from shared.web import errors, htmx, paging
 from shared.web.access import access, staff
 from shared.web.factory import db_session
 

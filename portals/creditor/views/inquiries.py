@@ -26,13 +26,13 @@ from portals.creditor.forms import (
 )
 from shared.core.errors import FieldError
 from shared.counselling import answers
-from shared.counselling.models import ANSWERABLE, Answer, Inquiry, InquiryStatus
+from shared.counselling.models import Answer, Inquiry, InquiryStatus
 from shared.counselling.rules.debts import KIND_LABELS, STATUS_LABELS
 from shared.creditor_link import inbox as queries
 from shared.creditor_link import webhook_endpoints
 from shared.identity.models import Role
 from shared.security import audit
-from shared.web import errors, htmx
+from shared.web import errors, htmx, paging
 from shared.web.access import access, staff
 from shared.web.factory import db_session
 
@@ -54,44 +54,42 @@ def load_inquiry(inquiry_id: uuid.UUID) -> Inquiry:
     return inquiry
 
 
-def _in_tab(inquiry: Inquiry, tab: str) -> bool:
-    if tab == "unanswered":
-        return inquiry.status in ANSWERABLE
-    if tab == "answered":
-        return inquiry.status == InquiryStatus.ANSWERED
-    return True
-
-
 @bp.get("/")
 @access(AGENT)
 def inbox():
-    """The organisation's inquiries, newest first, filtered by tab (?status=)."""
+    """The organisation's inquiries, newest first, a page at a time (?before=), filtered
+    by tab (?status=), with every tab's count."""
     tab = request.args.get("status", "unanswered")
     if tab not in TABS:
         tab = "unanswered"
+    before = paging.parse_cursor(request.args.get("before"))
     session = db_session()
-    everything = queries.inquiries_for_creditor(session, current_user.organisation_id)
-    municipalities = queries.preload_inbox(session, everything)
-    rows = [i for i in everything if _in_tab(i, tab)]
-    counts = {key: sum(1 for i in everything if _in_tab(i, key)) for key in TABS}
-    if rows:  # the rows show the principals' names
+    creditor_ids = queries.directory_ids(session, current_user.organisation_id)
+    page = paging.page_of(
+        queries.inquiries_for_creditor(
+            session, creditor_ids, tab, before=before, limit=paging.PAGE_SIZE + 1
+        ),
+        paging.PAGE_SIZE,
+        later=before is not None,
+    )
+    if page:  # the rows show the principals' names: the page's rows are logged
         audit.record(
             session,
             current_user.actor,
             "inquiries.listed",
             subject_type="organisation",
             subject_id=current_user.organisation_id,
-            details={"status": tab, "inquiries": [str(i.id) for i in rows]},
+            details={"status": tab, "inquiries": [str(i.id) for i in page]},
         )
     return htmx.render(
         "creditor/inquiries/index.html",
         "creditor/inquiries/_partials/inbox.html",
         user=current_user.user,
-        rows=rows,
+        rows=page,
         tab=tab,
         tabs=TABS,
-        counts=counts,
-        municipalities=municipalities,
+        counts=queries.inbox_counts(session, creditor_ids),
+        municipalities=queries.municipality_names(session, {i.organisation_id for i in page}),
     )
 
 

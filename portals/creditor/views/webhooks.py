@@ -19,11 +19,10 @@ from flask_wtf import FlaskForm
 from wtforms import StringField
 from wtforms.validators import InputRequired, Length
 
-from portals.creditor.views import paging
 from shared.creditor_link import webhook_endpoints, webhooks
 from shared.creditor_link.models import DeliveryStatus, WebhookDelivery, WebhookEndpoint
 from shared.identity.models import Role
-from shared.web import errors, htmx
+from shared.web import errors, htmx, paging
 from shared.web.access import access, staff
 from shared.web.factory import db_session
 from shared.web.forms import EmptyForm
