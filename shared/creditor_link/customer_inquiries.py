@@ -11,7 +11,7 @@ from dataclasses import dataclass
 from datetime import date, datetime
 
 from sqlalchemy import Select, func, select
-from sqlalchemy.orm import Session, selectinload
+from sqlalchemy.orm import Session, load_only, selectinload
 
 from shared.core import clock
 from shared.core import db as dbmod
@@ -24,9 +24,10 @@ from shared.counselling.models import (
     Inquiry,
     InquiryStatus,
 )
+from shared.creditor_link.inbox import directory_ids
 from shared.creditor_link.models import FullmaktSubscription
 from shared.creditor_link.subscriptions import answered_yes, org_creditors, subscription_by_ids
-from shared.identity.models import Creditor, Organisation, Person
+from shared.identity.models import Creditor, Organisation, Person, User
 from shared.security import crypto
 
 SEARCH_LIMIT = 100
@@ -72,15 +73,21 @@ def customer_inquiries(
     of the previous page."""
     stmt = dbmod.newest_first(
         creditor_inquiries(
-            organisation_id,
+            directory_ids(session, organisation_id),
             answered=answered,
             personnummer=personnummer,
             sent_from=sent_from,
             sent_to=sent_to,
         ).options(
-            selectinload(Inquiry.case).selectinload(Case.person),
-            selectinload(Inquiry.case).selectinload(Case.counsellor),
-            selectinload(Inquiry.case).selectinload(Case.fullmakter),
+            # the person's number and name and the counsellor's name; nothing else of
+            # the case (its address and e-mail stay encrypted)
+            selectinload(Inquiry.case).options(
+                load_only(Case.id, Case.person_id, Case.counsellor_id, Case.status, raiseload=True),
+                selectinload(Case.person).load_only(
+                    Person.id, Person.personnummer, Person.given_name, Person.surname
+                ),
+                selectinload(Case.counsellor).load_only(User.id, User.name, raiseload=True),
+            )
         ),
         sent_at(),
         Inquiry.id,
@@ -88,17 +95,33 @@ def customer_inquiries(
         limit=limit,
     )
     found = list(session.scalars(stmt))
+    if not found:
+        return []
     today = clock.today()
-    municipalities = (
-        {
-            o.id: o
-            for o in session.scalars(
-                select(Organisation).where(Organisation.id.in_({i.organisation_id for i in found}))
+    municipalities = dict(
+        session.execute(
+            select(Organisation.id, Organisation.name).where(
+                Organisation.id.in_({i.organisation_id for i in found})
             )
-        }
-        if found
-        else {}
+        ).all()
     )
+    # the fullmakter the rows were sent under: whether a "no" can still be changed
+    fullmakter = {
+        f.id: f
+        for f in session.scalars(
+            select(Fullmakt)
+            .where(Fullmakt.id.in_({i.fullmakt_id for i in found}))
+            .options(
+                load_only(
+                    Fullmakt.id,
+                    Fullmakt.status,
+                    Fullmakt.valid_from,
+                    Fullmakt.valid_until,
+                    raiseload=True,
+                )
+            )
+        )
+    }
     rows = []
     for inquiry in found:
         case = inquiry.case
@@ -110,24 +133,22 @@ def customer_inquiries(
             "changed_at": inquiry.changed_at,
         }
         if inquiry.status == InquiryStatus.ANSWERED and inquiry.answer == Answer.YES:
-            municipality = municipalities.get(inquiry.organisation_id)
             rows.append(
                 CustomerRow(
                     **base,
                     principal_name=case.person.name,
-                    municipality=municipality.name if municipality else None,
+                    municipality=municipalities.get(inquiry.organisation_id),
                     counsellor=case.counsellor.name,
                 )
             )
         else:
-            fullmakt = next(f for f in case.fullmakter if f.id == inquiry.fullmakt_id)
             rows.append(
                 CustomerRow(
                     **base,
                     can_change=(
                         inquiry.answer == Answer.NO
                         and inquiry.status == InquiryStatus.ANSWERED
-                        and case.holds_valid_fullmakt(today, fullmakt)
+                        and case.holds_valid_fullmakt(today, fullmakter[inquiry.fullmakt_id])
                     ),
                 )
             )
@@ -207,18 +228,20 @@ def principal_fullmakter(
 
 
 def creditor_inquiries(
-    organisation_id: uuid.UUID,
+    creditor_ids: list[uuid.UUID],
     *,
     answered: bool | None = None,
     personnummer: str | None = None,
     sent_from: date | None = None,
     sent_to: date | None = None,
 ) -> Select:
-    """The inquiries addressed to a creditor organisation, for its customer-inquiry
-    search and the API's list: about one person (12 digits, found by the blind index),
-    sent between two Swedish days (inclusive; delivered, or created if not yet
-    delivered), answered (True), still open (False) or all (None). Unordered."""
-    stmt = select(Inquiry).where(Inquiry.creditor_id.in_(org_creditors(organisation_id)))
+    """The inquiries addressed to a creditor organisation's directory entries
+    (``directory_ids``, read first so the statement filters on the index by creditor),
+    for its customer-inquiry search and the API's list: about one person (12 digits,
+    found by the blind index), sent between two Swedish days (inclusive; delivered, or
+    created if not yet delivered), answered (True), still open (False) or all (None).
+    Unordered."""
+    stmt = select(Inquiry).where(Inquiry.creditor_id.in_(creditor_ids))
     if personnummer is not None:
         index = crypto.blind_index(dbmod.get().settings.blind_index_key, personnummer)
         stmt = stmt.where(

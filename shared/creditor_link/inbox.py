@@ -13,7 +13,7 @@ from dataclasses import dataclass
 from datetime import datetime
 
 from sqlalchemy import Select, select
-from sqlalchemy.orm import Session, selectinload
+from sqlalchemy.orm import Session, defer, load_only, selectinload
 
 from shared.core import clock
 from shared.core import db as dbmod
@@ -27,6 +27,7 @@ from shared.counselling.models import (
     InquiryStatus,
 )
 from shared.identity.models import ApiKey, Creditor, Organisation, Person, User
+from shared.security import keys
 
 
 def inquiry_for(session: Session, org_id: uuid.UUID, inquiry_id: uuid.UUID) -> Inquiry | None:
@@ -106,39 +107,64 @@ class InquiryDetails:
 
 
 def inquiry_details(session: Session, inquiries: list[Inquiry]) -> InquiryDetails:
-    """The rows' cases (with person and counsellor), fullmakter, municipalities and
-    debts in five queries, however long the page."""
-    case_ids = {i.case_id for i in inquiries}
-    cases = (
-        {
-            c.id: c
-            for c in session.scalars(
-                select(Case)
-                .where(Case.id.in_(case_ids))
-                .options(selectinload(Case.person), selectinload(Case.counsellor))
+    """The rows' cases (the person and the counsellor's name, not the case's address and
+    e-mail), fullmakter (their dates, not their text), municipalities and debts (what
+    the API shows of them), and the cases' data keys for the debts, in six queries
+    however long the page."""
+    if not inquiries:
+        return InquiryDetails({}, {}, {}, {})
+    cases = {
+        c.id: c
+        for c in session.scalars(
+            select(Case)
+            .where(Case.id.in_({i.case_id for i in inquiries}))
+            .options(
+                load_only(
+                    Case.id, Case.person_id, Case.counsellor_id, Case.data_key_id, raiseload=True
+                ),
+                selectinload(Case.person).load_only(
+                    Person.id, Person.personnummer, Person.given_name, Person.surname
+                ),
+                selectinload(Case.counsellor).load_only(User.id, User.name, raiseload=True),
             )
-        }
-        if case_ids
-        else {}
-    )
-    fullmakt_ids = {i.fullmakt_id for i in inquiries}
-    fullmakter = (
-        {f.id: f for f in session.scalars(select(Fullmakt).where(Fullmakt.id.in_(fullmakt_ids)))}
-        if fullmakt_ids
-        else {}
-    )
+        )
+    }
+    fullmakter = {
+        f.id: f
+        for f in session.scalars(
+            select(Fullmakt)
+            .where(Fullmakt.id.in_({i.fullmakt_id for i in inquiries}))
+            .options(
+                load_only(
+                    Fullmakt.id,
+                    Fullmakt.code,
+                    Fullmakt.signed_at,
+                    Fullmakt.valid_from,
+                    Fullmakt.valid_until,
+                    raiseload=True,
+                )
+            )
+        )
+    }
+    keys.preload(session, (c.data_key_id for c in cases.values()))  # the debts' keys
     debts: dict[uuid.UUID, list[Debt]] = {i.id: [] for i in inquiries}
-    if debts:
-        for debt in session.scalars(
-            select(Debt).where(Debt.inquiry_id.in_(debts)).order_by(Debt.created_at, Debt.id)
-        ):
-            debts[debt.inquiry_id].append(debt)
-    org_ids = {i.organisation_id for i in inquiries}
-    municipalities = (
-        {o.id: o for o in session.scalars(select(Organisation).where(Organisation.id.in_(org_ids)))}
-        if org_ids
-        else {}
-    )
+    for debt in session.scalars(
+        select(Debt)
+        .where(Debt.inquiry_id.in_(debts))
+        .options(
+            defer(Debt.creditor_name, raiseload=True),
+            defer(Debt.change_reason, raiseload=True),
+            defer(Debt.removed_reason, raiseload=True),
+        )
+        .order_by(Debt.created_at, Debt.id)
+    ):
+        debts[debt.inquiry_id].append(debt)
+    municipalities = {
+        o.id: o
+        for o in session.scalars(
+            select(Organisation).where(Organisation.id.in_({i.organisation_id for i in inquiries}))
+        )
+    }
     return InquiryDetails(cases, fullmakter, municipalities, debts)
 
 

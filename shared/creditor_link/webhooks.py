@@ -26,12 +26,13 @@ from dataclasses import dataclass, field
 from datetime import datetime, timedelta
 from typing import Any
 
-from sqlalchemy import delete, func, select, update
+from sqlalchemy import Select, delete, func, select, update
 from sqlalchemy.orm import Session, defer, selectinload
 
 from shared.core import clock, jobs
 from shared.core import db as dbmod
 from shared.core.errors import NotAllowed
+from shared.core.lists import capped_counts
 from shared.core.outbox import OutboxMessage
 from shared.counselling.models import Case
 from shared.creditor_link.models import (
@@ -391,6 +392,13 @@ def redeliver(session: Session, actor: audit.Actor, delivery: WebhookDelivery) -
     )
 
 
+def _deliveries(organisation_id: uuid.UUID, status: DeliveryStatus | None) -> Select:
+    stmt = select(WebhookDelivery).where(WebhookDelivery.organisation_id == organisation_id)
+    if status is not None:
+        stmt = stmt.where(WebhookDelivery.status == status)
+    return stmt
+
+
 def deliveries_of(
     session: Session,
     organisation_id: uuid.UUID,
@@ -400,19 +408,26 @@ def deliveries_of(
     limit: int = 50,
 ) -> list[WebhookDelivery]:
     """The organisation's deliveries, newest first; ``before`` = (created_at, id) of the
-    last one of the previous page. The payload is not loaded (the log shows no personal
-    data)."""
-    stmt = (
-        select(WebhookDelivery)
-        .where(WebhookDelivery.organisation_id == organisation_id)
-        .options(defer(WebhookDelivery.payload), selectinload(WebhookDelivery.endpoint))
+    last one of the previous page. Neither the payload nor the endpoint's secrets are
+    loaded (the log shows no personal data), the endpoints in one query for the page."""
+    stmt = _deliveries(organisation_id, status).options(
+        defer(WebhookDelivery.payload, raiseload=True),
+        selectinload(WebhookDelivery.endpoint).load_only(
+            WebhookEndpoint.id, WebhookEndpoint.url, WebhookEndpoint.active, raiseload=True
+        ),
     )
-    if status is not None:
-        stmt = stmt.where(WebhookDelivery.status == status)
     stmt = dbmod.newest_first(
         stmt, WebhookDelivery.created_at, WebhookDelivery.id, before=before, limit=limit
     )
     return list(session.scalars(stmt))
+
+
+def delivery_counts(session: Session, organisation_id: uuid.UUID) -> dict[str, int]:
+    """The log's tabs (all, and each status) counted in one statement, each to at most
+    ``COUNT_CAP + 1`` (shown as "1 000+")."""
+    tabs = {"all": _deliveries(organisation_id, None)}
+    tabs.update({s.value: _deliveries(organisation_id, s) for s in DeliveryStatus})
+    return capped_counts(session, tabs)
 
 
 def delivery_of(

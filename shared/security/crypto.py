@@ -20,7 +20,7 @@ import hmac
 import os
 import threading
 import uuid
-from collections.abc import Callable, Iterator
+from collections.abc import Callable, Iterable, Iterator
 from contextlib import contextmanager
 from contextvars import ContextVar
 from dataclasses import dataclass
@@ -108,6 +108,17 @@ class Keyring:
         """Forget every unwrapped data key (each is loaded again when next used)."""
         with self._lock:
             self._cache.clear()
+
+    def cached(self, key_id: uuid.UUID) -> bool:
+        """Whether the data key is unwrapped already (using it needs no query)."""
+        return key_id in self._cache
+
+    def remember(self, wrapped: Iterable[WrappedKey]) -> None:
+        """Unwrap and keep data keys read together (a page's keys in one query)."""
+        for wk in wrapped:
+            aead = AESGCM(self.unwrap(wk))
+            with self._lock:
+                self._cache[wk.id] = aead
 
     # data keys ----------------------------------------------------------------
     def data_key(self, key_id: uuid.UUID) -> AESGCM:

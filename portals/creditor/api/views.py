@@ -222,7 +222,7 @@ def _load(inquiry_id: uuid.UUID) -> Inquiry:
 def _inquiry_page(filters: schemas.InquiryQuery) -> schemas.InquiryPage:
     session = db_session()
     stmt = customer_inquiries.creditor_inquiries(
-        g.api_org_id,
+        queries.directory_ids(session, g.api_org_id),
         answered={"answered": True, "unanswered": False}.get(filters.status),
         personnummer=filters.personal_number,
         sent_from=filters.sent_from,

@@ -41,7 +41,7 @@ PAGE = "creditor/customers/index.html"
 PARTIAL = "creditor/customers/_partials/search.html"
 FULLMAKTER_PAGE = "creditor/customers/fullmakter.html"
 FULLMAKTER_PARTIAL = "creditor/customers/_partials/fullmakter.html"
-PAGE_SIZE = customer_inquiries.SEARCH_LIMIT
+PAGE_SIZE = paging.PAGE_SIZE
 _ORGNR = re.compile(r"^\d{6}-?\d{4}$")
 
 

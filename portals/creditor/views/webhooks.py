@@ -31,7 +31,7 @@ bp = Blueprint("webhooks", __name__, url_prefix="/webhooks", template_folder="..
 
 AGENT = staff(Role.CREDITOR_AGENT, Role.CREDITOR_ADMIN)
 ADMIN = staff(Role.CREDITOR_ADMIN)
-PAGE_SIZE = 50
+PAGE_SIZE = paging.PAGE_SIZE
 STATUS = {
     DeliveryStatus.PENDING: (_l("Väntar"), "warn"),
     DeliveryStatus.SUCCEEDED: (_l("Levererad"), "ok"),
@@ -91,31 +91,31 @@ def load_delivery(delivery_id: uuid.UUID) -> WebhookDelivery:
 @bp.get("")
 @access(AGENT)
 def log():
-    """The organisation's deliveries, newest first (?status= filters, ?before= pages)."""
+    """The organisation's deliveries, newest first, a page at a time (?before=), by
+    status (?status=), with every tab's count."""
     tab = request.args.get("status", "all")
     if tab not in TABS:
         tab = "all"
     before = paging.parse_cursor(request.args.get("before"))
-    rows = webhooks.deliveries_of(
-        db_session(),
-        current_user.organisation_id,
-        status=None if tab == "all" else DeliveryStatus(tab),
-        before=before,
-        limit=PAGE_SIZE + 1,
-    )
-    older = (
-        paging.cursor(rows[PAGE_SIZE - 1].created_at, rows[PAGE_SIZE - 1].id)
-        if len(rows) > PAGE_SIZE
-        else None
+    session, org_id = db_session(), current_user.organisation_id
+    rows = paging.page_of(
+        webhooks.deliveries_of(
+            session,
+            org_id,
+            status=None if tab == "all" else DeliveryStatus(tab),
+            before=before,
+            limit=PAGE_SIZE + 1,
+        ),
+        PAGE_SIZE,
+        later=before is not None,
     )
     return htmx.render(
         "creditor/webhooks/log.html",
         "creditor/webhooks/_partials/log.html",
-        rows=rows[:PAGE_SIZE],
+        rows=rows,
         tab=tab,
         tabs=TABS,
-        older=older,
-        paged=before is not None,
+        counts=webhooks.delivery_counts(session, org_id),
         redeliver_form=EmptyForm(),
         has_endpoint=webhook_endpoints.has_endpoint(db_session(), current_user.organisation_id),
     )
