@@ -5,24 +5,35 @@ without a webhook endpoint.
 from __future__ import annotations
 
 import uuid
+from datetime import datetime
 
-from sqlalchemy import func, select, update
+from sqlalchemy import select, update
 from sqlalchemy.orm import Session
 
 from shared.core import clock
+from shared.core import db as dbmod
+from shared.core.lists import capped_counts
 from shared.creditor_link.models import CreditorNotice
 from shared.identity.models import User
 
 
 def notices_of(
-    session: Session, organisation_id: uuid.UUID, *, limit: int = 100
+    session: Session,
+    organisation_id: uuid.UUID,
+    *,
+    before: tuple[datetime, uuid.UUID] | None = None,
+    limit: int = 26,
 ) -> list[CreditorNotice]:
+    """The organisation's notices, newest first after the row ``before`` (a page)."""
     return list(
         session.scalars(
-            select(CreditorNotice)
-            .where(CreditorNotice.organisation_id == organisation_id)
-            .order_by(CreditorNotice.created_at.desc(), CreditorNotice.id.desc())
-            .limit(limit)
+            dbmod.newest_first(
+                select(CreditorNotice).where(CreditorNotice.organisation_id == organisation_id),
+                CreditorNotice.created_at,
+                CreditorNotice.id,
+                before=before,
+                limit=limit,
+            )
         )
     )
 
@@ -38,11 +49,12 @@ def notice_of(
 
 
 def unread_notices(session: Session, organisation_id: uuid.UUID) -> int:
-    return session.scalar(
-        select(func.count())
-        .select_from(CreditorNotice)
-        .where(CreditorNotice.organisation_id == organisation_id, CreditorNotice.read_at.is_(None))
+    """How many notices are unread, counted to at most ``COUNT_CAP + 1`` (the nav shows
+    "1 000+"): its cost does not grow with the notices."""
+    unread = select(CreditorNotice).where(
+        CreditorNotice.organisation_id == organisation_id, CreditorNotice.read_at.is_(None)
     )
+    return capped_counts(session, {"unread": unread})["unread"]
 
 
 def mark_notices_read(session: Session, user: User, notice_id: uuid.UUID | None = None) -> int:

@@ -15,6 +15,7 @@ import uuid
 from collections.abc import Callable, Iterator
 from contextlib import contextmanager
 from dataclasses import dataclass, field
+from typing import Any
 
 from sqlalchemy import Engine, event, select
 
@@ -30,6 +31,7 @@ class Statements:
     """The statements run inside a ``counting_statements`` block."""
 
     sql: list[str] = field(default_factory=list)
+    response: Any = None  # of the request measured (statements_of)
 
     @property
     def n(self) -> int:
@@ -76,4 +78,5 @@ def statements_of(
         response = request()
     body = response.get_data(as_text=True)[:500]
     assert response.status_code == status, (what, response.status_code, body)
+    found.response = response
     return found

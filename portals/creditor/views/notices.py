@@ -6,14 +6,14 @@ from __future__ import annotations
 
 import uuid
 
-from flask import Blueprint, abort, flash, url_for
+from flask import Blueprint, abort, flash, g, request, url_for
 from flask_babel import gettext as _
 from flask_babel import lazy_gettext as _l
 from flask_login import current_user
 
 from shared.creditor_link import notices as notice_service
 from shared.identity.models import Role
-from shared.web import htmx
+from shared.web import htmx, paging
 from shared.web.access import access, staff
 from shared.web.factory import db_session
 
@@ -22,6 +22,7 @@ bp = Blueprint("notices", __name__, url_prefix="/notices", template_folder="../t
 AGENT = staff(Role.CREDITOR_AGENT, Role.CREDITOR_ADMIN)
 PAGE = "creditor/notices/index.html"
 PARTIAL = "creditor/notices/_partials/notices.html"
+PAGE_SIZE = paging.PAGE_SIZE
 EVENTS = {
     "fullmakt.signed": _l("Fullmakten har signerats"),
     "fullmakt.revoked": _l("Fullmakten har återkallats av fullmaktsgivaren"),
@@ -40,35 +41,58 @@ REASONS = {
 
 @bp.app_context_processor
 def _unread_count() -> dict:
-    """``unread_notices()`` for the nav: asked only where the nav is drawn."""
+    """``unread_notices()`` for the nav (and the notices page): asked only where it is
+    drawn, once a request (after a "mark as read", which renders after it)."""
 
     def unread() -> int:
         if not current_user.is_authenticated or getattr(current_user, "kind", None) != "staff":
             return 0
-        return notice_service.unread_notices(db_session(), current_user.organisation_id)
+        if "unread_notices" not in g:
+            g.unread_notices = notice_service.unread_notices(
+                db_session(), current_user.organisation_id
+            )
+        return g.unread_notices
 
     return {"unread_notices": unread}
 
 
-def _render(status: int = 200, **extra):
-    notices = notice_service.notices_of(db_session(), current_user.organisation_id)
+def _render(status: int = 200, *, before: str | None = None, **extra):
+    """A page of the notices (``before``: the cursor it starts after)."""
+    after = paging.parse_cursor(before)
+    notices = paging.page_of(
+        notice_service.notices_of(
+            db_session(), current_user.organisation_id, before=after, limit=PAGE_SIZE + 1
+        ),
+        PAGE_SIZE,
+        later=after is not None,
+    )
     return htmx.render(
-        PAGE, PARTIAL, status, notices=notices, events=EVENTS, reasons=REASONS, **extra
+        PAGE,
+        PARTIAL,
+        status,
+        notices=notices,
+        before=before if after is not None else None,
+        events=EVENTS,
+        reasons=REASONS,
+        **extra,
     )
 
 
 @bp.get("")
 @access(AGENT)
 def index():
-    return _render()
+    """The notices, newest first, a page at a time (?before=)."""
+    return _render(before=request.args.get("before"))
 
 
 def _after(count: int, message: str):
+    """Back to the page the notice was marked on (the form carries its cursor)."""
+    before = request.form.get("before") or None
     if htmx.wants_partial():  # the nav's count follows out of band
-        return _render(message=message if count else None, oob=True)
+        return _render(message=message if count else None, oob=True, before=before)
     if count:
         flash(message, "success")
-    return htmx.redirect(url_for("notices.index"))
+    return htmx.redirect(url_for("notices.index", before=before))
 
 
 @bp.post("/<uuid:notice_id>/read")
