@@ -8,7 +8,8 @@ import pytest
 
 from shared.core import clock
 from shared.core.config import ConfigError, Settings, load
-from shared.web.filters import pnr, sek
+from shared.core.lists import COUNT_CAP
+from shared.web.filters import capped_count, pnr, sek
 from worker.inline import is_due
 
 
@@ -16,6 +17,14 @@ def test_money_is_swedish_kronor():
     assert sek(123450) == "1\xa0234,50\xa0kr"
     assert sek(5) == "0,05\xa0kr"
     assert sek(-100000) == "−1\xa0000,00\xa0kr" or sek(-100000) == "-1\xa0000,00\xa0kr"
+
+
+def test_a_tab_count_beyond_the_cap_is_the_cap_and_a_plus():
+    assert COUNT_CAP == 1000
+    assert capped_count(999) == "999" and capped_count(1000, "en") == "1,000"
+    assert capped_count(1001) == "1\xa0000+"
+    assert capped_count(1001, "en") == "1,000+"
+    assert capped_count(0, "en") == "0"
 
 
 def test_personnummer_is_masked_unless_asked():
