@@ -6,7 +6,7 @@ import uuid
 from datetime import date, datetime
 from typing import TYPE_CHECKING
 
-from sqlalchemy import JSON, Date, ForeignKey, Integer, String, Uuid, and_, or_, select
+from sqlalchemy import JSON, Date, ForeignKey, Integer, String, Uuid, and_, or_
 from sqlalchemy.ext.hybrid import hybrid_method
 from sqlalchemy.orm import Mapped, mapped_column, relationship
 
@@ -68,14 +68,9 @@ class Fullmakt(IdMixin, TimestampMixin, TenantOwned, Base):
 
     @classmethod
     def tenant_criteria(cls, org_id: uuid.UUID):
-        from shared.counselling.models.inquiry import Inquiry, creditor_ids
+        from shared.counselling.models.inquiry import addressed_to
 
-        return or_(
-            cls.organisation_id == org_id,
-            cls.id.in_(
-                select(Inquiry.fullmakt_id).where(Inquiry.creditor_id.in_(creditor_ids(org_id)))
-            ),
-        )
+        return or_(cls.organisation_id == org_id, addressed_to(org_id, fullmakt_id=cls.id))
 
     @hybrid_method
     def is_valid_on(self, day: date) -> bool:

@@ -13,7 +13,7 @@ import enum
 import uuid
 from datetime import datetime
 
-from sqlalchemy import ForeignKey, Integer, String, Uuid
+from sqlalchemy import ForeignKey, Index, Integer, String, Uuid
 from sqlalchemy.orm import Mapped, mapped_column, relationship
 
 from shared.core import clock
@@ -54,6 +54,10 @@ class WebhookDelivery(IdMixin, TimestampMixin, TenantOwned, Base):
     under the case's data key when it is about a case (so purging the case shreds it)."""
 
     __tablename__ = "webhook_deliveries"
+    # the organisation's webhook log, newest first (with or without a status)
+    __table_args__ = (
+        Index("ix_webhook_deliveries_org_newest", "organisation_id", "created_at", "id"),
+    )
 
     endpoint_id: Mapped[uuid.UUID] = mapped_column(
         Uuid, ForeignKey("webhook_endpoints.id"), index=True
