@@ -46,10 +46,20 @@ class Case(IdMixin, TimestampMixin, TenantOwned, Base):
     counsellor_id: Mapped[uuid.UUID] = mapped_column(Uuid, ForeignKey("users.id"))
     data_key_id: Mapped[uuid.UUID] = mapped_column(Uuid, ForeignKey("data_keys.id"), index=True)
     status: Mapped[CaseStatus] = mapped_column(str_enum(CaseStatus, 20), index=True)
-    email: Mapped[str] = mapped_column(Encrypted("cases.email"))
-    street: Mapped[str | None] = mapped_column(Encrypted("cases.street"))
-    postcode: Mapped[str | None] = mapped_column(Encrypted("cases.postcode"))
-    city: Mapped[str | None] = mapped_column(Encrypted("cases.city"))
+    # The client's contact details: loaded (and decrypted, which needs the case's own
+    # data key) together when a page first shows one of them, never by a list.
+    email: Mapped[str] = mapped_column(
+        Encrypted("cases.email"), deferred=True, deferred_group="contact"
+    )
+    street: Mapped[str | None] = mapped_column(
+        Encrypted("cases.street"), deferred=True, deferred_group="contact"
+    )
+    postcode: Mapped[str | None] = mapped_column(
+        Encrypted("cases.postcode"), deferred=True, deferred_group="contact"
+    )
+    city: Mapped[str | None] = mapped_column(
+        Encrypted("cases.city"), deferred=True, deferred_group="contact"
+    )
     plan_months: Mapped[int] = mapped_column(Integer, default=36)
     ended_at: Mapped[datetime | None] = mapped_column(UTCDateTime)
 

@@ -51,7 +51,8 @@ class Fullmakt(IdMixin, TimestampMixin, TenantOwned, Base):
     # A short reference (kod) a creditor can quote; no personal data in it.
     code: Mapped[str | None] = mapped_column(String(20), unique=True, default=new_code)
     validity_months: Mapped[int] = mapped_column(Integer)
-    text: Mapped[str] = mapped_column(Encrypted("fullmakter.text"))  # what the client signs
+    # what the client signs (~1 KB): loaded only by a page that shows it
+    text: Mapped[str] = mapped_column(Encrypted("fullmakter.text"), deferred=True)
     signed_at: Mapped[datetime | None] = mapped_column(UTCDateTime)
     valid_from: Mapped[date | None] = mapped_column(Date)
     valid_until: Mapped[date | None] = mapped_column(Date, index=True)

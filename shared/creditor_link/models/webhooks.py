@@ -65,7 +65,8 @@ class WebhookDelivery(IdMixin, TimestampMixin, TenantOwned, Base):
     message_id: Mapped[str] = mapped_column(String(40), unique=True)  # the webhook-id
     event_type: Mapped[str] = mapped_column(String(60))
     case_id: Mapped[uuid.UUID | None] = mapped_column(Uuid, ForeignKey("cases.id"), index=True)
-    payload: Mapped[str] = mapped_column(Encrypted("webhook_deliveries.payload"))  # JSON
+    # JSON, loaded only when sent (the log shows no payload)
+    payload: Mapped[str] = mapped_column(Encrypted("webhook_deliveries.payload"), deferred=True)
     status: Mapped[DeliveryStatus] = mapped_column(str_enum(DeliveryStatus, 20), index=True)
     attempts: Mapped[int] = mapped_column(Integer, default=0)
     # wall time: retries must not be fooled by the demo clock
