@@ -8,7 +8,7 @@ job scope commits once, then the outbox is dispatched (``shared.core.jobs``).
 from __future__ import annotations
 
 import uuid
-from collections.abc import Iterator
+from collections.abc import Collection, Iterator
 from contextlib import contextmanager
 from contextvars import ContextVar
 from datetime import datetime
@@ -39,8 +39,16 @@ def tenant(org_id: uuid.UUID | None) -> Iterator[None]:
 
 @event.listens_for(Session, "do_orm_execute")
 def _scope_to_tenant(state: ORMExecuteState) -> None:
+    """Each tenant rule is applied once: by PostgreSQL's row-level security where it
+    applies to the connected role (production: a role that does not own the tables),
+    otherwise (SQLite, an owner or superuser connection) by these ORM criteria, which
+    mirror the policies."""
     org_id = current_org.get()
-    if org_id is None or not state.is_select or state.execution_options.get("all_tenants"):
+    widened = state.execution_options.get("all_tenants")
+    if _rls_enforced(state.session):
+        _sync_rls_org(state.session, None if widened else org_id)
+        return
+    if org_id is None or not state.is_select or widened:
         return
     state.statement = state.statement.options(
         *(
@@ -60,11 +68,58 @@ def _tenant_classes() -> list[type[TenantOwned]]:
 def _set_rls_org(session: Session, transaction, connection) -> None:
     """Tell PostgreSQL row-level security which organisation this transaction is for."""
     if connection.dialect.name == "postgresql":
-        org_id = current_org.get()
-        connection.execute(
-            text("SELECT set_config('app.org_id', :org, true)"),
-            {"org": str(org_id) if org_id else ""},
-        )
+        _set_app_org(session, connection, current_org.get())
+        session.info[ROLE_UNDER_RLS] = _role_under_rls(connection)
+
+
+_APP_ORG = "app_org_id"
+
+
+def _set_app_org(session: Session, connection, org_id: uuid.UUID | None) -> None:
+    connection.execute(
+        text("SELECT set_config('app.org_id', :org, true)"),
+        {"org": str(org_id) if org_id else ""},
+    )
+    session.info[_APP_ORG] = org_id
+
+
+def _sync_rls_org(session: Session, org_id: uuid.UUID | None) -> None:
+    """Follow a ``tenant()`` switch inside a transaction (a job acting for one
+    organisation, a lookup across them): the policies read ``app.org_id``."""
+    if session.info.get(_APP_ORG) != org_id:
+        _set_app_org(session, session.connection(), org_id)
+
+
+ROLE_UNDER_RLS = "rls_enforced"  # in connection.info and session.info
+# Whether row-level security binds the connected role: not a superuser, no BYPASSRLS,
+# and not the owner of the tables (unless the table forces RLS on its owner). NULL
+# before the migrations have created the tables.
+_RLS_QUERY = text("""
+    SELECT NOT (r.rolsuper OR r.rolbypassrls) AND c.relrowsecurity
+           AND (c.relforcerowsecurity OR NOT pg_has_role(current_user, c.relowner, 'MEMBER'))
+    FROM pg_roles r, pg_class c
+    WHERE r.rolname = current_user AND c.oid = to_regclass('cases')
+""")
+
+
+def _role_under_rls(connection) -> bool:
+    """Asked once per pooled DBAPI connection (its ``info`` outlives checkouts)."""
+    info = connection.info
+    if ROLE_UNDER_RLS not in info:
+        answer = connection.execute(_RLS_QUERY).scalar()
+        if answer is None:
+            return False  # no tables yet: ask again next time
+        info[ROLE_UNDER_RLS] = bool(answer)
+    return info[ROLE_UNDER_RLS]
+
+
+def _rls_enforced(session: Session) -> bool:
+    if session.get_bind().dialect.name != "postgresql":
+        return False
+    connection = session.connection()  # begins the transaction (_set_rls_org) if none
+    if ROLE_UNDER_RLS not in session.info:
+        session.info[ROLE_UNDER_RLS] = _role_under_rls(connection)
+    return session.info[ROLE_UNDER_RLS]
 
 
 def _sqlite_pragmas(dbapi_connection, _record) -> None:
@@ -107,17 +162,19 @@ class Database:
             bind = self.engine.execution_options(sqlite_immediate=True)
         self.session_factory = sessionmaker(bind, expire_on_commit=False)
         self.keyring = crypto.Keyring(settings.master_keys)
-        self.keyring.loader = self._load_key
+        self.keyring.loader = self._load_keys
         crypto.set_keyring(self.keyring)
 
-    def _load_key(self, key_id: uuid.UUID) -> crypto.WrappedKey | None:
+    def _load_keys(self, key_ids: Collection[uuid.UUID]) -> list[crypto.WrappedKey]:
+        """The live wrapped keys among ``key_ids``, in one query on a connection of their
+        own (a key is needed while a result is being read; destroyed keys are absent)."""
         with self.engine.connect() as conn:
-            row = conn.execute(
-                select(DataKey.master_key_id, DataKey.wrapped).where(DataKey.id == key_id)
-            ).first()
-        if row is None or row.wrapped is None:
-            return None
-        return crypto.WrappedKey(key_id, row.master_key_id, row.wrapped)
+            rows = conn.execute(
+                select(DataKey.id, DataKey.master_key_id, DataKey.wrapped).where(
+                    DataKey.id.in_(list(key_ids)), DataKey.wrapped.is_not(None)
+                )
+            ).all()
+        return [crypto.WrappedKey(r.id, r.master_key_id, r.wrapped) for r in rows]
 
     def load_default_key(self, session: Session | None = None) -> uuid.UUID | None:
         """Find the current system data key (new values are encrypted under it)."""

@@ -27,7 +27,7 @@ from shared.counselling.models import (
     InquiryStatus,
 )
 from shared.identity.models import ApiKey, Creditor, Organisation, Person, User
-from shared.security import keys
+from shared.security import crypto
 
 
 def inquiry_for(session: Session, org_id: uuid.UUID, inquiry_id: uuid.UUID) -> Inquiry | None:
@@ -146,7 +146,7 @@ def inquiry_details(session: Session, inquiries: list[Inquiry]) -> InquiryDetail
             )
         )
     }
-    keys.preload(session, (c.data_key_id for c in cases.values()))  # the debts' keys
+    crypto.keyring().preload(c.data_key_id for c in cases.values())  # the debts' keys
     debts: dict[uuid.UUID, list[Debt]] = {i.id: [] for i in inquiries}
     for debt in session.scalars(
         select(Debt)

@@ -26,6 +26,7 @@ KEY_PREFIX = "sk_live_"
 PREFIX_LENGTH = 16  # "sk_live_" + 8 characters of the random part (ApiKey.prefix)
 MAX_KEY_LENGTH = 200
 ROTATION_GRACE = timedelta(hours=24)  # a rotated key keeps working this long
+LAST_USED_RESOLUTION = timedelta(minutes=1)  # how fresh last_used_at is kept
 
 
 def _digest(key: str) -> str:
@@ -79,7 +80,8 @@ def create_key(session: Session, admin: User, name: str) -> tuple[ApiKey, str]:
 
 
 def verify_key(session: Session, presented: str | None) -> ApiKey | None:
-    """The live key matching ``presented``, with its ``last_used_at`` updated; None for a
+    """The live key matching ``presented``, with its ``last_used_at`` brought up to the
+    minute (written at most once a minute per key); None for a
     missing, malformed, unknown or revoked key (the caller answers 401 alike)."""
     if (
         not presented
@@ -103,7 +105,9 @@ def verify_key(session: Session, presented: str | None) -> ApiKey | None:
         return None
     if row.expires_at is not None and row.expires_at <= clock.now():
         return None
-    row.last_used_at = clock.now()
+    now = clock.now()
+    if row.last_used_at is None or now - row.last_used_at >= LAST_USED_RESOLUTION:
+        row.last_used_at = now  # at most once a minute: no write on every request
     return row
 
 

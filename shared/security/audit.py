@@ -3,7 +3,14 @@
 Every view or change of a person's data calls ``record``. Each entry's hash covers the
 previous entry's hash and its own content; ``verify`` recomputes the chain and names
 the first entry that does not match. The database refuses UPDATE and DELETE on the
-table, and on PostgreSQL an advisory lock orders concurrent writers.
+table.
+
+The chain is linked in the commit step, not when an entry is recorded: ``record`` keeps
+the entry with the session, and just before the transaction commits the entries are
+chained to the tail and inserted under a transaction-level advisory lock (PostgreSQL),
+which is released by the commit a moment later. So no lock is held while a page
+renders, and audited requests of all tenants run side by side; they queue only for the
+insert itself.
 """
 
 from __future__ import annotations
@@ -14,7 +21,8 @@ from dataclasses import dataclass
 from typing import Any
 
 from sqlalchemy import event, select, text
-from sqlalchemy.orm import Session
+from sqlalchemy.orm import ORMExecuteState, Session
+from sqlalchemy.sql.util import find_tables
 
 from shared.core import clock
 from shared.core.actor import Actor
@@ -22,7 +30,7 @@ from shared.security.models import AuditEntry
 
 GENESIS = "0" * 64
 _LOCK_ID = 0x5C0A0D17  # pg_advisory_xact_lock key for the audit chain
-_TAIL = "audit_chain_tail"
+_PENDING = "audit_pending"
 
 
 def _canonical(entry: AuditEntry) -> bytes:
@@ -54,14 +62,8 @@ def record(
     reason: str | None = None,
     details: dict[str, Any] | None = None,
 ) -> AuditEntry:
-    """Append one entry in the caller's transaction (never a personnummer or a name)."""
-    # Within one transaction the chain's tail is ours (the advisory lock is held until
-    # commit), so it is read once and then remembered.
-    prev = session.info.get(_TAIL)
-    if prev is None:
-        if session.get_bind().dialect.name == "postgresql":
-            session.execute(text("SELECT pg_advisory_xact_lock(:k)"), {"k": _LOCK_ID})
-        prev = session.scalar(select(AuditEntry.hash).order_by(AuditEntry.seq.desc()).limit(1))
+    """Record one entry in the caller's transaction (never a personnummer or a name): it
+    is written, chained, when the transaction commits, and dropped if it rolls back."""
     entry = AuditEntry(
         at=clock.now(),
         actor_type=actor.type,
@@ -72,18 +74,47 @@ def record(
         subject_id=str(subject_id) if subject_id is not None else None,
         reason=reason,
         details=details or {},
-        prev_hash=prev or GENESIS,
     )
-    entry.hash = entry_hash(entry.prev_hash, entry)
-    session.add(entry)
-    session.info[_TAIL] = entry.hash
+    if not session.in_transaction():
+        session.begin()  # the entry belongs to a transaction: its commit or rollback
+    session.info.setdefault(_PENDING, []).append(entry)
     return entry
 
 
+def pending(session: Session) -> list[AuditEntry]:
+    """The entries recorded in the session's transaction, not yet written."""
+    return list(session.info.get(_PENDING, ()))
+
+
+@event.listens_for(Session, "before_commit")
+def _chain_pending(session: Session) -> None:
+    entries = session.info.pop(_PENDING, None)
+    if not entries:
+        return
+    if session.get_bind().dialect.name == "postgresql":
+        session.execute(text("SELECT pg_advisory_xact_lock(:k)"), {"k": _LOCK_ID})
+    prev = session.scalar(select(AuditEntry.hash).order_by(AuditEntry.seq.desc()).limit(1))
+    prev = prev or GENESIS
+    for entry in entries:
+        entry.prev_hash = prev
+        entry.hash = prev = entry_hash(prev, entry)
+        session.add(entry)
+    session.flush()
+
+
+@event.listens_for(Session, "do_orm_execute")
+def _chain_before_reading_the_log(state: ORMExecuteState) -> None:
+    """Like autoflush: a transaction that reads the audit log sees its own entries."""
+    if state.session.info.get(_PENDING) and AuditEntry.__table__ in find_tables(
+        state.statement, include_joins=True, include_selects=True
+    ):
+        _chain_pending(state.session)
+
+
 @event.listens_for(Session, "after_transaction_end")
-def _forget_tail(session: Session, transaction) -> None:
-    if transaction.parent is None or transaction.nested:
-        session.info.pop(_TAIL, None)
+def _forget_pending(session: Session, transaction) -> None:
+    if transaction.parent is None:  # the session's outermost transaction ended
+        session.info.pop(_PENDING, None)
 
 
 @dataclass(frozen=True)

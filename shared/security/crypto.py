@@ -20,7 +20,8 @@ import hmac
 import os
 import threading
 import uuid
-from collections.abc import Callable, Iterable, Iterator
+from collections import OrderedDict
+from collections.abc import Callable, Collection, Iterable, Iterator
 from contextlib import contextmanager
 from contextvars import ContextVar
 from dataclasses import dataclass
@@ -59,19 +60,25 @@ def new_master_key_spec(key_id: str) -> str:
     return f"{key_id}:" + base64.urlsafe_b64encode(os.urandom(32)).decode()
 
 
-class Keyring:
-    """Master keys, a cache of unwrapped data keys and the current data key per scope.
+CACHE_SIZE = 10_000  # unwrapped data keys kept per process (~2 MB), least recently used out
 
-    ``loader`` fetches a ``WrappedKey`` by id from the database; ``creator`` stores a new
-    wrapped key and returns nothing. Both are wired by ``shared.core.db``.
+
+class Keyring:
+    """Master keys, a bounded (LRU) cache of unwrapped data keys and the current data key
+    per scope.
+
+    ``loader`` fetches the ``WrappedKey``s of a set of ids from the database in one
+    query (wired by ``shared.core.db``); a page that shows data of many cases calls
+    ``preload`` with their key ids first, so the keys it lacks come in one round trip.
     """
 
-    def __init__(self, master_keys: str):
+    def __init__(self, master_keys: str, cache_size: int = CACHE_SIZE):
         self.master_keys = parse_master_keys(master_keys)
         self.current_master_id = next(iter(self.master_keys))
-        self._cache: dict[uuid.UUID, AESGCM] = {}
+        self.cache_size = cache_size
+        self._cache: OrderedDict[uuid.UUID, AESGCM] = OrderedDict()
         self._lock = threading.Lock()
-        self.loader: Callable[[uuid.UUID], WrappedKey | None] | None = None
+        self.loader: Callable[[Collection[uuid.UUID]], Iterable[WrappedKey]] | None = None
         self.default_key_id: uuid.UUID | None = None
 
     # wrapping -----------------------------------------------------------------
@@ -93,8 +100,7 @@ class Keyring:
     def new_data_key(self) -> WrappedKey:
         key_id = uuid.uuid4()
         raw = AESGCM.generate_key(bit_length=256)
-        with self._lock:
-            self._cache[key_id] = AESGCM(raw)
+        self._remember(key_id, AESGCM(raw))
         return self.wrap(raw, key_id)
 
     def rewrap(self, wk: WrappedKey) -> WrappedKey:
@@ -105,32 +111,37 @@ class Keyring:
             self._cache.pop(key_id, None)
 
     def clear_cache(self) -> None:
-        """Forget every unwrapped data key (each is loaded again when next used)."""
         with self._lock:
             self._cache.clear()
 
-    def cached(self, key_id: uuid.UUID) -> bool:
-        """Whether the data key is unwrapped already (using it needs no query)."""
-        return key_id in self._cache
+    def cached(self) -> int:
+        return len(self._cache)
 
-    def remember(self, wrapped: Iterable[WrappedKey]) -> None:
-        """Unwrap and keep data keys read together (a page's keys in one query)."""
-        for wk in wrapped:
-            aead = AESGCM(self.unwrap(wk))
-            with self._lock:
-                self._cache[wk.id] = aead
-
-    # data keys ----------------------------------------------------------------
-    def data_key(self, key_id: uuid.UUID) -> AESGCM:
-        aead = self._cache.get(key_id)
-        if aead is not None:
-            return aead
-        wk = self.loader(key_id) if self.loader else None
-        if wk is None:
-            raise DataKeyError(f"data key {key_id} does not exist (destroyed?)")
-        aead = AESGCM(self.unwrap(wk))
+    def _remember(self, key_id: uuid.UUID, aead: AESGCM) -> None:
         with self._lock:
             self._cache[key_id] = aead
+            self._cache.move_to_end(key_id)
+            while len(self._cache) > self.cache_size:
+                self._cache.popitem(last=False)
+
+    # data keys ----------------------------------------------------------------
+    def preload(self, key_ids: Iterable[uuid.UUID | None]) -> None:
+        """Unwrap the keys of ``key_ids`` that are not cached, fetched in one query."""
+        missing = {k for k in key_ids if k is not None and k not in self._cache}
+        if missing and self.loader is not None:
+            for wk in self.loader(missing):
+                self._remember(wk.id, AESGCM(self.unwrap(wk)))
+
+    def data_key(self, key_id: uuid.UUID) -> AESGCM:
+        with self._lock:
+            aead = self._cache.get(key_id)
+            if aead is not None:
+                self._cache.move_to_end(key_id)
+                return aead
+        self.preload([key_id])
+        aead = self._cache.get(key_id)
+        if aead is None:
+            raise DataKeyError(f"data key {key_id} does not exist (destroyed?)")
         return aead
 
     def encrypt(self, plaintext: str, aad: bytes, key_id: uuid.UUID | None = None) -> str:

@@ -12,7 +12,7 @@ from __future__ import annotations
 
 import re
 import uuid
-from collections.abc import Callable, Iterator
+from collections.abc import Callable, Collection, Iterator
 from contextlib import contextmanager
 from dataclasses import dataclass, field
 from typing import Any
@@ -57,13 +57,13 @@ def keys_from_this_transaction(database: dbmod.Database) -> None:
     suite's fixture, whose sessions join one outer transaction)."""
     connection = database.session_factory.kw["bind"]
 
-    def load(key_id: uuid.UUID) -> crypto.WrappedKey | None:
-        row = connection.execute(
-            select(DataKey.master_key_id, DataKey.wrapped).where(DataKey.id == key_id)
-        ).first()
-        if row is None or row.wrapped is None:
-            return None
-        return crypto.WrappedKey(key_id, row.master_key_id, row.wrapped)
+    def load(key_ids: Collection[uuid.UUID]) -> list[crypto.WrappedKey]:
+        rows = connection.execute(
+            select(DataKey.id, DataKey.master_key_id, DataKey.wrapped).where(
+                DataKey.id.in_(list(key_ids)), DataKey.wrapped.is_not(None)
+            )
+        )
+        return [crypto.WrappedKey(row.id, row.master_key_id, row.wrapped) for row in rows]
 
     database.keyring.loader = load
 

@@ -4,6 +4,7 @@ constant time, revoked at once."""
 from __future__ import annotations
 
 import hashlib
+from datetime import timedelta
 
 import pytest
 from sqlalchemy import select
@@ -37,6 +38,21 @@ def test_verify_finds_the_live_key_and_records_its_use(db, admin):
     with clock.frozen(clock.now()):
         assert api_keys.verify_key(db, key) is row
         assert row.last_used_at == clock.now()
+
+
+def test_last_used_at_is_written_at_most_once_a_minute(db, admin):
+    """A busy integration does not update its key's row on every request."""
+    row, key = api_keys.create_key(db, admin, "System")
+    first = clock.at("2026-12-01 09:00")
+    with clock.frozen(first):
+        api_keys.verify_key(db, key)
+    db.flush()
+    with clock.frozen(first + timedelta(seconds=59)):
+        assert api_keys.verify_key(db, key) is row
+    assert row.last_used_at == first and row not in db.dirty  # nothing to write
+    with clock.frozen(first + timedelta(seconds=60)):
+        assert api_keys.verify_key(db, key) is row
+    assert row.last_used_at == first + timedelta(seconds=60) and row in db.dirty
 
 
 @pytest.mark.parametrize(

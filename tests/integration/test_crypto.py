@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+import uuid
+
 import pytest
 from cryptography.exceptions import InvalidTag
 from sqlalchemy import select, text
@@ -82,7 +84,7 @@ def test_master_key_rotation_rewraps_data_keys(db, factories, database, settings
     db.commit()
     new_master = crypto.new_master_key_spec("m2")
     both = crypto.Keyring(f"{new_master},{settings.master_keys}")
-    both.loader = database._load_key
+    both.loader = database._load_keys
     database.keyring.master_keys = both.master_keys
     database.keyring.current_master_id = "m2"
     assert dbmod.rewrap_data_keys(db) >= 1
@@ -91,9 +93,9 @@ def test_master_key_rotation_rewraps_data_keys(db, factories, database, settings
     # A keyring that knows only the new master key reads everything.
     only_new = crypto.Keyring(new_master)
 
-    def load_in_this_transaction(key_id):
-        row = db.get(DataKey, key_id)
-        return crypto.WrappedKey(row.id, row.master_key_id, row.wrapped)
+    def load_in_this_transaction(key_ids):
+        rows = [db.get(DataKey, key_id) for key_id in key_ids]
+        return [crypto.WrappedKey(r.id, r.master_key_id, r.wrapped) for r in rows if r]
 
     only_new.loader = load_in_this_transaction
     assert {row.master_key_id for row in db.scalars(select(DataKey))} == {"m2"}
@@ -135,3 +137,30 @@ def test_users_are_scoped_to_the_tenant(db, factories):
         assert db.scalars(select(User).where(User.id == ub.id)).first() is None
         everyone = set(db.scalars(select(User.id).execution_options(all_tenants=True)))
         assert {ua.id, ub.id} <= everyone
+
+
+def test_the_key_cache_is_bounded_and_loads_a_page_of_keys_in_one_query(db, factories, database):
+    """The least recently used keys leave a full cache, and ``preload`` fetches every key
+    a page lacks in one query (not one per case)."""
+    keys = [dbmod.create_data_key(db, "case").id for _ in range(6)]
+    db.commit()
+    ring = crypto.Keyring(database.settings.master_keys, cache_size=4)
+    calls = []
+
+    def loader(key_ids):  # as Database._load_keys, in the test's transaction
+        calls.append(set(key_ids))
+        rows = db.scalars(select(DataKey).where(DataKey.id.in_(list(key_ids))))
+        return [crypto.WrappedKey(r.id, r.master_key_id, r.wrapped) for r in rows]
+
+    ring.loader = loader
+    ring.preload(keys[:4])
+    assert calls == [set(keys[:4])] and ring.cached() == 4
+    ring.data_key(keys[0])  # used: now the most recent
+    ring.preload(keys[4:])  # two more: the two least recently used leave
+    assert calls[-1] == set(keys[4:]) and ring.cached() == 4
+    ring.data_key(keys[0])
+    assert len(calls) == 2  # still cached
+    ring.data_key(keys[1])
+    assert calls[-1] == {keys[1]}  # evicted, loaded again
+    with pytest.raises(crypto.DataKeyError):
+        ring.data_key(uuid.uuid4())

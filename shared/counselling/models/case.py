@@ -5,7 +5,7 @@ import uuid
 from datetime import date, datetime
 from typing import TYPE_CHECKING
 
-from sqlalchemy import ForeignKey, Integer, Uuid, or_, select
+from sqlalchemy import ForeignKey, Index, Integer, Uuid, or_, select
 from sqlalchemy.orm import Mapped, mapped_column, relationship
 
 from shared.core.models import (
@@ -36,15 +36,30 @@ class Case(IdMixin, TimestampMixin, TenantOwned, Base):
     destroyed when the case is purged."""
 
     __tablename__ = "cases"
+    __table_args__ = (
+        # the counsellor's and the municipality's case lists, newest first
+        Index("ix_cases_counsellor_newest", "counsellor_id", "created_at", "id"),
+        Index("ix_cases_organisation_newest", "organisation_id", "created_at", "id"),
+    )
 
     person_id: Mapped[uuid.UUID] = mapped_column(Uuid, ForeignKey("persons.id"), index=True)
-    counsellor_id: Mapped[uuid.UUID] = mapped_column(Uuid, ForeignKey("users.id"), index=True)
-    data_key_id: Mapped[uuid.UUID] = mapped_column(Uuid, ForeignKey("data_keys.id"))
+    counsellor_id: Mapped[uuid.UUID] = mapped_column(Uuid, ForeignKey("users.id"))
+    data_key_id: Mapped[uuid.UUID] = mapped_column(Uuid, ForeignKey("data_keys.id"), index=True)
     status: Mapped[CaseStatus] = mapped_column(str_enum(CaseStatus, 20), index=True)
-    email: Mapped[str] = mapped_column(Encrypted("cases.email"))
-    street: Mapped[str | None] = mapped_column(Encrypted("cases.street"))
-    postcode: Mapped[str | None] = mapped_column(Encrypted("cases.postcode"))
-    city: Mapped[str | None] = mapped_column(Encrypted("cases.city"))
+    # The client's contact details: loaded (and decrypted, which needs the case's own
+    # data key) together when a page first shows one of them, never by a list.
+    email: Mapped[str] = mapped_column(
+        Encrypted("cases.email"), deferred=True, deferred_group="contact"
+    )
+    street: Mapped[str | None] = mapped_column(
+        Encrypted("cases.street"), deferred=True, deferred_group="contact"
+    )
+    postcode: Mapped[str | None] = mapped_column(
+        Encrypted("cases.postcode"), deferred=True, deferred_group="contact"
+    )
+    city: Mapped[str | None] = mapped_column(
+        Encrypted("cases.city"), deferred=True, deferred_group="contact"
+    )
     plan_months: Mapped[int] = mapped_column(Integer, default=36)
     ended_at: Mapped[datetime | None] = mapped_column(UTCDateTime)
 
@@ -57,14 +72,9 @@ class Case(IdMixin, TimestampMixin, TenantOwned, Base):
     @classmethod
     def tenant_criteria(cls, org_id: uuid.UUID):
         # A creditor sees the cases that sent it an inquiry (to verify the fullmakt).
-        from shared.counselling.models.inquiry import Inquiry, creditor_ids
+        from shared.counselling.models.inquiry import addressed_to
 
-        return or_(
-            cls.organisation_id == org_id,
-            cls.id.in_(
-                select(Inquiry.case_id).where(Inquiry.creditor_id.in_(creditor_ids(org_id)))
-            ),
-        )
+        return or_(cls.organisation_id == org_id, addressed_to(org_id, case_id=cls.id))
 
     def holds_valid_fullmakt(self, day: date, fullmakt: Fullmakt | None = None) -> bool:
         """Whether the case is active and its fullmakt (the current one, or ``fullmakt``
@@ -84,10 +94,11 @@ class Case(IdMixin, TimestampMixin, TenantOwned, Base):
 @widen_tenant(User)
 def counsellors_of_inquiries_to(org_id: uuid.UUID):
     """A creditor also sees the counsellor behind an inquiry addressed to it."""
-    from shared.counselling.models.inquiry import Inquiry, creditor_ids
+    from shared.counselling.models.inquiry import addressed_to
 
-    return User.id.in_(
-        select(Case.counsellor_id)
-        .join(Inquiry, Inquiry.case_id == Case.id)
-        .where(Inquiry.creditor_id.in_(creditor_ids(org_id)))
+    return (
+        select(Case.id)
+        .where(Case.counsellor_id == User.id, addressed_to(org_id, case_id=Case.id))
+        .correlate_except(Case)
+        .exists()
     )

@@ -17,7 +17,7 @@ from shared.core.models import (
     UTCDateTime,
     str_enum,
 )
-from shared.counselling.models.inquiry import Inquiry, inquiries_to
+from shared.counselling.models.inquiry import Inquiry, addressed_to
 from shared.identity.models import User
 
 
@@ -35,8 +35,12 @@ class Debt(IdMixin, TimestampMixin, TenantOwned, Base):
     __tablename__ = "debts"
 
     case_id: Mapped[uuid.UUID] = mapped_column(Uuid, ForeignKey("cases.id"), index=True)
-    inquiry_id: Mapped[uuid.UUID | None] = mapped_column(Uuid, ForeignKey("inquiries.id"))
-    creditor_id: Mapped[uuid.UUID | None] = mapped_column(Uuid, ForeignKey("creditors.id"))
+    inquiry_id: Mapped[uuid.UUID | None] = mapped_column(
+        Uuid, ForeignKey("inquiries.id"), index=True
+    )
+    creditor_id: Mapped[uuid.UUID | None] = mapped_column(
+        Uuid, ForeignKey("creditors.id"), index=True
+    )
     creditor_name: Mapped[str] = mapped_column(Encrypted("debts.creditor_name"))
     reference: Mapped[str | None] = mapped_column(Encrypted("debts.reference"))
     original_creditor: Mapped[str | None] = mapped_column(Encrypted("debts.original_creditor"))
@@ -58,7 +62,7 @@ class Debt(IdMixin, TimestampMixin, TenantOwned, Base):
     # this one, which is kept as history and no longer counted.
     superseded_at: Mapped[datetime | None] = mapped_column(UTCDateTime)
     superseded_by_inquiry_id: Mapped[uuid.UUID | None] = mapped_column(
-        Uuid, ForeignKey("inquiries.id")
+        Uuid, ForeignKey("inquiries.id"), index=True
     )
     # Corrected by the counsellor (the amounts and text as they stand now).
     changed_at: Mapped[datetime | None] = mapped_column(UTCDateTime)
@@ -100,4 +104,4 @@ class Debt(IdMixin, TimestampMixin, TenantOwned, Base):
     @classmethod
     def tenant_criteria(cls, org_id: uuid.UUID):
         # A creditor sees the debts it reported in answer to its own inquiries.
-        return or_(cls.organisation_id == org_id, cls.inquiry_id.in_(inquiries_to(org_id)))
+        return or_(cls.organisation_id == org_id, addressed_to(org_id, id=cls.inquiry_id))

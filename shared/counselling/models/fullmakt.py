@@ -6,7 +6,7 @@ import uuid
 from datetime import date, datetime
 from typing import TYPE_CHECKING
 
-from sqlalchemy import JSON, Date, ForeignKey, Integer, String, Uuid, and_, or_, select
+from sqlalchemy import JSON, Date, ForeignKey, Integer, String, Uuid, and_, or_
 from sqlalchemy.ext.hybrid import hybrid_method
 from sqlalchemy.orm import Mapped, mapped_column, relationship
 
@@ -51,7 +51,8 @@ class Fullmakt(IdMixin, TimestampMixin, TenantOwned, Base):
     # A short reference (kod) a creditor can quote; no personal data in it.
     code: Mapped[str | None] = mapped_column(String(20), unique=True, default=new_code)
     validity_months: Mapped[int] = mapped_column(Integer)
-    text: Mapped[str] = mapped_column(Encrypted("fullmakter.text"))  # what the client signs
+    # what the client signs (~1 KB): loaded only by a page that shows it
+    text: Mapped[str] = mapped_column(Encrypted("fullmakter.text"), deferred=True)
     signed_at: Mapped[datetime | None] = mapped_column(UTCDateTime)
     valid_from: Mapped[date | None] = mapped_column(Date)
     valid_until: Mapped[date | None] = mapped_column(Date, index=True)
@@ -68,14 +69,9 @@ class Fullmakt(IdMixin, TimestampMixin, TenantOwned, Base):
 
     @classmethod
     def tenant_criteria(cls, org_id: uuid.UUID):
-        from shared.counselling.models.inquiry import Inquiry, creditor_ids
+        from shared.counselling.models.inquiry import addressed_to
 
-        return or_(
-            cls.organisation_id == org_id,
-            cls.id.in_(
-                select(Inquiry.fullmakt_id).where(Inquiry.creditor_id.in_(creditor_ids(org_id)))
-            ),
-        )
+        return or_(cls.organisation_id == org_id, addressed_to(org_id, fullmakt_id=cls.id))
 
     @hybrid_method
     def is_valid_on(self, day: date) -> bool:

@@ -5,7 +5,7 @@ import uuid
 from datetime import datetime
 from typing import TYPE_CHECKING
 
-from sqlalchemy import ForeignKey, String, Uuid, or_, select
+from sqlalchemy import ForeignKey, Index, String, Uuid, or_, select
 from sqlalchemy.orm import Mapped, mapped_column, relationship
 
 from shared.core.actor import Actor, columns_of, read_actor
@@ -47,10 +47,15 @@ class Inquiry(IdMixin, TimestampMixin, TenantOwned, Base):
     ``creditor_id`` (never through the tenant scope)."""
 
     __tablename__ = "inquiries"
+    __table_args__ = (
+        # a creditor's inbox, API list and tabs: newest first, with or without a status
+        Index("ix_inquiries_creditor_newest", "creditor_id", "created_at", "id"),
+        Index("ix_inquiries_creditor_status_newest", "creditor_id", "status", "created_at", "id"),
+    )
 
     case_id: Mapped[uuid.UUID] = mapped_column(Uuid, ForeignKey("cases.id"), index=True)
-    fullmakt_id: Mapped[uuid.UUID] = mapped_column(Uuid, ForeignKey("fullmakter.id"))
-    creditor_id: Mapped[uuid.UUID] = mapped_column(Uuid, ForeignKey("creditors.id"), index=True)
+    fullmakt_id: Mapped[uuid.UUID] = mapped_column(Uuid, ForeignKey("fullmakter.id"), index=True)
+    creditor_id: Mapped[uuid.UUID] = mapped_column(Uuid, ForeignKey("creditors.id"))
     channel: Mapped[Channel] = mapped_column(str_enum(Channel, 10))
     status: Mapped[InquiryStatus] = mapped_column(str_enum(InquiryStatus, 20), index=True)
     delivered_at: Mapped[datetime | None] = mapped_column(UTCDateTime)
@@ -81,13 +86,27 @@ class Inquiry(IdMixin, TimestampMixin, TenantOwned, Base):
     @classmethod
     def tenant_criteria(cls, org_id: uuid.UUID):
         # The municipality that sent it, and the creditor it is addressed to.
-        return or_(cls.organisation_id == org_id, cls.creditor_id.in_(creditor_ids(org_id)))
+        return or_(cls.organisation_id == org_id, cls.creditor_id == creditor_id_of(org_id))
 
 
-def creditor_ids(org_id: uuid.UUID):
-    """The directory entries that are the organisation ``org_id``."""
+def creditor_id_of(org_id: uuid.UUID):
+    """The directory entry that is the organisation ``org_id`` (at most one:
+    ``creditors.organisation_id`` is unique), as a scalar subquery that the database
+    evaluates once per statement (an InitPlan), not once per row."""
     return select(Creditor.id).where(Creditor.organisation_id == org_id).scalar_subquery()
 
 
-def inquiries_to(org_id: uuid.UUID):
-    return select(Inquiry.id).where(Inquiry.creditor_id.in_(creditor_ids(org_id)))
+def addressed_to(org_id: uuid.UUID, **match):
+    """``EXISTS`` an inquiry addressed to the organisation ``org_id`` whose columns equal
+    ``match`` (correlated: ``case_id=Case.id``). One index probe per outer row
+    (inquiries(case_id), (fullmakt_id) or the primary key), whatever the creditor's
+    volume: the rule of "a creditor sees what its inquiries need"."""
+    return (
+        select(Inquiry.id)
+        .where(
+            Inquiry.creditor_id == creditor_id_of(org_id),
+            *(getattr(Inquiry, column) == value for column, value in match.items()),
+        )
+        .correlate_except(Inquiry)  # the outer row's table, never an outer inquiries
+        .exists()
+    )

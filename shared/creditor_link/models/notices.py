@@ -3,7 +3,7 @@ from __future__ import annotations
 import uuid
 from datetime import datetime
 
-from sqlalchemy import JSON, String, Uuid
+from sqlalchemy import JSON, Index, String, Uuid
 from sqlalchemy.orm import Mapped, mapped_column
 
 from shared.core.models import (
@@ -21,6 +21,9 @@ class CreditorNotice(IdMixin, TimestampMixin, TenantOwned, Base):
     outlives the case."""
 
     __tablename__ = "creditor_notices"
+    __table_args__ = (
+        Index("ix_creditor_notices_org_newest", "organisation_id", "created_at", "id"),
+    )
 
     event_type: Mapped[str] = mapped_column(String(60))
     fullmakt_id: Mapped[uuid.UUID | None] = mapped_column(Uuid)  # no FK: outlives a purge

@@ -53,7 +53,8 @@ class FullmaktSubscription(IdMixin, TimestampMixin, TenantOwned, Base):
 
         return or_(
             cls.organisation_id == org_id,
-            cls.fullmakt_id.in_(
-                select(Fullmakt.id).where(Fullmakt.organisation_id == org_id).scalar_subquery()
-            ),
+            select(Fullmakt.id)
+            .where(Fullmakt.id == cls.fullmakt_id, Fullmakt.organisation_id == org_id)
+            .correlate_except(Fullmakt)
+            .exists(),
         )

@@ -13,7 +13,7 @@ import enum
 import uuid
 from datetime import datetime
 
-from sqlalchemy import ForeignKey, Integer, String, Uuid
+from sqlalchemy import ForeignKey, Index, Integer, String, Uuid
 from sqlalchemy.orm import Mapped, mapped_column, relationship
 
 from shared.core import clock
@@ -54,6 +54,10 @@ class WebhookDelivery(IdMixin, TimestampMixin, TenantOwned, Base):
     under the case's data key when it is about a case (so purging the case shreds it)."""
 
     __tablename__ = "webhook_deliveries"
+    # the organisation's webhook log, newest first (with or without a status)
+    __table_args__ = (
+        Index("ix_webhook_deliveries_org_newest", "organisation_id", "created_at", "id"),
+    )
 
     endpoint_id: Mapped[uuid.UUID] = mapped_column(
         Uuid, ForeignKey("webhook_endpoints.id"), index=True
@@ -61,7 +65,8 @@ class WebhookDelivery(IdMixin, TimestampMixin, TenantOwned, Base):
     message_id: Mapped[str] = mapped_column(String(40), unique=True)  # the webhook-id
     event_type: Mapped[str] = mapped_column(String(60))
     case_id: Mapped[uuid.UUID | None] = mapped_column(Uuid, ForeignKey("cases.id"), index=True)
-    payload: Mapped[str] = mapped_column(Encrypted("webhook_deliveries.payload"))  # JSON
+    # JSON, loaded only when sent (the log shows no payload)
+    payload: Mapped[str] = mapped_column(Encrypted("webhook_deliveries.payload"), deferred=True)
     status: Mapped[DeliveryStatus] = mapped_column(str_enum(DeliveryStatus, 20), index=True)
     attempts: Mapped[int] = mapped_column(Integer, default=0)
     # wall time: retries must not be fooled by the demo clock

@@ -29,7 +29,7 @@ class BankIdOrder(IdMixin, TimestampMixin, Base):
     last_collect_at: Mapped[datetime | None] = mapped_column(UTCDateTime)
     status: Mapped[str] = mapped_column(String(10), default="pending")
     hint_code: Mapped[str | None] = mapped_column(String(40))
-    person_id: Mapped[uuid.UUID | None] = mapped_column(Uuid, ForeignKey("persons.id"))
+    person_id: Mapped[uuid.UUID | None] = mapped_column(Uuid, ForeignKey("persons.id"), index=True)
     # Signature evidence (sign orders): completionData minus what we store elsewhere.
     completion: Mapped[str | None] = mapped_column(Encrypted("bankid_orders.completion"))
     user_visible_data: Mapped[str | None] = mapped_column(
