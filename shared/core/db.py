@@ -294,8 +294,12 @@ def newest_first(
     limit: int,
 ) -> Select:
     """``stmt`` newest first on the keyset ``(created_at, id)``, after the row ``before``
-    (the last of the previous page): rows written meanwhile never shift a page."""
+    (the last of the previous page): rows written meanwhile never shift a page. The
+    ``created_at <= at`` bound lets an index on (…, created_at, id) start the scan at
+    the position instead of reading every newer row (a later page costs as the first)."""
     if before is not None:
         at, row_id = before
-        stmt = stmt.where(or_(created_col < at, and_(created_col == at, id_col < row_id)))
+        stmt = stmt.where(
+            created_col <= at, or_(created_col < at, and_(created_col == at, id_col < row_id))
+        )
     return stmt.order_by(created_col.desc(), id_col.desc()).limit(limit)
