@@ -5,7 +5,7 @@ import uuid
 from datetime import datetime
 from typing import TYPE_CHECKING
 
-from sqlalchemy import ForeignKey, Index, String, Uuid, or_, select
+from sqlalchemy import ForeignKey, Index, String, Uuid, or_, select, text
 from sqlalchemy.orm import Mapped, mapped_column, relationship
 
 from shared.core.actor import Actor, columns_of, read_actor
@@ -51,6 +51,13 @@ class Inquiry(IdMixin, TimestampMixin, TenantOwned, Base):
         # a creditor's inbox, API list and tabs: newest first, with or without a status
         Index("ix_inquiries_creditor_newest", "creditor_id", "created_at", "id"),
         Index("ix_inquiries_creditor_status_newest", "creditor_id", "status", "created_at", "id"),
+        # Kundfrågor: newest first by when sent (customer_inquiries.sent_at), by date
+        Index(
+            "ix_inquiries_creditor_sent",
+            "creditor_id",
+            text("coalesce(delivered_at, created_at)"),
+            "id",
+        ),
     )
 
     case_id: Mapped[uuid.UUID] = mapped_column(Uuid, ForeignKey("cases.id"), index=True)
