@@ -379,21 +379,35 @@ class TableStat:
 
 
 class Load:
-    """COPY into the database in one transaction, with a timing per table."""
+    """COPY (binary) into the database in one transaction, with a timing per table."""
 
     def __init__(self, conn: psycopg.Connection, quiet: bool = False):
         self.conn = conn
         self.stats: list[TableStat] = []
         self.quiet = quiet
 
+    def column_types(self, table: str, columns: list[str]) -> list[int]:
+        types = dict(
+            self.conn.execute(
+                "SELECT attname, atttypid FROM pg_attribute "
+                "WHERE attrelid = %s::regclass AND attnum > 0 AND NOT attisdropped",
+                (table,),
+            ).fetchall()
+        )
+        return [types[c] for c in columns]
+
     def copy(self, table: str, columns: Iterable[str], rows: Iterable[tuple]) -> int:
+        """Stream ``rows`` (tuples in the order of ``columns``; JSON columns take the
+        object) into ``table``."""
         columns = list(columns)
-        statement = sql.SQL("COPY {} ({}) FROM STDIN").format(
+        statement = sql.SQL("COPY {} ({}) FROM STDIN (FORMAT BINARY)").format(
             sql.Identifier(table), sql.SQL(", ").join(map(sql.Identifier, columns))
         )
+        types = self.column_types(table, columns)
         start = time.perf_counter()
         n = 0
         with self.conn.cursor() as cur, cur.copy(statement) as copy:
+            copy.set_types(types)
             write = copy.write_row
             for row in rows:
                 write(row)
@@ -933,7 +947,7 @@ def write_clients(w: World, load: Load) -> None:
                 notice,
                 c.ended_at,
                 None if c.active else "revoked_by_principal",
-                json.dumps(history),
+                history,
             )
 
     load.copy(
@@ -1566,7 +1580,7 @@ def write_creditor_link(w: World, load: Load) -> None:
                 creditor.org.id,
                 "fullmakt.revoked",
                 case.fullmakt_id,
-                json.dumps(revoked_event(case)),
+                revoked_event(case),
                 read if read and read < ANCHOR else None,
             )
 
@@ -1699,7 +1713,7 @@ def write_audit(w: World, load: Load) -> None:
                 subject_type,
                 entry.subject_id,
                 None,
-                json.dumps(details),
+                details,
                 prev,
                 digest,
             )
@@ -1773,6 +1787,53 @@ def prepare_database(database_url: str, replace_existing: bool) -> None:
         engine.dispose()
 
 
+class Deferred:
+    """The foreign keys and plain (non-unique) indexes of the schema, dropped for the
+    load and created again before its commit, in the same transaction: each foreign key
+    is then checked once over all rows (instead of row by row) and each index built
+    once. The definitions are the migrated schema's own (``pg_get_constraintdef``,
+    ``pg_get_indexdef``); a run that fails rolls back to it."""
+
+    FOREIGN_KEYS = """
+        SELECT conrelid::regclass::text, conname, pg_get_constraintdef(oid)
+        FROM pg_constraint
+        WHERE contype = 'f' AND connamespace = 'public'::regnamespace
+        ORDER BY 1, 2"""
+    INDEXES = """
+        SELECT c.relname, pg_get_indexdef(i.indexrelid)
+        FROM pg_index i
+        JOIN pg_class c ON c.oid = i.indexrelid
+        JOIN pg_namespace n ON n.oid = c.relnamespace
+        WHERE n.nspname = 'public' AND NOT i.indisunique AND NOT i.indisprimary
+          AND NOT EXISTS (SELECT 1 FROM pg_constraint k WHERE k.conindid = i.indexrelid)
+        ORDER BY 1"""
+
+    def __init__(self, conn: psycopg.Connection):
+        self.conn = conn
+        self.foreign_keys = conn.execute(self.FOREIGN_KEYS).fetchall()
+        self.indexes = conn.execute(self.INDEXES).fetchall()
+
+    def drop(self) -> None:
+        for table, name, _ in self.foreign_keys:
+            self.conn.execute(
+                sql.SQL("ALTER TABLE {} DROP CONSTRAINT {}").format(
+                    sql.Identifier(table), sql.Identifier(name)
+                )
+            )
+        for name, _ in self.indexes:
+            self.conn.execute(sql.SQL("DROP INDEX {}").format(sql.Identifier(name)))
+
+    def restore(self) -> None:
+        for _, definition in self.indexes:
+            self.conn.execute(definition)
+        for table, name, definition in self.foreign_keys:
+            self.conn.execute(
+                sql.SQL("ALTER TABLE {} ADD CONSTRAINT {} {}").format(
+                    sql.Identifier(table), sql.Identifier(name), sql.SQL(definition)
+                )
+            )
+
+
 @dataclass
 class Result:
     counts: dict[str, int]
@@ -1788,6 +1849,7 @@ def generate(
     seed: int = accounts.SEED,
     settings: skconfig.Settings | None = None,
     replace_existing: bool = False,
+    keep_constraints: bool = False,
     quiet: bool = False,
 ) -> Result:
     """Create, migrate and fill the database at ``database_url`` (see the module doc)."""
@@ -1804,10 +1866,20 @@ def generate(
         conn.execute("SET synchronous_commit = off")
         conn.execute("SET maintenance_work_mem = '256MB'")
         load = Load(conn, quiet=quiet)
+        deferred = None if keep_constraints else Deferred(conn)
+        if deferred is not None:
+            deferred.drop()
         for name, write in WRITERS:
             began = time.perf_counter()
             write(world, load)
             say(f"{name}: {time.perf_counter() - began:.1f} s")
+        if deferred is not None:
+            began = time.perf_counter()
+            deferred.restore()
+            say(
+                f"indexes ({len(deferred.indexes)}) and foreign keys "
+                f"({len(deferred.foreign_keys)}) restored: {time.perf_counter() - began:.1f} s"
+            )
         commit = time.perf_counter()
         conn.commit()
         say(f"commit: {time.perf_counter() - commit:.1f} s")
@@ -1838,6 +1910,11 @@ def main(argv: list[str] | None = None) -> None:
     parser.add_argument("--scale", choices=SCALES, default="default")
     parser.add_argument("--seed", type=int, default=accounts.SEED)
     parser.add_argument("--replace", action="store_true", help="drop the database first")
+    parser.add_argument(
+        "--keep-constraints",
+        action="store_true",
+        help="load with the foreign keys and indexes in place (slower; see Deferred)",
+    )
     for f in fields(Scale):
         parser.add_argument(f"--{f.name.replace('_', '-')}", type=int, default=None)
     args = parser.parse_args(argv)
@@ -1845,7 +1922,13 @@ def main(argv: list[str] | None = None) -> None:
         f.name: getattr(args, f.name) for f in fields(Scale) if getattr(args, f.name) is not None
     }
     scale = replace(SCALES[args.scale], **overrides)
-    result = generate(args.database_url, scale, seed=args.seed, replace_existing=args.replace)
+    result = generate(
+        args.database_url,
+        scale,
+        seed=args.seed,
+        replace_existing=args.replace,
+        keep_constraints=args.keep_constraints,
+    )
     total = sum(result.counts.values())
     print(f"total: {total:,d} rows in {result.seconds:.1f} s")
     with psycopg.connect(libpq_url(args.database_url)) as conn:
