@@ -140,6 +140,11 @@ def words(text: str, sep: str | None = None) -> tuple[str, ...]:
     return tuple(text.split(sep))
 
 
+def columns(spec: str) -> tuple[str, ...]:
+    """A table's columns, in the order of the rows a writer makes."""
+    return tuple(spec.split())
+
+
 GIVEN = words(
     "Anna Eva Maria Karin Sara Lena Emma Kerstin Ingrid Marie Malin Jenny Annika Hanna "
     "Linda Susanne Elin Sofia Ida Julia Åsa Ylva Amina Fatima Leila Erik Lars Karl Anders "
@@ -172,7 +177,7 @@ CREDITOR_STEMS = (
 )
 CREDITOR_FORMS = ("AB", "Sverige AB", "Norden AB", "& Co AB")
 DEBT_KINDS = ("loan", "card", "rent", "utility", "tax", "csn", "other")
-DEBT_STATUSES = (("undisputed", 70), ("at_kfm", 15), ("plan", 10), ("disputed", 5))
+DEBT_STATUSES = (("undisputed", 70), ("at_kfm", 15), ("plan", 10), ("disputed", 5))  # %
 CAPITAL_KR = {
     "loan": (20_000, 300_000),
     "card": (2_000, 60_000),
@@ -224,8 +229,18 @@ def creditor_name(c: int) -> tuple[str, list[str], OrgKind]:
     )
 
 
+_set_attribute = object.__setattr__
+_VERSION_4 = ~(0xF000 << 64) & ~(0xC000 << 48)
+_VERSION_4_BITS = (4 << 76) | (0x8000 << 48)
+
+
 def new_uuid(rng: random.Random) -> uuid.UUID:
-    return uuid.UUID(int=rng.getrandbits(128), version=4)
+    """``uuid.UUID(int=rng.getrandbits(128), version=4)``, without its argument checks
+    (millions of ids: this is the generator's commonest call)."""
+    value = object.__new__(uuid.UUID)
+    _set_attribute(value, "int", (rng.getrandbits(128) & _VERSION_4) | _VERSION_4_BITS)
+    _set_attribute(value, "is_safe", uuid.SafeUUID.unknown)
+    return value
 
 
 def at_offset(seconds: float) -> datetime:
@@ -278,6 +293,14 @@ class CreditorInfo:
     admin_id: uuid.UUID | None = None
     api_key_id: uuid.UUID | None = None
     endpoint_id: uuid.UUID | None = None
+
+    @property
+    def log_median(self) -> float:
+        return math.log(self.median_days * 86400)
+
+    @property
+    def channel_value(self) -> str:
+        return self.channel.value
 
 
 @dataclass(slots=True)
@@ -412,20 +435,51 @@ class Load:
             for row in rows:
                 write(row)
                 n += 1
-        seconds = time.perf_counter() - start
+        self._record(table, n, time.perf_counter() - start)
+        return n
+
+    def _record(self, table: str, n: int, seconds: float) -> None:
         self.stats.append(TableStat(table, n, seconds))
         if not self.quiet:
             rate = n / seconds if seconds else 0
             print(
                 f"  {table:24s} {n:>10,d} rows {seconds:8.1f} s {rate:>10,.0f} rows/s", flush=True
             )
-        return n
+
+    def set_sequence(self, table: str, column: str, value: int) -> None:
+        self.conn.execute(
+            "SELECT setval(pg_get_serial_sequence(%s, %s), %s)", (table, column, value)
+        )
 
     def counts(self) -> dict[str, int]:
         out: dict[str, int] = {}
         for stat in self.stats:
             out[stat.table] = out.get(stat.table, 0) + stat.rows
         return out
+
+
+class DryLoad(Load):
+    """Rows made and counted, written nowhere (``--dry-run``: the generator's own cost,
+    and the plan of a seed without a database)."""
+
+    def __init__(self, quiet: bool = False):
+        self.conn = None
+        self.stats = []
+        self.quiet = quiet
+
+    def copy(self, table: str, columns: Iterable[str], rows: Iterable[tuple]) -> int:
+        start = time.perf_counter()
+        width = len(list(columns))
+        n = 0
+        for row in rows:
+            if len(row) != width:
+                raise ValueError(f"{table}: a row of {len(row)} values for {width} columns")
+            n += 1
+        self._record(table, n, time.perf_counter() - start)
+        return n
+
+    def set_sequence(self, table: str, column: str, value: int) -> None:
+        pass
 
 
 Writer = Callable[[World, Load], None]
@@ -458,14 +512,8 @@ P_PAYLOAD = b"webhook_deliveries.payload"
 P_BUDGET_PERSON = b"budget_entries.person"
 P_DEBT = {
     name: f"debts.{name}".encode()
-    for name in (
-        "creditor_name",
-        "reference",
-        "original_creditor",
-        "kfm_case",
-        "note",
-        "change_reason",
-        "removed_reason",
+    for name in columns(
+        "creditor_name reference original_creditor kfm_case note change_reason removed_reason"
     )
 }
 
@@ -519,15 +567,9 @@ def write_directory(w: World, load: Load) -> None:
     orgs = w.municipalities + [c.org for c in w.creditors]
     load.copy(
         "organisations",
-        (
-            "id",
-            "created_at",
-            "name",
-            "orgnr",
-            "kind",
-            "fullmakt_months",
-            "inquiry_reminder_days",
-            "inquiry_overdue_days",
+        columns(
+            "id created_at name orgnr kind fullmakt_months inquiry_reminder_days "
+            "inquiry_overdue_days"
         ),
         (
             (
@@ -545,17 +587,7 @@ def write_directory(w: World, load: Load) -> None:
     )
     load.copy(
         "creditors",
-        (
-            "id",
-            "created_at",
-            "name",
-            "orgnr",
-            "organisation_id",
-            "channel",
-            "email",
-            "postal_address",
-            "active",
-        ),
+        columns("id created_at name orgnr organisation_id channel email postal_address active"),
         (
             (
                 c.id,
@@ -619,21 +651,9 @@ def write_staff(w: World, load: Load) -> None:
         )
     load.copy(
         "users",
-        (
-            "id",
-            "created_at",
-            "organisation_id",
-            "email",
-            "name",
-            "role",
-            "password_hash",
-            "totp_secret",
-            "totp_enrolled_at",
-            "totp_last_counter",
-            "active",
-            "failed_logins",
-            "locked_until",
-            "last_login_at",
+        columns(
+            "id created_at organisation_id email name role password_hash totp_secret "
+            "totp_enrolled_at totp_last_counter active failed_logins locked_until last_login_at"
         ),
         (
             (
@@ -671,18 +691,9 @@ def write_staff(w: World, load: Load) -> None:
         )
     load.copy(
         "api_keys",
-        (
-            "id",
-            "created_at",
-            "organisation_id",
-            "name",
-            "prefix",
-            "secret_hash",
-            "created_by",
-            "last_used_at",
-            "revoked_at",
-            "expires_at",
-            "replaced_by",
+        columns(
+            "id created_at organisation_id name prefix secret_hash created_by last_used_at "
+            "revoked_at expires_at replaced_by"
         ),
         ((*k, None, None, None, None) for k in keys),
     )
@@ -725,16 +736,7 @@ def write_staff(w: World, load: Load) -> None:
         )
     load.copy(
         "webhook_endpoints",
-        (
-            "id",
-            "created_at",
-            "organisation_id",
-            "url",
-            "description",
-            "secrets",
-            "active",
-            "disabled_at",
-        ),
+        columns("id created_at organisation_id url description secrets active disabled_at"),
         endpoints,
     )
 
@@ -881,20 +883,9 @@ def write_clients(w: World, load: Load) -> None:
 
     load.copy(
         "cases",
-        (
-            "id",
-            "created_at",
-            "organisation_id",
-            "person_id",
-            "counsellor_id",
-            "data_key_id",
-            "status",
-            "email",
-            "street",
-            "postcode",
-            "city",
-            "plan_months",
-            "ended_at",
+        columns(
+            "id created_at organisation_id person_id counsellor_id data_key_id status email "
+            "street postcode city plan_months ended_at"
         ),
         cases(),
     )
@@ -952,24 +943,10 @@ def write_clients(w: World, load: Load) -> None:
 
     load.copy(
         "fullmakter",
-        (
-            "id",
-            "created_at",
-            "organisation_id",
-            "case_id",
-            "status",
-            "code",
-            "validity_months",
-            "text",
-            "signed_at",
-            "valid_from",
-            "valid_until",
-            "signature_order_id",
-            "last_reminder_at",
-            "expiry_notice_at",
-            "ended_at",
-            "end_reason",
-            "history",
+        columns(
+            "id created_at organisation_id case_id status code validity_months text signed_at "
+            "valid_from valid_until signature_order_id last_reminder_at expiry_notice_at ended_at "
+            "end_reason history"
         ),
         fullmakter(),
     )
@@ -1042,27 +1019,43 @@ def _inquiry_counts(w: World, rng: random.Random) -> tuple[list[bool], list[int]
     return asks0, counts
 
 
+DEBT_COUNTS = (50, 80, 100)  # 1, 2 or 3 debts per yes answer: 50 %, 30 %, 20 %
+DEBT_STATUS_NAMES = tuple(name for name, _ in DEBT_STATUSES)
+DEBT_STATUS_CUMULATIVE = tuple(
+    sum(share for _, share in DEBT_STATUSES[: i + 1]) for i in range(len(DEBT_STATUSES))
+)
+CHANGE_REASON = "Nytt saldobesked från borgenären."
+REMOVED_REASON = "Betald i sin helhet."
+PLAN_NOTE = "Avbetalning 500 kr/mån enligt överenskommelse."
+
+
 def _debt_rows(w: World, rng: random.Random, yes: YesAnswer) -> Iterator[tuple]:
+    """The debts of one yes answer (encrypted under the case's key); a few changed or
+    removed by the counsellor since."""
     case = w.cases[yes.case]
     creditor = w.creditors[yes.creditor]
     org = w.municipalities[case.municipality].id
     k = case.key_id
+    seal = w.seal
+    random_ = rng.random
     yy = yes.answered_at.year % 100
-    for _ in range(rng.choices((1, 2, 3), (50, 30, 20))[0]):
+    agency = creditor.org.kind == OrgKind.AGENCY
+    for _ in range(1 + bisect(DEBT_COUNTS, random_() * 100)):
         kind = rng.choice(creditor.kinds)
         low, high = CAPITAL_KR[kind]
-        capital = rng.randint(low, high) * 100 + rng.randrange(100)
-        status = rng.choices([s for s, _ in DEBT_STATUSES], [p for _, p in DEBT_STATUSES])[0]
-        agency = creditor.org.kind == OrgKind.AGENCY
-        original = None
-        if agency:
-            original = w.creditors[rng.randrange(1, len(w.creditors))].name
+        capital = int((low + random_() * (high - low)) * 100)
+        status = DEBT_STATUS_NAMES[bisect(DEBT_STATUS_CUMULATIVE, random_() * 100)]
+        original = w.creditors[rng.randrange(1, len(w.creditors))].name if agency else None
         rate = rng.randint(300, 2500) if kind in ("loan", "card") else None
-        removed = case.active and rng.random() < 0.01
-        changed = case.active and not removed and rng.random() < 0.02
-        later = yes.answered_at + timedelta(days=rng.uniform(0.1, 5))
-        later = min(later, ANCHOR - timedelta(minutes=1))
+        removed = case.active and random_() < 0.01
+        changed = case.active and not removed and random_() < 0.02
+        later = None
+        if removed or changed:
+            later = yes.answered_at + timedelta(days=rng.uniform(0.1, 5))
+            later = min(later, ANCHOR - timedelta(minutes=1))
         counsellor = w.counsellors[case.counsellor]
+        kfm = f"E-{rng.randint(10**5, 10**6 - 1)}-{yy:02d}" if status == "at_kfm" else None
+        note = PLAN_NOTE if status == "plan" and random_() < 0.5 else None
         yield (
             new_uuid(rng),
             yes.answered_at,
@@ -1070,21 +1063,17 @@ def _debt_rows(w: World, rng: random.Random, yes: YesAnswer) -> Iterator[tuple]:
             case.id,
             yes.inquiry_id,
             creditor.id,
-            w.seal(creditor.name, P_DEBT["creditor_name"], k),
-            w.seal(f"{rng.randint(10**7, 10**10 - 1)}", P_DEBT["reference"], k),
-            w.seal(original, P_DEBT["original_creditor"], k),
+            seal(creditor.name, P_DEBT["creditor_name"], k),
+            seal(str(rng.randint(10**7, 10**10 - 1)), P_DEBT["reference"], k),
+            seal(original, P_DEBT["original_creditor"], k),
             kind,
             status,
             capital,
-            round(capital * rng.uniform(0, 0.25)),
+            int(capital * random_() * 0.25),
             rng.choice((0, 0, 6000, 18000, 35000, 100000)),
             rate,
-            w.seal(f"E-{rng.randint(10**5, 10**6 - 1)}-{yy:02d}", P_DEBT["kfm_case"], k)
-            if status == "at_kfm"
-            else None,
-            w.seal("Avbetalning 500 kr/mån enligt överenskommelse.", P_DEBT["note"], k)
-            if status == "plan" and rng.random() < 0.5
-            else None,
+            seal(kfm, P_DEBT["kfm_case"], k),
+            seal(note, P_DEBT["note"], k),
             yes.source.value,
             yes.actor[0],
             yes.actor[1],
@@ -1094,46 +1083,19 @@ def _debt_rows(w: World, rng: random.Random, yes: YesAnswer) -> Iterator[tuple]:
             None,
             later if changed else None,
             counsellor if changed else None,
-            w.seal("Nytt saldobesked från borgenären.", P_DEBT["change_reason"], k)
-            if changed
-            else None,
+            seal(CHANGE_REASON, P_DEBT["change_reason"], k) if changed else None,
             later if removed else None,
             counsellor if removed else None,
-            w.seal("Betald i sin helhet.", P_DEBT["removed_reason"], k) if removed else None,
+            seal(REMOVED_REASON, P_DEBT["removed_reason"], k) if removed else None,
         )
 
 
-DEBT_COLUMNS = (
-    "id",
-    "created_at",
-    "organisation_id",
-    "case_id",
-    "inquiry_id",
-    "creditor_id",
-    "creditor_name",
-    "reference",
-    "original_creditor",
-    "kind",
-    "status",
-    "capital_ore",
-    "interest_ore",
-    "fees_ore",
-    "interest_rate_bp",
-    "kfm_case",
-    "note",
-    "source",
-    "entered_by_type",
-    "entered_by_id",
-    "confirmed_at",
-    "confirmed_by",
-    "superseded_at",
-    "superseded_by_inquiry_id",
-    "changed_at",
-    "changed_by",
-    "change_reason",
-    "removed_at",
-    "removed_by",
-    "removed_reason",
+DEBT_COLUMNS = columns(
+    "id created_at organisation_id case_id inquiry_id creditor_id creditor_name reference "
+    "original_creditor kind status capital_ore interest_ore fees_ore interest_rate_bp kfm_case "
+    "note source entered_by_type entered_by_id confirmed_at confirmed_by superseded_at "
+    "superseded_by_inquiry_id changed_at changed_by change_reason removed_at removed_by "
+    "removed_reason"
 )
 
 
@@ -1163,74 +1125,88 @@ def write_inquiries(w: World, load: Load) -> None:
             answered_by.append(("user", str(creditor.admin_id)))
     agents = [("user", str(a)) for a in w.agents]
 
+    day = 86400.0
+    remind_after, overdue_after = REMINDER_DAYS * day, OVERDUE_DAYS * day
+    queued, delivered_, answered_, overdue_, cancelled = (
+        InquiryStatus.QUEUED.value,
+        InquiryStatus.DELIVERED.value,
+        InquiryStatus.ANSWERED.value,
+        InquiryStatus.OVERDUE.value,
+        InquiryStatus.CANCELLED.value,
+    )
+    yes_, no_ = Answer.YES.value, Answer.NO.value
+    random_, uniform = rng.random, rng.uniform
+    last = s.creditors - 2
+
+    def instant(t: float | None) -> datetime | None:
+        """``t`` seconds after the anchor (negative: before it)."""
+        return None if t is None else ANCHOR + timedelta(seconds=t)
+
     def inquiries() -> Iterator[tuple]:
         for case in w.cases:
             chosen: list[int] = [0] if asks0[case.index] else []
             picked: set[int] = set()
             while len(picked) < counts[case.index]:
-                picked.add(1 + min(bisect(cumulative, rng.random() * acc), s.creditors - 2))
+                picked.add(1 + min(bisect(cumulative, random_() * acc), last))
             chosen.extend(sorted(picked))
             client = case.index < n_clients
-            second = None
-            if not client and len(chosen) > 2 and rng.random() < 0.3:
-                room = (ANCHOR - case.sent_at).total_seconds() * 0.9
-                second = case.sent_at + timedelta(seconds=rng.uniform(0, min(room, 30 * 86400)))
+            # Times in seconds after the anchor; an ended case's inquiries end with it.
+            t_first = (case.sent_at - ANCHOR).total_seconds()
+            t_end = (case.ended_at - ANCHOR).total_seconds() if case.ended_at else 0.0
+            t_second = None
+            if not client and len(chosen) > 2 and random_() < 0.3:
+                t_second = t_first + uniform(0, min(-t_first * 0.9, 30 * day))
+                if case.ended_at is not None and t_second >= t_end:
+                    t_second = None
+            cut = len(chosen) * 2 // 3
             org = w.municipalities[case.municipality].id
             yes_done = False
             for position, c in enumerate(chosen):
                 creditor = w.creditors[c]
-                sent = case.sent_at
-                if second is not None and position >= len(chosen) * 2 // 3:
-                    sent = second
-                if case.ended_at is not None and sent >= case.ended_at:
-                    sent = case.sent_at
-                sent += timedelta(microseconds=position * 1500)
-                delivered = sent + timedelta(seconds=rng.uniform(1, 90))
-                status = InquiryStatus.DELIVERED
-                reminded = overdue = answered = None
-                answer = None
-                if delivered >= ANCHOR - timedelta(minutes=1):
-                    status, delivered = InquiryStatus.QUEUED, None
+                t_sent = t_second if t_second is not None and position >= cut else t_first
+                t_sent += position * 0.0015
+                t_delivered = t_sent + uniform(1, 90)
+                status = delivered_
+                t_reminded = t_overdue = t_answered = answer = None
+                if t_delivered >= -60:  # the worker has not delivered it yet
+                    status, t_delivered = queued, None
                 else:
-                    delay = rng.lognormvariate(math.log(creditor.median_days * 86400), 0.8)
-                    answers = client or rng.random() < creditor.answer_p
-                    end = case.ended_at or ANCHOR
+                    delay = rng.lognormvariate(creditor.log_median, 0.8)
                     if client:
-                        delay = min(delay, 20 * 86400)
-                    if answers and delivered + timedelta(seconds=delay) < end:
-                        answered = delivered + timedelta(seconds=delay)
-                        status = InquiryStatus.ANSWERED
+                        delay = min(delay, 20 * day)
+                    answers = client or random_() < creditor.answer_p
+                    if answers and t_delivered + delay < t_end:
+                        t_answered = t_delivered + delay
+                        status = answered_
                         if client and (c == 0 or not yes_done):
-                            answer = Answer.YES
+                            answer = yes_
                         else:
-                            answer = Answer.YES if rng.random() < creditor.yes_p else Answer.NO
+                            answer = yes_ if random_() < creditor.yes_p else no_
                     elif case.ended_at is not None:
-                        status = InquiryStatus.CANCELLED
-                    reached = (answered or end) - delivered
-                    if reached >= timedelta(days=REMINDER_DAYS):
-                        reminded = delivered + timedelta(
-                            days=REMINDER_DAYS, seconds=rng.uniform(0, 86400)
-                        )
-                        reminded = min(reminded, answered or reminded)
-                    if reached >= timedelta(days=OVERDUE_DAYS):
-                        overdue = delivered + timedelta(
-                            days=OVERDUE_DAYS, seconds=rng.uniform(0, 86400)
-                        )
-                        if answered is not None and overdue >= answered:
-                            overdue = None
-                        elif status == InquiryStatus.DELIVERED:
-                            status = InquiryStatus.OVERDUE
+                        status = cancelled
+                    waited = (t_answered if t_answered is not None else t_end) - t_delivered
+                    if waited >= remind_after:  # the deadline job's reminder
+                        t_reminded = t_delivered + remind_after + uniform(0, day)
+                        if t_answered is not None:
+                            t_reminded = min(t_reminded, t_answered)
+                    if waited >= overdue_after:
+                        t_overdue = t_delivered + overdue_after + uniform(0, day)
+                        if t_answered is not None and t_overdue >= t_answered:
+                            t_overdue = None
+                        elif status == delivered_:
+                            status = overdue_
                         # a cancelled one keeps when it turned overdue
                 inquiry_id = new_uuid(rng)
-                actor = None
-                source = None
+                actor = source = None
+                answered = instant(t_answered)
+                delivered = instant(t_delivered)
                 if answered is not None:
                     # creditor 0's agents answer some in the portal, its system the rest
-                    by_agent = c == 0 and rng.random() < 0.3
+                    by_agent = c == 0 and random_() < 0.3
                     actor = agents[rng.randrange(len(agents))] if by_agent else answered_by[c]
                     api = creditor.channel == Channel.API and not by_agent
                     source = "api" if api else "form"
-                    if answer == Answer.YES:
+                    if answer == yes_:
                         yes_done = True
                         w.yes_answers.append(
                             YesAnswer(
@@ -1248,23 +1224,23 @@ def write_inquiries(w: World, load: Load) -> None:
                             inquiry_id,
                             case.index,
                             delivered,
-                            answered if answer == Answer.YES else None,
+                            answered if answer == yes_ else None,
                         )
                     )
                 yield (
                     inquiry_id,
-                    sent,
+                    instant(t_sent),
                     org,
                     case.id,
                     case.fullmakt_id,
                     creditor.id,
-                    creditor.channel.value,
-                    status.value,
+                    creditor.channel_value,
+                    status,
                     delivered,
-                    reminded,
-                    overdue,
+                    instant(t_reminded),
+                    instant(t_overdue),
                     answered,
-                    answer.value if answer else None,
+                    answer,
                     actor[0] if actor else None,
                     actor[1] if actor else None,
                     source,
@@ -1273,24 +1249,10 @@ def write_inquiries(w: World, load: Load) -> None:
 
     load.copy(
         "inquiries",
-        (
-            "id",
-            "created_at",
-            "organisation_id",
-            "case_id",
-            "fullmakt_id",
-            "creditor_id",
-            "channel",
-            "status",
-            "delivered_at",
-            "reminded_at",
-            "overdue_at",
-            "answered_at",
-            "answer",
-            "answered_by_type",
-            "answered_by_id",
-            "answer_source",
-            "changed_at",
+        columns(
+            "id created_at organisation_id case_id fullmakt_id creditor_id channel status "
+            "delivered_at reminded_at overdue_at answered_at answer answered_by_type "
+            "answered_by_id answer_source changed_at"
         ),
         inquiries(),
     )
@@ -1372,17 +1334,6 @@ def write_creditor_link(w: World, load: Load) -> None:
                 ended_by = ("user", str(creditor.admin_id))
             else:
                 w.subscriptions.append((sub_id, yes.case, yes.creditor))
-            w.audit_events.append(
-                (
-                    at,
-                    *yes.actor,
-                    creditor.org.id,
-                    "fullmakt_subscription.created",
-                    "fullmakt_subscription",
-                    sub_id,
-                    {"fullmakt_id": str(case.fullmakt_id), "source": "answer"},
-                )
-            )
             yield (
                 sub_id,
                 at,
@@ -1399,18 +1350,9 @@ def write_creditor_link(w: World, load: Load) -> None:
 
     load.copy(
         "fullmakt_subscriptions",
-        (
-            "id",
-            "created_at",
-            "organisation_id",
-            "creditor_id",
-            "fullmakt_id",
-            "case_id",
-            "active",
-            "source",
-            "ended_at",
-            "ended_by_type",
-            "ended_by_id",
+        columns(
+            "id created_at organisation_id creditor_id fullmakt_id case_id active source ended_at "
+            "ended_by_type ended_by_id"
         ),
         subscriptions(),
     )
@@ -1531,38 +1473,16 @@ def write_creditor_link(w: World, load: Load) -> None:
 
     load.copy(
         "webhook_deliveries",
-        (
-            "id",
-            "created_at",
-            "organisation_id",
-            "endpoint_id",
-            "message_id",
-            "event_type",
-            "case_id",
-            "payload",
-            "status",
-            "attempts",
-            "next_attempt_at",
-            "last_attempt_at",
-            "window_started_at",
-            "last_status_code",
-            "succeeded_at",
-            "failed_at",
+        columns(
+            "id created_at organisation_id endpoint_id message_id event_type case_id payload "
+            "status attempts next_attempt_at last_attempt_at window_started_at last_status_code "
+            "succeeded_at failed_at"
         ),
         deliveries(),
     )
     load.copy(
         "webhook_attempts",
-        (
-            "id",
-            "organisation_id",
-            "delivery_id",
-            "attempted_at",
-            "trigger",
-            "status_code",
-            "latency_ms",
-            "error",
-        ),
+        columns("id organisation_id delivery_id attempted_at trigger status_code latency_ms error"),
         attempts,
     )
 
@@ -1645,38 +1565,18 @@ def write_budgets(w: World, load: Load) -> None:
 
     load.copy(
         "budget_entries",
-        (
-            "id",
-            "created_at",
-            "organisation_id",
-            "case_id",
-            "kind",
-            "category",
-            "person",
-            "amount_ore",
-        ),
+        columns("id created_at organisation_id case_id kind category person amount_ore"),
         rows(),
     )
 
 
-AUDIT_FIELDS = (
-    "at",
-    "actor_type",
-    "actor_id",
-    "organisation_id",
-    "action",
-    "subject_type",
-    "subject_id",
-    "details",
-)
-
-
 @writer("audit")
 def write_audit(w: World, load: Load) -> None:
-    """The audit log of what the writers did (cases created, fullmakter signed and revoked,
-    subscriptions, API keys, endpoints), in time order, hash-chained exactly as
-    ``shared.security.audit`` chains entries, so ``skuldkoll audit-verify`` passes and the
-    app's next entry links to the last of these."""
+    """The audit log of the main events (cases created, fullmakter signed and revoked,
+    API keys and webhook endpoints created; not the answers and subscriptions, which
+    would triple it), in time order, hash-chained exactly as ``shared.security.audit``
+    chains entries: ``skuldkoll audit-verify`` passes and the app's next entry links to
+    the last of these."""
     events = sorted(w.audit_events, key=lambda e: (e[0], str(e[6]), e[4]))
 
     def rows() -> Iterator[tuple]:
@@ -1721,25 +1621,14 @@ def write_audit(w: World, load: Load) -> None:
 
     n = load.copy(
         "audit_log",
-        (
-            "seq",
-            "at",
-            "actor_type",
-            "actor_id",
-            "organisation_id",
-            "action",
-            "subject_type",
-            "subject_id",
-            "reason",
-            "details",
-            "prev_hash",
-            "hash",
+        columns(
+            "seq at actor_type actor_id organisation_id action subject_type subject_id reason "
+            "details prev_hash hash"
         ),
         rows(),
     )
     if n:
-        with load.conn.cursor() as cur:
-            cur.execute("SELECT setval(pg_get_serial_sequence('audit_log', 'seq'), %s)", (n,))
+        load.set_sequence("audit_log", "seq", n)
 
 
 # -- the run ---------------------------------------------------------------------------
@@ -1842,6 +1731,36 @@ class Result:
     unfilled: list[str]
 
 
+def new_world(scale: Scale, seed: int, settings: skconfig.Settings) -> World:
+    keyring = crypto.Keyring(settings.master_keys)
+    world = World(scale, seed, settings, keyring, clock.today())
+    keyring.loader = world.wrapped.get
+    return world
+
+
+def run_writers(world: World, load: Load, say: Callable[..., None]) -> None:
+    for name, write in WRITERS:
+        began = time.perf_counter()
+        write(world, load)
+        say(f"{name}: {time.perf_counter() - began:.1f} s")
+
+
+def dry_run(
+    scale: Scale,
+    *,
+    seed: int = accounts.SEED,
+    settings: skconfig.Settings | None = None,
+    quiet: bool = True,
+) -> tuple[World, DryLoad]:
+    """Every writer's rows, made and counted but written nowhere: what ``generate``
+    would write with this seed (ids, names, timeline), without a database."""
+    scale.check()
+    world = new_world(scale, seed, settings or skconfig.load())
+    load = DryLoad(quiet=quiet)
+    run_writers(world, load, (lambda *a: None) if quiet else print)
+    return world, load
+
+
 def generate(
     database_url: str,
     scale: Scale,
@@ -1859,9 +1778,7 @@ def generate(
     start = time.perf_counter()
     prepare_database(database_url, replace_existing)
     say(f"migrated in {time.perf_counter() - start:.1f} s; loading {scale} (seed {seed})")
-    keyring = crypto.Keyring(settings.master_keys)
-    world = World(scale, seed, settings, keyring, clock.today())
-    keyring.loader = world.wrapped.get
+    world = new_world(scale, seed, settings)
     with psycopg.connect(libpq_url(database_url)) as conn:
         conn.execute("SET synchronous_commit = off")
         conn.execute("SET maintenance_work_mem = '256MB'")
@@ -1869,10 +1786,7 @@ def generate(
         deferred = None if keep_constraints else Deferred(conn)
         if deferred is not None:
             deferred.drop()
-        for name, write in WRITERS:
-            began = time.perf_counter()
-            write(world, load)
-            say(f"{name}: {time.perf_counter() - began:.1f} s")
+        run_writers(world, load, say)
         if deferred is not None:
             began = time.perf_counter()
             deferred.restore()
@@ -1906,7 +1820,7 @@ def main(argv: list[str] | None = None) -> None:
     parser = argparse.ArgumentParser(
         prog="python -m bench.generate", description=__doc__.split("\n")[0]
     )
-    parser.add_argument("--database-url", required=True)
+    parser.add_argument("--database-url")
     parser.add_argument("--scale", choices=SCALES, default="default")
     parser.add_argument("--seed", type=int, default=accounts.SEED)
     parser.add_argument("--replace", action="store_true", help="drop the database first")
@@ -1917,11 +1831,24 @@ def main(argv: list[str] | None = None) -> None:
     )
     for f in fields(Scale):
         parser.add_argument(f"--{f.name.replace('_', '-')}", type=int, default=None)
+    parser.add_argument(
+        "--dry-run",
+        action="store_true",
+        help="make and count the rows without a database (the generator's own time)",
+    )
     args = parser.parse_args(argv)
     overrides = {
         f.name: getattr(args, f.name) for f in fields(Scale) if getattr(args, f.name) is not None
     }
     scale = replace(SCALES[args.scale], **overrides)
+    if not args.dry_run and not args.database_url:
+        parser.error("--database-url is required (or --dry-run)")
+    if args.dry_run:
+        began = time.perf_counter()
+        _, load = dry_run(scale, seed=args.seed, quiet=False)
+        total = sum(load.counts().values())
+        print(f"total: {total:,d} rows made in {time.perf_counter() - began:.1f} s (dry run)")
+        return
     result = generate(
         args.database_url,
         scale,
