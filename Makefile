@@ -79,10 +79,11 @@ audit-verify: $(BIN)/.installed
 bench: $(BIN)/.installed
 	$(BIN)/python -m bench
 
-## bench-data: a PostgreSQL database of bench data (bench/generate.py); SCALE=demo|small|default|large
+## bench-data: a PostgreSQL database of bench data (bench/generate.py): SCALE=demo|small|default|large,
+## REPLACE=1 drops the database first
 BENCH_DATABASE_URL ?= postgresql+psycopg://postgres@127.0.0.1:5432/skuldkoll_bench
 bench-data: $(BIN)/.installed
-	$(BIN)/python -m bench.generate --database-url $(BENCH_DATABASE_URL) --scale $(or $(SCALE),default)
+	$(BIN)/python -m bench.generate --database-url $(BENCH_DATABASE_URL) --scale $(or $(SCALE),default) $(if $(REPLACE),--replace)
 
 htmx:
 	bash scripts/fetch-htmx.sh
