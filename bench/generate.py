@@ -23,6 +23,13 @@ before 2026-12-01. The same seed gives the same rows: every value comes from
 ``random.Random``, one per writer, seeded with the seed and the writer's name; only the
 encryption nonces, the data keys' material and the password hash's salt differ.
 
+Fast: the rows are made in Python and streamed with binary ``COPY`` in one transaction;
+the foreign keys and plain indexes are dropped for the load and created again before the
+commit, so each is checked or built once over all rows (``Deferred``; a failed run rolls
+back to the migrated schema; ``--keep-constraints`` loads with them in place). About
+three minutes for ``default`` on the 2-core machine; ``--dry-run`` makes the rows
+without a database (the generator's own share).
+
 Writers: one function per group of tables, registered in dependency order with
 ``@writer(...)``; each streams its rows through ``Load.copy`` and leaves what later
 writers need on the shared ``World``. The collection tables (``shared/collection``) get
@@ -1386,6 +1393,8 @@ def write_creditor_link(w: World, load: Load) -> None:
         body = envelope(event, data, at)
         roll = rng.random()
         tries = 1 if roll < 0.95 else (rng.randint(2, 4) if roll < 0.99 else 9)
+        if at > ANCHOR - timedelta(days=1):
+            tries = 1  # its retries would still lie ahead: the bench has none pending
         failed = tries == 9
         when = at + timedelta(seconds=rng.uniform(0.2, 3))
         first = when

@@ -15,6 +15,7 @@ from sqlalchemy import Engine, create_engine, func, make_url, select, table, tex
 from sqlalchemy.orm import Session
 
 from bench import accounts, generate
+from shared import schema
 from shared.core import clock
 from shared.core.config import Settings
 from shared.counselling.models import Answer, Case, Debt, Fullmakt, Inquiry
@@ -126,6 +127,26 @@ def test_rows_per_table_as_the_scale_says(bench):
     assert bench.scalar("SELECT count(DISTINCT organisation_id) FROM webhook_deliveries") == 1
     with Session(bench.engine) as session:
         assert audit.verify(session).ok
+
+
+def test_the_load_leaves_every_constraint_and_index_of_the_schema(bench):
+    """The foreign keys and indexes dropped for the load are all back, and checked."""
+    with bench.engine.connect() as conn:
+        foreign_keys = dict(
+            conn.execute(
+                text("SELECT conname, convalidated FROM pg_constraint WHERE contype = 'f'")
+            ).all()
+        )
+        indexes = set(
+            conn.execute(text("SELECT indexname FROM pg_indexes WHERE schemaname = 'public'"))
+            .scalars()
+            .all()
+        )
+    for model in schema.metadata.tables.values():
+        for constraint in model.foreign_key_constraints:
+            assert foreign_keys.get(constraint.name) is True, constraint.name
+        for index in model.indexes:
+            assert index.name in indexes, index.name
 
 
 def test_the_same_seed_gives_the_same_ids(bench):
