@@ -387,10 +387,16 @@ class World:
 
     def new_data_key(self, key_id: uuid.UUID) -> crypto.WrappedKey:
         """A data key with this id, wrapped by the current master key; the keyring finds
-        it through its loader (as the app's keyring finds keys in ``data_keys``)."""
+        it through its loader (``load_keys``) and keeps the unwrapped keys it uses most
+        recently."""
         wk = self.keyring.wrap(AESGCM.generate_key(bit_length=256), key_id)
         self.wrapped[key_id] = wk
         return wk
+
+    def load_keys(self, key_ids: Iterable[uuid.UUID]) -> list[crypto.WrappedKey]:
+        """The keyring's loader: the wrapped keys made so far (the app's reads them
+        from ``data_keys``)."""
+        return [self.wrapped[k] for k in key_ids if k in self.wrapped]
 
     def seal(self, value: str | None, purpose: bytes, key_id: uuid.UUID) -> str | None:
         if value is None:
@@ -1743,7 +1749,7 @@ class Result:
 def new_world(scale: Scale, seed: int, settings: skconfig.Settings) -> World:
     keyring = crypto.Keyring(settings.master_keys)
     world = World(scale, seed, settings, keyring, clock.today())
-    keyring.loader = world.wrapped.get
+    keyring.loader = world.load_keys
     return world
 
 

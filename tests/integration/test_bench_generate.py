@@ -65,15 +65,18 @@ def bench() -> Iterator[Bench]:
         # The app's keyring, finding the data keys in the bench database as the app does.
         keyring = crypto.Keyring(settings.master_keys)
 
-        def load_key(key_id: uuid.UUID) -> crypto.WrappedKey | None:
+        def load_keys(key_ids) -> list[crypto.WrappedKey]:
             with engine.connect() as conn:
-                row = conn.execute(
-                    text("SELECT master_key_id, wrapped FROM data_keys WHERE id = :id"),
-                    {"id": key_id},
-                ).first()
-            return crypto.WrappedKey(key_id, row.master_key_id, row.wrapped) if row else None
+                rows = conn.execute(
+                    text(
+                        "SELECT id, master_key_id, wrapped FROM data_keys "
+                        "WHERE id = ANY(:ids) AND wrapped IS NOT NULL"
+                    ),
+                    {"ids": list(key_ids)},
+                ).all()
+            return [crypto.WrappedKey(r.id, r.master_key_id, r.wrapped) for r in rows]
 
-        keyring.loader = load_key
+        keyring.loader = load_keys
         yield Bench(engine, settings, result, keyring)
     finally:
         engine.dispose()
