@@ -1747,7 +1747,10 @@ class Result:
 
 
 def new_world(scale: Scale, seed: int, settings: skconfig.Settings) -> World:
-    keyring = crypto.Keyring(settings.master_keys)
+    # Room for every case's key: the writers pass over the cases several times.
+    keyring = crypto.Keyring(
+        settings.master_keys, cache_size=max(crypto.CACHE_SIZE, scale.cases + 1)
+    )
     world = World(scale, seed, settings, keyring, clock.today())
     keyring.loader = world.load_keys
     return world
