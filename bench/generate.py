@@ -41,8 +41,8 @@ the end of every run.
 Left empty on purpose: ``outbox`` (every job is done), ``bankid_orders`` (short-lived
 sign-in and signing orders), ``idempotency_records`` (they expire after a day) and
 ``email_messages`` (the dev outbox). Webhook deliveries are written for creditor 0's
-events (inquiries, fullmakter sent after a yes, revocations); the other creditors hear
-of revocations through portal notices.
+events (inquiries, fullmakter sent after a yes, revocations), not for the other
+endpoints; subscribers without an endpoint get portal notices of revocations.
 """
 
 from __future__ import annotations
