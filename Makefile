@@ -12,7 +12,7 @@ PIP_TOOLS := pip-tools==7.6.2
 PIP_COMPILE := $(LOCK_VENV)/bin/pip-compile --quiet --generate-hashes --allow-unsafe \
   --strip-extras --no-emit-index-url --no-emit-find-links
 
-.PHONY: demo serve test test-fast lock lint worker cron migrate demo-data e2e bench htmx i18n translations audit-verify clean
+.PHONY: demo serve test test-fast lock lint worker cron migrate demo-data e2e bench bench-data htmx i18n translations audit-verify clean
 
 # The dependencies come from the lock (exact versions, checked against their hashes), the
 # project itself without them. pip check fails when pyproject.toml asks for something the
@@ -78,6 +78,12 @@ audit-verify: $(BIN)/.installed
 
 bench: $(BIN)/.installed
 	$(BIN)/python -m bench
+
+## bench-data: a PostgreSQL database of bench data (bench/generate.py): SCALE=demo|small|default|large,
+## REPLACE=1 drops the database first
+BENCH_DATABASE_URL ?= postgresql+psycopg://postgres@127.0.0.1:5432/skuldkoll_bench
+bench-data: $(BIN)/.installed
+	$(BIN)/python -m bench.generate --database-url $(BENCH_DATABASE_URL) --scale $(or $(SCALE),default) $(if $(REPLACE),--replace)
 
 htmx:
 	bash scripts/fetch-htmx.sh

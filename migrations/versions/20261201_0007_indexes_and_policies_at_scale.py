@@ -56,8 +56,12 @@ MINE = f"organisation_id = {ORG}::uuid"
 CREDITOR = f"(SELECT c.id FROM creditors c WHERE c.organisation_id = {ORG}::uuid)"
 
 
+# OFFSET 0 keeps each EXISTS a per-row probe: without it the planner may turn it into a
+# hashed set of all the creditor's inquiries (it cannot see through the InitPlan how many
+# the creditor has, guesses a handful, and builds a hash of 100,000 rows per statement).
 def addressed(match: str) -> str:
-    return f"EXISTS (SELECT 1 FROM inquiries i WHERE i.creditor_id = {CREDITOR} AND {match})"
+    return (f"EXISTS (SELECT 1 FROM inquiries i WHERE i.creditor_id = {CREDITOR} "
+            f"AND {match} OFFSET 0)")
 
 
 POLICIES = {
@@ -66,7 +70,7 @@ POLICIES = {
     "fullmakter": f"{MINE} OR {addressed('i.fullmakt_id = fullmakter.id')}",
     "debts": f"{MINE} OR {addressed('i.id = debts.inquiry_id')}",
     "users": (f"{MINE} OR EXISTS (SELECT 1 FROM cases k WHERE k.counsellor_id = users.id "
-              f"AND {addressed('i.case_id = k.id')})"),
+              f"AND {addressed('i.case_id = k.id')} OFFSET 0)"),
     "fullmakt_subscriptions": (f"{MINE} OR EXISTS (SELECT 1 FROM fullmakter f WHERE "
                                f"f.id = fullmakt_subscriptions.fullmakt_id AND {MINE.replace('organisation_id', 'f.organisation_id')})"),
 }

@@ -155,10 +155,13 @@ def test_the_key_cache_is_bounded_and_loads_a_page_of_keys_in_one_query(db, fact
     ring.loader = loader
     ring.preload(keys[:4])
     assert calls == [set(keys[:4])] and ring.cached() == 4
-    ring.data_key(keys[0])  # used: now the most recent
-    ring.preload(keys[4:])  # two more: the two least recently used leave
+    for i in (1, 2, 3, 0):  # used in this order: 1 is now the least recent, 0 the most
+        ring.data_key(keys[i])
+    assert len(calls) == 1
+    ring.preload(keys[4:])  # two more: the two least recently used (1, 2) leave
     assert calls[-1] == set(keys[4:]) and ring.cached() == 4
     ring.data_key(keys[0])
+    ring.data_key(keys[3])
     assert len(calls) == 2  # still cached
     ring.data_key(keys[1])
     assert calls[-1] == {keys[1]}  # evicted, loaded again

@@ -100,5 +100,6 @@ def counsellors_of_inquiries_to(org_id: uuid.UUID):
         select(Case.id)
         .where(Case.counsellor_id == User.id, addressed_to(org_id, case_id=Case.id))
         .correlate_except(Case)
+        .offset(0)
         .exists()
     )

@@ -115,5 +115,6 @@ def addressed_to(org_id: uuid.UUID, **match):
             *(getattr(Inquiry, column) == value for column, value in match.items()),
         )
         .correlate_except(Inquiry)  # the outer row's table, never an outer inquiries
+        .offset(0)  # a per-row probe, never a hash of all the creditor's inquiries (0007)
         .exists()
     )
