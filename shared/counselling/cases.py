@@ -106,7 +106,7 @@ def register_client(
         session.add(person)
     person.given_name, person.surname = record.given_name, record.surname
     with crypto.data_key_scope(None):
-        session.flush([person])  # a person outlives any one case: the system key
+        session.flush()  # a person outlives any one case: the system key
     municipality = session.get(Organisation, counsellor.organisation_id)
     key = dbmod.create_data_key(session, "case")
     with crypto.data_key_scope(key.id):

@@ -44,7 +44,8 @@ class User(IdMixin, TimestampMixin, TenantOwned, Base):
     name: Mapped[str] = mapped_column(String(200))
     role: Mapped[Role] = mapped_column(str_enum(Role))
     password_hash: Mapped[str] = mapped_column(String(200))
-    totp_secret: Mapped[str | None] = mapped_column(Encrypted("users.totp_secret"))
+    # read at sign-in and enrolment only, not by every request that loads the user
+    totp_secret: Mapped[str | None] = mapped_column(Encrypted("users.totp_secret"), deferred=True)
     totp_enrolled_at: Mapped[datetime | None] = mapped_column(UTCDateTime)
     totp_last_counter: Mapped[int | None] = mapped_column(Integer)  # no code used twice
     active: Mapped[bool] = mapped_column(Boolean, default=True)
