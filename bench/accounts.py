@@ -18,20 +18,20 @@ SIGN_IN_USERS = 50  # at every scale: counsellors 0..49, agents 0..49, clients 0
 
 def counsellor_email(i: int) -> str:
     """Counsellor i (of all), working in municipality ``i % municipalities``."""
-    return f"radgivare-{i}@bench.invalid"
+    return f"radgivare-{i}@bench.example.se"
 
 
 def municipality_admin_email(municipality: int) -> str:
-    return f"admin@kommun-{municipality}.bench.invalid"
+    return f"admin@kommun-{municipality}.bench.example.se"
 
 
 def agent_email(i: int) -> str:
     """Agent i of creditor 0 (the largest creditor)."""
-    return f"agent-{i}@borgenar-0.bench.invalid"
+    return f"agent-{i}@borgenar-0.bench.example.se"
 
 
 def creditor_admin_email(creditor: int) -> str:
-    return f"admin@borgenar-{creditor}.bench.invalid"
+    return f"admin@borgenar-{creditor}.bench.example.se"
 
 
 # The API key of creditor 0: "sk_live_" + 43 url-safe characters (as create_key makes).
