@@ -75,11 +75,18 @@ def _set_rls_org(session: Session, transaction, connection) -> None:
 _APP_ORG = "app_org_id"
 
 
+# Per transaction, with the organisation: the application's statements are short and
+# indexed (OLTP). Parallel workers and JIT compilation only add start-up time to them
+# (a capped tab count: 15 ms with two workers, 1 ms without).
+_SET_APP_ORG = text(
+    "SELECT set_config('app.org_id', :org, true),"
+    " set_config('max_parallel_workers_per_gather', '0', true),"
+    " set_config('jit', 'off', true)"
+)
+
+
 def _set_app_org(session: Session, connection, org_id: uuid.UUID | None) -> None:
-    connection.execute(
-        text("SELECT set_config('app.org_id', :org, true)"),
-        {"org": str(org_id) if org_id else ""},
-    )
+    connection.execute(_SET_APP_ORG, {"org": str(org_id) if org_id else ""})
     session.info[_APP_ORG] = org_id
 
 
