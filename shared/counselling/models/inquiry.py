@@ -58,6 +58,16 @@ class Inquiry(IdMixin, TimestampMixin, TenantOwned, Base):
             "id",
             postgresql_include=["organisation_id"],
         ),
+        # the inbox's "to answer" tab: one ordered range, however many statuses it spans
+        Index(
+            "ix_inquiries_creditor_open_newest",
+            "creditor_id",
+            "created_at",
+            "id",
+            postgresql_include=["organisation_id"],
+            postgresql_where=text("status IN ('queued', 'delivered', 'overdue')"),
+            sqlite_where=text("status IN ('queued', 'delivered', 'overdue')"),
+        ),
         Index(
             "ix_inquiries_creditor_status_newest",
             "creditor_id",

@@ -57,6 +57,13 @@ class WebhookDelivery(IdMixin, TimestampMixin, TenantOwned, Base):
     # the organisation's webhook log, newest first (with or without a status)
     __table_args__ = (
         Index("ix_webhook_deliveries_org_newest", "organisation_id", "created_at", "id"),
+        Index(
+            "ix_webhook_deliveries_org_status_newest",
+            "organisation_id",
+            "status",
+            "created_at",
+            "id",
+        ),
     )
 
     endpoint_id: Mapped[uuid.UUID] = mapped_column(
