@@ -38,6 +38,7 @@ import sys
 import tempfile
 import threading
 import time
+import uuid
 from collections import Counter
 from dataclasses import dataclass, field
 from datetime import UTC, datetime
@@ -151,7 +152,8 @@ def prepare_role(owner: Engine) -> None:
 
 def check_rls(owner: Engine, app: Engine) -> str:
     """Refuse to measure unless row-level security binds the application's role: it owns
-    no table, and acting for creditor 0 it sees fewer cases than exist."""
+    no table, and a transaction acting for an organisation without cases sees none of
+    them (creditor 0's share is reported beside)."""
     with owner.connect() as c:
         owned = c.scalar(
             text("SELECT count(*) FROM pg_tables WHERE schemaname = 'public' AND tableowner = :r"),
@@ -162,19 +164,24 @@ def check_rls(owner: Engine, app: Engine) -> str:
             {"e": accounts.agent_email(0)},
         )
         total = c.scalar(text("SELECT count(*) FROM cases"))
-    with app.begin() as c:
-        role = c.execute(
-            text("SELECT rolsuper, rolbypassrls FROM pg_roles WHERE rolname = current_user")
-        ).one()
-        c.execute(text("SELECT set_config('app.org_id', :o, true)"), {"o": str(creditor_org)})
-        seen = c.scalar(text("SELECT count(*) FROM cases"))
-    if owned or role.rolsuper or role.rolbypassrls or creditor_org is None or not seen < total:
+    seen = {}
+    for label, org in (("nobody", uuid.uuid4()), ("creditor 0", creditor_org)):
+        with app.begin() as c:
+            role = c.execute(
+                text("SELECT rolsuper, rolbypassrls FROM pg_roles WHERE rolname = current_user")
+            ).one()
+            c.execute(text("SELECT set_config('app.org_id', :o, true)"), {"o": str(org)})
+            seen[label] = c.scalar(text("SELECT count(*) FROM cases"))
+    if owned or role.rolsuper or role.rolbypassrls or not total or seen["nobody"]:
         raise SystemExit(
             f"refusing to run: RLS does not bind {APP_ROLE} (owns {owned} tables, superuser "
-            f"{role.rolsuper}, bypassrls {role.rolbypassrls}; creditor 0 sees {seen} of "
-            f"{total} cases)"
+            f"{role.rolsuper}, bypassrls {role.rolbypassrls}; an organisation without cases "
+            f"sees {seen['nobody']} of {total})"
         )
-    return f"RLS on for {APP_ROLE}: creditor 0 sees {seen} of {total} cases"
+    return (
+        f"RLS binds {APP_ROLE}: an organisation without cases sees 0 of {total} cases, "
+        f"creditor 0 sees {seen['creditor 0']}"
+    )
 
 
 def resolve_users(owner: Engine, count: int, blind_index_key: str) -> list[User]:
@@ -223,12 +230,16 @@ class BankIdSimulator:
     where the benchmark approves each sign-in (the test app's "Legitimera")."""
 
     def __init__(self):
-        from werkzeug.serving import make_server
+        from werkzeug.serving import WSGIRequestHandler, make_server
 
         from simulators.bankid import create_app
 
+        class Quiet(WSGIRequestHandler):
+            def log_request(self, *args, **kwargs) -> None:
+                pass
+
         self.app = create_app()
-        self.server = make_server("127.0.0.1", 0, self.app, threaded=True)
+        self.server = make_server("127.0.0.1", 0, self.app, threaded=True, request_handler=Quiet)
         self.url = f"http://127.0.0.1:{self.server.server_port}/rp/v6.0/"
         threading.Thread(target=self.server.serve_forever, daemon=True).start()
 
@@ -336,7 +347,9 @@ async def sign_in_staff(client: httpx.AsyncClient, portal: str, email: str, owne
     data = {"email": email, "password": accounts.PASSWORD}
     r = await client.post(login, data={**data, "csrf_token": await csrf_token(client, login)})
     step = r.headers.get("Location", "")
-    assert r.status_code == 303 and step.startswith(login + "/"), f"{email}: password refused"
+    assert r.status_code == 303 and step.startswith(login + "/"), (
+        f"{email}: password refused ({r.status_code} {step})"
+    )
     code = totp_code(owner, email)
     r = await client.post(step, data={"code": code, "csrf_token": await csrf_token(client, step)})
     target = r.headers.get("Location", "")
@@ -593,7 +606,8 @@ def main(argv: list[str] | None = None) -> int:
     }
     demo_ms = demo.measurements if demo else []
     print()
-    print(f"Scale: {make_url(url).database}; demo: {make_url(demo_url).database}")
+    demo_name = make_url(demo_url).database if demo else "not measured"
+    print(f"Scale database: {make_url(url).database}; demo database: {demo_name}")
     print("Machine: " + "; ".join(f"{k} {v}" for k, v in info.items()))
     print(f"Bare route: {BARE} = GET /counsellor/login without a session (no database)")
     print(
@@ -611,8 +625,7 @@ def main(argv: list[str] | None = None) -> int:
             )
     print()
     verdicts = report.verdicts(scale.measurements, demo_ms, counts, scale.worker_rss_mb)
-    for v in verdicts:
-        print(v.line())
+    print("\n".join(report.summary(verdicts)))
     failed = sum(not v.passed for v in verdicts)
     print(f"\n{len(verdicts) - failed} targets met, {failed} missed")
     if args.json:
