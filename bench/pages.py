@@ -51,6 +51,7 @@ from sqlalchemy.engine import Engine, make_url
 
 from bench import accounts, report
 from bench.report import BARE, Measurement
+from shared.core import config
 
 ROOT = Path(__file__).resolve().parents[1]
 APP_ROLE = "skuldkoll_app"
@@ -129,6 +130,14 @@ def ensure_demo_database(url: str) -> None:
 def app_url(url: str) -> str:
     """The same database as the application role (trust authentication on localhost)."""
     return make_url(url).set(username=APP_ROLE, password=None).render_as_string(False)
+
+
+def app_environ(url: str) -> dict[str, str]:
+    """The application's environment: this one (MASTER_KEYS and BLIND_INDEX_KEY as the
+    generator had them; unset, both are the demo's) in test mode, as the application role,
+    without Redis (jobs in-process)."""
+    env = {k: v for k, v in os.environ.items() if k != "REDIS_URL"}
+    return env | {"SKULDKOLL_ENV": "test", "DATABASE_URL": app_url(url)}
 
 
 def prepare_role(owner: Engine) -> None:
@@ -262,19 +271,16 @@ class BankIdSimulator:
 class Server:
     """gunicorn serving wsgi:application on a free local port, as the application role."""
 
-    def __init__(self, database_url: str, bankid_url: str, workers: int):
+    def __init__(self, url: str, bankid_url: str, workers: int):
         self.port = free_port()
         self.base = f"http://127.0.0.1:{self.port}"
         self.workers = workers
         self.instance = tempfile.TemporaryDirectory(prefix="skuldkoll-bench-")
-        env = {k: v for k, v in os.environ.items() if k != "REDIS_URL"}
-        env.update(
-            SKULDKOLL_ENV="test",
-            DATABASE_URL=database_url,
-            BANKID_URL=bankid_url,
-            INSTANCE_DIR=self.instance.name,
-            PORT=str(self.port),
-        )
+        env = app_environ(url) | {
+            "BANKID_URL": bankid_url,
+            "INSTANCE_DIR": self.instance.name,
+            "PORT": str(self.port),
+        }
         gunicorn = Path(sys.executable).parent / "gunicorn"
         cmd = [str(gunicorn), "wsgi:application", "--workers", str(workers)]
         cmd += ["--worker-class", "sync", "--bind", f"127.0.0.1:{self.port}"]
@@ -293,19 +299,43 @@ class Server:
         self.stop()
         raise SystemExit("gunicorn did not answer /healthz within 60 s")
 
-    def worker_rss_mb(self) -> list[float]:
-        """VmRSS of each worker (the master's children), from /proc."""
+    def workers_status(self) -> list[dict[str, str]]:
+        """/proc/PID/status of each worker (the master's children)."""
         out = []
-        for status in Path("/proc").glob("[0-9]*/status"):
+        for path in Path("/proc").glob("[0-9]*/status"):
             try:
-                fields = dict(
-                    line.split(":", 1) for line in status.read_text().splitlines() if ":" in line
-                )
+                lines = path.read_text().splitlines()
             except OSError:
                 continue
-            if int(fields["PPid"]) == self.proc.pid and "VmRSS" in fields:
-                out.append(int(fields["VmRSS"].split()[0]) / 1024)
-        return sorted(out)
+            fields = dict(line.split(":", 1) for line in lines if ":" in line)
+            if int(fields["PPid"]) == self.proc.pid:
+                out.append(fields | {"Pid": path.parent.name})
+        return out
+
+    def worker_rss_mb(self) -> list[float]:
+        return sorted(int(f["VmRSS"].split()[0]) / 1024 for f in self.workers_status())
+
+    def settle(self, limit: float = 90.0) -> None:
+        """Wait until the workers are idle (under 5% of a core for half a second): requests
+        the clients gave up on (--timeout) must not weigh on the next page's window."""
+
+        def ticks() -> int:
+            total = 0
+            for f in self.workers_status():
+                try:
+                    stat = Path(f"/proc/{f['Pid'].strip()}/stat").read_text()
+                except OSError:
+                    continue
+                total += sum(int(x) for x in stat.rsplit(")", 1)[1].split()[11:13])
+            return total
+
+        deadline, before = time.monotonic() + limit, ticks()
+        while time.monotonic() < deadline:
+            time.sleep(0.5)
+            now = ticks()
+            if now - before <= os.sysconf("SC_CLK_TCK") * 0.5 * 0.05:
+                return
+            before = now
 
     def stop(self) -> None:
         self.proc.terminate()
@@ -365,23 +395,21 @@ async def sign_in_citizen(client: httpx.AsyncClient, personnummer: str, bankid: 
     assert r.status_code == 303, f"the BankID order did not sign in: {r.status_code}"
 
 
-async def sign_in(users: list[User], kinds: set[str], server: Server, bankid, owner) -> None:
-    """Every user of each kind the pages need, one at a time (no burst of sign-ins)."""
+async def sign_in(users: list[User], kind: str, server: Server, bankid, owner, timeout):
+    """A client of ``kind`` for every user, signed in one at a time (no burst of sign-ins):
+    staff with password and TOTP, clients with BankID; the API's with the key."""
     for user in users:
-        for kind in ("counsellor", "agent", "client", "api", "anonymous"):
-            headers = {"Authorization": f"Bearer {accounts.API_KEY}"} if kind == "api" else {}
-            user.clients[kind] = httpx.AsyncClient(
-                base_url=server.base, headers=headers, timeout=120, follow_redirects=False
-            )
-        if "counsellor" in kinds:
-            email = accounts.counsellor_email(user.index)
-            await sign_in_staff(user.clients["counsellor"], "counsellor", email, owner)
-        if "agent" in kinds:
-            agent = user.clients["agent"]
-            await sign_in_staff(agent, "creditor", accounts.agent_email(user.index), owner)
-            user.search_csrf = await csrf_token(agent, "/creditor/customers")
-        if "client" in kinds:
-            await sign_in_citizen(user.clients["client"], user.personnummer, bankid)
+        headers = {"Authorization": f"Bearer {accounts.API_KEY}"} if kind == "api" else {}
+        http = user.clients[kind] = httpx.AsyncClient(
+            base_url=server.base, headers=headers, timeout=timeout, follow_redirects=False
+        )
+        if kind == "counsellor":
+            await sign_in_staff(http, "counsellor", accounts.counsellor_email(user.index), owner)
+        elif kind == "agent":
+            await sign_in_staff(http, "creditor", accounts.agent_email(user.index), owner)
+            user.search_csrf = await csrf_token(http, "/creditor/customers")
+        elif kind == "client":
+            await sign_in_citizen(http, user.personnummer, bankid)
 
 
 # -- measuring ---------------------------------------------------------------------------
@@ -389,44 +417,46 @@ async def sign_in(users: list[User], kinds: set[str], server: Server, bankid, ow
 
 async def measure(page: Page, users: list[User], warmup: float, seconds: float) -> Measurement:
     """``len(users)`` clients, each closed-loop on ``page``: the requests started within
-    the window after the warm-up count (their latency if 200, else their error)."""
+    the window after the warm-up count (their latency if 200, else their error). Each
+    client goes on until one of its requests counted, so a page slower than the window
+    still gets figures; the window then lasts until the last of them answered."""
     result = Measurement(page.name, len(users), seconds)
     start = time.perf_counter() + warmup
-    end = start + seconds
+    end = last = start + seconds
 
     async def run(user: User) -> None:
+        nonlocal last
         client, method, url, kw = user.request(page)
-        while (t0 := time.perf_counter()) < end:
+        counted = False
+        while (t0 := time.perf_counter()) < end or not counted:
             try:
                 r = await client.request(method, url, **kw)
                 error = None if r.status_code == 200 else str(r.status_code)
-            except httpx.HTTPError as exc:
+            except httpx.HTTPError as exc:  # a timeout too (--timeout)
                 error = type(exc).__name__
+            t1 = time.perf_counter()
             if t0 >= start:
+                counted, last = True, max(last, t1)
                 if error is None:
-                    result.latencies.append(time.perf_counter() - t0)
+                    result.latencies.append(t1 - t0)
                 else:
                     result.errors[error] += 1
 
     await asyncio.gather(*(run(u) for u in users))
+    result.seconds = last - start
     return result
 
 
-def count_statements(database_url: str, user: User, pages: list[Page]) -> dict[str, int]:
+def count_statements(url: str, user: User, pages: list[Page]) -> dict[str, int]:
     """SQL statements per request of each page, in-process with ``user``'s sessions."""
     from werkzeug.exceptions import NotFound
     from werkzeug.middleware.dispatcher import DispatcherMiddleware
     from werkzeug.test import Client
 
     from portals import client, counsellor, creditor
-    from shared.core import config
     from shared.core import db as dbmod
 
-    settings = config.load(
-        {k: v for k, v in os.environ.items() if k != "REDIS_URL"}
-        | {"SKULDKOLL_ENV": "test", "DATABASE_URL": database_url}
-    )
-    overrides = {"SETTINGS": settings}
+    overrides = {"SETTINGS": config.load(app_environ(url))}
     portals = {"/counsellor": counsellor, "/client": client, "/creditor": creditor}
     app = DispatcherMiddleware(NotFound(), {k: m.create_app(overrides) for k, m in portals.items()})
     statements = Counter()
@@ -469,14 +499,16 @@ class Run:
 
 
 async def load(label: str, pages: list[Page], users: list[User], server, bankid, owner, args):
-    """Sign everyone in, then each page at each level; the load generator's CPU share."""
-    kinds = {p.who for p in pages}
-    await sign_in(users, kinds, server, bankid, owner)
-    print(f"[{label}] signed in {len(users)} users of each kind: {sorted(kinds)}", flush=True)
+    """Each page at each level, its users signed in just before their first page (no
+    session waits idle through the other portals' pages); the load generator's CPU share."""
     measurements: list[Measurement] = []
     cpu = wall = 0.0
-    for level in args.clients:
-        for page in pages:
+    for page in pages:
+        if page.who not in users[0].clients:
+            await sign_in(users, page.who, server, bankid, owner, args.timeout)
+            print(f"[{label}] {len(users)} {page.who} clients signed in", flush=True)
+        for level in args.clients:
+            server.settle()
             c0, w0 = time.process_time(), time.perf_counter()
             m = await measure(page, users[:level], args.warmup, args.seconds)
             cpu, wall = cpu + time.process_time() - c0, wall + time.perf_counter() - w0
@@ -486,6 +518,8 @@ async def load(label: str, pages: list[Page], users: list[User], server, bankid,
                 f"p95 {m.p95_ms:7.1f} ms  {m.rps:6.1f} req/s  errors {m.error_count}",
                 flush=True,
             )
+    order = {p.name: i for i, p in enumerate(pages)}
+    measurements.sort(key=lambda m: (m.clients, order[m.page]))  # the table: level by level
     return measurements, cpu / wall if wall else 0.0
 
 
@@ -503,9 +537,8 @@ def run_database(label: str, url: str, pages: list[Page], args, bankid) -> Run:
     app.dispose()
     print(f"[{label}] {make_url(url).database}: {rls}", flush=True)
     count = min(max(args.clients), accounts.SIGN_IN_USERS)
-    blind_key = os.environ.get("BLIND_INDEX_KEY") or _settings_default("blind_index_key")
-    users = resolve_users(owner, count, blind_key)
-    server = Server(app_url(url), bankid.url, args.workers)
+    users = resolve_users(owner, count, config.load(app_environ(url)).blind_index_key)
+    server = Server(url, bankid.url, args.workers)
     try:
         measurements, cpu = asyncio.run(load(label, pages, users, server, bankid, owner, args))
         rss = server.worker_rss_mb()
@@ -513,14 +546,8 @@ def run_database(label: str, url: str, pages: list[Page], args, bankid) -> Run:
         asyncio.run(close(users))  # their cookies stay: the statement count uses them
         server.stop()
         owner.dispose()
-    statements = count_statements(app_url(url), users[0], pages)
+    statements = count_statements(url, users[0], pages)
     return Run(label, measurements, statements, rss, rls, cpu)
-
-
-def _settings_default(name: str) -> str:
-    from shared.core.config import Settings
-
-    return getattr(Settings(), name)
 
 
 # -- output ------------------------------------------------------------------------------------
@@ -578,6 +605,12 @@ def parse_args(argv: list[str] | None) -> argparse.Namespace:
         "--skip-demo",
         action="store_true",
         help="do not measure the demo database (no × demo figures)",
+    )
+    p.add_argument(
+        "--timeout",
+        type=float,
+        default=60.0,
+        help="seconds a request may take before it counts as an error (default: 60)",
     )
     p.add_argument("--json", type=Path, metavar="PATH", help="save the raw results here")
     args = p.parse_args(argv)

@@ -178,7 +178,7 @@ def verdicts(
     for m in scale:
         # A window without one answered request is a miss too (the page took longer).
         ok = not m.errors and bool(m.latencies)
-        errors = m.error_count if m.latencies else math.nan
+        errors = m.error_count if m.latencies or m.errors else math.nan
         out.append(Verdict("no errors", f"{m.page} @{m.clients}", errors, 0, ok))
         if m.page == BARE:
             continue
