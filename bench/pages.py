@@ -275,6 +275,7 @@ class Server:
         self.port = free_port()
         self.base = f"http://127.0.0.1:{self.port}"
         self.workers = workers
+        self.seen_workers: set[str] = set()
         self.instance = tempfile.TemporaryDirectory(prefix="skuldkoll-bench-")
         env = app_environ(url) | {
             "BANKID_URL": bankid_url,
@@ -310,7 +311,13 @@ class Server:
             fields = dict(line.split(":", 1) for line in lines if ":" in line)
             if int(fields["PPid"]) == self.proc.pid:
                 out.append(fields | {"Pid": path.parent.name})
+                self.seen_workers.add(path.parent.name)
         return out
+
+    @property
+    def restarts(self) -> int:
+        """Workers gunicorn started anew (a request over its 30 s timeout kills one)."""
+        return max(0, len(self.seen_workers) - self.workers)
 
     def worker_rss_mb(self) -> list[float]:
         return sorted(int(f["VmRSS"].split()[0]) / 1024 for f in self.workers_status())
@@ -496,6 +503,7 @@ class Run:
     worker_rss_mb: list[float]
     rls: str
     load_cpu: float  # the load generator's CPU time over the wall time of the windows
+    restarts: int  # gunicorn workers killed (timeout) and started anew during the load
 
 
 async def load(label: str, pages: list[Page], users: list[User], server, bankid, owner, args):
@@ -542,12 +550,13 @@ def run_database(label: str, url: str, pages: list[Page], args, bankid) -> Run:
     try:
         measurements, cpu = asyncio.run(load(label, pages, users, server, bankid, owner, args))
         rss = server.worker_rss_mb()
+        restarts = server.restarts
     finally:
         asyncio.run(close(users))  # their cookies stay: the statement count uses them
         server.stop()
         owner.dispose()
     statements = count_statements(url, users[0], pages)
-    return Run(label, measurements, statements, rss, rls, cpu)
+    return Run(label, measurements, statements, rss, rls, cpu, restarts)
 
 
 # -- output ------------------------------------------------------------------------------------
@@ -655,6 +664,7 @@ def main(argv: list[str] | None = None) -> int:
             print(
                 f"Worker RSS after the load ({run.label}): "
                 + ", ".join(f"{x:.0f} MB" for x in run.worker_rss_mb)
+                + f"; workers restarted after a timeout: {run.restarts}"
             )
     print()
     verdicts = report.verdicts(scale.measurements, demo_ms, counts, scale.worker_rss_mb)
@@ -674,6 +684,7 @@ def main(argv: list[str] | None = None) -> int:
                     "worker_rss_mb": run.worker_rss_mb,
                     "rls": run.rls,
                     "load_cpu": run.load_cpu,
+                    "worker_restarts": run.restarts,
                 }
                 for run in (demo, scale)
                 if run

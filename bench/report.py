@@ -171,7 +171,8 @@ def verdicts(
     worker_rss_mb: list[float],
 ) -> list[Verdict]:
     """The targets, each checked on every page it concerns. A figure that could not be
-    measured (no bare route at 50 clients, no demo run, no workers) fails its target."""
+    measured (no bare route at 50 clients, a page missing from the demo run, no workers)
+    fails its target; without a demo run the targets against it are not checked."""
     out: list[Verdict] = []
     bare = {m.clients: m for m in scale if m.page == BARE}
     on_demo = {(m.page, m.clients): m for m in demo}
@@ -195,12 +196,14 @@ def verdicts(
             ):
                 x = ratio(mine, theirs) if theirs else math.nan
                 out.append(Verdict(name, f"{m.page} @{m.clients}", x, limit, x <= limit))
+        if not demo:
+            continue  # no demo run (--skip-demo): the target is not checked
         d = on_demo.get((m.page, m.clients))
         x = ratio(m.median_ms, d.median_ms) if d else math.nan
         limit = MAX_X_DEMO_MEDIAN
         out.append(Verdict("median ≤ 1.5× demo", f"{m.page} @{m.clients}", x, limit, x <= limit))
     for page, (on_demo_count, on_scale_count) in statements.items():
-        if page == BARE:
+        if page == BARE or not demo:
             continue
         same = on_demo_count is not None and on_demo_count == on_scale_count
         value = math.nan if on_scale_count is None else float(on_scale_count)

@@ -95,6 +95,8 @@ def test_verdicts_check_each_target_and_fail_what_was_not_measured():
         ("worker RSS ≤ 250 MB", "worker 1"),
     }
     assert not any(v.passed for v in report.verdicts([], [], {}, []))  # no worker: a miss
+    alone = report.verdicts(scale[:3], [], statements, [100.0])  # no demo run
+    assert {v.target for v in alone} == {"no errors", "worker RSS ≤ 250 MB"}
     slow = report.verdicts([measured("report", 10, [])], [], {}, [100.0])[0]
     assert (slow.target, slow.passed) == ("no errors", False)  # nothing answered in the window
 
