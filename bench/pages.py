@@ -1,27 +1,24 @@
-"""Page benchmarks (``make bench``): the portals' pages under concurrent signed-in clients,
-served as in production, each beside a bare route of the same app measured in the same run.
+"""Page benchmarks (``make bench``; the method, targets and results: docs/benchmarks.md):
+the portals' pages under concurrent signed-in clients, served as in production, each
+beside a bare route of the same app measured in the same run.
 
-* The database: a scale database (``BENCH_DATABASE_URL``, from ``make bench-data``) and the
-  demo-scale one (``BENCH_DEMO_DATABASE_URL``, generated when missing), both filled by
-  ``bench/generate.py`` with the known accounts of ``bench/accounts.py``.
-* The application connects as ``skuldkoll_app``: a LOGIN role that is neither superuser
-  nor the tables' owner and cannot bypass row-level security. The run refuses to start
-  unless a transaction acting for one creditor sees fewer cases than exist.
+* Data: a scale database (``BENCH_DATABASE_URL``, ``make bench-data``) and a demo-scale
+  one (``BENCH_DEMO_DATABASE_URL``, generated when missing), both from ``bench/generate.py``
+  with the known accounts of ``bench/accounts.py``.
+* The application connects as ``skuldkoll_app`` (LOGIN, not superuser, no BYPASSRLS, owner
+  of nothing); the run refuses to start unless row-level security binds that role.
 * gunicorn serves ``wsgi:application`` (sync workers, 2 per core) with SKULDKOLL_ENV=test:
-  PostgreSQL, jobs in-process, no rate limits (the sign-ins come 150 at a time from one
-  address), and BankID answered by the project's simulator, run in this process
-  (``BANKID_URL``): the benchmark completes each order in the simulator's store, as the
-  test BankID app does when the tester approves.
-* The load generator is this process: one ``httpx.AsyncClient`` per signed-in user (its own
-  cookies), closed-loop on one page for the window after a warm-up. Every non-200 answer
-  is an error.
-* The bare route: the counsellor portal's sign-in page, fetched without a session. It
-  goes through the same portal factory, middleware and layout template but reads no
-  database (the app has no signed-in route that reads nothing but the session, and none
-  is added for the benchmark).
-* Statements per request are counted in-process (the same portals, the same database and
-  role, a ``before_cursor_execute`` listener), with the sessions the load used: one
-  request to warm up, then one counted.
+  PostgreSQL, jobs in-process, the sign-in rate limits off (50 sign-ins in a row from one
+  address), BankID from the project's simulator run in this process (``BANKID_URL``),
+  whose store the harness approves each order in, as a tester does in its test app.
+* The load generator is this process: one ``httpx.AsyncClient`` per signed-in user (its
+  own cookies), closed-loop on one page; every request started in the window after the
+  warm-up counts, and every non-200 answer is an error.
+* The bare route: the counsellor portal's sign-in page without a session (same portal
+  factory, hooks and layout; no database). The app has no signed-in route that reads
+  nothing but the session, and none is added for the benchmark.
+* SQL statements per request are counted in this process (the same portals, database and
+  role, a ``before_cursor_execute`` listener) with the load's sessions.
 """
 
 from __future__ import annotations
@@ -322,9 +319,10 @@ class Server:
     def worker_rss_mb(self) -> list[float]:
         return sorted(int(f["VmRSS"].split()[0]) / 1024 for f in self.workers_status())
 
-    def settle(self, limit: float = 90.0) -> None:
-        """Wait until the workers are idle (under 5% of a core for half a second): requests
-        the clients gave up on (--timeout) must not weigh on the next page's window."""
+    def settle(self, owner: Engine, limit: float = 600.0) -> float:
+        """Wait until the workers are idle (under 5% of a core for half a second) and the
+        database runs no statement of the application's: requests the clients gave up on
+        (--timeout) must not weigh on the next window. Returns the seconds waited."""
 
         def ticks() -> int:
             total = 0
@@ -336,13 +334,25 @@ class Server:
                 total += sum(int(x) for x in stat.rsplit(")", 1)[1].split()[11:13])
             return total
 
-        deadline, before = time.monotonic() + limit, ticks()
-        while time.monotonic() < deadline:
+        def queries() -> int:
+            with owner.connect() as c:
+                return c.scalar(
+                    text(
+                        "SELECT count(*) FROM pg_stat_activity "
+                        "WHERE usename = :r AND state = 'active'"
+                    ),
+                    {"r": APP_ROLE},
+                )
+
+        began = time.monotonic()
+        before = ticks()
+        while time.monotonic() - began < limit:
             time.sleep(0.5)
             now = ticks()
-            if now - before <= os.sysconf("SC_CLK_TCK") * 0.5 * 0.05:
-                return
+            if now - before <= os.sysconf("SC_CLK_TCK") * 0.5 * 0.05 and not queries():
+                break
             before = now
+        return time.monotonic() - began
 
     def stop(self) -> None:
         self.proc.terminate()
@@ -516,7 +526,8 @@ async def load(label: str, pages: list[Page], users: list[User], server, bankid,
             await sign_in(users, page.who, server, bankid, owner, args.timeout)
             print(f"[{label}] {len(users)} {page.who} clients signed in", flush=True)
         for level in args.clients:
-            server.settle()
+            if (waited := server.settle(owner)) > 5:
+                print(f"[{label}] waited {waited:.0f} s for the server to go idle", flush=True)
             c0, w0 = time.process_time(), time.perf_counter()
             m = await measure(page, users[:level], args.warmup, args.seconds)
             cpu, wall = cpu + time.process_time() - c0, wall + time.perf_counter() - w0
