@@ -170,6 +170,8 @@ def check_rls(owner: Engine, app: Engine) -> str:
             {"e": accounts.agent_email(0)},
         )
         total = c.scalar(text("SELECT count(*) FROM cases"))
+    if creditor_org is None:
+        raise SystemExit(f"no {accounts.agent_email(0)}: not a bench database (make bench-data)")
     seen = {}
     for label, org in (("nobody", uuid.uuid4()), ("creditor 0", creditor_org)):
         with app.begin() as c:
@@ -395,12 +397,15 @@ async def sign_in_staff(client: httpx.AsyncClient, portal: str, email: str, owne
     r = await client.post(login, data={**data, "csrf_token": await csrf_token(client, login)})
     step = r.headers.get("Location", "")
     assert r.status_code == 303 and step.startswith(login + "/"), (
-        f"{email}: password refused ({r.status_code} {step})"
+        f"{email}: the sign-in form answered {r.status_code}, not 303 to the code step: it "
+        "refused the address (a reserved domain such as .invalid?) or the password"
     )
     code = totp_code(owner, email)
     r = await client.post(step, data={"code": code, "csrf_token": await csrf_token(client, step)})
     target = r.headers.get("Location", "")
-    assert r.status_code == 303 and not target.startswith(login), f"{email}: TOTP refused"
+    assert r.status_code == 303 and not target.startswith(login), (
+        f"{email}: TOTP code refused ({r.status_code})"
+    )
 
 
 async def sign_in_citizen(client: httpx.AsyncClient, personnummer: str, bankid: BankIdSimulator):
