@@ -76,12 +76,18 @@ worker: $(BIN)/.installed
 audit-verify: $(BIN)/.installed
 	$(BIN)/skuldkoll audit-verify
 
+## bench: the page benchmarks (docs/benchmarks.md) on BENCH_DATABASE_URL (make bench-data)
+## beside BENCH_DEMO_DATABASE_URL (generated at the demo scale when missing);
+## BENCH_ARGS="--clients 10 --seconds 5" and the like (python -m bench --help)
+BENCH_DEMO_DATABASE_URL ?= postgresql+psycopg://postgres@127.0.0.1:5432/skuldkoll_bench_demo
+export BENCH_DEMO_DATABASE_URL
 bench: $(BIN)/.installed
-	$(BIN)/python -m bench
+	$(BIN)/python -m bench $(BENCH_ARGS)
 
 ## bench-data: a PostgreSQL database of bench data (bench/generate.py): SCALE=demo|small|default|large,
 ## REPLACE=1 drops the database first
 BENCH_DATABASE_URL ?= postgresql+psycopg://postgres@127.0.0.1:5432/skuldkoll_bench
+export BENCH_DATABASE_URL
 bench-data: $(BIN)/.installed
 	$(BIN)/python -m bench.generate --database-url $(BENCH_DATABASE_URL) --scale $(or $(SCALE),default) $(if $(REPLACE),--replace)
 
