@@ -5,17 +5,17 @@ from __future__ import annotations
 
 import uuid
 
-from flask import Blueprint, flash, request, url_for
+from flask import Blueprint, flash, url_for
 from flask_babel import gettext as _
 from flask_login import current_user
 
 from portals.counsellor.forms import TransferForm
-from portals.counsellor.views.home import CASE_TABS, case_tab
+from portals.counsellor.views.home import CASE_TABS, case_page
 from shared.core.errors import FieldError
 from shared.counselling import cases, queries
 from shared.identity.models import Role
 from shared.security import audit
-from shared.web import errors, htmx, paging
+from shared.web import errors, htmx
 from shared.web.access import access, loaded, municipality_case, staff
 from shared.web.factory import db_session
 
@@ -30,25 +30,10 @@ NO_SUCH_COUNSELLOR = "Välj en aktiv rådgivare i samma kommun."
 def case_list():
     """The municipality's cases, a page at a time (?before=), by status (?status=)."""
     admin, session = current_user.user, db_session()
-    tab = case_tab()
-    before = paging.parse_cursor(request.args.get("before"))
-    rows = paging.page_of(
-        queries.municipality_cases(session, admin, tab, before=before, limit=paging.PAGE_SIZE + 1),
-        paging.PAGE_SIZE,
-        later=before is not None,
+    tab, rows = case_page(
+        lambda tab, **page: queries.municipality_cases(session, admin, tab, **page),
+        "municipality",
     )
-    if rows:  # the clients' names: the page's cases are logged
-        audit.record(
-            session,
-            current_user.actor,
-            "case.list_viewed",
-            details={
-                "portal": "counsellor",
-                "scope": "municipality",
-                "status": tab,
-                "cases": [str(case.id) for case in rows],
-            },
-        )
     return htmx.render(
         "counsellor/admin/cases.html",
         "counsellor/admin/_partials/case_list.html",

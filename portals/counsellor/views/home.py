@@ -1,5 +1,7 @@
 from __future__ import annotations
 
+from collections.abc import Callable
+
 from flask import Blueprint, request
 from flask_babel import lazy_gettext as _l
 from flask_login import current_user
@@ -28,6 +30,31 @@ def case_tab() -> str:
     return tab if tab in CASE_TABS else "all"
 
 
+def case_page(load: Callable[..., list], scope: str) -> tuple[str, list]:
+    """The tab (?status=) and a page (?before=) of a case list, ``load(tab, before=,
+    limit=)`` giving its rows; the page's cases are logged (names and numbers shown)."""
+    tab = case_tab()
+    before = paging.parse_cursor(request.args.get("before"))
+    rows = paging.page_of(
+        load(tab, before=before, limit=paging.PAGE_SIZE + 1),
+        paging.PAGE_SIZE,
+        later=before is not None,
+    )
+    if rows:
+        audit.record(
+            db_session(),
+            current_user.actor,
+            "case.list_viewed",
+            details={
+                "portal": "counsellor",
+                "scope": scope,
+                "status": tab,
+                "cases": [str(case.id) for case in rows],
+            },
+        )
+    return tab, rows
+
+
 @bp.get("/")
 @access(staff(Role.COUNSELLOR, Role.MUNICIPALITY_ADMIN))
 def index():
@@ -42,25 +69,9 @@ def index():
             user=user,
             counts=queries.case_counts(session, user),
         )
-    tab = case_tab()
-    before = paging.parse_cursor(request.args.get("before"))
-    rows = paging.page_of(
-        queries.cases_of_counsellor(session, user, tab, before=before, limit=paging.PAGE_SIZE + 1),
-        paging.PAGE_SIZE,
-        later=before is not None,
+    tab, rows = case_page(
+        lambda tab, **page: queries.cases_of_counsellor(session, user, tab, **page), "own"
     )
-    if rows:  # the clients' names and numbers: the page's cases are logged
-        audit.record(
-            session,
-            current_user.actor,
-            "case.list_viewed",
-            details={
-                "portal": "counsellor",
-                "scope": "own",
-                "status": tab,
-                "cases": [str(case.id) for case in rows],
-            },
-        )
     return htmx.render(
         "counsellor/cases/index.html",
         "counsellor/cases/_partials/case_list.html",
