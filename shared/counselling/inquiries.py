@@ -11,6 +11,8 @@ the counsellor — are stored only while the fullmakt is valid.
 from __future__ import annotations
 
 import uuid
+from collections.abc import Iterable
+from contextlib import suppress
 from dataclasses import dataclass
 from datetime import datetime, timedelta
 
@@ -30,12 +32,61 @@ from shared.counselling.models import (
     InquiryStatus,
 )
 from shared.identity.models import Channel, Creditor, Organisation, User
+from shared.identity.rules import IdentityNumberError, parse_orgnr
 from shared.security import audit
 
+DIRECTORY_PAGE = 20  # creditors offered at a time: the directory holds thousands
+DIRECTORY_QUERY_MAX = 100  # characters of a directory search
+MAX_CHOSEN = 200  # creditors one send may name
 
-def directory(session: Session) -> list[Creditor]:
-    return list(
-        session.scalars(select(Creditor).where(Creditor.active.is_(True)).order_by(Creditor.name))
+
+@dataclass
+class DirectoryChoice:
+    """What the send form offers: the creditors already ticked, then up to
+    ``DIRECTORY_PAGE`` more matching the search (all active, by name)."""
+
+    chosen: list[Creditor]
+    matches: list[Creditor]
+    more: bool  # more creditors match than are shown: search to narrow
+
+
+def directory(
+    session: Session, query: str = "", chosen: Iterable[uuid.UUID] = ()
+) -> DirectoryChoice:
+    """Active creditors for the send form in one statement: the chosen ones and those
+    whose name contains ``query`` (or whose organisationsnummer it is), a page of them."""
+    chosen = set(list(chosen)[:MAX_CHOSEN])
+    query = " ".join(query.split())[:DIRECTORY_QUERY_MAX]
+    match = Creditor.name.ilike(f"%{_like_escape(query)}%", escape="\\") if query else None
+    if query:
+        with suppress(IdentityNumberError):  # not an organisationsnummer: the name alone
+            match = or_(match, Creditor.orgnr == parse_orgnr(query))
+    is_chosen = Creditor.id.in_(chosen) if chosen else None
+    wanted = [c for c in (is_chosen, match) if c is not None]
+    stmt = select(Creditor).where(Creditor.active.is_(True))
+    if query:
+        stmt = stmt.where(or_(*wanted))
+    order = [Creditor.name, Creditor.id]
+    if is_chosen is not None:
+        order.insert(0, is_chosen.desc())
+    rows = session.scalars(stmt.order_by(*order).limit(len(chosen) + DIRECTORY_PAGE + 1)).all()
+    picked = [c for c in rows if c.id in chosen]
+    others = [c for c in rows if c.id not in chosen]
+    return DirectoryChoice(picked, others[:DIRECTORY_PAGE], len(others) > DIRECTORY_PAGE)
+
+
+def _like_escape(text: str) -> str:
+    return text.replace("\\", "\\\\").replace("%", "\\%").replace("_", "\\_")
+
+
+def asked_creditors(session: Session, case: Case) -> set[uuid.UUID]:
+    """The creditors asked about the case that have not answered yet."""
+    return set(
+        session.scalars(
+            select(Inquiry.creditor_id).where(
+                Inquiry.case_id == case.id, Inquiry.status.in_(ANSWERABLE)
+            )
+        )
     )
 
 
@@ -64,13 +115,7 @@ def send_inquiries(
     require_valid(case, clock.today())
     if not creditor_ids:
         raise FieldError("creditors", "Välj minst en borgenär.")
-    already = set(
-        session.scalars(
-            select(Inquiry.creditor_id).where(
-                Inquiry.case_id == case.id, Inquiry.status.in_(ANSWERABLE)
-            )
-        )
-    )
+    already = asked_creditors(session, case)
     creditors = session.scalars(
         select(Creditor)
         .where(Creditor.id.in_(creditor_ids), Creditor.active.is_(True))

@@ -4,6 +4,7 @@ admin's overview, a citizen's cases and fullmakt. Each is scoped to who asks."""
 from __future__ import annotations
 
 import uuid
+from collections.abc import Iterable
 from datetime import datetime
 
 from sqlalchemy import Select, select
@@ -120,12 +121,23 @@ def active_counsellors(session: Session, organisation_id: uuid.UUID) -> list[Use
     )
 
 
-def staff_names(session: Session, organisation_id: uuid.UUID) -> dict[str, str]:
-    """Names of the municipality's staff by id (for "who did it" in a history)."""
-    return {
-        str(u.id): u.name
-        for u in session.scalars(select(User).where(User.organisation_id == organisation_id))
-    }
+def staff_names(session: Session, organisation_id: uuid.UUID, ids: Iterable[str]) -> dict[str, str]:
+    """Names of the municipality's staff among ``ids`` (for "who did it" in a history):
+    only the ones named, not every member of staff; no statement when there are none."""
+    wanted = set()
+    for raw in ids:
+        try:
+            wanted.add(uuid.UUID(str(raw)))
+        except ValueError:
+            continue
+    if not wanted:
+        return {}
+    rows = session.execute(
+        select(User.id, User.name).where(
+            User.organisation_id == organisation_id, User.id.in_(wanted)
+        )
+    )
+    return {str(user_id): name for user_id, name in rows}
 
 
 def user_by_id(session: Session, raw_id: str | None) -> User | None:

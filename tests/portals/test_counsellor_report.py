@@ -4,6 +4,7 @@ confirm debts; only the case owner gets in."""
 from __future__ import annotations
 
 import re
+import uuid
 
 import pytest
 from sqlalchemy import select
@@ -14,6 +15,7 @@ from shared.creditor_link import delivery
 from shared.identity.models import Creditor, OrgKind, Role
 from shared.security.models import AuditEntry
 from tests.factories import login_citizen, login_staff
+from tests.factories.statements import counting_statements
 
 HX = {"HX-Request": "true"}
 
@@ -289,3 +291,50 @@ def test_only_the_owner_reaches_the_case_routes(world, db, factories, who):
     ]:
         status = getattr(client, method)(url).status_code
         assert status in (303, 403, 404), (who, method, url, status)
+
+
+def test_the_send_form_searches_a_large_directory(world, db, factories):
+    """A directory of thousands is not a page of checkboxes: the form offers a page of
+    creditors and a search by name or organisationsnummer that keeps what is ticked."""
+    for i in range(inquiries.DIRECTORY_PAGE + 5):
+        factories.creditor(name=f"Bank {i:02d} AB")
+    factories.creditor(name="Östgöta 100% Finans", orgnr="556036-0793")
+    factories.creditor(name="Vilande Kredit", active=False)
+    db.commit()
+    c, case = world.client, world.case
+    html = c.get(f"/cases/{case.id}/report").get_data(as_text=True)
+    assert html.count('name="creditor"') == inquiries.DIRECTORY_PAGE
+    assert "Fler borgenärer finns" in html
+
+    url = f"/cases/{case.id}/creditors"
+    ticked = str(world.post.id)  # CSN, ticked before the search
+    r = c.post(url, data={"q": "100%", "creditor": [ticked]}, headers=HX)
+    html = r.get_data(as_text=True)
+    assert r.status_code == 200 and "<html" not in html and 'id="creditor-choices"' in html
+    assert "Östgöta 100% Finans" in html and "Bank 00 AB" not in html  # % is no wildcard
+    assert f'value="{ticked}" id="creditor-{ticked}" checked' in html
+    assert html.index("CSN") < html.index("Östgöta")  # the ticked first
+    by_orgnr = c.post(url, data={"q": "5560360793"}, headers=HX).get_data(as_text=True)
+    assert "Östgöta 100% Finans" in by_orgnr and "CSN" not in by_orgnr
+    none = c.post(url, data={"q": "Vilande"}, headers=HX).get_data(as_text=True)
+    assert "Ingen aktiv borgenär matchar sökningen." in none
+
+    # Without htmx the form's search button shows the report page with the choices.
+    page = c.post(url, data={"q": "bank 1"})
+    html = page.get_data(as_text=True)
+    assert page.status_code == 200 and "<html" in html and 'id="report"' in html
+    assert "Bank 10 AB" in html and "Bank 02 AB" not in html and 'value="bank 1"' in html
+    assert c.get(url).status_code == 303  # a reload of that page goes to the report
+
+    # A send that fails keeps the search and the ticks.
+    r = c.post(f"/cases/{case.id}/inquiries", data={"q": "CSN", "creditor": [str(uuid.uuid4())]})
+    assert r.status_code == 422 and 'value="CSN"' in r.get_data(as_text=True)
+
+
+def test_the_directory_search_is_one_statement_and_bounded(world, db):
+    with counting_statements(db.get_bind()) as counted:
+        choice = inquiries.directory(db, "x" * 5000, [uuid.uuid4() for _ in range(1000)])
+    [select] = [sql for sql in counted.sql if sql.startswith("SELECT")]
+    assert choice.chosen == [] and choice.matches == [] and not choice.more
+    in_list = select.split("creditors.id IN", 1)[1].split(")", 1)[0]
+    assert in_list.count(",") + 1 == inquiries.MAX_CHOSEN  # the ticks are capped

@@ -135,9 +135,14 @@ def history_rows(case: Case) -> list[dict]:
     fullmakt = case.fullmakt
     if fullmakt is None:
         return []
-    names = queries.staff_names(db_session(), case.organisation_id)
+    history = fullmakt.history or []
+    names = queries.staff_names(
+        db_session(),
+        case.organisation_id,
+        (item.get("actor_id") for item in history if item.get("actor_type") == "user"),
+    )
     rows = []
-    for item in reversed(fullmakt.history or []):
+    for item in reversed(history):
         kind, ident = item.get("actor_type"), item.get("actor_id")
         if kind == "user":
             by = names.get(ident, _("Rådgivare"))

@@ -28,19 +28,33 @@ bp = Blueprint(
 REPORT_PAGE = "counsellor/report/page.html"
 REPORT_PARTIAL = "counsellor/report/_partials/report.html"
 SEND_PARTIAL = "counsellor/report/_partials/send_form.html"
+CHOICES_PARTIAL = "counsellor/report/_partials/creditor_choices.html"
 ANSWER_PAGE = "counsellor/report/answer.html"
 ANSWER_PARTIAL = "counsellor/report/_partials/answer_form.html"
 ANSWER_ROWS = 3  # debt rows the answer form starts with
+
+
+def chosen_creditors(values: list[str]) -> list[uuid.UUID]:
+    """The ticked creditors of a search or a send (ids that are no UUIDs are no choice)."""
+    chosen = []
+    for value in values[: inquiries.MAX_CHOSEN]:
+        try:
+            chosen.append(uuid.UUID(value))
+        except ValueError:
+            continue
+    return chosen
 
 
 def report_context(case, form: PostedForm | None = None) -> dict:
     session = db_session()
     report = inquiries.report(session, case)
     asked = {i.creditor_id for i in report.inquiries if i.status != InquiryStatus.ANSWERED}
+    chosen = chosen_creditors(form.getlist("creditor")) if form is not None else []
     return {
         "case": case,
         "report": report,
-        "directory": inquiries.directory(session),
+        "directory": inquiries.directory(session, form.get("q") if form else "", chosen),
+        "chosen": [str(c) for c in chosen],
         "asked": asked,
         "answered": inquiries.answered_creditors(session, case),
         "debts": inquiries.case_debts(session, case),
@@ -68,6 +82,31 @@ def report(case_id: uuid.UUID):
     report = ctx["report"]
     done = bool(report.total) and report.answered == report.total
     return htmx.polled(htmx.render(REPORT_PAGE, REPORT_PARTIAL, **ctx), done=done)
+
+
+@bp.route("/creditors", methods=["GET", "POST"])
+@access(case_owner())
+def creditor_choices(case_id: uuid.UUID):
+    """Search the directory from the send form, keeping the ticked creditors: as the
+    counsellor types (htmx: the choices), or with the form's search button (the report
+    page). A POST, like the form it belongs to: nothing of it in a URL."""
+    case = loaded("case")
+    if request.method == "GET":  # a reload of the page the search button showed
+        return htmx.redirect(url_for("report.report", case_id=case.id))
+    form = PostedForm()
+    if not htmx.wants_partial():
+        return htmx.render(REPORT_PAGE, REPORT_PARTIAL, **report_context(case, form))
+    session = db_session()
+    chosen = chosen_creditors(form.getlist("creditor"))
+    return htmx.render(
+        REPORT_PAGE,
+        CHOICES_PARTIAL,
+        case=case,
+        directory=inquiries.directory(session, form.get("q"), chosen),
+        asked=inquiries.asked_creditors(session, case),
+        answered=inquiries.answered_creditors(session, case),
+        chosen=[str(c) for c in chosen],
+    )
 
 
 @bp.post("/inquiries")
