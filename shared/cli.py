@@ -105,6 +105,49 @@ def keys_rotate_master() -> None:
     )
 
 
+@keys.command("reencrypt-persons")
+@click.option("--batch", default=500, show_default=True, help="rows per transaction")
+def keys_reencrypt_persons(batch: int) -> None:
+    """Encrypt every person's data under the current system data key.
+
+    A person outlives any one case, so persons belong under the system key; earlier
+    versions encrypted a registered client under the case's key, and after a new system
+    key (``rotate-data``) the old one can retire only once nothing uses it. Commits each
+    batch; safe to stop and run again (rows already under the key are skipped)."""
+    from shared.identity.models import Person
+    from shared.security import audit
+    from shared.security.reencrypt import reencrypt_batch
+
+    database = _database()
+    key_id = database.keyring.default_key_id
+    if key_id is None:
+        raise click.ClickException("no system data key: run `skuldkoll keys init`")
+    read = rewritten = unreadable = 0
+    after = None
+    while True:
+        with dbmod.session_scope() as s:
+            step = reencrypt_batch(s, Person.__table__, key_id, after=after, size=batch)
+            if step.rewritten:
+                audit.record(
+                    s,
+                    audit.Actor.system("cli"),
+                    "keys.persons_reencrypted",
+                    subject_type="data_key",
+                    subject_id=key_id,
+                    details={"rows": step.rewritten},
+                )
+        read, rewritten = read + step.read, rewritten + step.rewritten
+        unreadable += step.unreadable
+        after = step.last_id
+        if after is None:
+            break
+    click.echo(f"{read} persons read, {rewritten} re-encrypted under the system key {key_id}")
+    if unreadable:
+        click.echo(
+            f"{unreadable} persons have values under a destroyed key and were left as they are"
+        )
+
+
 @keys.command("rotate-data")
 def keys_rotate_data() -> None:
     """Make a new current system data key; old ciphertexts stay readable."""

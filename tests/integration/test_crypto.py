@@ -6,7 +6,7 @@ import uuid
 
 import pytest
 from cryptography.exceptions import InvalidTag
-from sqlalchemy import select, text
+from sqlalchemy import Text, select, text, type_coerce
 
 from shared.core import db as dbmod
 from shared.identity.models import Person, User
@@ -167,3 +167,50 @@ def test_the_key_cache_is_bounded_and_loads_a_page_of_keys_in_one_query(db, fact
     assert calls[-1] == {keys[1]}  # evicted, loaded again
     with pytest.raises(crypto.DataKeyError):
         ring.data_key(uuid.uuid4())
+
+
+def test_persons_move_to_the_system_key_in_resumable_batches(db, factories, database):
+    """``skuldkoll keys reencrypt-persons``: a client registered by an earlier version
+    (encrypted under its case's key) moves under the system key; a person under a
+    destroyed key is counted and left; a second run changes nothing."""
+    from shared.security.reencrypt import reencrypt_batch
+
+    system = database.keyring.default_key_id
+    case_key = dbmod.create_data_key(db, "case")
+    gone_key = dbmod.create_data_key(db, "case")
+    with crypto.data_key_scope(case_key.id):
+        moved = [factories.person(PNR, "Gunilla", "Åkerström")]
+        moved.append(factories.person("198112189871", "Nils", "Öberg"))
+    with crypto.data_key_scope(gone_key.id):
+        lost = factories.person("194907016645", "Bo", "Ek")
+    kept = factories.person("197108023128", "Eva", "Lind")  # already under the system key
+    db.commit()
+    dbmod.destroy_data_key(db, gone_key.id)
+    db.commit()
+
+    def run() -> list:
+        steps, after = [], None
+        while True:
+            steps.append(reencrypt_batch(db, Person.__table__, system, after=after, size=2))
+            db.commit()
+            after = steps[-1].last_id
+            if after is None:
+                return steps
+
+    first = run()
+    assert sum(s.read for s in first) == 4 and len(first) == 3  # batches of two
+    assert sum(s.rewritten for s in first) == 2 and sum(s.unreadable for s in first) == 1
+    again = run()
+    assert sum(s.rewritten for s in again) == 0 and sum(s.unreadable for s in again) == 1
+
+    columns = ("personnummer", "given_name", "surname")
+    table = Person.__table__
+    raw = [type_coerce(table.c[name], Text) for name in columns]
+    rows = db.execute(select(table.c.id, *raw)).all()
+    keys = {r[0]: {crypto.token_key_id(t) for t in r[1:] if t} for r in rows}
+    for person in [*moved, kept]:
+        assert keys[person.id] == {system}
+    assert keys[lost.id] == {gone_key.id}
+    db.expunge_all()
+    assert db.get(Person, moved[0].id).surname == "Åkerström"
+    assert db.get(Person, moved[1].id).given_name == "Nils"
