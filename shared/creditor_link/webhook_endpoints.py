@@ -9,7 +9,7 @@ import uuid
 from datetime import datetime, timedelta
 from typing import Any
 
-from sqlalchemy import func, select, update
+from sqlalchemy import select, update
 from sqlalchemy.orm import Session
 
 from shared.core import clock
@@ -195,15 +195,13 @@ def endpoint_of(
 
 def has_endpoint(session: Session, organisation_id: uuid.UUID) -> bool:
     """Whether the organisation's system receives webhooks (an active endpoint)."""
-    # Asked on behalf of whoever causes an event, so not limited to their organisation.
-    return (
-        session.scalar(
-            select(func.count())
-            .select_from(WebhookEndpoint)
-            .where(
-                WebhookEndpoint.organisation_id == organisation_id, WebhookEndpoint.active.is_(True)
-            )
-            .execution_options(all_tenants=True)
-        )
-        > 0
+    stmt = select(
+        select(WebhookEndpoint.id)
+        .where(WebhookEndpoint.organisation_id == organisation_id, WebhookEndpoint.active.is_(True))
+        .exists()
     )
+    if organisation_id != dbmod.current_org.get():
+        # Asked on behalf of whoever causes an event, so not limited to their
+        # organisation; an organisation asking about itself stays in its own scope.
+        stmt = stmt.execution_options(all_tenants=True)
+    return bool(session.scalar(stmt))
