@@ -196,14 +196,15 @@ def endpoint_of(
 def has_endpoint(session: Session, organisation_id: uuid.UUID) -> bool:
     """Whether the organisation's system receives webhooks (an active endpoint)."""
     # Asked on behalf of whoever causes an event, so not limited to their organisation.
-    return (
-        session.scalar(
-            select(func.count())
-            .select_from(WebhookEndpoint)
-            .where(
-                WebhookEndpoint.organisation_id == organisation_id, WebhookEndpoint.active.is_(True)
+    with dbmod.system_scope():
+        return (
+            session.scalar(
+                select(func.count())
+                .select_from(WebhookEndpoint)
+                .where(
+                    WebhookEndpoint.organisation_id == organisation_id,
+                    WebhookEndpoint.active.is_(True),
+                )
             )
-            .execution_options(all_tenants=True)
+            > 0
         )
-        > 0
-    )
