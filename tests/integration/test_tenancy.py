@@ -271,28 +271,35 @@ def test_the_applications_sessions_fail_closed_outside_a_tenant_and_the_system_s
 
 @pg_only
 def test_a_job_across_tenants_works_only_in_the_system_scope(database, db, factories):
-    """The inquiry deadline sweep reads and marks every tenant's inquiries: outside the
-    system scope the database lets it see none, inside it marks both overdue."""
+    """The daily fullmakt sweep ends every tenant's expired fullmakter: outside the
+    system scope the database lets it see none, inside it ends both."""
     from datetime import timedelta
 
     from sqlalchemy import select
 
     from shared.core import clock
-    from shared.counselling import inquiries
-    from shared.counselling.models import Inquiry, InquiryStatus
+    from shared.counselling import retention
+    from shared.counselling.models import Fullmakt, FullmaktStatus
+    from shared.creditor_link import fullmakt_events
 
     world = _world(db, factories)
     db.flush()
-    later = clock.now() + timedelta(days=60)
+    later = clock.now() + timedelta(days=400)
     with database.session() as session:
-        with session.begin_nested():
-            assert inquiries.process_deadlines(session, later) == {"reminded": 0, "overdue": 0}
+        counts = retention.process_deadlines(
+            session, later, before_purge=fullmakt_events.before_purge
+        )
+        assert set(counts.values()) == {0}
         with dbmod.system_scope():
-            assert inquiries.process_deadlines(session, later)["overdue"] == 2
-            session.flush()
-    ids = {w[5].id for w in world}
-    statuses = set(db.scalars(select(Inquiry.status).where(Inquiry.id.in_(ids))))
-    assert statuses == {InquiryStatus.OVERDUE}
+            counts = retention.process_deadlines(
+                session, later, before_purge=fullmakt_events.before_purge
+            )
+            session.commit()
+        assert counts["expired"] == 2
+    db.expire_all()
+    ids = {w[2].fullmakt.id for w in world}
+    statuses = set(db.scalars(select(Fullmakt.status).where(Fullmakt.id.in_(ids))))
+    assert statuses == {FullmaktStatus.EXPIRED}
 
 
 @pg_only
