@@ -40,3 +40,14 @@ def act_as_application_role(db: Session) -> None:
         db.execute(text(f"SET LOCAL ROLE {APP_ROLE}"))
     db.connection().info.pop(dbmod.ROLE_UNDER_RLS, None)
     db.info.pop(dbmod.ROLE_UNDER_RLS, None)
+
+
+def act_as_owner(db: Session) -> None:
+    """To the end of the test's transaction, the connection is the suite's owner (a
+    superuser tampering with the database, a migration): row-level security no longer
+    binds it. A no-op off PostgreSQL."""
+    if db.bind.dialect.name != "postgresql":
+        return
+    db.execute(text("SET LOCAL ROLE NONE"))
+    db.connection().info.pop(dbmod.ROLE_UNDER_RLS, None)
+    db.info.pop(dbmod.ROLE_UNDER_RLS, None)
