@@ -49,6 +49,7 @@ from sqlalchemy.engine import Engine, make_url
 from bench import accounts, report
 from bench.report import BARE, Measurement
 from shared.core import config
+from shared.core import db as dbmod
 
 ROOT = Path(__file__).resolve().parents[1]
 APP_ROLE = "skuldkoll_app"
@@ -138,22 +139,9 @@ def app_environ(url: str) -> dict[str, str]:
 
 
 def prepare_role(owner: Engine) -> None:
-    """The application's role: LOGIN, no superuser, no BYPASSRLS, owns nothing; it may read
-    and write every table and use every sequence of the schema (idempotent)."""
+    """The application's role, as ``skuldkoll db-role create`` makes it (idempotent)."""
     with owner.begin() as c:
-        c.execute(
-            text(
-                f"DO $$ BEGIN IF NOT EXISTS (SELECT FROM pg_roles WHERE rolname = '{APP_ROLE}') "
-                f"THEN CREATE ROLE {APP_ROLE} LOGIN NOSUPERUSER NOBYPASSRLS; END IF; END $$"
-            )
-        )
-        c.execute(text(f"ALTER ROLE {APP_ROLE} LOGIN NOSUPERUSER NOBYPASSRLS"))
-        database = c.scalar(text("SELECT current_database()"))
-        c.execute(text(f'GRANT CONNECT ON DATABASE "{database}" TO {APP_ROLE}'))
-        c.execute(text(f"GRANT USAGE ON SCHEMA public TO {APP_ROLE}"))
-        rights = "SELECT, INSERT, UPDATE, DELETE"
-        c.execute(text(f"GRANT {rights} ON ALL TABLES IN SCHEMA public TO {APP_ROLE}"))
-        c.execute(text(f"GRANT USAGE, SELECT ON ALL SEQUENCES IN SCHEMA public TO {APP_ROLE}"))
+        dbmod.create_application_role(c, APP_ROLE)
 
 
 def check_rls(owner: Engine, app: Engine) -> str:

@@ -2,7 +2,10 @@
 
 from __future__ import annotations
 
+import os
 import sys
+from collections.abc import Iterator
+from contextlib import contextmanager
 
 import click
 
@@ -15,6 +18,13 @@ def _database() -> dbmod.Database:
     database = dbmod.init(settings)
     database.load_default_key()
     return database
+
+
+@contextmanager
+def _operator_session() -> Iterator:
+    """The operator's commands work across tenants: a session in the system scope."""
+    with dbmod.system_scope(), dbmod.session_scope() as s:
+        yield s
 
 
 @click.group()
@@ -31,7 +41,7 @@ def demo_data() -> None:
     if settings.env == "production":
         raise click.ClickException("demo data is never loaded in production")
     _database()
-    with dbmod.session_scope() as s:
+    with _operator_session() as s:
         dbmod.ensure_system_key(s)
         created = demo.load(s)
     click.echo(
@@ -47,7 +57,7 @@ def audit_verify() -> None:
     from shared.security import audit
 
     _database()
-    with dbmod.session_scope() as s:
+    with _operator_session() as s:
         result = audit.verify(s)
     if result.ok:
         click.echo(f"audit log OK: {result.checked} entries, chain intact")
@@ -69,7 +79,7 @@ def keys() -> None:
 def keys_init() -> None:
     """Create the system data key if there is none."""
     _database()
-    with dbmod.session_scope() as s:
+    with _operator_session() as s:
         key_id = dbmod.ensure_system_key(s)
     click.echo(f"system data key: {key_id}")
 
@@ -92,7 +102,7 @@ def keys_rotate_master() -> None:
     from shared.security import audit
 
     database = _database()
-    with dbmod.session_scope() as s:
+    with _operator_session() as s:
         count = dbmod.rewrap_data_keys(s)
         audit.record(
             s,
@@ -125,7 +135,7 @@ def keys_reencrypt_persons(batch: int) -> None:
     read = rewritten = unreadable = 0
     after = None
     while True:
-        with dbmod.session_scope() as s:
+        with _operator_session() as s:
             step = reencrypt_batch(s, Person.__table__, key_id, after=after, size=batch)
             if step.rewritten:
                 audit.record(
@@ -154,7 +164,7 @@ def keys_rotate_data() -> None:
     from shared.security import audit
 
     _database()
-    with dbmod.session_scope() as s:
+    with _operator_session() as s:
         row = dbmod.create_data_key(s, "system", current=True)
         audit.record(
             s,
@@ -194,7 +204,7 @@ def create_user(org_name, orgnr, org_kind, email, name, role, password) -> None:
         raise click.BadParameter(f"at least {MIN_LENGTH} characters", param_hint="password")
     orgnr = parse_orgnr(orgnr)
     _database()
-    with dbmod.session_scope() as s:
+    with _operator_session() as s:
         org = s.scalar(select(Organisation).where(Organisation.orgnr == orgnr))
         if org is None:
             org = Organisation(name=org_name, orgnr=orgnr, kind=OrgKind(org_kind))
@@ -219,3 +229,45 @@ def create_user(org_name, orgnr, org_kind, email, name, role, password) -> None:
 
 if __name__ == "__main__":
     main()
+
+
+@main.group("db-role")
+def db_role() -> None:
+    """The database role the application connects as."""
+
+
+@db_role.command("create")
+@click.option("--name", default="skuldkoll_app", show_default=True)
+@click.option(
+    "--password-env",
+    metavar="VARIABLE",
+    help="Environment variable holding the role's password (unset: the password is left "
+    "as it is, e.g. for certificate or peer authentication).",
+)
+@click.option(
+    "--database-url",
+    envvar="DATABASE_URL",
+    required=True,
+    help="The tables' owner's connection (default: DATABASE_URL).",
+)
+def db_role_create(name: str, password_env: str | None, database_url: str) -> None:
+    """Create or update the application's role: LOGIN, not superuser, no BYPASSRLS,
+    owner of nothing, may read and write every table (also those of later migrations),
+    so PostgreSQL row-level security binds it. Run it as the owner after `alembic
+    upgrade head`, then connect the application as this role."""
+    password = None
+    if password_env:
+        password = os.environ.get(password_env)
+        if not password:
+            raise click.ClickException(f"{password_env} is not set")
+    engine = dbmod.make_engine(database_url)
+    if engine.dialect.name != "postgresql":
+        raise click.ClickException("database roles are a PostgreSQL matter")
+    try:
+        with engine.begin() as conn:
+            dbmod.create_application_role(conn, name, password=password)
+    except ValueError as exc:
+        raise click.ClickException(str(exc)) from exc
+    finally:
+        engine.dispose()
+    click.echo(f"role {name}: may read and write every table, row-level security binds it")

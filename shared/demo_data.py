@@ -97,9 +97,7 @@ def load(session: Session) -> dict[str, int]:
     session.flush()
     for local, name, role, orgnr in USERS:
         email = f"{local}@{DOMAIN}"
-        user = session.scalar(
-            select(User).where(User.email == email).execution_options(all_tenants=True)
-        )
+        user = session.scalar(select(User).where(User.email == email))
         if user is None:
             user = User(email=email, password_hash=hash_password(DEMO_PASSWORD))
             session.add(user)
@@ -126,11 +124,7 @@ def load(session: Session) -> dict[str, int]:
     session.flush()
     reference_system(
         session,
-        session.scalar(
-            select(User)
-            .where(User.email == f"{REFERENCE_ADMIN}@{DOMAIN}")
-            .execution_options(all_tenants=True)
-        ),
+        session.scalar(select(User).where(User.email == f"{REFERENCE_ADMIN}@{DOMAIN}")),
     )
     if any(created.values()):
         audit.record(session, audit.Actor.system("demo-data"), "demo.loaded", details=created)

@@ -32,6 +32,7 @@ from tests.factories import (
 )
 from tests.factories.database import alembic_config
 from tests.factories.passwords import fast_password_hashing
+from tests.factories.roles import run_as_application_role
 
 # Still importable from here for test modules written before these helpers moved to
 # tests/factories (import them from there): drop once no branch imports them from here.
@@ -91,9 +92,13 @@ def engine(settings):
             conn.execute(text("CREATE SCHEMA public"))
     with engine.begin() as conn:
         command.upgrade(alembic_config(conn), "head")
+    if engine.dialect.name == "postgresql":
+        # As production: the owner migrates, the application is a role that row-level
+        # security binds (the suite's sessions, jobs and portals alike).
+        run_as_application_role(engine)
     database = dbmod.Database(settings, engine)
     dbmod.set_database(database)
-    with database.session() as s, s.begin():
+    with dbmod.system_scope(), database.session() as s, s.begin():
         dbmod.ensure_system_key(s)
     yield engine
     engine.dispose()
@@ -123,8 +128,11 @@ def _no_demo_clock():
 
 @pytest.fixture
 def db(database):
-    """The test's session; the factories (tests/factories) write to it."""
+    """The test's session; the factories (tests/factories) write to it. It builds a
+    world of several tenants, so it works in the system scope unless the test names a
+    tenant (``dbmod.tenant``); the application's own sessions (portals, jobs) do not."""
     session = database.session()
+    session.info[dbmod.SYSTEM_SESSION] = True
     with bound_to(session):
         yield session
     session.close()

@@ -81,10 +81,11 @@ def attempt_webhook(delivery_id: uuid.UUID, *, http: HttpClient | None = None) -
     see ``shared.creditor_link.webhooks``. A process that dies in between leaves a lease
     that runs out, and the minute job queues the attempt again. Returns what
     ``record_attempt`` says, or "skipped" when there was nothing to send."""
-    with dbmod.session_scope() as session:
-        claim = webhooks.claim_attempt(session, delivery_id)
-    if claim is None:
-        return "skipped"
-    sent = webhooks.send(claim, http=http)
-    with dbmod.session_scope() as session:
-        return webhooks.record_attempt(session, claim, sent)
+    with dbmod.system_scope():  # a job: the delivery's tenant is not the worker's
+        with dbmod.session_scope() as session:
+            claim = webhooks.claim_attempt(session, delivery_id)
+        if claim is None:
+            return "skipped"
+        sent = webhooks.send(claim, http=http)
+        with dbmod.session_scope() as session:
+            return webhooks.record_attempt(session, claim, sent)

@@ -20,7 +20,7 @@ def fullmakt_deadlines() -> dict[str, int]:
     from shared.counselling import retention
     from shared.creditor_link import fullmakt_events
 
-    with db.session_scope() as session:
+    with db.system_scope(), db.session_scope() as session:
         return retention.process_deadlines(
             session, clock.now(), before_purge=fullmakt_events.before_purge
         )
@@ -32,7 +32,7 @@ def inquiry_deadlines() -> dict[str, int]:
     from shared.core import clock, db
     from shared.counselling import inquiries
 
-    with db.session_scope() as session:
+    with db.system_scope(), db.session_scope() as session:
         return inquiries.process_deadlines(session, clock.now())
 
 
@@ -42,7 +42,7 @@ def retry_webhooks() -> int:
     from shared.core import db
     from shared.creditor_link import webhooks
 
-    with db.session_scope() as session:
+    with db.system_scope(), db.session_scope() as session:
         return webhooks.retry_due(session)
 
 
@@ -52,5 +52,5 @@ def purge_idempotency_records() -> int:
     from shared.core import db
     from shared.creditor_link import idempotency
 
-    with db.session_scope() as session:
+    with db.system_scope(), db.session_scope() as session:
         return idempotency.purge_expired(session)

@@ -7,6 +7,7 @@ job scope commits once, then the outbox is dispatched (``shared.core.jobs``).
 
 from __future__ import annotations
 
+import re
 import uuid
 from collections.abc import Collection, Iterator
 from contextlib import contextmanager
@@ -23,9 +24,12 @@ from shared.core.models import TenantOwned
 from shared.security import crypto
 from shared.security.models import DataKey
 
-# The organisation the current request or job acts for. None = unscoped (system jobs,
-# sign-in before the organisation is known).
+# The organisation the current request or job acts for. None = no tenant: under
+# row-level security such a transaction sees no tenant's rows (fails closed) unless it
+# runs in the system scope.
 current_org: ContextVar[uuid.UUID | None] = ContextVar("current_org", default=None)
+# Whether the current code deliberately works across tenants (``system_scope()``).
+_system: ContextVar[bool] = ContextVar("system_scope", default=False)
 
 
 @contextmanager
@@ -37,6 +41,31 @@ def tenant(org_id: uuid.UUID | None) -> Iterator[None]:
         current_org.reset(token)
 
 
+@contextmanager
+def system_scope() -> Iterator[None]:
+    """Work that must cross tenants, entered deliberately: the worker's jobs (deliveries,
+    deadline sweeps, purge), sign-in looking a user up by e-mail, an API key looked up by
+    its prefix, the citizen portals (their principal is a person, not an organisation;
+    their services limit each query to the signed-in person's own objects) and BankID.
+    PostgreSQL's policies let a transaction see every row only when it says so
+    (``app.scope = 'system'``); without a tenant and outside this scope it sees none.
+    """
+    token = _system.set(True)
+    try:
+        yield
+    finally:
+        _system.reset(token)
+
+
+def in_system_scope() -> bool:
+    return _system.get()
+
+
+# A session whose statements run in the system scope whenever no tenant is named (the
+# test suite's factories: they build the world of several tenants).
+SYSTEM_SESSION = "system_session"
+
+
 @event.listens_for(Session, "do_orm_execute")
 def _scope_to_tenant(state: ORMExecuteState) -> None:
     """Each tenant rule is applied once: by PostgreSQL's row-level security where it
@@ -44,11 +73,11 @@ def _scope_to_tenant(state: ORMExecuteState) -> None:
     otherwise (SQLite, an owner or superuser connection) by these ORM criteria, which
     mirror the policies."""
     org_id = current_org.get()
-    widened = state.execution_options.get("all_tenants")
+    system = _wants_system(state.session)
     if _rls_enforced(state.session):
-        _sync_rls_org(state.session, None if widened else org_id)
+        _sync_rls_scope(state.session, org_id, system)
         return
-    if org_id is None or not state.is_select or widened:
+    if org_id is None or not state.is_select or system:
         return
     state.statement = state.statement.options(
         *(
@@ -64,15 +93,31 @@ def _tenant_classes() -> list[type[TenantOwned]]:
     return [m.class_ for m in Base.registry.mappers if issubclass(m.class_, TenantOwned)]
 
 
+def _wants_system(session: Session) -> bool:
+    return _system.get() or (bool(session.info.get(SYSTEM_SESSION)) and current_org.get() is None)
+
+
 @event.listens_for(Session, "after_begin")
 def _set_rls_org(session: Session, transaction, connection) -> None:
-    """Tell PostgreSQL row-level security which organisation this transaction is for."""
+    """Tell PostgreSQL row-level security which organisation this transaction is for,
+    or that it works in the system scope."""
     if connection.dialect.name == "postgresql":
-        _set_app_org(session, connection, current_org.get())
+        _set_app_scope(connection, current_org.get(), _wants_system(session))
         session.info[ROLE_UNDER_RLS] = _role_under_rls(connection)
 
 
-_APP_ORG = "app_org_id"
+@event.listens_for(Session, "before_flush")
+def _scope_the_flush(session: Session, _flush_context, _instances) -> None:
+    """The unit of work's INSERT/UPDATE/DELETE run in the scope current at the flush."""
+    if session.get_bind().dialect.name == "postgresql" and _rls_enforced(session):
+        _sync_rls_scope(session, current_org.get(), _wants_system(session))
+
+
+# What the connection's transaction has been told (connection.info): the settings are
+# transaction-local, so each begin, commit, rollback and rollback to a savepoint forgets
+# it. Kept on the connection, not the session: in the test suite several sessions share
+# one connection.
+_APP_SCOPE = "app_scope"
 
 
 # Per transaction, with the organisation: the application's statements are short and
@@ -80,21 +125,30 @@ _APP_ORG = "app_org_id"
 # (a capped tab count: 15 ms with two workers, 1 ms without).
 _SET_APP_ORG = text(
     "SELECT set_config('app.org_id', :org, true),"
+    " set_config('app.scope', :scope, true),"
     " set_config('max_parallel_workers_per_gather', '0', true),"
     " set_config('jit', 'off', true)"
 )
 
 
-def _set_app_org(session: Session, connection, org_id: uuid.UUID | None) -> None:
-    connection.execute(_SET_APP_ORG, {"org": str(org_id) if org_id else ""})
-    session.info[_APP_ORG] = org_id
+def _set_app_scope(connection, org_id: uuid.UUID | None, system: bool) -> None:
+    connection.execute(
+        _SET_APP_ORG, {"org": str(org_id) if org_id else "", "scope": "system" if system else ""}
+    )
+    connection.info[_APP_SCOPE] = (org_id, system)
 
 
-def _sync_rls_org(session: Session, org_id: uuid.UUID | None) -> None:
-    """Follow a ``tenant()`` switch inside a transaction (a job acting for one
-    organisation, a lookup across them): the policies read ``app.org_id``."""
-    if session.info.get(_APP_ORG) != org_id:
-        _set_app_org(session, session.connection(), org_id)
+def _sync_rls_scope(session: Session, org_id: uuid.UUID | None, system: bool) -> None:
+    """Follow a ``tenant()`` or ``system_scope()`` switch inside a transaction (a job
+    acting for one organisation, a lookup across them): the policies read
+    ``app.org_id`` and ``app.scope``."""
+    connection = session.connection()
+    if connection.info.get(_APP_SCOPE) != (org_id, system):
+        _set_app_scope(connection, org_id, system)
+
+
+def _forget_app_scope(conn, *_args) -> None:
+    conn.info.pop(_APP_SCOPE, None)
 
 
 ROLE_UNDER_RLS = "rls_enforced"  # in connection.info and session.info
@@ -155,7 +209,10 @@ def make_engine(url: str) -> Engine:
         event.listen(engine, "connect", _sqlite_pragmas)
         event.listen(engine, "begin", _sqlite_begin)
         return engine
-    return create_engine(url, pool_pre_ping=True)
+    engine = create_engine(url, pool_pre_ping=True)
+    for name in ("begin", "commit", "rollback", "rollback_savepoint"):
+        event.listen(engine, name, _forget_app_scope)
+    return engine
 
 
 class Database:
@@ -310,3 +367,47 @@ def newest_first(
             created_col <= at, or_(created_col < at, and_(created_col == at, id_col < row_id))
         )
     return stmt.order_by(created_col.desc(), id_col.desc()).limit(limit)
+
+
+# -- the application's database role ---------------------------------------------------
+
+_ROLE_NAME = re.compile(r"[a-z_][a-z0-9_]{0,62}")
+_TABLE_RIGHTS = "SELECT, INSERT, UPDATE, DELETE"
+
+
+def create_application_role(
+    connection, name: str, *, password: str | None = None, login: bool = True
+) -> None:
+    """Create (or bring up to date) the role the application connects as: not a
+    superuser, no BYPASSRLS, owner of nothing, so row-level security binds it. It may
+    read and write every table of the schema and use every sequence, now and (default
+    privileges of the role running this, the tables' owner) in later migrations.
+    Run it as the owner, in the database the migrations created (idempotent)."""
+    if not _ROLE_NAME.fullmatch(name):
+        raise ValueError(f"not a plain role name: {name!r}")
+    attributes = "NOSUPERUSER NOBYPASSRLS NOCREATEDB NOCREATEROLE"
+    connection.execute(
+        text(
+            f"DO $$ BEGIN IF NOT EXISTS (SELECT FROM pg_roles WHERE rolname = '{name}') "
+            f"THEN CREATE ROLE {name} {'LOGIN' if login else 'NOLOGIN'} {attributes}; END IF; "
+            "EXCEPTION WHEN duplicate_object THEN NULL; END $$"
+        )
+    )
+    connection.execute(text(f"ALTER ROLE {name} {'LOGIN ' if login else ''}{attributes}"))
+    if password is not None:
+        quoted = "'" + password.replace("'", "''") + "'"
+        connection.exec_driver_sql(f"ALTER ROLE {name} PASSWORD {quoted}")
+    owned = connection.scalar(
+        text("SELECT count(*) FROM pg_tables WHERE schemaname = 'public' AND tableowner = :r"),
+        {"r": name},
+    )
+    if owned:
+        raise ValueError(f"{name} owns {owned} tables: row-level security would not bind it")
+    database = connection.scalar(text("SELECT current_database()"))
+    connection.execute(text(f'GRANT CONNECT ON DATABASE "{database}" TO {name}'))
+    connection.execute(text(f"GRANT USAGE ON SCHEMA public TO {name}"))
+    connection.execute(text(f"GRANT {_TABLE_RIGHTS} ON ALL TABLES IN SCHEMA public TO {name}"))
+    connection.execute(text(f"GRANT USAGE, SELECT ON ALL SEQUENCES IN SCHEMA public TO {name}"))
+    later = "ALTER DEFAULT PRIVILEGES IN SCHEMA public GRANT"
+    connection.execute(text(f"{later} {_TABLE_RIGHTS} ON TABLES TO {name}"))
+    connection.execute(text(f"{later} USAGE, SELECT ON SEQUENCES TO {name}"))

@@ -99,13 +99,16 @@ def rq_queue(name: str = "default"):
 
 
 def dispatch(msg_id: uuid.UUID) -> None:
-    if backend() == "rq":
-        _dispatch_rq(msg_id)
-    else:
-        try:
-            run_message(msg_id)
-        except Exception:  # noqa: BLE001 - recorded on the message; the sweep retries
-            log.exception("in-process job %s failed", msg_id)
+    """The outbox is the system's, not a tenant's: handing a message over reads and
+    marks it in the system scope."""
+    with db.system_scope():
+        if backend() == "rq":
+            _dispatch_rq(msg_id)
+        else:
+            try:
+                run_message(msg_id)
+            except Exception:  # noqa: BLE001 - recorded on the message; the sweep retries
+                log.exception("in-process job %s failed", msg_id)
 
 
 def _dispatch_rq(msg_id: uuid.UUID) -> None:
@@ -150,9 +153,10 @@ def resolve(job: str) -> Callable[..., Any]:
 def run_message(msg_id: uuid.UUID) -> str:
     """Run one outbox message; idempotent. Returns "done", "skipped" or raises.
 
-    Jobs run unscoped, as in an RQ worker, also when run in-process right after a
-    request's commit (whose tenant would otherwise still be current)."""
-    with db.tenant(None):
+    Jobs run in the system scope, for no tenant (deliveries, sweeps and purges cross
+    tenants), as in an RQ worker, also when run in-process right after a request's
+    commit (whose tenant would otherwise still be current)."""
+    with db.tenant(None), db.system_scope():
         return _run_message(msg_id)
 
 
@@ -192,7 +196,7 @@ def sweep_outbox(stale_after: timedelta = timedelta(minutes=2), limit: int = 500
     """Hand over messages that were committed but never dispatched (or, in-process,
     that failed), so nothing queued is lost if a process dies after its commit."""
     cutoff = clock.wall_now() - stale_after
-    with db.get().session() as s:
+    with db.system_scope(), db.get().session() as s:
         stmt = select(OutboxMessage.id).where(
             OutboxMessage.done_at.is_(None), OutboxMessage.created_at < cutoff
         )

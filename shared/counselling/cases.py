@@ -56,8 +56,11 @@ def client_email(raw: str) -> str:
 
 
 def _person_for(session: Session, digits: str) -> Person | None:
+    """The person, whoever's client they already are: one row per person across the
+    platform (the population register is national), found in the system scope."""
     index = crypto.blind_index(dbmod.get().settings.blind_index_key, digits)
-    return session.scalar(select(Person).where(Person.pnr_index == index))
+    with dbmod.system_scope():
+        return session.scalar(select(Person).where(Person.pnr_index == index))
 
 
 def register_client(
@@ -83,13 +86,11 @@ def register_client(
     person = _person_for(session, number.digits)
     if person is not None:
         existing = session.scalar(
-            select(Case)
-            .where(
+            select(Case).where(
                 Case.person_id == person.id,
                 Case.organisation_id == counsellor.organisation_id,
                 Case.status.in_(OPEN),
             )
-            .execution_options(all_tenants=True)
         )
         if existing is not None:
             return Registration(existing, created=False)
@@ -105,7 +106,7 @@ def register_client(
         )
         session.add(person)
     person.given_name, person.surname = record.given_name, record.surname
-    with crypto.data_key_scope(None):
+    with crypto.data_key_scope(None), dbmod.system_scope():
         session.flush()  # a person outlives any one case: the system key
     municipality = session.get(Organisation, counsellor.organisation_id)
     key = dbmod.create_data_key(session, "case")

@@ -167,7 +167,6 @@ def process_deadlines(session: Session, now: datetime) -> dict[str, int]:
         .join(Organisation, Organisation.id == Inquiry.organisation_id)
         .where(Inquiry.status == InquiryStatus.DELIVERED)
         .options(selectinload(Inquiry.creditor))
-        .execution_options(all_tenants=True)
     ).all()
     for inquiry, municipality in rows:
         age = now - inquiry.delivered_at

@@ -146,7 +146,7 @@ def user_by_id(session: Session, raw_id: str | None) -> User | None:
         user_id = uuid.UUID(str(raw_id))
     except ValueError:
         return None
-    with dbmod.tenant(None):
+    with dbmod.system_scope():
         return session.get(User, user_id)
 
 

@@ -59,7 +59,7 @@ def purge(session: Session, case: Case, reason: str, *, before_purge: BeforePurg
         session.execute(
             delete(model)
             .where(model.case_id == case.id)
-            .execution_options(synchronize_session="fetch", all_tenants=True)
+            .execution_options(synchronize_session="fetch")
         )
     if fullmakt_ids:  # every sign order for them, signed, cancelled or failed
         session.execute(
@@ -85,14 +85,12 @@ def process_deadlines(
     session: Session, now: datetime, *, before_purge: BeforePurge
 ) -> dict[str, int]:
     """The daily fullmakt sweep (idempotent): weekly reminders to sign, deletion of
-    cases unsigned after 30 days, expiry notices, expiry, and purge after retention."""
+    cases unsigned after 30 days, expiry notices, expiry, and purge after retention.
+    A job across tenants: run it in the system scope (``shared.core.db.system_scope``)."""
     today = now.astimezone(clock.STOCKHOLM).date()
     counts = dict.fromkeys(("reminded", "deleted", "noticed", "expired", "purged"), 0)
-    all_tenants = {"all_tenants": True}
     pending = session.scalars(
-        select(Fullmakt)
-        .where(Fullmakt.status == FullmaktStatus.PENDING)
-        .execution_options(**all_tenants)
+        select(Fullmakt).where(Fullmakt.status == FullmaktStatus.PENDING)
     ).all()
     for fullmakt in pending:
         if now - fullmakt.created_at >= SIGN_DEADLINE:
@@ -104,11 +102,7 @@ def process_deadlines(
                 send_sign_request(session, fullmakt.case, fullmakt, reminder=True)
             fullmakt.last_reminder_at = now
             counts["reminded"] += 1
-    active = session.scalars(
-        select(Fullmakt)
-        .where(Fullmakt.status == FullmaktStatus.ACTIVE)
-        .execution_options(**all_tenants)
-    ).all()
+    active = session.scalars(select(Fullmakt).where(Fullmakt.status == FullmaktStatus.ACTIVE)).all()
     for fullmakt in active:
         if fullmakt.valid_until < today:
             end_fullmakt(
@@ -143,9 +137,9 @@ def process_deadlines(
             events.publish(session, fullmakt, "fullmakt.expiring")
             counts["noticed"] += 1
     ended = session.scalars(
-        select(Case)
-        .where(Case.status == CaseStatus.ENDED, Case.ended_at <= now - RETENTION_AFTER_END)
-        .execution_options(**all_tenants)
+        select(Case).where(
+            Case.status == CaseStatus.ENDED, Case.ended_at <= now - RETENTION_AFTER_END
+        )
     ).all()
     for case in ended:
         purge(session, case, "retention_ended", before_purge=before_purge)

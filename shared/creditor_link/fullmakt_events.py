@@ -49,12 +49,8 @@ def recipients(session: Session, event: dict[str, Any]) -> list[Creditor]:
             Inquiry.status.in_((*ANSWERABLE, InquiryStatus.CANCELLED)),
         )
         who = or_(who, Creditor.id.in_(waiting))
-    # Unscoped: an event goes to organisations other than whoever caused it.
-    return list(
-        session.scalars(
-            select(Creditor).where(who).order_by(Creditor.name).execution_options(all_tenants=True)
-        )
-    )
+    # A job's (system scope): an event goes to organisations other than whoever caused it.
+    return list(session.scalars(select(Creditor).where(who).order_by(Creditor.name)))
 
 
 def fan_out(session: Session, event: dict[str, Any]) -> int:
@@ -141,5 +137,5 @@ def before_purge(session: Session, case: Case, reason: str) -> None:
     session.execute(
         delete(FullmaktSubscription)
         .where(FullmaktSubscription.case_id == case.id)
-        .execution_options(synchronize_session="fetch", all_tenants=True)
+        .execution_options(synchronize_session="fetch")
     )

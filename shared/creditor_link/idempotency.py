@@ -132,8 +132,6 @@ def release(session: Session, record_id: uuid.UUID) -> None:
 def purge_expired(session: Session) -> int:
     """Delete the records older than 24 hours, of every organisation (periodic job)."""
     result = session.execute(
-        delete(IdempotencyRecord)
-        .where(IdempotencyRecord.expires_at <= clock.now())
-        .execution_options(all_tenants=True)
+        delete(IdempotencyRecord).where(IdempotencyRecord.expires_at <= clock.now())
     )
     return result.rowcount or 0

@@ -200,8 +200,8 @@ def has_endpoint(session: Session, organisation_id: uuid.UUID) -> bool:
         .where(WebhookEndpoint.organisation_id == organisation_id, WebhookEndpoint.active.is_(True))
         .exists()
     )
-    if organisation_id != dbmod.current_org.get():
-        # Asked on behalf of whoever causes an event, so not limited to their
-        # organisation; an organisation asking about itself stays in its own scope.
-        stmt = stmt.execution_options(all_tenants=True)
-    return bool(session.scalar(stmt))
+    if organisation_id == dbmod.current_org.get():
+        return bool(session.scalar(stmt))  # an organisation asking about itself
+    # Asked on behalf of whoever causes an event, so not limited to their organisation.
+    with dbmod.system_scope():
+        return bool(session.scalar(stmt))

@@ -107,7 +107,6 @@ def emit(
         select(WebhookEndpoint)
         .where(WebhookEndpoint.organisation_id == organisation_id, WebhookEndpoint.active.is_(True))
         .order_by(WebhookEndpoint.created_at)
-        .execution_options(all_tenants=True)
     ).all()
     if not endpoints:
         return []
@@ -142,12 +141,12 @@ def forget_case(session: Session, case_id: uuid.UUID) -> int:
     session.execute(
         delete(WebhookAttempt)
         .where(WebhookAttempt.delivery_id.in_(ids))
-        .execution_options(synchronize_session=False, all_tenants=True)
+        .execution_options(synchronize_session=False)
     )
     return session.execute(
         delete(WebhookDelivery)
         .where(WebhookDelivery.case_id == case_id)
-        .execution_options(synchronize_session="fetch", all_tenants=True)
+        .execution_options(synchronize_session="fetch")
     ).rowcount
 
 

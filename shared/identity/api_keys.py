@@ -18,6 +18,7 @@ from sqlalchemy import select
 from sqlalchemy.orm import Session
 
 from shared.core import clock
+from shared.core import db as dbmod
 from shared.core.errors import FieldError, NotAllowed
 from shared.identity.models import ApiKey, Role, User
 from shared.security import audit
@@ -54,9 +55,8 @@ def create_key(session: Session, admin: User, name: str) -> tuple[ApiKey, str]:
     while True:
         key = KEY_PREFIX + secrets.token_urlsafe(32)
         prefix = key[:PREFIX_LENGTH]
-        taken = session.scalar(
-            select(ApiKey.id).where(ApiKey.prefix == prefix).execution_options(all_tenants=True)
-        )
+        with dbmod.system_scope():  # a prefix is unique across organisations
+            taken = session.scalar(select(ApiKey.id).where(ApiKey.prefix == prefix))
         if taken is None:
             break
     row = ApiKey(
@@ -90,12 +90,10 @@ def verify_key(session: Session, presented: str | None) -> ApiKey | None:
         or len(presented) <= PREFIX_LENGTH
     ):
         return None
-    # Not yet known whose key it is: look it up across organisations.
-    row = session.scalar(
-        select(ApiKey)
-        .where(ApiKey.prefix == presented[:PREFIX_LENGTH])
-        .execution_options(all_tenants=True)
-    )
+    # Not yet known whose key it is: look it up across organisations (the caller's
+    # transaction is in the system scope, as it writes last_used_at too).
+    with dbmod.system_scope():
+        row = session.scalar(select(ApiKey).where(ApiKey.prefix == presented[:PREFIX_LENGTH]))
     if row is None:
         _digest(presented)  # about the same work as a miss with a known prefix
         return None

@@ -15,6 +15,7 @@ from sqlalchemy import select
 from sqlalchemy.orm import Session
 
 from shared.core import clock
+from shared.core import db as dbmod
 from shared.identity.models import User
 from shared.security import audit
 from shared.security.passwords import hash_password, needs_rehash, verify_password
@@ -35,9 +36,9 @@ def lock_time(failures: int) -> timedelta:
 
 
 def find_user(session: Session, email: str) -> User | None:
-    return session.scalar(
-        select(User).where(User.email == email.strip().lower()).execution_options(all_tenants=True)
-    )
+    """Across organisations (signing in: whose user it is is not known yet)."""
+    with dbmod.system_scope():
+        return session.scalar(select(User).where(User.email == email.strip().lower()))
 
 
 def _fail(session: Session, user: User | None, now: datetime, action: str) -> SignInFailed:

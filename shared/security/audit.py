@@ -88,18 +88,23 @@ def pending(session: Session) -> list[AuditEntry]:
 
 @event.listens_for(Session, "before_commit")
 def _chain_pending(session: Session) -> None:
+    from shared.core import db as dbmod
+
     entries = session.info.pop(_PENDING, None)
     if not entries:
         return
     if session.get_bind().dialect.name == "postgresql":
         session.execute(text("SELECT pg_advisory_xact_lock(:k)"), {"k": _LOCK_ID})
-    prev = session.scalar(select(AuditEntry.hash).order_by(AuditEntry.seq.desc()).limit(1))
-    prev = prev or GENESIS
-    for entry in entries:
-        entry.prev_hash = prev
-        entry.hash = prev = entry_hash(prev, entry)
-        session.add(entry)
-    session.flush()
+    # One chain across tenants: its tail (and the new entries, whoever's they are) are
+    # read and written in the system scope.
+    with dbmod.system_scope():
+        prev = session.scalar(select(AuditEntry.hash).order_by(AuditEntry.seq.desc()).limit(1))
+        prev = prev or GENESIS
+        for entry in entries:
+            entry.prev_hash = prev
+            entry.hash = prev = entry_hash(prev, entry)
+            session.add(entry)
+        session.flush()
 
 
 @event.listens_for(Session, "do_orm_execute")

@@ -46,7 +46,7 @@ def demo_blueprint() -> Blueprint:
                 details={"from": before.isoformat(), "to": after.isoformat()},
             )
             # Let the deadlines that just passed take effect now, as the worker would.
-            with dbmod.tenant(None):
+            with dbmod.tenant(None), dbmod.system_scope():  # as the worker would
                 done = retention.process_deadlines(
                     session, after, before_purge=fullmakt_events.before_purge
                 )

@@ -6,6 +6,7 @@ from __future__ import annotations
 import logging
 import uuid
 from collections.abc import Iterable
+from contextlib import ExitStack
 from datetime import timedelta
 from pathlib import Path
 
@@ -198,7 +199,7 @@ def _init_login(app: Flask, login: str) -> None:
         except ValueError:
             return None
         if kind == "staff":
-            with dbmod.tenant(None):
+            with dbmod.system_scope():  # whose user it is is not known yet
                 user = db_session().get(User, pk)
             return StaffPrincipal(user) if user is not None and user.active else None
         person = db_session().get(Person, pk)
@@ -210,6 +211,16 @@ def _init_login(app: Flask, login: str) -> None:
             return {"error": "unauthorized"}, 401
         # A full page load: the idle timeout may have just renewed the session.
         return htmx.redirect(url_for("auth.login", next=request.full_path.rstrip("?")), reload=True)
+
+
+def request_in_system_scope() -> None:
+    """The rest of this request (its commit included) works across tenants
+    (``shared.core.db.system_scope``): sign-in before the organisation is known, the
+    citizen portals. The teardown leaves the scope."""
+    stack = g.get("scopes")
+    if stack is None:
+        g.scopes = stack = ExitStack()
+    stack.enter_context(dbmod.system_scope())
 
 
 def _install_request_hooks(app: Flask) -> None:
@@ -233,6 +244,12 @@ def _install_request_hooks(app: Flask) -> None:
         endpoint = request.endpoint
         if endpoint is None or is_static_endpoint(endpoint):
             return None
+        if app.config["PORTAL_LOGIN"] == "citizen":
+            # A citizen's principal is a person, not an organisation: their requests run
+            # in the system scope, and the citizen portals' services and access rules
+            # limit every query to the signed-in person's own case, fullmakt and debts
+            # (docs/security.md, "Row-level security").
+            request_in_system_scope()
         rule = rule_for(app.view_functions.get(endpoint))
         if rule is None:
             log.error("route %s declares no access rule: refused", endpoint)
@@ -294,6 +311,9 @@ def _install_request_hooks(app: Flask) -> None:
         token = g.pop("tenant_token", None)
         if token is not None:
             dbmod.current_org.reset(token)
+        scopes = g.pop("scopes", None)
+        if scopes is not None:
+            scopes.close()
 
 
 def _install_error_pages(app: Flask) -> None:

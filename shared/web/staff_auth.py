@@ -9,12 +9,11 @@ from flask_babel import gettext as _
 from flask_login import current_user
 
 from shared.core import clock
-from shared.core import db as dbmod
 from shared.identity import staff_auth
 from shared.identity.models import Role, User
 from shared.web import htmx
 from shared.web.access import PUBLIC, access, staff
-from shared.web.factory import db_session
+from shared.web.factory import db_session, request_in_system_scope
 from shared.web.forms import LoginForm, TotpForm
 from shared.web.principals import StaffPrincipal
 from shared.web.signin import safe_next, sign_out, start_session
@@ -32,14 +31,16 @@ def _page(step: str, form, status: int = 200, **ctx):
 
 def staff_auth_blueprint(roles: set[Role], home_endpoint: str) -> Blueprint:
     bp = Blueprint("auth", __name__)
+    # Signing in looks the user up by e-mail and counts failures before the organisation
+    # is known: across tenants, deliberately, for these views only.
+    bp.before_request(request_in_system_scope)
 
     def pending_user() -> User | None:
         pending = session.get(PENDING)
         if not pending or clock.wall_now().timestamp() - pending["at"] > PENDING_SECONDS:
             session.pop(PENDING, None)
             return None
-        with dbmod.tenant(None):
-            return db_session().get(User, uuid.UUID(pending["user"]))
+        return db_session().get(User, uuid.UUID(pending["user"]))
 
     @bp.route("/login", methods=["GET", "POST"])
     @access(PUBLIC)

@@ -103,7 +103,7 @@ def next_totp_code(user: User) -> str:
     one after it when the current was used (the server allows one step of drift). A third
     sign-in within one step forgets the used step instead of waiting up to 30 s."""
     database = dbmod.get()
-    with database.session() as s, dbmod.tenant(None):
+    with dbmod.system_scope(), database.session() as s:  # the suite, across tenants
         row = s.get(User, user.id)
         totp = pyotp.TOTP(row.totp_secret)
         current = totp.timecode(clock.wall_now())

@@ -8,6 +8,7 @@ from sqlalchemy.exc import DBAPIError
 
 from shared.security import audit
 from shared.security.models import AuditEntry
+from tests.factories.roles import act_as_owner
 
 ACTOR = audit.Actor("user", "u-1")
 
@@ -36,6 +37,9 @@ def test_the_database_refuses_updates_and_deletes(db):
 
 
 def _without_guard(db):
+    """A superuser (the owner) lifts the append-only guard: the application's role could
+    not."""
+    act_as_owner(db)
     if db.bind.dialect.name == "postgresql":
         db.execute(text("ALTER TABLE audit_log DISABLE TRIGGER audit_log_append_only"))
     else:

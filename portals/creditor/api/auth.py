@@ -39,9 +39,9 @@ def api_key() -> Rule:
         if stale is not None:
             stale.close()
         if presented:
-            # Its own short transaction, unscoped (whose key it is is not known yet);
-            # it records last_used_at even if the request then fails.
-            with dbmod.session_scope() as session:
+            # Its own short transaction, in the system scope (whose key it is is not
+            # known yet); it records last_used_at even if the request then fails.
+            with dbmod.system_scope(), dbmod.session_scope() as session:
                 key = api_keys.verify_key(session, token)
                 if key is not None:
                     found = (key.id, key.organisation_id)
