@@ -30,10 +30,10 @@ def _in(column: str, values: Sequence[str]) -> str:
 
 def _checks(kinds: Sequence[str], roles: Sequence[str]) -> None:
     with op.batch_alter_table('organisations', schema=None) as batch_op:
-        batch_op.drop_constraint('ck_organisations_orgkind', type_='check')
+        batch_op.drop_constraint(batch_op.f('ck_organisations_orgkind'), type_='check')
         batch_op.create_check_constraint('orgkind', sa.text(_in('kind', kinds)))
     with op.batch_alter_table('users', schema=None) as batch_op:
-        batch_op.drop_constraint('ck_users_role', type_='check')
+        batch_op.drop_constraint(batch_op.f('ck_users_role'), type_='check')
         batch_op.create_check_constraint('role', sa.text(_in('role', roles)))
 
 

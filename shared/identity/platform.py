@@ -118,7 +118,9 @@ def add_organisation(
             role=staff_admin.FIRST_ADMIN[org.kind],
         )
     except FieldError as exc:
-        raise FieldError(_rename.get(exc.field or "", exc.field or ""), exc.msgid, **exc.params)
+        raise FieldError(
+            _rename.get(exc.field or "", exc.field or ""), exc.msgid, **exc.params
+        ) from None
     return org
 
 

@@ -68,9 +68,8 @@ def may_manage(actor: User, user: User) -> bool:
     platform operator the admins of every organisation."""
     if actor.role == Role.PLATFORM_OPERATOR:
         return user.role == FIRST_ADMIN.get(user.organisation.kind)
-    return (
-        actor.organisation_id == user.organisation_id
-        and user.role in MANAGED_ROLES.get(actor.role, ())
+    return actor.organisation_id == user.organisation_id and user.role in MANAGED_ROLES.get(
+        actor.role, ()
     )
 
 
@@ -208,7 +207,11 @@ def deactivate(session: Session, actor: User, user: User) -> None:
         user.invitation_hash = None
         user.invitation_expires_at = None
     audit.record(
-        session, audit.Actor.user(actor), "user.deactivated", subject_type="user", subject_id=user.id
+        session,
+        audit.Actor.user(actor),
+        "user.deactivated",
+        subject_type="user",
+        subject_id=user.id,
     )
 
 
@@ -218,7 +221,11 @@ def reactivate(session: Session, actor: User, user: User) -> None:
     with _acting_in(session, user.organisation_id):
         user.active = True
     audit.record(
-        session, audit.Actor.user(actor), "user.reactivated", subject_type="user", subject_id=user.id
+        session,
+        audit.Actor.user(actor),
+        "user.reactivated",
+        subject_type="user",
+        subject_id=user.id,
     )
 
 

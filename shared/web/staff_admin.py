@@ -84,7 +84,9 @@ def staff_admin_blueprint(admin_role: Role, layout: str) -> Blueprint:
 
     def _act(action, message: str):
         if not EmptyForm().validate_on_submit():
-            return render(status=422, error=_("Formuläret har gått ut. Ladda om sidan och försök igen."))
+            return render(
+                status=422, error=_("Formuläret har gått ut. Ladda om sidan och försök igen.")
+            )
         errors.back_to(url_for("staff.index"))
         action(db_session(), current_user.user, loaded("member"))
         return _done(message)
@@ -112,7 +114,8 @@ def staff_admin_blueprint(admin_role: Role, layout: str) -> Blueprint:
     def resend(user_id: uuid.UUID):
         name = loaded("member").name
         return _act(
-            staff_admin.resend_invitation, _("En ny inbjudan har skickats till %(name)s.", name=name)
+            staff_admin.resend_invitation,
+            _("En ny inbjudan har skickats till %(name)s.", name=name),
         )
 
     @bp.post("/<uuid:user_id>/unlock")

@@ -12,10 +12,9 @@ from shared.core import clock
 from shared.core import db as dbmod
 from shared.identity import staff_admin, staff_auth
 from shared.identity.models import Role, User
-from shared.web import htmx
+from shared.web import errors, htmx
 from shared.web.access import PUBLIC, access, staff
 from shared.web.factory import db_session
-from shared.web import errors
 from shared.web.forms import InvitationForm, LoginForm, TotpForm
 from shared.web.principals import StaffPrincipal
 from shared.web.signin import safe_next, sign_out, start_session

@@ -41,7 +41,10 @@ def _form(creditor: Creditor | None) -> CreditorForm:
         form.organisation_id.data = str(creditor.organisation_id or "")
     form.organisation_id.choices = [
         ("", _("Ingen (extern borgenär)")),
-        *((str(o.id), f"{o.name} ({o.orgnr})") for o in platform.creditor_organisations(db_session())),
+        *(
+            (str(o.id), f"{o.name} ({o.orgnr})")
+            for o in platform.creditor_organisations(db_session())
+        ),
     ]
     return form
 
