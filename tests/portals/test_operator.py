@@ -6,6 +6,7 @@ from __future__ import annotations
 import pytest
 from sqlalchemy import select
 
+from shared.core import db as dbmod
 from shared.identity.models import Channel, Creditor, Organisation, OrgKind, Role, User
 from shared.security.models import AuditEntry
 from tests.factories import invitation_link, login_staff
@@ -166,3 +167,20 @@ def test_the_operator_portal_has_its_own_cookie(make_app):
     app = make_app("operator")
     assert app.config["SESSION_COOKIE_NAME"] == "sk_operator"
     assert app.config["APPLICATION_ROOT"] == "/operator"
+
+
+def test_under_row_level_security_the_operator_invites_into_the_new_organisation(client, db):
+    """As production connects (a role that RLS binds): the first admin is written into
+    the new organisation, not refused by the users table's policy."""
+    if db.get_bind().dialect.name != "postgresql":
+        pytest.skip("row-level security is PostgreSQL's")
+    from tests.factories.roles import act_as_application_role
+
+    act_as_application_role(db)
+    assert client.post("/organisations", data=ORG).status_code == 303
+    db.expire_all()
+    org = db.scalar(select(Organisation).where(Organisation.orgnr == ORG["orgnr"]))
+    with dbmod.tenant(org.id):
+        admin = db.scalar(select(User).where(User.email == ORG["admin_email"]))
+    assert admin is not None and admin.organisation_id == org.id
+    assert client.post(f"/admins/{admin.id}/resend").status_code == 303
