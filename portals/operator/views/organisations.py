@@ -97,8 +97,9 @@ def show(org_id: uuid.UUID):
 def _act(action, message: str):
     user: User = loaded("member")
     errors.back_to(url_for("organisations.show", org_id=user.organisation_id))
-    if EmptyForm().validate_on_submit():
-        action(db_session(), current_user.user, user)
+    if not EmptyForm().validate_on_submit():
+        abort(400)  # the form's CSRF token has expired: nothing was done
+    action(db_session(), current_user.user, user)
     if htmx.wants_partial():
         return _show(user.organisation, message=message)
     flash(message, "success")
