@@ -1,4 +1,4 @@
-"""One WSGI application: the landing page at / and the four portals under their
+"""One WSGI application: the landing page at / and the portals under their
 prefixes (each also runnable alone), plus the BankID simulator in demo mode. The demo
 server also runs Kreditbanken's own system (examples/creditor_system) on PORT+1.
 
@@ -12,7 +12,7 @@ import os
 
 from werkzeug.middleware.dispatcher import DispatcherMiddleware
 
-from portals import client, counsellor, creditor, debtor
+from portals import client, counsellor, creditor, debtor, operator
 from shared.core.config import load
 from shared.web.landing import create_landing
 
@@ -25,6 +25,7 @@ def create_application(settings=None):
         "/client": client.create_app(overrides),
         "/creditor": creditor.create_app(overrides),
         "/debtor": debtor.create_app(overrides),
+        "/operator": operator.create_app(overrides),
     }
     if settings.bankid_simulated and settings.env != "production":
         from simulators.bankid import create_app as create_bankid_simulator

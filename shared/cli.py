@@ -176,35 +176,79 @@ def keys_rotate_data() -> None:
     click.echo(f"new system data key {row.id}; new values are encrypted under it")
 
 
+PASSWORD_ENV = "SKULDKOLL_PASSWORD"  # noqa: S105 - the variable's name, not a password
+
+
+def _password(from_stdin: bool) -> str:
+    """The new user's password: from stdin (``--password-stdin``, its first line), from
+    ``SKULDKOLL_PASSWORD``, or asked for twice on a terminal; never from an argument
+    (it would stand in the process list and the shell history)."""
+    if from_stdin:
+        return sys.stdin.readline().rstrip("\r\n")
+    if os.environ.get(PASSWORD_ENV):
+        return os.environ[PASSWORD_ENV]
+    if not sys.stdin.isatty():
+        raise click.UsageError(
+            f"no terminal to ask for the password: set {PASSWORD_ENV} or use --password-stdin"
+        )
+    return click.prompt("Password", hide_input=True, confirmation_prompt=True)
+
+
 @main.command("create-user")
 @click.option("--org-name", required=True)
 @click.option("--orgnr", required=True)
 @click.option(
-    "--org-kind", type=click.Choice(["municipality", "creditor", "agency"]), required=True
+    "--org-kind",
+    type=click.Choice(["municipality", "creditor", "agency", "platform"]),
+    required=True,
+    help="platform: the platform operator's own organisation",
 )
 @click.option("--email", required=True)
 @click.option("--name", required=True)
 @click.option(
     "--role",
-    type=click.Choice(["counsellor", "municipality_admin", "creditor_agent", "creditor_admin"]),
+    type=click.Choice(
+        [
+            "counsellor",
+            "municipality_admin",
+            "creditor_agent",
+            "creditor_admin",
+            "platform_operator",
+        ]
+    ),
     required=True,
 )
-@click.password_option()
-def create_user(org_name, orgnr, org_kind, email, name, role, password) -> None:
+@click.option(
+    "--password-stdin",
+    is_flag=True,
+    help=f"read the password from the first line of stdin (else ${PASSWORD_ENV} or a prompt)",
+)
+def create_user(org_name, orgnr, org_kind, email, name, role, password_stdin) -> None:
     """Create an organisation (if new) and a member of staff; TOTP is enrolled at first
-    sign-in."""
+    sign-in. The platform operator: --org-kind platform --role platform_operator."""
     from sqlalchemy import select
 
     from shared.identity.models import ROLE_ORG_KINDS, Organisation, OrgKind, Role, User
-    from shared.identity.rules import parse_orgnr
+    from shared.identity.rules import EmailAddressError, email_address, parse_orgnr
+    from shared.identity.staff_auth import find_user
     from shared.security import audit
     from shared.security.passwords import MIN_LENGTH, hash_password
 
+    password = _password(password_stdin)
     if len(password) < MIN_LENGTH:
         raise click.BadParameter(f"at least {MIN_LENGTH} characters", param_hint="password")
-    orgnr = parse_orgnr(orgnr)
+    try:
+        email = email_address(email).lower()
+    except EmailAddressError:
+        raise click.BadParameter("not a valid e-mail address", param_hint="--email") from None
+    try:
+        orgnr = parse_orgnr(orgnr)
+    except ValueError as exc:
+        raise click.BadParameter(str(exc), param_hint="--orgnr") from None
     _database()
     with _operator_session() as s:
+        if find_user(s, email) is not None:
+            raise click.ClickException(f"a user {email} exists already")
         org = s.scalar(select(Organisation).where(Organisation.orgnr == orgnr))
         if org is None:
             org = Organisation(name=org_name, orgnr=orgnr, kind=OrgKind(org_kind))
@@ -212,15 +256,16 @@ def create_user(org_name, orgnr, org_kind, email, name, role, password) -> None:
             s.flush()
         if org.kind not in ROLE_ORG_KINDS[Role(role)]:
             raise click.ClickException(f"a {role} cannot belong to a {org.kind.value}")
-        user = User(
-            organisation_id=org.id,
-            email=email.lower(),
-            name=name,
-            role=Role(role),
-            password_hash=hash_password(password),
-        )
-        s.add(user)
-        s.flush()
+        with dbmod.tenant(org.id):
+            user = User(
+                organisation_id=org.id,
+                email=email,
+                name=name,
+                role=Role(role),
+                password_hash=hash_password(password),
+            )
+            s.add(user)
+            s.flush()
         audit.record(
             s, audit.Actor.system("cli"), "user.created", subject_type="user", subject_id=user.id
         )

@@ -33,6 +33,7 @@ ORGANISATIONS = [
     ("556712-3459", "Nordisk Inkasso AB", OrgKind.AGENCY),
     ("556398-7659", "Kreditbanken Sverige AB", OrgKind.CREDITOR),
     ("556611-2230", "Västra Elbolaget AB", OrgKind.CREDITOR),
+    ("559900-0006", "Skuldkoll drift (plattformen)", OrgKind.PLATFORM),
 ]
 
 USERS = [
@@ -43,6 +44,7 @@ USERS = [
     ("sara.ek", "Sara Ek", Role.CREDITOR_AGENT, "556712-3459"),
     ("johan.nyberg", "Johan Nyberg", Role.CREDITOR_ADMIN, "556712-3459"),
     ("karin.wall", "Karin Wall", Role.CREDITOR_ADMIN, "556398-7659"),
+    ("olof.drift", "Olof Drift", Role.PLATFORM_OPERATOR, "559900-0006"),
 ]
 
 

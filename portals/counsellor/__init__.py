@@ -15,6 +15,7 @@ from portals.counsellor.views.report import bp as report_bp
 from shared.identity.models import Role
 from shared.web import create_portal
 from shared.web.demo import demo_blueprint
+from shared.web.staff_admin import staff_admin_blueprint
 from shared.web.staff_auth import staff_auth_blueprint
 
 ROLES = {Role.COUNSELLOR, Role.MUNICIPALITY_ADMIN}
@@ -35,6 +36,7 @@ def create_app(overrides: dict | None = None) -> Flask:
             report_bp,
             debts_bp,
             compile_bp,
+            staff_admin_blueprint(Role.MUNICIPALITY_ADMIN, "counsellor/_layout.html"),
             staff_auth_blueprint(ROLES, "home.index"),
         ],
         overrides=overrides,

@@ -16,6 +16,7 @@ from portals.creditor.views.webhooks import bp as webhooks_bp
 from shared.identity.models import Role
 from shared.web import create_portal
 from shared.web.demo import demo_blueprint
+from shared.web.staff_admin import staff_admin_blueprint
 from shared.web.staff_auth import staff_auth_blueprint
 
 ROLES = {Role.CREDITOR_AGENT, Role.CREDITOR_ADMIN}
@@ -36,6 +37,7 @@ def create_app(overrides: dict | None = None) -> Flask:
             keys_bp,
             webhooks_bp,
             api_bp,
+            staff_admin_blueprint(Role.CREDITOR_ADMIN, "creditor/_layout.html"),
             staff_auth_blueprint(ROLES, "inquiries.inbox"),
         ],
         overrides=overrides,

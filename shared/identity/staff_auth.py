@@ -111,6 +111,13 @@ def check_totp(session: Session, user: User, code: str) -> None:
     )
 
 
+def unlock(session: Session, actor: audit.Actor, user: User) -> None:
+    """An admin lets a locked-out member of staff try again at once."""
+    user.failed_logins = 0
+    user.locked_until = None
+    audit.record(session, actor, "user.unlocked", subject_type="user", subject_id=user.id)
+
+
 def begin_enrolment(user: User) -> str:
     """Give a user without an enrolled authenticator a fresh secret (kept until used)."""
     if user.totp_enrolled_at is not None:

@@ -114,6 +114,24 @@ def municipality_case(arg: str = "case_id") -> Rule:
     return Rule(f"municipality_case({arg})", "staff", check)
 
 
+def managed_staff(*roles: Role, arg: str = "user_id") -> Rule:
+    """An admin with one of ``roles``, for a member of staff they manage (their own
+    organisation's, in a role they give; the platform operator: an organisation's admin),
+    ``loaded("member")``; anyone else is a 404."""
+    allowed = frozenset(roles)
+
+    def check(principal, args):
+        from shared.identity.staff_admin import staff_member
+        from shared.web.factory import db_session
+
+        if principal.user.role not in allowed:
+            return False
+        return _load("member", staff_member(db_session(), principal.user, args[arg]))
+
+    label = ",".join(sorted(r.value for r in allowed))
+    return Rule(f"managed_staff({label};{arg})", "staff", check)
+
+
 def fullmakt_holder(arg: str = "fullmakt_id") -> Rule:
     """The citizen whose fullmakt is named by ``arg`` (``loaded("fullmakt")``); anyone
     else's is a 404."""

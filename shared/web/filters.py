@@ -20,7 +20,7 @@ from shared.core.clock import STOCKHOLM
 from shared.core.lists import COUNT_CAP
 from shared.counselling.rules.budget import CATEGORY_LABELS
 from shared.counselling.rules.debts import KIND_LABELS, STATUS_LABELS
-from shared.identity.models import Role
+from shared.identity.models import Channel, OrgKind, Role
 from shared.identity.rules import mask
 
 # Explicit patterns: CLDR's English one ("¤#,##0.00") glues the code to the number
@@ -120,11 +120,29 @@ ROLE_LABELS = {
     Role.MUNICIPALITY_ADMIN: _l("Administratör, kommun"),
     Role.CREDITOR_AGENT: _l("Handläggare, borgenär"),
     Role.CREDITOR_ADMIN: _l("Administratör, borgenär"),
+    Role.PLATFORM_OPERATOR: _l("Plattformsoperatör"),
 }
 
 
 def role_label(role: Role | str) -> str:
     return str(ROLE_LABELS.get(Role(role), role))
+
+
+ORG_KIND_LABELS = {
+    OrgKind.MUNICIPALITY: _l("Kommun"),
+    OrgKind.CREDITOR: _l("Borgenär"),
+    OrgKind.AGENCY: _l("Inkassobolag"),
+    OrgKind.PLATFORM: _l("Plattformen"),
+}
+CHANNEL_LABELS = {Channel.API: _l("API"), Channel.WEB: _l("Webb"), Channel.MANUAL: _l("Post")}
+
+
+def org_kind_label(kind: OrgKind | str) -> str:
+    return str(ORG_KIND_LABELS.get(OrgKind(kind), kind))
+
+
+def channel_label(channel: Channel | str) -> str:
+    return str(CHANNEL_LABELS.get(Channel(channel), channel))
 
 
 # The rules keep Swedish labels (marked with N_, so they are in the catalog); they are
@@ -143,6 +161,8 @@ def budget_category(key: str) -> str:
 
 def init_app(app: Flask) -> None:
     app.add_template_filter(role_label, "role")
+    app.add_template_filter(org_kind_label, "org_kind")
+    app.add_template_filter(channel_label, "channel")
     app.add_template_filter(debt_kind, "debt_kind")
     app.add_template_filter(debt_status, "debt_status")
     app.add_template_filter(budget_category, "budget_category")

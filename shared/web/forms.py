@@ -100,6 +100,37 @@ class TotpForm(FlaskForm):
     )
 
 
+class InvitationForm(FlaskForm):
+    """The invited member of staff chooses a password (the service checks the rules)."""
+
+    password = PasswordField(
+        _l("Välj lösenord"),
+        validators=[max_chars(PASSWORD_MAX), DataRequired(message=_l("Välj ett lösenord."))],
+        render_kw={"autocomplete": "new-password"},
+    )
+    repeated = PasswordField(
+        _l("Upprepa lösenordet"),
+        validators=[max_chars(PASSWORD_MAX), DataRequired(message=_l("Upprepa lösenordet."))],
+        render_kw={"autocomplete": "new-password"},
+    )
+
+
+class InviteForm(FlaskForm):
+    """An admin invites a member of staff (the view sets the roles it may give)."""
+
+    name = StringField(
+        _l("Namn"),
+        validators=[max_chars(200), DataRequired(message=_l("Ange namnet."))],
+        render_kw={"autocomplete": "off"},
+    )
+    email = EmailField(
+        _l("E-postadress"),
+        validators=[max_chars(EMAIL_MAX), DataRequired(message=_l("Ange e-postadressen."))],
+        render_kw={"autocomplete": "off", "spellcheck": "false"},
+    )
+    role = wtforms.SelectField(_l("Roll"), validate_choice=False)
+
+
 class EmptyForm(FlaskForm):
     """CSRF only (logout, cancel ...)."""
 
@@ -164,13 +195,12 @@ class _PostedField:
             self._form.messages.setdefault(self._name, messages[-1])
 
 
-__all__ = ["DemoClockForm", "EmptyForm", "Length", "LoginForm", "PostedForm", "TotpForm"]
-
-
 __all__ = [
     "DemoClockForm",
     "EmailField",
     "EmptyForm",
+    "InvitationForm",
+    "InviteForm",
     "Length",
     "LoginForm",
     "PasswordField",

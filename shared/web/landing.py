@@ -51,6 +51,14 @@ PORTALS = [
             "betala, begär avbetalningsplan eller anstånd."
         ),
     ),
+    (
+        "operator",
+        _l("Plattform"),
+        _l(
+            "För plattformens operatör: lägg till kommuner, borgenärer och "
+            "inkassobolag med deras första administratör, och håll borgenärsregistret."
+        ),
+    ),
 ]
 
 
@@ -82,6 +90,7 @@ def _demo_logins() -> list[dict]:
         Role.MUNICIPALITY_ADMIN: "counsellor",
         Role.CREDITOR_AGENT: "creditor",
         Role.CREDITOR_ADMIN: "creditor",
+        Role.PLATFORM_OPERATOR: "operator",
     }
     users = (
         db_session()

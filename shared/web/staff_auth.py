@@ -9,12 +9,12 @@ from flask_babel import gettext as _
 from flask_login import current_user
 
 from shared.core import clock
-from shared.identity import staff_auth
+from shared.identity import staff_admin, staff_auth
 from shared.identity.models import Role, User
-from shared.web import htmx
+from shared.web import errors, htmx
 from shared.web.access import PUBLIC, access, staff
 from shared.web.factory import db_session, request_in_system_scope
-from shared.web.forms import LoginForm, TotpForm
+from shared.web.forms import InvitationForm, LoginForm, TotpForm
 from shared.web.principals import StaffPrincipal
 from shared.web.signin import safe_next, sign_out, start_session
 
@@ -109,6 +109,30 @@ def staff_auth_blueprint(roles: set[Role], home_endpoint: str) -> Blueprint:
         target = request.script_root + nxt if nxt else url_for(home_endpoint)
         start_session(StaffPrincipal(user))
         return htmx.redirect(target, reload=True)  # a new session: a new CSRF token
+
+    @bp.route("/invitation/<token>", methods=["GET", "POST"])
+    @access(PUBLIC)
+    def invitation(token: str):
+        """The link in an invitation: choose a password, then enrol the authenticator."""
+        s = db_session()
+        user = staff_admin.invited_user(s, token)
+        if user is None or user.role not in roles:
+            return htmx.render(
+                "shared/auth/invitation_gone.html", "shared/auth/_invitation_gone.html", 404
+            )
+        form = InvitationForm()
+
+        def render(status: int = 200):
+            return _page("invitation", form, status, invited=user)
+
+        if form.validate_on_submit():
+            errors.form_page(form, lambda: render(422))
+            staff_admin.accept_invitation(s, user, form.password.data, form.repeated.data)
+            session.clear()
+            session[PENDING] = {"user": str(user.id), "at": clock.wall_now().timestamp()}
+            step = "auth.totp" if user.totp_enrolled_at else "auth.enrol"
+            return htmx.redirect(url_for(step), reload=True)  # a new session
+        return render(422 if form.is_submitted() else 200)
 
     @bp.post("/logout")
     @access(staff())

@@ -88,7 +88,7 @@ def demo_server(demo_env):
         [sys.executable, "wsgi.py"], cwd=ROOT, env=env, stdout=log, stderr=subprocess.STDOUT
     )
     base = f"http://127.0.0.1:{port}"
-    for _ in range(100):
+    for _ in range(600):
         try:
             urllib.request.urlopen(base + "/healthz", timeout=1)  # noqa: S310 - localhost
             break

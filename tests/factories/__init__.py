@@ -64,6 +64,8 @@ __all__ = [
     "bound_to",
     "directory_entry",
     "fullmakt_deadlines",
+    "invitation_link",
+    "invitation_links",
     "login_citizen",
     "login_staff",
     "need_service",
@@ -98,6 +100,29 @@ def run_jobs(session: Session, *names: str) -> int:
         assert jobs.run_message(msg_id) == "done"
     session.expire_all()
     return len(pending)
+
+
+INVITATION_LINK = re.compile(r"https?://[^/\s]+(/\S+/invitation/\S+)")
+
+
+def invitation_links(session: Session, email: str) -> set[str]:
+    """The paths (``/<portal>/invitation/…``) of every invitation e-mailed to ``email``."""
+    from shared.core.mail import EmailMessage
+
+    messages = session.scalars(select(EmailMessage).where(EmailMessage.kind == "user.invitation"))
+    links = set()
+    for message in messages:
+        if message.to == email:
+            match = INVITATION_LINK.search(message.body)
+            assert match, "an invitation without a link"
+            links.add(match.group(1))
+    return links
+
+
+def invitation_link(session: Session, email: str) -> str:
+    """The path of the one invitation e-mailed to ``email``."""
+    (link,) = invitation_links(session, email)
+    return link
 
 
 def redirect_target(response) -> str:

@@ -34,9 +34,13 @@ _apps: dict[tuple[str, int], Flask] = {}
 
 
 def _portal_roles() -> dict[str, set[Role]]:
-    from portals import counsellor, creditor
+    from portals import counsellor, creditor, operator
 
-    return {"counsellor": counsellor.ROLES, "creditor": creditor.ROLES}
+    return {
+        "counsellor": counsellor.ROLES,
+        "creditor": creditor.ROLES,
+        "operator": operator.ROLES,
+    }
 
 
 def _app_of(client: FlaskClient) -> Flask:

@@ -22,7 +22,8 @@ assert r.status_code == 200, r.status_code
 assert "anna.berg@demo.skuldkoll.se" in body and "skuldkoll-demo" in body, body[:2000]
 h = c.get("/healthz")
 assert h.status_code == 200 and h.json["database"] == "ok", h.json
-for prefix in ("counsellor", "creditor"):
+assert "olof.drift@demo.skuldkoll.se" in body and "/operator/" in body
+for prefix in ("counsellor", "creditor", "operator"):
     assert c.get(f"/{prefix}/login").status_code == 200, prefix
 for prefix in ("client", "debtor"):
     assert c.get(f"/{prefix}/login").status_code == 200, prefix
@@ -41,7 +42,7 @@ def test_migrations_demo_data_app_and_audit_verify_on_sqlite(tmp_path):
     assert run([BIN / "alembic", "upgrade", "head"], env).returncode == 0
     first = run([BIN / "skuldkoll", "demo-data"], env)
     assert first.returncode == 0, first.stderr
-    assert "5 new organisations, 7 new users, 5 new creditors" in first.stdout
+    assert "6 new organisations, 8 new users, 5 new creditors" in first.stdout
     again = run([BIN / "skuldkoll", "demo-data"], env)
     assert again.returncode == 0
     assert "0 new organisations, 0 new users, 0 new creditors" in again.stdout
@@ -56,3 +57,34 @@ def test_migrations_demo_data_app_and_audit_verify_on_sqlite(tmp_path):
     db.commit()
     broken = run([BIN / "skuldkoll", "audit-verify"], env)
     assert broken.returncode == 1 and "seq=1" in broken.stderr
+
+
+def test_create_user_without_a_terminal(tmp_path):
+    """The platform operator from the environment's password, a user from stdin, and a
+    clear refusal when there is neither (no terminal to ask)."""
+    env = {k: v for k, v in os.environ.items() if k not in {"DATABASE_URL", "REDIS_URL"}}
+    env.update(SKULDKOLL_ENV="demo", INSTANCE_DIR=str(tmp_path))
+    env.pop("SKULDKOLL_PASSWORD", None)
+    assert run([BIN / "alembic", "upgrade", "head"], env).returncode == 0
+    operator = [
+        *(BIN / "skuldkoll", "create-user", "--org-name", "Skuldkoll drift"),
+        *("--orgnr", "559900-0006", "--org-kind", "platform", "--name", "Drift"),
+        *("--email", "drift@example.se", "--role", "platform_operator"),
+    ]
+    refused = run(operator, env, input="")
+    assert refused.returncode != 0 and "SKULDKOLL_PASSWORD" in refused.stderr
+    created = run(operator, {**env, "SKULDKOLL_PASSWORD": "ett långt lösenord"})
+    assert created.returncode == 0, created.stderr
+    assert "created platform_operator drift@example.se" in created.stdout
+    agent = [
+        *(BIN / "skuldkoll", "create-user", "--org-name", "Nordisk Inkasso AB"),
+        *("--orgnr", "556712-3459", "--org-kind", "agency", "--name", "Sara Ek"),
+        *("--email", "sara@example.se", "--role", "creditor_agent", "--password-stdin"),
+    ]
+    short = run(agent, env, input="kort\n")
+    assert short.returncode != 0 and "at least 12 characters" in short.stderr
+    piped = run(agent, env, input="ett annat långt lösenord\n")
+    assert piped.returncode == 0, piped.stderr
+    db = sqlite3.connect(tmp_path / "skuldkoll.db")
+    roles = dict(db.execute("SELECT email, role FROM users").fetchall())
+    assert roles == {"drift@example.se": "platform_operator", "sara@example.se": "creditor_agent"}

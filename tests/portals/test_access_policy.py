@@ -11,7 +11,7 @@ from werkzeug.routing import Rule as UrlRule
 from shared.web.access import is_static_endpoint, rule_for
 from shared.web.landing import create_landing
 
-PORTALS = ["counsellor", "client", "creditor", "debtor"]
+PORTALS = ["counsellor", "client", "creditor", "debtor", "operator"]
 
 
 def all_apps(make_app, settings):

@@ -13,6 +13,7 @@ class OrgKind(enum.StrEnum):
     MUNICIPALITY = "municipality"  # kommun (budget- och skuldrådgivning, or a creditor itself)
     CREDITOR = "creditor"  # fordringsägare
     AGENCY = "agency"  # inkassobolag
+    PLATFORM = "platform"  # the platform operator (runs Skuldkoll; no tenant data)
 
 
 class Organisation(IdMixin, TimestampMixin, Base):

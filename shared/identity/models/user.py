@@ -23,6 +23,7 @@ class Role(enum.StrEnum):
     MUNICIPALITY_ADMIN = "municipality_admin"
     CREDITOR_AGENT = "creditor_agent"  # handläggare hos fordringsägare/inkassobolag
     CREDITOR_ADMIN = "creditor_admin"
+    PLATFORM_OPERATOR = "platform_operator"  # adds organisations, keeps the creditor directory
 
 
 #: which organisation kinds each role may belong to
@@ -31,6 +32,7 @@ ROLE_ORG_KINDS = {
     Role.MUNICIPALITY_ADMIN: {OrgKind.MUNICIPALITY},
     Role.CREDITOR_AGENT: {OrgKind.CREDITOR, OrgKind.AGENCY, OrgKind.MUNICIPALITY},
     Role.CREDITOR_ADMIN: {OrgKind.CREDITOR, OrgKind.AGENCY, OrgKind.MUNICIPALITY},
+    Role.PLATFORM_OPERATOR: {OrgKind.PLATFORM},
 }
 
 
@@ -52,9 +54,18 @@ class User(IdMixin, TimestampMixin, TenantOwned, Base):
     failed_logins: Mapped[int] = mapped_column(Integer, default=0)
     locked_until: Mapped[datetime | None] = mapped_column(UTCDateTime)
     last_login_at: Mapped[datetime | None] = mapped_column(UTCDateTime)
+    # An invitation (``shared.identity.staff_admin``): only a SHA-256 of the link's token
+    # (256 random bits) is stored; the link works once, until it expires.
+    invitation_hash: Mapped[str | None] = mapped_column(String(64), unique=True)
+    invitation_expires_at: Mapped[datetime | None] = mapped_column(UTCDateTime)
 
     organisation: Mapped[Organisation] = relationship(back_populates="users")
 
     @property
     def is_admin(self) -> bool:
         return self.role in {Role.MUNICIPALITY_ADMIN, Role.CREDITOR_ADMIN}
+
+    @property
+    def invited(self) -> bool:
+        """Invited and the password not chosen yet (the link may have expired)."""
+        return self.invitation_hash is not None
