@@ -19,6 +19,7 @@ RQ gave up on or lost. Each message keeps the id of the request that wrote it
 
 from __future__ import annotations
 
+import contextlib
 import importlib
 import logging
 import traceback
@@ -190,20 +191,29 @@ def _forget_ended_job(queue, job_id: str) -> bool:
 
 
 def requeue_abandoned() -> int:
-    """Retry at once the jobs whose worker died mid-run: RQ keeps them in its
-    StartedJobRegistry until their heartbeat TTL has lapsed, and only cleans that
-    registry every ten minutes (RQ's retry then puts them back in the queue)."""
+    """Run again at once the jobs whose worker died mid-run. RQ keeps them in its
+    StartedJobRegistry until their heartbeat TTL has lapsed and only cleans it every ten
+    minutes; its cleaning then schedules a retry, which waits for a scheduler (after a
+    whole worker died, for its scheduler lock to lapse too). So: clean, and move what
+    was abandoned from the scheduled jobs to the front of its queue."""
     from rq import Queue
-    from rq.registry import StartedJobRegistry
+    from rq.exceptions import InvalidJobOperation, NoSuchJobError
+    from rq.registry import ScheduledJobRegistry, StartedJobRegistry
 
     connection = redis_connection()
     abandoned = 0
     for queue in Queue.all(connection=connection):
-        registry = StartedJobRegistry(queue=queue)
-        abandoned += len(registry.get_expired_job_ids())
-        registry.cleanup()
-    if abandoned:
-        log.warning("%d job(s) abandoned by a dead worker: retried", abandoned)
+        started = StartedJobRegistry(queue=queue)
+        expired = started.get_expired_job_ids()
+        if not expired:
+            continue
+        started.cleanup()
+        scheduled = ScheduledJobRegistry(queue=queue)
+        for job_id in expired:
+            with contextlib.suppress(InvalidJobOperation, NoSuchJobError):
+                scheduled.requeue(job_id, at_front=True)
+        abandoned += len(expired)
+        log.warning("jobs abandoned by a dead worker, run again: %s", ", ".join(expired))
     return abandoned
 
 
