@@ -1,6 +1,7 @@
 """Every table of every domain, for Alembic, the CLI, the worker and the tests: importing
 this module registers all models (the tenant scope and relationships need them all)."""
 
+from shared.core.heartbeat import Heartbeat
 from shared.core.mail import EmailMessage
 from shared.core.models import Base
 from shared.core.outbox import OutboxMessage
@@ -16,6 +17,7 @@ __all__ = [
     "Base",
     "DataKey",
     "EmailMessage",
+    "Heartbeat",
     "OutboxMessage",
     "counselling",
     "creditor_link",

@@ -25,6 +25,7 @@ from tests.factories import (
     PASSWORD,
     SUITE_NOW,
     Factories,
+    RedisServer,
     bound_to,
     login_citizen,
     login_staff,
@@ -201,6 +202,14 @@ def redis_url() -> str:
     except Exception as exc:  # noqa: BLE001
         need_service("Redis", f"{url} does not answer: {exc}")
     return url
+
+
+@pytest.fixture
+def own_redis(tmp_path) -> Iterator[RedisServer]:
+    """A redis-server of this test's own, which the test may stop and start again."""
+    server = RedisServer(tmp_path).start()
+    yield server
+    server.stop()
 
 
 @pytest.fixture

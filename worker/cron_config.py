@@ -1,7 +1,10 @@
 """The schedule for ``rq cron worker.cron_config`` (RQ's own scheduler, RQ >= 2.5).
 
 Run exactly one ``rq cron`` process: it only enqueues and has no lock. The same table
-drives the in-process scheduler of the embedded demo (``worker.inline``).
+drives the in-process scheduler of the embedded demo (``worker.inline``). Under
+``rq cron`` the jobs in ``EVERY_SECONDS`` run on that interval instead (the outbox
+sweep and the webhook retries, so that a job whose worker died, or a message committed
+while Redis was down, is handed over within a minute).
 """
 
 from __future__ import annotations
@@ -17,6 +20,8 @@ SCHEDULE: list[tuple[str, str, str]] = [
     (jobs.PURGE_IDEMPOTENCY_RECORDS, "40 * * * *", "default"),
 ]
 
+EVERY_SECONDS: dict[str, int] = {jobs.SWEEP_OUTBOX: 15, jobs.RETRY_WEBHOOKS: 15}
+
 try:
     from rq import cron
 except ImportError:  # pragma: no cover - rq < 2.4
@@ -24,4 +29,7 @@ except ImportError:  # pragma: no cover - rq < 2.4
 
 if cron is not None:
     for name, expression, queue in SCHEDULE:
-        cron.register(jobs.resolve(name), queue_name=queue, cron=expression)
+        if name in EVERY_SECONDS:
+            cron.register(jobs.resolve(name), queue_name=queue, interval=EVERY_SECONDS[name])
+        else:
+            cron.register(jobs.resolve(name), queue_name=queue, cron=expression)

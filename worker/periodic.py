@@ -16,24 +16,28 @@ def sweep_outbox() -> int:
 def fullmakt_deadlines() -> dict[str, int]:
     """Reminders to sign, deletion of unsigned cases, expiry notices, expiry, purge."""
     ensure_initialised()
-    from shared.core import clock, db
+    from shared.core import clock, db, heartbeat
     from shared.counselling import retention
     from shared.creditor_link import fullmakt_events
 
     with db.system_scope(), db.session_scope() as session:
-        return retention.process_deadlines(
+        done = retention.process_deadlines(
             session, clock.now(), before_purge=fullmakt_events.before_purge
         )
+    heartbeat.beat(heartbeat.FULLMAKT_DEADLINES)
+    return done
 
 
 def inquiry_deadlines() -> dict[str, int]:
     """Reminders to creditors that have not answered, then overdue."""
     ensure_initialised()
-    from shared.core import clock, db
+    from shared.core import clock, db, heartbeat
     from shared.counselling import inquiries
 
     with db.system_scope(), db.session_scope() as session:
-        return inquiries.process_deadlines(session, clock.now())
+        done = inquiries.process_deadlines(session, clock.now())
+    heartbeat.beat(heartbeat.INQUIRY_DEADLINES)
+    return done
 
 
 def retry_webhooks() -> int:

@@ -44,6 +44,13 @@ class Settings:
     smtp_url: str | None = None  # smtp://user:pass@host:587; unset = dev outbox
     session_idle_minutes: int = 30
     secure_cookies: bool = False
+    # Take X-Request-ID from the request (set by a trusted reverse proxy) instead of
+    # making one up; only behind a proxy that sets or strips it.
+    trust_request_id: bool = False
+    # /healthz answers 503 when one of these ages (seconds) is exceeded; 0 = not checked.
+    healthz_outbox_max_age: int = 900  # the oldest message not yet done
+    healthz_cron_max_age: int = 300  # the last outbox sweep (rq cron and a worker)
+    healthz_deadlines_max_age: int = 7800  # the hourly fullmakt and inquiry deadlines
     instance_dir: Path = field(default=INSTANCE_DIR)
 
     @property
@@ -117,6 +124,10 @@ def load(environ: dict[str, str] | None = None) -> Settings:
         smtp_url=env.get("SMTP_URL") or None,
         session_idle_minutes=int(env.get("SESSION_IDLE_MINUTES", "30")),
         secure_cookies=_bool(env.get("SECURE_COOKIES"), mode == "production"),
+        trust_request_id=_bool(env.get("TRUST_REQUEST_ID"), False),
+        healthz_outbox_max_age=int(env.get("HEALTHZ_OUTBOX_MAX_AGE", "900")),
+        healthz_cron_max_age=int(env.get("HEALTHZ_CRON_MAX_AGE", "300")),
+        healthz_deadlines_max_age=int(env.get("HEALTHZ_DEADLINES_MAX_AGE", "7800")),
         instance_dir=instance_dir,
     )
     settings.check()

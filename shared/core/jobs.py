@@ -9,11 +9,17 @@ together or not at all. After the commit (``after_commit``) each message is hand
 
 A job is a plain function in ``worker/`` taking ``(session, **payload)``. It runs in the
 same transaction that marks the message done, so running it twice changes nothing.
-``sweep_outbox`` (scheduled every minute) hands over messages a crash left behind.
+``sweep_outbox`` (every 15 seconds under ``rq cron``) hands over what a crash or an
+outage left behind: messages committed while Redis was down (the request's commit does
+not depend on Redis), jobs whose worker was killed mid-run (RQ still marks them started:
+their registry entry lapses when the heartbeats stop, see ``worker.rq_worker``), jobs
+RQ gave up on or lost. Each message keeps the id of the request that wrote it
+(``shared.core.logcontext``); the worker runs and logs the job under that id.
 """
 
 from __future__ import annotations
 
+import contextlib
 import importlib
 import logging
 import traceback
@@ -25,7 +31,7 @@ from typing import Any
 from sqlalchemy import event, select, update
 from sqlalchemy.orm import Session
 
-from shared.core import clock, db
+from shared.core import clock, db, heartbeat, logcontext
 from shared.core.outbox import OutboxMessage
 
 log = logging.getLogger(__name__)
@@ -57,13 +63,20 @@ JOBS = frozenset(
 
 PENDING_KEY = "outbox_pending"
 RETRY_INTERVALS = [10, 60, 300, 900, 3600, 3600 * 3, 3600 * 6, 3600 * 12]  # > 24 h in all
+MAX_RUNS = len(RETRY_INTERVALS) + 1  # a message that failed this often is given up
+# A message not handed to RQ this long after its commit (Redis was down) is handed over
+# by the sweep; one handed over is looked at again after ``stale_after``.
+UNDISPATCHED_AFTER = timedelta(seconds=10)
+REDIS_TIMEOUT = 5  # seconds: a Redis that does not answer must not hold up a request
 
 
 def enqueue(session: Session, job: str, *, queue: str = "default", **payload: Any) -> uuid.UUID:
     """Queue ``job`` (dotted path) with JSON-serialisable ``payload``; runs after commit."""
     if job not in JOBS:
         raise ValueError(f"unknown job {job!r}: add it to the registry in shared.core.jobs")
-    msg = OutboxMessage(job=job, payload=payload, queue=queue)
+    msg = OutboxMessage(
+        job=job, payload=payload, queue=queue, request_id=logcontext.request_id.get()
+    )
     session.add(msg)
     session.flush()
     session.info.setdefault(PENDING_KEY, []).append(msg.id)
@@ -89,7 +102,11 @@ def backend() -> str:
 def redis_connection():
     from redis import Redis
 
-    return Redis.from_url(db.get().settings.redis_url)
+    return Redis.from_url(
+        db.get().settings.redis_url,
+        socket_connect_timeout=REDIS_TIMEOUT,
+        socket_timeout=REDIS_TIMEOUT,
+    )
 
 
 def rq_queue(name: str = "default"):
@@ -120,19 +137,26 @@ def _dispatch_rq(msg_id: uuid.UUID) -> None:
         msg = s.get(OutboxMessage, msg_id)
         if msg is None or msg.done_at is not None:
             return
-        queue_name = msg.queue
+        queue_name, request_id = msg.queue, msg.request_id
+    job_id = f"outbox-{msg_id}"
     try:
-        rq_queue(queue_name).enqueue(
-            RUN_OUTBOX_MESSAGE,
-            str(msg_id),
-            job_id=f"outbox-{msg_id}",
-            unique=True,
-            retry=Retry(max=len(RETRY_INTERVALS), interval=RETRY_INTERVALS),
-            result_ttl=3600,
-            failure_ttl=7 * 24 * 3600,
-        )
-    except DuplicateJobError:
-        pass  # already queued: the sweep found it again
+        queue = rq_queue(queue_name)
+        for _again in range(2):
+            try:
+                queue.enqueue(
+                    RUN_OUTBOX_MESSAGE,
+                    str(msg_id),
+                    job_id=job_id,
+                    unique=True,
+                    retry=Retry(max=len(RETRY_INTERVALS), interval=RETRY_INTERVALS),
+                    result_ttl=3600,
+                    failure_ttl=7 * 24 * 3600,
+                    meta={"request_id": request_id},
+                )
+                break
+            except DuplicateJobError:
+                if not _forget_ended_job(queue, job_id):
+                    break  # queued, scheduled or running: it will run
     except Exception:  # noqa: BLE001 - Redis down: the sweep will try again
         log.exception("could not hand outbox message %s to RQ", msg_id)
         return
@@ -142,6 +166,58 @@ def _dispatch_rq(msg_id: uuid.UUID) -> None:
             .where(OutboxMessage.id == msg_id)
             .values(dispatched_at=clock.wall_now())
         )
+
+
+def _forget_ended_job(queue, job_id: str) -> bool:
+    """The RQ job of a message that is not done has ended (failed, stopped: RQ gave up,
+    or its worker died with no retry left) or lost its data: delete it so that the
+    message can be enqueued again. False if it is still queued, scheduled or running."""
+    from rq.exceptions import NoSuchJobError
+    from rq.job import Job, JobStatus
+
+    try:
+        job = Job.fetch(job_id, connection=queue.connection)
+        status = job.get_status(refresh=False)
+    except NoSuchJobError:
+        status = None
+        job = None
+    if status in (JobStatus.QUEUED, JobStatus.SCHEDULED, JobStatus.DEFERRED, JobStatus.STARTED):
+        return False
+    if job is not None:
+        job.delete()
+    else:
+        queue.connection.delete(Job.key_for(job_id))
+    log.warning(
+        "outbox job %s had ended (%s) with its message not done: queued again", job_id, status
+    )
+    return True
+
+
+def requeue_abandoned() -> int:
+    """Run again at once the jobs whose worker died mid-run. RQ keeps them in its
+    StartedJobRegistry until their heartbeat TTL has lapsed and only cleans it every ten
+    minutes; its cleaning then schedules a retry, which waits for a scheduler (after a
+    whole worker died, for its scheduler lock to lapse too). So: clean, and move what
+    was abandoned from the scheduled jobs to the front of its queue."""
+    from rq import Queue
+    from rq.exceptions import InvalidJobOperation, NoSuchJobError
+    from rq.registry import ScheduledJobRegistry, StartedJobRegistry
+
+    connection = redis_connection()
+    abandoned = 0
+    for queue in Queue.all(connection=connection):
+        started = StartedJobRegistry(queue=queue)
+        expired = started.get_expired_job_ids()
+        if not expired:
+            continue
+        started.cleanup()
+        scheduled = ScheduledJobRegistry(queue=queue)
+        for job_id in expired:
+            with contextlib.suppress(InvalidJobOperation, NoSuchJobError):
+                scheduled.requeue(job_id, at_front=True)
+        abandoned += len(expired)
+        log.warning("jobs abandoned by a dead worker, run again: %s", ", ".join(expired))
+    return abandoned
 
 
 def resolve(job: str) -> Callable[..., Any]:
@@ -155,7 +231,8 @@ def run_message(msg_id: uuid.UUID) -> str:
 
     Jobs run in the system scope, for no tenant (deliveries, sweeps and purges cross
     tenants), as in an RQ worker, also when run in-process right after a request's
-    commit (whose tenant would otherwise still be current)."""
+    commit (whose tenant would otherwise still be current), and under the request id
+    of the request that wrote the message."""
     with db.tenant(None), db.system_scope():
         return _run_message(msg_id)
 
@@ -168,13 +245,16 @@ def _run_message(msg_id: uuid.UUID) -> str:
         if msg is None or msg.done_at is not None:
             session.rollback()
             return "skipped"
-        func = resolve(msg.job)
-        func(session, **msg.payload)
-        msg.done_at = clock.wall_now()
-        msg.attempts += 1
-        msg.last_error = None
-        session.commit()
-        after_commit(session)  # a job may queue follow-up jobs
+        with logcontext.bound(msg.request_id or logcontext.request_id.get()):
+            log.info("job %s (outbox %s) running", msg.job, msg_id)
+            func = resolve(msg.job)
+            func(session, **msg.payload)
+            msg.done_at = clock.wall_now()
+            msg.attempts += 1
+            msg.last_error = None
+            session.commit()
+            after_commit(session)  # a job may queue follow-up jobs (same request id)
+            log.info("job %s (outbox %s) done", msg.job, msg_id)
         return "done"
     except Exception:
         session.rollback()
@@ -193,19 +273,32 @@ def _run_message(msg_id: uuid.UUID) -> str:
 
 
 def sweep_outbox(stale_after: timedelta = timedelta(minutes=2), limit: int = 500) -> int:
-    """Hand over messages that were committed but never dispatched (or, in-process,
-    that failed), so nothing queued is lost if a process dies after its commit."""
-    cutoff = clock.wall_now() - stale_after
+    """Hand over messages that were committed but never dispatched (Redis was down, the
+    process died after its commit), jobs a dead worker abandoned, and (in-process) those
+    that failed, so nothing queued is lost. Records the cron heartbeat."""
+    heartbeat.beat(heartbeat.CRON)
+    now = clock.wall_now()
+    cutoff = now - stale_after
+    rq = backend() == "rq"
+    if rq:
+        try:
+            requeue_abandoned()
+        except Exception:  # noqa: BLE001 - Redis down: the outbox below waits for it
+            log.exception("could not look for abandoned jobs")
     with db.system_scope(), db.get().session() as s:
         stmt = select(OutboxMessage.id).where(
-            OutboxMessage.done_at.is_(None), OutboxMessage.created_at < cutoff
+            OutboxMessage.done_at.is_(None), OutboxMessage.attempts < MAX_RUNS
         )
-        if backend() == "rq":
-            stmt = stmt.where(
-                (OutboxMessage.dispatched_at.is_(None)) | (OutboxMessage.dispatched_at < cutoff)
+        if rq:
+            undispatched = OutboxMessage.dispatched_at.is_(None) & (
+                OutboxMessage.created_at < now - min(UNDISPATCHED_AFTER, stale_after)
             )
+            stmt = stmt.where(undispatched | (OutboxMessage.dispatched_at < cutoff))
         else:
-            stmt = stmt.where(OutboxMessage.attempts < len(RETRY_INTERVALS))
+            stmt = stmt.where(
+                OutboxMessage.created_at < cutoff,
+                OutboxMessage.attempts < len(RETRY_INTERVALS),
+            )
         ids = list(s.scalars(stmt.order_by(OutboxMessage.created_at).limit(limit)))
     for msg_id in ids:
         dispatch(msg_id)

@@ -28,3 +28,5 @@ class OutboxMessage(IdMixin, Base):
     done_at: Mapped[datetime | None] = mapped_column(UTCDateTime)
     attempts: Mapped[int] = mapped_column(Integer, default=0)
     last_error: Mapped[str | None] = mapped_column(Text)
+    # the request that wrote it (shared.core.logcontext): the worker logs it too
+    request_id: Mapped[str | None] = mapped_column(String(64))

@@ -59,8 +59,10 @@ BUSY_DELAY = 5  # seconds: the next try of a delivery that found no free slot
 
 
 # A claimed attempt is not due again for this long: a second run of the same job skips
-# it, and if the worker dies mid-attempt the periodic retry picks it up afterwards.
-LEASE = timedelta(seconds=90)
+# it, and if the worker dies mid-attempt the periodic retry (every 15 s) picks it up
+# afterwards, within a minute. Longer than an attempt can take (a slot: SLOT_WAIT, the
+# POST: connect, write and read, TIMEOUT each); one that overruns it is "superseded".
+LEASE = timedelta(seconds=40)
 
 
 BACKOFF = (30, 120, 600, 1800, 3600, 7200, 14400, 28800)  # seconds; the last repeats

@@ -12,21 +12,33 @@ and status 422; a ``NotAllowed`` (409) as a flash message on the page the reader
 from (or ``back_to``); a 404/403 as the error page; and on the API, every one of them as
 problem+json. Whatever the service had written in the request's transaction is rolled
 back first: nothing is half-saved.
+
+When the database refuses a write (``database_error``: a constraint, a lost connection,
+a serialization failure), in the view or at the request's commit, the transaction is
+rolled back and the reader gets a 409 or 503 with a message (a flash message after an
+htmx request, problem+json on the API); the log line names the request id, never the
+values that were refused.
 """
 
 from __future__ import annotations
 
+import logging
 from collections.abc import Callable
 from typing import Any
 from urllib.parse import urlsplit
 
 from flask import Flask, Response, flash, g, make_response, render_template, request
+from flask_babel import gettext as _
+from sqlalchemy import exc as sa_exc
+from werkzeug.exceptions import Conflict, ServiceUnavailable
 from werkzeug.exceptions import Forbidden as HTTPForbidden
 from werkzeug.exceptions import NotFound as HTTPNotFound
 
 from shared.core.errors import DomainError
 from shared.web import htmx
 from shared.web.problems import is_api_request, problem
+
+log = logging.getLogger(__name__)
 
 
 def form_page(form: Any, render: Callable[[], Response | str]) -> None:
@@ -86,6 +98,49 @@ def handle(exc: DomainError) -> Response:
     return htmx.redirect(target.rstrip("?"))
 
 
+UNAVAILABLE = (sa_exc.OperationalError, sa_exc.InterfaceError, sa_exc.TimeoutError)
+
+
+def _refusal(exc: Exception) -> str:
+    """What the log may say about a refused statement: its kind, SQLSTATE and
+    constraint, not its message (which quotes the values)."""
+    orig = getattr(exc, "orig", None)
+    diag = getattr(orig, "diag", None)
+    return (
+        f"{type(exc).__name__}/{type(orig).__name__} sqlstate={getattr(orig, 'sqlstate', None)}"
+        f" constraint={getattr(diag, 'constraint_name', None)}"
+    )
+
+
+def database_error(exc: sa_exc.SQLAlchemyError) -> Response:
+    """The database refused the request's statement or its commit (see the module)."""
+    _rollback()
+    if isinstance(exc, sa_exc.IntegrityError):
+        status, code, error = 409, "conflict", Conflict()
+        message = _(
+            "Det gick inte att spara: uppgifterna krockar med något som redan finns eller "
+            "som ändrades under tiden. Ingenting sparades. Ladda om sidan och försök igen."
+        )
+    elif isinstance(exc, UNAVAILABLE) or getattr(exc, "connection_invalidated", False):
+        status, code, error = 503, "database_unavailable", ServiceUnavailable()
+        message = _("Databasen svarar inte just nu. Ingenting sparades. Försök igen om en stund.")
+    else:
+        raise exc
+    log.error(
+        "database refused %s %s: %s (%d)", request.method, request.path, _refusal(exc), status
+    )
+    headers = {"Retry-After": "5"} if status == 503 else {}
+    if is_api_request():
+        return problem(status, message, code=code, headers=headers)
+    if getattr(request, "htmx", None) and request.method != "GET":
+        flash(message, "error")
+        return htmx.redirect((_same_site(request.referrer) or request.full_path).rstrip("?"))
+    error.description = message
+    response = make_response(render_template("shared/error.html", error=error), status)
+    response.headers.update(headers)
+    return response
+
+
 def _forget() -> None:
     """Nothing of a previous request's form (an app context can outlive a request)."""
     for name in ("error_form", "error_render", "error_location"):
@@ -95,3 +150,4 @@ def _forget() -> None:
 def init_app(app: Flask) -> None:
     app.before_request(_forget)
     app.register_error_handler(DomainError, handle)
+    app.register_error_handler(sa_exc.SQLAlchemyError, database_error)

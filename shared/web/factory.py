@@ -18,11 +18,12 @@ from flask_limiter import Limiter
 from flask_limiter.util import get_remote_address
 from flask_login import LoginManager, current_user, logout_user
 from flask_wtf.csrf import CSRFProtect
+from sqlalchemy import exc as sa_exc
 from sqlalchemy.orm import Session
 from werkzeug.exceptions import Forbidden, HTTPException
 from werkzeug.middleware.proxy_fix import ProxyFix
 
-from shared.core import clock, jobs
+from shared.core import clock, jobs, logcontext
 from shared.core import db as dbmod
 from shared.core import errors as domain_errors
 from shared.core.config import Settings
@@ -133,6 +134,11 @@ def create_portal(
         BABEL_DEFAULT_TIMEZONE="Europe/Stockholm",
         BABEL_TRANSLATION_DIRECTORIES=str(WEB_DIR / "translations"),
         RATELIMIT_STORAGE_URI=settings.redis_url or "memory://",
+        # Redis down: count in this process's memory (and log it) rather than fail.
+        RATELIMIT_IN_MEMORY_FALLBACK_ENABLED=True,
+        RATELIMIT_STORAGE_OPTIONS={"socket_connect_timeout": 2, "socket_timeout": 2}
+        if settings.redis_url
+        else {},
         RATELIMIT_ENABLED=not settings.testing,
         MAX_CONTENT_LENGTH=FORM_BODY_LIMIT,
         API_MAX_CONTENT_LENGTH=API_BODY_LIMIT,
@@ -142,6 +148,7 @@ def create_portal(
 
     if settings.demo:
         clock.use_demo_offset_file(settings.instance_dir / "demo_clock.json")
+    logcontext.configure()
     init_database(settings)
     CSRFProtect(app)
     Babel(app, locale_selector=_select_locale)
@@ -238,6 +245,16 @@ def _install_request_hooks(app: Flask) -> None:
 
     app.before_request_funcs.setdefault(None, []).insert(0, limit_body)
 
+    def bind_request_id():
+        """One id per request (a trusted proxy's X-Request-ID, else a new one): in the
+        log lines, the response header, the outbox messages the request writes."""
+        trusted = app.config["SETTINGS"].trust_request_id
+        rid = (trusted and logcontext.valid(request.headers.get("X-Request-ID"))) or None
+        g.request_id = rid or logcontext.new_id()
+        g.request_id_token = logcontext.request_id.set(g.request_id)
+
+    app.before_request_funcs[None].insert(0, bind_request_id)
+
     @app.before_request
     def enforce_policy():
         g.loaded = {}  # what the access rule loads for the view (access.loaded)
@@ -288,6 +305,8 @@ def _install_request_hooks(app: Flask) -> None:
         response.headers.setdefault("X-Frame-Options", "DENY")
         if current_user.is_authenticated:
             response.headers["Cache-Control"] = "no-store"
+        if g.get("request_id"):
+            response.headers["X-Request-ID"] = g.request_id
         return response
 
     @app.after_request
@@ -295,7 +314,10 @@ def _install_request_hooks(app: Flask) -> None:
         session_ = g.get("db")
         if session_ is not None:
             if response.status_code < 400:
-                session_.commit()
+                try:
+                    session_.commit()
+                except sa_exc.SQLAlchemyError as exc:  # refused: nothing was saved
+                    return errors.database_error(exc)
                 jobs.after_commit(session_)
             else:
                 session_.rollback()
@@ -314,6 +336,9 @@ def _install_request_hooks(app: Flask) -> None:
         scopes = g.pop("scopes", None)
         if scopes is not None:
             scopes.close()
+        rid_token = g.pop("request_id_token", None)
+        if rid_token is not None:
+            logcontext.request_id.reset(rid_token)
 
 
 def _install_error_pages(app: Flask) -> None:

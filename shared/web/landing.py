@@ -1,5 +1,6 @@
 """The landing page at ``/`` (links the portals; demo logins in demo mode) and
-``/healthz`` (JSON: database and job backend)."""
+``/healthz`` (JSON: database, job backend, outbox backlog and the periodic jobs'
+heartbeats; 503 when one of them fails, see ``shared.core.health``)."""
 
 from __future__ import annotations
 
@@ -7,7 +8,7 @@ from flask import Blueprint, Flask, abort, current_app
 from flask_babel import lazy_gettext as _l
 from sqlalchemy import select, text
 
-from shared.core import jobs
+from shared.core import health, jobs
 from shared.core.mail import EmailMessage
 from shared.identity.models import Role, User
 from shared.identity.staff_auth import current_code
@@ -140,7 +141,13 @@ def healthz():
     state = {"database": "ok", "jobs": {"backend": jobs.backend(), "state": "ok"}}
     status = 200
     try:
-        db_session().execute(text("SELECT 1"))
+        session = db_session()
+        session.execute(text("SELECT 1"))
+        report, ok = health.jobs_report(session, current_app.config["SETTINGS"])
+        state["jobs"].update(report)
+        if not ok:
+            state["jobs"]["state"] = "late"
+            status = 503
     except Exception as exc:  # noqa: BLE001 - reported, not raised
         state["database"] = f"error: {type(exc).__name__}"
         status = 503

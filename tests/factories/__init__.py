@@ -38,6 +38,7 @@ from .models import (
     bound_to,
 )
 from .passwords import PASSWORD
+from .redis_server import RedisServer
 from .services import need_service
 
 # Half past midnight in Sweden, still the day before in UTC (and in the previous month):
@@ -59,6 +60,7 @@ __all__ = [
     "InquiryFactory",
     "OrganisationFactory",
     "PersonFactory",
+    "RedisServer",
     "Receiver",
     "UserFactory",
     "bound_to",
