@@ -574,13 +574,13 @@ def test_a_case_purged_while_its_delivery_is_in_flight(db, bank, factories, rece
     add(db, bank, receiver.url)
     [delivery] = webhooks.emit(db, bank["org"].id, "fullmakt.sent", {"secret": "S-1"}, case=case)
     db.commit()
-    with dbmod.session_scope() as s:
+    with dbmod.system_scope(), dbmod.session_scope() as s:
         claim = webhooks.claim_attempt(s, delivery.id)
     assert "S-1" in claim.body and "S-1" not in repr(claim) and "whsec_" not in repr(claim)
     sent = webhooks.send(claim)
     assert webhooks.forget_case(db, case.id) == 1
     db.commit()
-    with dbmod.session_scope() as s:
+    with dbmod.system_scope(), dbmod.session_scope() as s:
         assert webhooks.record_attempt(s, claim, sent) == "superseded"
     assert db.scalars(select(WebhookAttempt)).all() == [] and len(receiver.requests) == 1
 
@@ -702,10 +702,10 @@ def test_a_worker_that_dies_mid_attempt_leaves_it_to_the_next_run(db, bank, rece
     add(db, bank, receiver.url)
     [delivery] = event(db, bank)
     db.commit()
-    with dbmod.session_scope() as s:
+    with dbmod.system_scope(), dbmod.session_scope() as s:
         dead = webhooks.claim_attempt(s, delivery.id)  # ... and the process dies
     assert dead is not None and dead.trigger == "first"
-    with dbmod.session_scope() as s:
+    with dbmod.system_scope(), dbmod.session_scope() as s:
         assert webhooks.claim_attempt(s, delivery.id) is None  # leased
     assert webhooks.retry_due(db) == 0
     wall.advance(webhooks.LEASE.total_seconds() + 1)  # its job is as old: not waiting
@@ -715,7 +715,7 @@ def test_a_worker_that_dies_mid_attempt_leaves_it_to_the_next_run(db, bank, rece
     assert delivery.status == DeliveryStatus.SUCCEEDED and delivery.attempts == 1
     assert len(receiver.requests) == 1
     late = webhooks.Sent(wall.now, wall.now, webhook_http.Result(503, 5, "HTTP 503"))
-    with dbmod.session_scope() as s:
+    with dbmod.system_scope(), dbmod.session_scope() as s:
         assert webhooks.record_attempt(s, dead, late) == "superseded"
     db.refresh(delivery)
     assert delivery.status == DeliveryStatus.SUCCEEDED and delivery.next_attempt_at is None
