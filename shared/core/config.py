@@ -43,7 +43,14 @@ class Settings:
     bankid_ca: str | None = None  # pinned BankID server CA (PEM)
     smtp_url: str | None = None  # smtp://user:pass@host:587; unset = dev outbox
     session_idle_minutes: int = 30
+    # Absolute session lifetimes, however active: a working day for staff; shorter for
+    # citizens, who sign in again with BankID in seconds and use shared devices more.
+    session_max_hours_staff: float = 12
+    session_max_hours_citizen: float = 2
     secure_cookies: bool = False
+    # Reverse proxies in front of the application whose X-Forwarded-For (and -Proto,
+    # -Host, -Prefix) are trusted; 0 = none: the client address is the connection's.
+    trusted_proxies: int = 0
     instance_dir: Path = field(default=INSTANCE_DIR)
 
     @property
@@ -61,6 +68,10 @@ class Settings:
     @property
     def bankid_simulated(self) -> bool:
         return not self.bankid_url
+
+    def session_max_hours(self, login: str) -> float:
+        """The absolute lifetime of a ``staff`` or ``citizen`` session."""
+        return self.session_max_hours_staff if login == "staff" else self.session_max_hours_citizen
 
     def with_overrides(self, **kw) -> Settings:
         return replace(self, **kw)
@@ -116,7 +127,10 @@ def load(environ: dict[str, str] | None = None) -> Settings:
         bankid_ca=env.get("BANKID_CA") or None,
         smtp_url=env.get("SMTP_URL") or None,
         session_idle_minutes=int(env.get("SESSION_IDLE_MINUTES", "30")),
+        session_max_hours_staff=float(env.get("SESSION_MAX_HOURS_STAFF", "12")),
+        session_max_hours_citizen=float(env.get("SESSION_MAX_HOURS_CITIZEN", "2")),
         secure_cookies=_bool(env.get("SECURE_COOKIES"), mode == "production"),
+        trusted_proxies=int(env.get("TRUSTED_PROXIES", "0")),
         instance_dir=instance_dir,
     )
     settings.check()

@@ -59,7 +59,9 @@ def _cookie_path(app: Flask) -> str:
     return app.config["SESSION_COOKIE_PATH"] or app.config["APPLICATION_ROOT"]
 
 
-def _carry_session(src: FlaskClient, dst: FlaskClient) -> None:
+def carry_session(src: FlaskClient, dst: FlaskClient) -> None:
+    """Present ``src``'s session cookie to ``dst``'s portal (as a stolen or mistaken
+    cookie would be): each portal signs with its own key, so it is no session there."""
     src_app, dst_app = _app_of(src), _app_of(dst)
     cookie = src.get_cookie(src_app.config["SESSION_COOKIE_NAME"], path=_cookie_path(src_app))
     assert cookie is not None, "the sign-in set no session cookie"
@@ -136,7 +138,7 @@ def login_staff(client: FlaskClient, user: User) -> None:
     portal = next(name for name, admitted in roles.items() if user.role in admitted)
     other = _portal_app(app, portal).test_client()
     _sign_in_staff(other, user)
-    _carry_session(other, client)
+    carry_session(other, client)
 
 
 # -- citizens ----------------------------------------------------------------------------
@@ -213,4 +215,4 @@ def login_citizen(client: FlaskClient, person: Person) -> None:
         return
     other = _portal_app(app, "client").test_client()
     _sign_in_citizen(other, person)
-    _carry_session(other, client)
+    carry_session(other, client)
