@@ -99,7 +99,9 @@ def check_password(session: Session, email: str, password: str, *, address: str)
     if not ok:
         raise _fail(session, user, address, now, "user.login_failed")
     if needs_rehash(user.password_hash):
+        generation = user.session_generation
         user.password_hash = hash_password(password)
+        user.session_generation = generation  # the same password: its sessions go on
     return user
 
 

@@ -10,6 +10,7 @@ import httpx
 import pytest
 from itsdangerous import BadSignature
 
+from shared.identity import staff_auth
 from shared.identity.models import OrgKind, Role
 from shared.identity.sessions import end_sessions
 from shared.integrations import bankid
@@ -101,9 +102,11 @@ def test_end_sessions_for_an_admin_page(staff, db, factories):
     assert not signed_in(client)
 
 
-def test_a_second_sign_in_leaves_the_first_session(staff):
-    """Only logout, a new password or deactivation end sessions."""
+def test_a_second_sign_in_leaves_the_first_session(staff, monkeypatch):
+    """Only logout, a new password or deactivation end sessions: not another sign-in,
+    even one that rehashes the same password with new parameters."""
     client, user = staff
+    monkeypatch.setattr(staff_auth, "needs_rehash", lambda _hash: True)
     other = client.application.test_client()
     login_staff(other, user)
     assert signed_in(client) and signed_in(other)
