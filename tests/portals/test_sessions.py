@@ -46,30 +46,29 @@ def staff(request, make_app, factories):
     return client, user
 
 
-@pytest.fixture(params=["client", "debtor"])
-def citizen(request, make_app, factories):
-    person = factories.person()
+def sign_in_somebody(client, factories) -> None:
+    """Sign a new member of staff or citizen in to ``client``'s portal."""
+    portal = client.application.config["PORTAL"]
+    if portal in STAFF_PORTALS:
+        login_staff(client, factories.user(factories.org(ORG_KINDS[portal]), STAFF_PORTALS[portal]))
+    else:
+        login_citizen(client, factories.person())
+
+
+@pytest.fixture(params=["counsellor", "creditor", "client", "debtor"])
+def anyone(request, make_app, factories):
+    """A client signed in to each portal in turn (staff or citizen)."""
     client = make_app(request.param).test_client()
-    login_citizen(client, person)
-    return client, person
+    sign_in_somebody(client, factories)
+    return client
 
 
-def test_a_cookie_saved_before_logout_is_no_session_after_it(staff):
-    client, _user = staff
-    assert signed_in(client)
-    name, saved, path = cookie_of(client)
-    assert client.post("/logout").status_code == 303
-    client.set_cookie(name, saved, path=path)
-    assert not signed_in(client)
-
-
-def test_a_citizens_cookie_saved_before_logout_is_no_session_after_it(citizen):
-    client, _person = citizen
-    assert signed_in(client)
-    name, saved, path = cookie_of(client)
-    assert client.post("/logout").status_code == 303
-    client.set_cookie(name, saved, path=path)
-    assert not signed_in(client)
+def test_a_cookie_saved_before_logout_is_no_session_after_it(anyone):
+    assert signed_in(anyone)
+    name, saved, path = cookie_of(anyone)
+    assert anyone.post("/logout").status_code == 303
+    anyone.set_cookie(name, saved, path=path)
+    assert not signed_in(anyone)
 
 
 def test_a_new_password_ends_every_session_of_the_user(staff, db):
@@ -118,10 +117,7 @@ def test_absolute_lifetime_ends_an_active_session(
 ):
     app = make_app(portal, SETTINGS=settings.with_overrides(session_idle_minutes=24 * 60))
     client = app.test_client()
-    if portal == "client":
-        login_citizen(client, factories.person())
-    else:
-        login_staff(client, factories.user(factories.org(OrgKind.MUNICIPALITY)))
+    sign_in_somebody(client, factories)
     wall.advance(hours * 3600 - 60)
     assert signed_in(client)  # active all along: well within the idle time
     wall.advance(61)
@@ -134,10 +130,7 @@ def test_absolute_lifetime_ends_an_active_session(
 @pytest.mark.parametrize(("src", "dst"), [("counsellor", "creditor"), ("client", "debtor")])
 def test_a_cookie_of_one_portal_is_no_session_in_another(src, dst, make_app, factories):
     source, target = make_app(src).test_client(), make_app(dst).test_client()
-    if src == "client":
-        login_citizen(source, factories.person())
-    else:
-        login_staff(source, factories.user(factories.org(OrgKind.MUNICIPALITY)))
+    sign_in_somebody(source, factories)
     carry_session(source, target)
     # Not a refused principal: the signature does not hold, so there is no session at all.
     serializer = target.application.session_interface.get_signing_serializer(target.application)
