@@ -39,8 +39,9 @@ after the writers whose rows it refers to (``clients`` for persons and cases,
 the end of every run.
 
 Left empty on purpose: ``outbox`` (every job is done), ``bankid_orders`` (short-lived
-sign-in and signing orders), ``idempotency_records`` (they expire after a day) and
-``email_messages`` (the dev outbox). Webhook deliveries are written for creditor 0's
+sign-in and signing orders), ``idempotency_records`` (they expire after a day),
+``sign_in_throttles`` (failed sign-ins, forgotten after a day) and ``email_messages`` (the
+dev outbox). Webhook deliveries are written for creditor 0's
 events (inquiries, fullmakter sent after a yes, revocations), not for the other
 endpoints; subscribers without an endpoint get portal notices of revocations.
 """
@@ -1648,7 +1649,14 @@ def write_audit(w: World, load: Load) -> None:
 
 # -- the run ---------------------------------------------------------------------------
 
-LEFT_EMPTY = {"alembic_version", "outbox", "bankid_orders", "idempotency_records", "email_messages"}
+LEFT_EMPTY = {
+    "alembic_version",
+    "outbox",
+    "bankid_orders",
+    "idempotency_records",
+    "sign_in_throttles",
+    "email_messages",
+}
 
 
 def libpq_url(database_url: str, database: str | None = None) -> str:

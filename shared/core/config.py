@@ -43,6 +43,10 @@ class Settings:
     bankid_ca: str | None = None  # pinned BankID server CA (PEM)
     smtp_url: str | None = None  # smtp://user:pass@host:587; unset = dev outbox
     session_idle_minutes: int = 30
+    # Absolute session lifetimes, however active: a working day for staff; shorter for
+    # citizens, who sign in again with BankID in seconds and use shared devices more.
+    session_max_hours_staff: float = 12
+    session_max_hours_citizen: float = 2
     secure_cookies: bool = False
     # Take X-Request-ID from the request (set by a trusted reverse proxy) instead of
     # making one up; only behind a proxy that sets or strips it.
@@ -51,6 +55,9 @@ class Settings:
     healthz_outbox_max_age: int = 900  # the oldest message not yet done
     healthz_cron_max_age: int = 300  # the last outbox sweep (rq cron and a worker)
     healthz_deadlines_max_age: int = 7800  # the hourly fullmakt and inquiry deadlines
+    # Reverse proxies in front of the application whose X-Forwarded-For (and -Proto,
+    # -Host, -Prefix) are trusted; 0 = none: the client address is the connection's.
+    trusted_proxies: int = 0
     instance_dir: Path = field(default=INSTANCE_DIR)
 
     @property
@@ -68,6 +75,10 @@ class Settings:
     @property
     def bankid_simulated(self) -> bool:
         return not self.bankid_url
+
+    def session_max_hours(self, login: str) -> float:
+        """The absolute lifetime of a ``staff`` or ``citizen`` session."""
+        return self.session_max_hours_staff if login == "staff" else self.session_max_hours_citizen
 
     def with_overrides(self, **kw) -> Settings:
         return replace(self, **kw)
@@ -123,11 +134,14 @@ def load(environ: dict[str, str] | None = None) -> Settings:
         bankid_ca=env.get("BANKID_CA") or None,
         smtp_url=env.get("SMTP_URL") or None,
         session_idle_minutes=int(env.get("SESSION_IDLE_MINUTES", "30")),
+        session_max_hours_staff=float(env.get("SESSION_MAX_HOURS_STAFF", "12")),
+        session_max_hours_citizen=float(env.get("SESSION_MAX_HOURS_CITIZEN", "2")),
         secure_cookies=_bool(env.get("SECURE_COOKIES"), mode == "production"),
         trust_request_id=_bool(env.get("TRUST_REQUEST_ID"), False),
         healthz_outbox_max_age=int(env.get("HEALTHZ_OUTBOX_MAX_AGE", "900")),
         healthz_cron_max_age=int(env.get("HEALTHZ_CRON_MAX_AGE", "300")),
         healthz_deadlines_max_age=int(env.get("HEALTHZ_DEADLINES_MAX_AGE", "7800")),
+        trusted_proxies=int(env.get("TRUSTED_PROXIES", "0")),
         instance_dir=instance_dir,
     )
     settings.check()

@@ -1,8 +1,11 @@
 """Staff sign-in: e-mail + password (argon2), then a TOTP code (RFC 6238).
 
 Every failure gives the same answer whether the e-mail exists or not. Failures in a row
-lock the account for a growing time (30 s, 1 min, 2 min ... at most 15 min); the portals
-also limit sign-in attempts per address.
+on one account from one address lock that address out of the account for a growing time
+(30 s, 1 min, 2 min ... at most 15 min): a stranger guessing a password locks only
+himself out, and the owner signs in from their own address meanwhile. The throttle is in
+the database (``SignInThrottle``: it holds with Redis down); an admin's ``unlock`` clears
+it. The portals also limit sign-in attempts per address across all accounts.
 """
 
 from __future__ import annotations
@@ -11,17 +14,18 @@ from datetime import datetime, timedelta
 
 import pyotp
 import segno
-from sqlalchemy import select
+from sqlalchemy import delete, select
 from sqlalchemy.orm import Session
 
 from shared.core import clock
 from shared.core import db as dbmod
-from shared.identity.models import User
-from shared.security import audit
+from shared.identity.models import SignInThrottle, User
+from shared.security import audit, crypto
 from shared.security.passwords import hash_password, needs_rehash, verify_password
 
 FREE_ATTEMPTS = 4
 MAX_LOCK = timedelta(minutes=15)
+FORGET_AFTER = timedelta(hours=24)  # failures from an address this old count no more
 ISSUER = "Skuldkoll"
 
 
@@ -41,43 +45,71 @@ def find_user(session: Session, email: str) -> User | None:
         return session.scalar(select(User).where(User.email == email.strip().lower()))
 
 
-def _fail(session: Session, user: User | None, now: datetime, action: str) -> SignInFailed:
-    if user is not None:
-        user.failed_logins += 1
-        wait = lock_time(user.failed_logins)
-        user.locked_until = now + wait if wait else None
-        audit.record(
-            session,
-            audit.Actor.user(user),
-            action,
-            subject_type="user",
-            subject_id=user.id,
-            details={"failures": user.failed_logins},
+def address_key(address: str) -> str:
+    """The throttle's name for a client address: a keyed hash, not the address."""
+    return crypto.blind_index(dbmod.get().settings.blind_index_key, f"sign-in:{address}")
+
+
+def _throttle(session: Session, user: User, address: str) -> SignInThrottle | None:
+    return session.get(SignInThrottle, (user.id, address_key(address)))
+
+
+def _locked(session: Session, user: User, address: str, now: datetime) -> bool:
+    row = _throttle(session, user, address)
+    return row is not None and row.locked_until is not None and row.locked_until > now
+
+
+def _fail(session: Session, user: User, address: str, now: datetime, action: str) -> SignInFailed:
+    # Forget what this account's addresses failed long ago (keeps the table small).
+    session.execute(
+        delete(SignInThrottle).where(
+            SignInThrottle.user_id == user.id, SignInThrottle.last_failure_at < now - FORGET_AFTER
         )
+    )
+    row = _throttle(session, user, address)
+    if row is None:
+        row = SignInThrottle(user_id=user.id, address_key=address_key(address), failures=0)
+        session.add(row)
+    row.failures += 1
+    row.last_failure_at = now
+    wait = lock_time(row.failures)
+    row.locked_until = now + wait if wait else None
+    user.failed_logins += 1  # from every address, for the admin to see; locks nothing
+    audit.record(
+        session,
+        audit.Actor.user(user),
+        action,
+        subject_type="user",
+        subject_id=user.id,
+        details={"failures": row.failures},
+    )
     return SignInFailed()
 
 
-def check_password(session: Session, email: str, password: str) -> User:
-    """First step. Raises SignInFailed; the caller commits either way (counters)."""
+def check_password(session: Session, email: str, password: str, *, address: str) -> User:
+    """First step, from the client ``address``. Raises SignInFailed; the caller commits
+    either way (counters)."""
     now = clock.wall_now()
     user = find_user(session, email)
     ok = verify_password(user.password_hash if user else None, password)
     if user is None or not user.active:
         raise SignInFailed()
-    if user.locked_until and user.locked_until > now:
-        raise _fail(session, user, now, "user.login_locked")
+    if _locked(session, user, address, now):
+        raise _fail(session, user, address, now, "user.login_locked")
     if not ok:
-        raise _fail(session, user, now, "user.login_failed")
+        raise _fail(session, user, address, now, "user.login_failed")
     if needs_rehash(user.password_hash):
+        generation = user.session_generation
         user.password_hash = hash_password(password)
+        user.session_generation = generation  # the same password: its sessions go on
     return user
 
 
-def check_totp(session: Session, user: User, code: str) -> None:
+def check_totp(session: Session, user: User, code: str, *, address: str) -> None:
     """Second step: a current code that has not been used before."""
     now = clock.wall_now()
-    if user.locked_until and user.locked_until > now:
-        raise _fail(session, user, now, "user.login_locked")
+    if _locked(session, user, address, now):
+        raise _fail(session, user, address, now, "user.login_locked")
     code = "".join(ch for ch in code if ch.isdigit())
     totp = pyotp.TOTP(user.totp_secret or pyotp.random_base32())
     counter = None
@@ -88,7 +120,7 @@ def check_totp(session: Session, user: User, code: str) -> None:
     if counter is None or (
         user.totp_last_counter is not None and counter <= user.totp_last_counter
     ):
-        raise _fail(session, user, now, "user.totp_failed")
+        raise _fail(session, user, address, now, "user.totp_failed")
     user.totp_last_counter = counter
     if user.totp_enrolled_at is None:
         user.totp_enrolled_at = clock.now()
@@ -101,6 +133,9 @@ def check_totp(session: Session, user: User, code: str) -> None:
         )
     user.failed_logins = 0
     user.locked_until = None
+    row = _throttle(session, user, address)
+    if row is not None:  # this address is forgiven; a stranger's stays throttled
+        session.delete(row)
     user.last_login_at = clock.now()
     audit.record(
         session,
@@ -112,9 +147,11 @@ def check_totp(session: Session, user: User, code: str) -> None:
 
 
 def unlock(session: Session, actor: audit.Actor, user: User) -> None:
-    """An admin lets a locked-out member of staff try again at once."""
+    """An admin lets ``user`` sign in again from everywhere at once: the failures from
+    every address are forgotten."""
     user.failed_logins = 0
     user.locked_until = None
+    session.execute(delete(SignInThrottle).where(SignInThrottle.user_id == user.id))
     audit.record(session, actor, "user.unlocked", subject_type="user", subject_id=user.id)
 
 

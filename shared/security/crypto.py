@@ -26,7 +26,9 @@ from contextlib import contextmanager
 from contextvars import ContextVar
 from dataclasses import dataclass
 
+from cryptography.hazmat.primitives import hashes
 from cryptography.hazmat.primitives.ciphers.aead import AESGCM
+from cryptography.hazmat.primitives.kdf.hkdf import HKDF
 
 TOKEN_VERSION = "v1"  # noqa: S105 - a format tag, not a secret
 NONCE_BYTES = 12
@@ -195,3 +197,11 @@ def data_key_scope(key_id: uuid.UUID | None) -> Iterator[None]:
 def blind_index(key: str, value: str) -> str:
     """Keyed HMAC-SHA256 of a normalised value, for equality lookups."""
     return hmac.new(key.encode(), value.encode(), hashlib.sha256).hexdigest()
+
+
+def derived_key(secret: str, purpose: str) -> bytes:
+    """A 32-byte key for one purpose (a portal's cookies), derived from ``secret`` with
+    HKDF-SHA256 and ``purpose`` as info: what one key signs, no other accepts."""
+    return HKDF(algorithm=hashes.SHA256(), length=32, salt=None, info=purpose.encode()).derive(
+        secret.encode()
+    )

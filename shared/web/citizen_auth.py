@@ -41,7 +41,7 @@ from shared.web.access import PUBLIC, access, citizen
 from shared.web.factory import db_session
 from shared.web.forms import EmptyForm
 from shared.web.principals import CitizenPrincipal
-from shared.web.signin import safe_next, sign_out, start_session
+from shared.web.signin import client_address, safe_next, sign_out, start_session
 
 log = logging.getLogger(__name__)
 
@@ -209,7 +209,7 @@ def citizen_auth_blueprint(home_endpoint: str) -> Blueprint:
                 db_session(),
                 bankid_client(),
                 portal=current_app.config["PORTAL"],
-                end_user_ip=request.remote_addr or "127.0.0.1",
+                end_user_ip=client_address(),
                 session_binding=session_binding(),
             )
         except BankIdError as exc:
@@ -245,6 +245,6 @@ def citizen_auth_blueprint(home_endpoint: str) -> Blueprint:
     @bp.post("/logout", endpoint="logout")
     @access(citizen())
     def logout():
-        return sign_out()
+        return sign_out(db_session())
 
     return bp

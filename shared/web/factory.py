@@ -1,5 +1,6 @@
 """The one portal factory: config, database session, CSRF, login, Babel, limiter, htmx,
-CSP, error pages, idle timeout and the access-policy check, for every portal."""
+CSP, error pages, session checks (generation, idle and absolute lifetime) and the
+access-policy check, for every portal."""
 
 from __future__ import annotations
 
@@ -29,9 +30,11 @@ from shared.core import errors as domain_errors
 from shared.core.config import Settings
 from shared.core.config import load as load_settings
 from shared.identity.models import Person, User
+from shared.security import crypto
 from shared.web import errors, filters, htmx, problems
 from shared.web.access import is_static_endpoint, rule_for
 from shared.web.principals import Anonymous, CitizenPrincipal, StaffPrincipal
+from shared.web.signin import GENERATION, SEEN, STARTED
 
 log = logging.getLogger(__name__)
 WEB_DIR = Path(__file__).resolve().parent
@@ -50,6 +53,7 @@ shared_bp = Blueprint(
     static_url_path="/static/shared",
 )
 
+HSTS = "max-age=31536000; includeSubDomains"
 CSP = (
     "default-src 'self'; img-src 'self' data:; style-src 'self'; script-src 'self'; "
     "object-src 'none'; base-uri 'self'; form-action 'self'; frame-ancestors 'none'"
@@ -118,7 +122,9 @@ def create_portal(
         PORTAL_ACCENT=accent,
         PORTAL_LOGIN=login,
         PORTAL_HOME=home,
-        SECRET_KEY=settings.secret_key,
+        # Each portal signs its cookies (session, CSRF) with a key of its own: a session
+        # of one portal is no session at all in another.
+        SECRET_KEY=portal_key(settings.secret_key, name),
         SESSION_COOKIE_NAME=f"sk_{name}",
         # The portal's mount point: its cookie path, and the script root of test clients.
         APPLICATION_ROOT=mount if mount is not None else f"/{name}",
@@ -144,7 +150,9 @@ def create_portal(
         API_MAX_CONTENT_LENGTH=API_BODY_LIMIT,
     )
     app.config.update({k: v for k, v in (overrides or {}).items() if k != "SETTINGS"})
-    app.wsgi_app = ProxyFix(app.wsgi_app, x_for=1, x_proto=1, x_host=1, x_prefix=1)
+    hops = settings.trusted_proxies
+    if hops > 0:  # else X-Forwarded-* are the client's own words: the address is the peer's
+        app.wsgi_app = ProxyFix(app.wsgi_app, x_for=hops, x_proto=hops, x_host=hops, x_prefix=hops)
 
     if settings.demo:
         clock.use_demo_offset_file(settings.instance_dir / "demo_clock.json")
@@ -181,6 +189,10 @@ def create_portal(
     return app
 
 
+def portal_key(secret_key: str, portal: str) -> str:
+    return crypto.derived_key(secret_key, f"skuldkoll session cookie: {portal}").hex()
+
+
 def _select_locale() -> str:
     lang = request.args.get("lang")
     if lang in LANGUAGES:
@@ -208,9 +220,18 @@ def _init_login(app: Flask, login: str) -> None:
         if kind == "staff":
             with dbmod.system_scope():  # whose user it is is not known yet
                 user = db_session().get(User, pk)
-            return StaffPrincipal(user) if user is not None and user.active else None
-        person = db_session().get(Person, pk)
-        return CitizenPrincipal(person) if person is not None else None
+            if user is None or not user.active:
+                return None
+            principal = StaffPrincipal(user)
+        else:
+            person = db_session().get(Person, pk)
+            if person is None:
+                return None
+            principal = CitizenPrincipal(person)
+        # Ended (logout, new password, deactivation): the generation moved on.
+        if session.get(GENERATION) != principal.session_generation:
+            return None
+        return principal
 
     @manager.unauthorized_handler
     def unauthorized():
@@ -231,7 +252,9 @@ def request_in_system_scope() -> None:
 
 
 def _install_request_hooks(app: Flask) -> None:
-    idle = timedelta(minutes=app.config["SETTINGS"].session_idle_minutes)
+    settings = app.config["SETTINGS"]
+    idle = timedelta(minutes=settings.session_idle_minutes).total_seconds()
+    lifetime = timedelta(hours=settings.session_max_hours(app.config["PORTAL_LOGIN"]))
 
     def limit_body():
         """Before anything reads the body (CSRF does): the route's own limit, the API's,
@@ -277,19 +300,23 @@ def _install_request_hooks(app: Flask) -> None:
             if not rule.allows(None, request.view_args or {}):
                 raise Forbidden()
             return None
-        # Idle timeout on wall time (the demo clock must not sign people out).
+        # Idle and absolute lifetime on wall time (the demo clock must not sign people out).
         now = clock.wall_now().timestamp()
         if current_user.is_authenticated:
-            last = session.get("seen", 0)
-            if now - last > idle.total_seconds():
+            expired = None
+            if now - session.get(STARTED, 0) > lifetime.total_seconds():
+                expired = _("Din inloggning har gått ut. Logga in igen.")
+            elif now - session.get(SEEN, 0) > idle:
+                expired = _("Du loggades ut efter en tid utan aktivitet. Logga in igen.")
+            if expired:
                 logout_user()
                 session.clear()
-                flash(_("Du loggades ut efter en tid utan aktivitet. Logga in igen."), "info")
+                flash(expired, "info")
                 if rule.login is not None:
                     return app.login_manager.unauthorized()
         session.permanent = True
         if current_user.is_authenticated:
-            session["seen"] = now
+            session[SEEN] = now
         g.tenant_token = dbmod.current_org.set(current_user.organisation_id)
         if rule.login is not None and not current_user.is_authenticated:
             return app.login_manager.unauthorized()
@@ -303,6 +330,8 @@ def _install_request_hooks(app: Flask) -> None:
         response.headers.setdefault("X-Content-Type-Options", "nosniff")
         response.headers.setdefault("Referrer-Policy", "same-origin")
         response.headers.setdefault("X-Frame-Options", "DENY")
+        if app.config["SESSION_COOKIE_SECURE"]:  # HTTPS only (production), not the http demo
+            response.headers.setdefault("Strict-Transport-Security", HSTS)
         if current_user.is_authenticated:
             response.headers["Cache-Control"] = "no-store"
         if g.get("request_id"):

@@ -31,6 +31,10 @@ class StaffPrincipal(UserMixin):
     def display_name(self) -> str:
         return self.user.name
 
+    @property
+    def session_generation(self) -> int:
+        return self.user.session_generation
+
 
 class CitizenPrincipal(UserMixin):
     kind = "citizen"
@@ -50,6 +54,10 @@ class CitizenPrincipal(UserMixin):
     @property
     def display_name(self) -> str:
         return self.person.name
+
+    @property
+    def session_generation(self) -> int:
+        return self.person.session_generation
 
 
 class Anonymous(AnonymousUserMixin):

@@ -16,7 +16,7 @@ from shared.web.access import PUBLIC, access, staff
 from shared.web.factory import db_session, request_in_system_scope
 from shared.web.forms import InvitationForm, LoginForm, TotpForm
 from shared.web.principals import StaffPrincipal
-from shared.web.signin import safe_next, sign_out, start_session
+from shared.web.signin import client_address, safe_next, sign_out, start_session
 
 PENDING = "pending_staff"
 PENDING_SECONDS = 300
@@ -51,7 +51,9 @@ def staff_auth_blueprint(roles: set[Role], home_endpoint: str) -> Blueprint:
         if form.validate_on_submit():
             s = db_session()
             try:
-                user = staff_auth.check_password(s, form.email.data, form.password.data)
+                user = staff_auth.check_password(
+                    s, form.email.data, form.password.data, address=client_address()
+                )
                 if user.role not in roles:
                     raise staff_auth.SignInFailed()
             except staff_auth.SignInFailed:
@@ -99,7 +101,7 @@ def staff_auth_blueprint(roles: set[Role], home_endpoint: str) -> Blueprint:
     def _finish(user: User, form: TotpForm, step: str, **ctx):
         s = db_session()
         try:
-            staff_auth.check_totp(s, user, form.code.data)
+            staff_auth.check_totp(s, user, form.code.data, address=client_address())
         except staff_auth.SignInFailed:
             s.commit()
             form.code.errors.append(_("Koden stämmer inte. Vänta på nästa kod och försök igen."))
@@ -137,6 +139,6 @@ def staff_auth_blueprint(roles: set[Role], home_endpoint: str) -> Blueprint:
     @bp.post("/logout")
     @access(staff())
     def logout():
-        return sign_out()
+        return sign_out(db_session())
 
     return bp

@@ -22,7 +22,7 @@ from shared.core.outbox import OutboxMessage
 from shared.counselling import retention
 from shared.creditor_link import fullmakt_events
 
-from .auth import login_citizen, login_staff, next_totp_code
+from .auth import carry_session, login_citizen, login_staff, next_totp_code
 from .database import ROOT
 from .facade import Factories
 from .flows import ERIK, OTHERS, Receiver, directory_entry, register, send, sign
@@ -64,6 +64,7 @@ __all__ = [
     "Receiver",
     "UserFactory",
     "bound_to",
+    "carry_session",
     "directory_entry",
     "fullmakt_deadlines",
     "invitation_link",

@@ -5,8 +5,10 @@ accepts next (computed with pyotp: no waiting for a fresh code). Citizens press 
 med BankID" and the order completes at once: BankID's RP API is answered by a stub that
 identifies ``person``, the portal's own service collects the order and signs the person
 in. A principal a portal does not sign in itself (a citizen in a staff portal, a creditor
-agent in the counsellor portal) signs in where it can and the session cookie is carried
-over, as a stolen or mistaken cookie would be.
+agent in the counsellor portal) signs in where it can, and then gets a session in this
+portal signed with this portal's own key (as if a sign-in bug had admitted it): the
+portal's access rules must refuse it. The cookie of the other portal itself would be no
+session here at all (``carry_session``).
 """
 
 from __future__ import annotations
@@ -26,6 +28,8 @@ from shared.core import clock
 from shared.core import db as dbmod
 from shared.identity.models import Person, Role, User
 from shared.integrations import bankid
+from shared.web.principals import CitizenPrincipal, StaffPrincipal
+from shared.web.signin import session_state
 
 from .passwords import PASSWORD
 
@@ -63,11 +67,21 @@ def _cookie_path(app: Flask) -> str:
     return app.config["SESSION_COOKIE_PATH"] or app.config["APPLICATION_ROOT"]
 
 
-def _carry_session(src: FlaskClient, dst: FlaskClient) -> None:
+def carry_session(src: FlaskClient, dst: FlaskClient) -> None:
+    """Present ``src``'s session cookie to ``dst``'s portal (as a stolen or mistaken
+    cookie would be): each portal signs with its own key, so it is no session there."""
     src_app, dst_app = _app_of(src), _app_of(dst)
     cookie = src.get_cookie(src_app.config["SESSION_COOKIE_NAME"], path=_cookie_path(src_app))
     assert cookie is not None, "the sign-in set no session cookie"
     dst.set_cookie(dst_app.config["SESSION_COOKIE_NAME"], cookie.value, path=_cookie_path(dst_app))
+
+
+def _session_here(client: FlaskClient, principal) -> None:
+    """A session for ``principal`` in ``client``'s portal, with that portal's key and the
+    principal's current session generation."""
+    with client.session_transaction() as sess:
+        sess.clear()
+        sess.update({"_user_id": principal.get_id(), "_fresh": True, **session_state(principal)})
 
 
 def _fresh_browser(client: FlaskClient) -> None:
@@ -138,9 +152,9 @@ def login_staff(client: FlaskClient, user: User) -> None:
         _sign_in_staff(client, user)
         return
     portal = next(name for name, admitted in roles.items() if user.role in admitted)
-    other = _portal_app(app, portal).test_client()
-    _sign_in_staff(other, user)
-    _carry_session(other, client)
+    _sign_in_staff(_portal_app(app, portal).test_client(), user)
+    with dbmod.get().session() as s, dbmod.tenant(None):
+        _session_here(client, StaffPrincipal(s.get(User, user.id)))
 
 
 # -- citizens ----------------------------------------------------------------------------
@@ -215,6 +229,6 @@ def login_citizen(client: FlaskClient, person: Person) -> None:
     if app.config["PORTAL_LOGIN"] == "citizen":
         _sign_in_citizen(client, person)
         return
-    other = _portal_app(app, "client").test_client()
-    _sign_in_citizen(other, person)
-    _carry_session(other, client)
+    _sign_in_citizen(_portal_app(app, "client").test_client(), person)
+    with dbmod.get().session() as s:
+        _session_here(client, CitizenPrincipal(s.get(Person, person.id)))

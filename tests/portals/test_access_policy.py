@@ -98,5 +98,5 @@ def test_staff_of_the_wrong_kind_are_refused(make_app, factories):
 
     agent = factories.user(factories.org(OrgKind.AGENCY), Role.CREDITOR_AGENT)
     client = make_app("counsellor").test_client()
-    login_staff(client, agent)
+    login_staff(client, agent)  # a session with the counsellor portal's key
     assert client.get("/").status_code == 403

@@ -30,13 +30,15 @@ from werkzeug.middleware.dispatcher import DispatcherMiddleware
 from werkzeug.serving import make_server
 
 from portals.creditor.api import access_log
-from shared.core import clock, jobs
+from shared.core import jobs
 from shared.counselling import inquiries
 from shared.counselling.models import Case
 from shared.creditor_link import delivery, webhook_endpoints
 from shared.identity import api_keys
 from shared.identity.models import Channel, OrgKind, Role
 from shared.integrations.test_persons import load_test_persons
+from shared.web.principals import StaffPrincipal
+from shared.web.signin import session_state
 from tests.factories import Receiver, directory_entry, sign, urls_in
 
 ERIK = "198403122719"  # registered by the counsellor in the journey
@@ -99,8 +101,9 @@ class Browser:
 def session_cookie(app, user) -> str:
     """The portal's signed session cookie for a signed-in staff user (as login_staff)."""
     serializer = app.session_interface.get_signing_serializer(app)
+    principal = StaffPrincipal(user)
     value = serializer.dumps(
-        {"_user_id": f"staff:{user.id}", "_fresh": True, "seen": clock.wall_now().timestamp()}
+        {"_user_id": principal.get_id(), "_fresh": True, **session_state(principal)}
     )
     return f"{app.config['SESSION_COOKIE_NAME']}={value}"
 

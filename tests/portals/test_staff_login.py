@@ -9,9 +9,10 @@ import pytest
 from sqlalchemy import select
 
 from shared.core import clock
-from shared.identity.models import OrgKind, Role
-from shared.identity.staff_auth import lock_time
+from shared.identity.models import OrgKind, Role, SignInThrottle
+from shared.identity.staff_auth import FORGET_AFTER, lock_time, unlock
 from shared.security.models import AuditEntry
+from shared.web.principals import StaffPrincipal
 from tests.factories import PASSWORD, login_staff
 
 
@@ -77,21 +78,79 @@ def test_wrong_code_is_refused(counsellor_app, factories, municipality):
     assert client.post("/login/totp", data={"code": "12ab"}).status_code == 422
 
 
-def test_repeated_failures_lock_the_account_for_growing_time(
+def test_repeated_failures_lock_the_address_out_of_the_account_for_growing_time(
     counsellor_app, factories, municipality, db
 ):
     user = factories.user(municipality)
-    client = counsellor_app.test_client()
+    stranger = counsellor_app.test_client()
+    stranger.environ_base["REMOTE_ADDR"] = "198.51.100.66"
     for _ in range(6):
-        assert sign_in(client, user, "wrong password!!").status_code == 422
+        assert sign_in(stranger, user, "wrong password!!").status_code == 422
     db.refresh(user)
     assert user.failed_logins == 6
-    assert user.locked_until is not None and user.locked_until > clock.wall_now()
-    # Even the right password is refused while locked, with the same message.
-    r = sign_in(client, user)
-    assert r.status_code == 422
+    throttle = db.scalars(select(SignInThrottle).where(SignInThrottle.user_id == user.id)).one()
+    assert throttle.failures == 6 and throttle.locked_until > clock.wall_now()
+    assert "198.51.100.66" not in throttle.address_key  # a keyed hash, not the address
+    # Even the right password is refused from there while locked, with the same message.
+    assert sign_in(stranger, user).status_code == 422
     assert lock_time(4) == timedelta(0)
     assert lock_time(5) < lock_time(6) < lock_time(7) <= lock_time(40) == timedelta(minutes=15)
+
+
+def test_a_stranger_cannot_lock_the_owner_out(counsellor_app, factories, municipality, db):
+    user = factories.user(municipality)
+    stranger = counsellor_app.test_client()
+    stranger.environ_base["REMOTE_ADDR"] = "198.51.100.66"
+    for _ in range(8):
+        sign_in(stranger, user, "wrong password!!")
+    owner = counsellor_app.test_client()
+    owner.environ_base["REMOTE_ADDR"] = "192.0.2.10"
+    login_staff(owner, user)
+    assert owner.get("/").status_code == 200
+    # The owner's success does not forgive the stranger's address.
+    assert sign_in(stranger, user).status_code == 422
+
+
+def test_totp_failures_count_per_address_too(counsellor_app, factories, municipality, db):
+    user = factories.user(municipality)
+    client = counsellor_app.test_client()
+    client.environ_base["REMOTE_ADDR"] = "198.51.100.67"
+    sign_in(client, user)
+    bad = str((int(pyotp.TOTP(user.totp_secret).now()) + 3) % 1_000_000).zfill(6)
+    for _ in range(5):
+        assert client.post("/login/totp", data={"code": bad}).status_code == 422
+    assert sign_in(client, user).status_code == 422  # locked from this address
+    other = counsellor_app.test_client()
+    other.environ_base["REMOTE_ADDR"] = "192.0.2.11"
+    login_staff(other, user)
+    assert other.get("/").status_code == 200
+
+
+def test_an_admin_unlock_clears_every_address(counsellor_app, factories, municipality, db):
+    user = factories.user(municipality)
+    admin = factories.user(municipality, Role.MUNICIPALITY_ADMIN)
+    stranger = counsellor_app.test_client()
+    stranger.environ_base["REMOTE_ADDR"] = "198.51.100.66"
+    for _ in range(6):
+        sign_in(stranger, user, "wrong password!!")
+    unlock(db, StaffPrincipal(admin).actor, user)
+    db.commit()
+    assert db.scalars(select(SignInThrottle).where(SignInThrottle.user_id == user.id)).all() == []
+    assert user.failed_logins == 0
+    assert sign_in(stranger, user).status_code == 303  # on to the TOTP step
+    actions = db.scalars(select(AuditEntry.action).where(AuditEntry.subject_id == str(user.id)))
+    assert "user.unlocked" in list(actions)
+
+
+def test_failures_are_forgotten_after_a_day(counsellor_app, factories, municipality, db, wall):
+    user = factories.user(municipality)
+    client = counsellor_app.test_client()
+    for _ in range(4):
+        sign_in(client, user, "wrong password!!")
+    wall.advance(FORGET_AFTER.total_seconds() + 1)
+    for _ in range(4):  # four free attempts again, not a lock
+        sign_in(client, user, "wrong password!!")
+    assert sign_in(client, user).status_code == 303
 
 
 def test_first_sign_in_enrols_totp_with_a_qr_code(counsellor_app, factories, municipality, db):

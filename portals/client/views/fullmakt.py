@@ -15,7 +15,7 @@ import uuid
 from collections.abc import Iterator
 from contextlib import contextmanager
 
-from flask import Blueprint, abort, current_app, flash, request, session, url_for
+from flask import Blueprint, abort, current_app, flash, session, url_for
 from flask_babel import gettext as _
 from flask_login import current_user
 
@@ -42,6 +42,7 @@ from shared.web.citizen_auth import (
 from shared.web.factory import db_session
 from shared.web.filters import iso_date
 from shared.web.forms import EmptyForm
+from shared.web.signin import client_address
 
 log = logging.getLogger(__name__)
 
@@ -139,7 +140,7 @@ def sign(fullmakt_id: uuid.UUID):
                 db_session(),
                 bankid_client(),
                 portal=current_app.config["PORTAL"],
-                end_user_ip=request.remote_addr or "127.0.0.1",
+                end_user_ip=client_address(),
                 session_binding=session_binding(),
                 user_visible_data=fullmakt.text,
                 purpose={"type": "fullmakt", "fullmakt_id": str(fullmakt.id)},

@@ -5,7 +5,7 @@ from shared.identity.models.api_key import ApiKey
 from shared.identity.models.bankid import BankIdOrder
 from shared.identity.models.organisation import Channel, Creditor, Organisation, OrgKind
 from shared.identity.models.person import Person
-from shared.identity.models.user import ROLE_ORG_KINDS, Role, User
+from shared.identity.models.user import ROLE_ORG_KINDS, Role, SignInThrottle, User
 
 __all__ = [
     "ROLE_ORG_KINDS",
@@ -17,5 +17,6 @@ __all__ = [
     "Organisation",
     "Person",
     "Role",
+    "SignInThrottle",
     "User",
 ]

@@ -2,7 +2,7 @@ from __future__ import annotations
 
 from datetime import datetime
 
-from sqlalchemy import String
+from sqlalchemy import Integer, String
 from sqlalchemy.orm import Mapped, mapped_column
 
 from shared.core.models import Base, Encrypted, IdMixin, TimestampMixin, UTCDateTime
@@ -23,6 +23,8 @@ class Person(IdMixin, TimestampMixin, Base):
     given_name: Mapped[str | None] = mapped_column(Encrypted("persons.given_name"))
     surname: Mapped[str | None] = mapped_column(Encrypted("persons.surname"))
     last_login_at: Mapped[datetime | None] = mapped_column(UTCDateTime)
+    # as User.session_generation: raised at logout, ends every session of the person
+    session_generation: Mapped[int] = mapped_column(Integer, default=0, server_default="0")
 
     @property
     def name(self) -> str:

@@ -1,10 +1,12 @@
 from __future__ import annotations
 
 import enum
+import uuid
 from datetime import datetime
 
-from sqlalchemy import Boolean, Integer, String
+from sqlalchemy import Boolean, ForeignKey, Integer, String, Uuid, event
 from sqlalchemy.orm import Mapped, mapped_column, relationship
+from sqlalchemy.orm.base import NO_VALUE
 
 from shared.core.models import (
     Base,
@@ -58,6 +60,9 @@ class User(IdMixin, TimestampMixin, TenantOwned, Base):
     # (256 random bits) is stored; the link works once, until it expires.
     invitation_hash: Mapped[str | None] = mapped_column(String(64), unique=True)
     invitation_expires_at: Mapped[datetime | None] = mapped_column(UTCDateTime)
+    # A session carries the generation it began in; raising it ends every session
+    # (shared.identity.sessions): at logout, a new password, deactivation.
+    session_generation: Mapped[int] = mapped_column(Integer, default=0, server_default="0")
 
     organisation: Mapped[Organisation] = relationship(back_populates="users")
 
@@ -69,3 +74,35 @@ class User(IdMixin, TimestampMixin, TenantOwned, Base):
     def invited(self) -> bool:
         """Invited and the password not chosen yet (the link may have expired)."""
         return self.invitation_hash is not None
+
+
+@event.listens_for(User.password_hash, "set", active_history=True)
+def _new_password_ends_sessions(user: User, value, old, _initiator):
+    """Whoever sets a new password (an admin page, the CLI, a reset), the sessions signed
+    in with the old one end."""
+    if old not in (NO_VALUE, None) and value != old:
+        user.session_generation = (user.session_generation or 0) + 1
+
+
+@event.listens_for(User.active, "set", active_history=True)
+def _deactivation_ends_sessions(user: User, value, old, _initiator):
+    if old is True and not value:
+        user.session_generation = (user.session_generation or 0) + 1
+
+
+class SignInThrottle(Base):
+    """Failed sign-in attempts on one account from one address: an address that keeps
+    failing is locked out of that account for a growing time, while the account's owner
+    signs in from anywhere else (a stranger cannot lock someone out). In the database, so
+    it holds with Redis down and an admin's unlock clears it in the same transaction.
+    The address is kept only as a keyed hash (an IP address is personal data)."""
+
+    __tablename__ = "sign_in_throttles"
+
+    user_id: Mapped[uuid.UUID] = mapped_column(
+        Uuid, ForeignKey("users.id", ondelete="CASCADE"), primary_key=True
+    )
+    address_key: Mapped[str] = mapped_column(String(64), primary_key=True)
+    failures: Mapped[int] = mapped_column(Integer, default=0)
+    locked_until: Mapped[datetime | None] = mapped_column(UTCDateTime)
+    last_failure_at: Mapped[datetime] = mapped_column(UTCDateTime, index=True)
