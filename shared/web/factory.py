@@ -20,7 +20,7 @@ from flask_limiter.util import get_remote_address
 from flask_login import LoginManager, current_user, logout_user
 from flask_wtf.csrf import CSRFProtect
 from sqlalchemy import exc as sa_exc
-from sqlalchemy.orm import Session
+from sqlalchemy.orm import Session, joinedload
 from werkzeug.exceptions import Forbidden, HTTPException
 from werkzeug.middleware.proxy_fix import ProxyFix
 
@@ -34,7 +34,7 @@ from shared.security import crypto
 from shared.web import errors, filters, htmx, problems
 from shared.web.access import is_static_endpoint, rule_for
 from shared.web.principals import Anonymous, CitizenPrincipal, StaffPrincipal
-from shared.web.signin import GENERATION, SEEN, STARTED
+from shared.web.signin import GENERATION, ORG, SEEN, STARTED
 
 log = logging.getLogger(__name__)
 WEB_DIR = Path(__file__).resolve().parent
@@ -218,8 +218,7 @@ def _init_login(app: Flask, login: str) -> None:
         except ValueError:
             return None
         if kind == "staff":
-            with dbmod.system_scope():  # whose user it is is not known yet
-                user = db_session().get(User, pk)
+            user = _load_staff(pk)
             if user is None or not user.active:
                 return None
             principal = StaffPrincipal(user)
@@ -232,6 +231,23 @@ def _init_login(app: Flask, login: str) -> None:
         if session.get(GENERATION) != principal.session_generation:
             return None
         return principal
+
+    def _load_staff(pk: uuid.UUID) -> User | None:
+        """The signed-in member of staff with their organisation (the layout names it),
+        read in the organisation the session began in: the same tenant the request then
+        runs in, so row-level security is told once. The signed cookie names it; a user
+        not of that organisation is not found."""
+        options = [joinedload(User.organisation)]
+        try:
+            org_id = uuid.UUID(session.get(ORG, ""))
+        except ValueError:
+            org_id = None
+        if org_id is None:  # a session from before the organisation was kept in it
+            with dbmod.system_scope():
+                return db_session().get(User, pk, options=options)
+        with dbmod.tenant(org_id):
+            user = db_session().get(User, pk, options=options)
+        return user if user is not None and user.organisation_id == org_id else None
 
     @manager.unauthorized_handler
     def unauthorized():

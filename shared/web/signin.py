@@ -24,6 +24,7 @@ from shared.web.forms import EmptyForm
 SEEN = "seen"  # wall time of the last request, for the idle timeout (factory)
 STARTED = "started"  # wall time of the sign-in, for the absolute lifetime (factory)
 GENERATION = "gen"  # the principal's session generation at sign-in (the user loader)
+ORG = "org"  # a member of staff's organisation: the user loader reads the user in it
 
 
 def client_address() -> str:
@@ -46,7 +47,10 @@ def safe_next(target: str | None, default: str) -> str:
 def session_state(principal) -> dict:
     """What a new session of ``principal`` holds besides flask-login's keys."""
     now = clock.wall_now().timestamp()
-    return {GENERATION: principal.session_generation, STARTED: now, SEEN: now}
+    state = {GENERATION: principal.session_generation, STARTED: now, SEEN: now}
+    if principal.kind == "staff":
+        state[ORG] = str(principal.organisation_id)
+    return state
 
 
 def start_session(principal) -> None:

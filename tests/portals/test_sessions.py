@@ -152,6 +152,32 @@ def test_a_session_without_its_generation_is_no_session(make_app, factories):
     assert not signed_in(client)
 
 
+def test_the_user_is_read_in_the_organisation_the_session_names(make_app, factories):
+    """The user loader reads the member of staff in the session's organisation (the
+    tenant the request runs in); a session naming another one is no session, and one
+    from before the organisation was kept still signs in."""
+    user = factories.user(factories.org(OrgKind.MUNICIPALITY))
+    other = factories.org(OrgKind.MUNICIPALITY, "Annan kommun")
+    client = make_app("counsellor").test_client()
+
+    def session_naming(org) -> None:
+        with client.session_transaction() as sess:
+            state = session_state(StaffPrincipal(user))
+            if org is None:
+                state.pop("org")
+            else:
+                state["org"] = str(org)
+            sess.clear()
+            sess.update({"_user_id": f"staff:{user.id}", "_fresh": True, **state})
+
+    session_naming(user.organisation_id)
+    assert signed_in(client)
+    session_naming(other.id)
+    assert not signed_in(client)
+    session_naming(None)
+    assert signed_in(client)
+
+
 # -- client address -----------------------------------------------------------------------
 
 
