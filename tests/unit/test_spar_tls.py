@@ -5,33 +5,17 @@ from __future__ import annotations
 
 import ssl
 import tempfile
-from datetime import UTC, datetime, timedelta
 from pathlib import Path
 
 import pytest
-from cryptography import x509
-from cryptography.hazmat.primitives import hashes
-from cryptography.hazmat.primitives.asymmetric import ec
 from cryptography.hazmat.primitives.serialization import BestAvailableEncryption, pkcs12
-from cryptography.x509.oid import NameOID
 
 from shared.integrations.spar.client import SparConfig, tls_context
+from tests.factories.certificates import self_signed
 
 
 def make_p12(path: Path, password: bytes) -> None:
-    key = ec.generate_private_key(ec.SECP256R1())
-    name = x509.Name([x509.NameAttribute(NameOID.COMMON_NAME, "Kommun A")])
-    start = datetime(2026, 1, 1, tzinfo=UTC)
-    cert = (
-        x509.CertificateBuilder()
-        .subject_name(name)
-        .issuer_name(name)
-        .public_key(key.public_key())
-        .serial_number(1)
-        .not_valid_before(start)
-        .not_valid_after(start + timedelta(days=3650))
-        .sign(key, hashes.SHA256())
-    )
+    key, cert = self_signed("Kommun A")
     path.write_bytes(
         pkcs12.serialize_key_and_certificates(
             b"kommun", key, cert, None, BestAvailableEncryption(password)
