@@ -4,7 +4,7 @@ from __future__ import annotations
 
 from flask_babel import lazy_gettext as _l
 from flask_wtf import FlaskForm
-from wtforms import Field, HiddenField, SelectField
+from wtforms import Field, SelectField
 from wtforms.validators import DataRequired
 
 from shared.identity.rules import EMAIL_MAX
@@ -39,7 +39,7 @@ class RegisterClientForm(FlaskForm):
         render_kw={"autocomplete": "off", "spellcheck": "false"},
     )
     # Only while SPAR cannot answer: name and address typed by hand (not verified).
-    manual_entry = HiddenField()
+    manual_entry = StringField(validators=[max_chars(1)], render_kw={"type": "hidden"})
     given_name = StringField(_l("Förnamn"), validators=[max_chars(NAME_MAX)])
     surname = StringField(_l("Efternamn"), validators=[max_chars(NAME_MAX)])
     street = StringField(_l("Gatuadress"), validators=[max_chars(ADDRESS_MAX)])

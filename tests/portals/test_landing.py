@@ -15,8 +15,15 @@ def test_healthz_reports_database_and_inline_jobs(settings, database):
     assert r.json == {
         "database": "ok",
         "jobs": {"backend": "inline", "state": "ok"},
+        "population_register": "test_persons",
         "status": "ok",
     }
+    spar = settings.with_overrides(
+        spar_url="https://spar.example/2021.1/",
+        spar_customer_number="500243",
+        spar_assignment_id="637",
+    )
+    assert landing(spar).test_client().get("/healthz").json["population_register"] == "spar"
 
 
 def test_healthz_reports_an_unreachable_job_backend(settings, database):
