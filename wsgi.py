@@ -1,5 +1,6 @@
-"""One WSGI application: the landing page at / and the portals under their
-prefixes (each also runnable alone), plus the BankID simulator in demo mode. The demo
+"""One WSGI application: the landing page at / and the four portals under their
+prefixes (each also runnable alone), plus the BankID simulator and the SPAR stand-in in
+demo mode. The demo
 server also runs Kreditbanken's own system (examples/creditor_system) on PORT+1.
 
     gunicorn wsgi:application          (production)
@@ -31,6 +32,12 @@ def create_application(settings=None):
         from simulators.bankid import create_app as create_bankid_simulator
 
         mounts["/bankid-sim"] = create_bankid_simulator()
+    if settings.env != "production":
+        # SPAR PersonSök stand-in: SPAR_URL=http://127.0.0.1:PORT/spar-sim/personsok runs
+        # the real adapter against it (without SPAR_URL the demo reads the test persons)
+        from simulators.spar import create_app as create_spar_standin
+
+        mounts["/spar-sim"] = create_spar_standin()
     return DispatcherMiddleware(create_landing(overrides), mounts)
 
 

@@ -12,6 +12,9 @@ from shared.web.forms import EmailField, StringField, max_chars
 
 PERSONNUMMER_MAX = 15  # "19840312-2719" with some room for spaces
 DAY_MAX = 10  # ÅÅÅÅ-MM-DD
+NAME_MAX = 80  # SPAR: Fornamn 80, Efternamn 60
+ADDRESS_MAX = 70
+POSTCODE_MAX = 10
 
 
 def add_error(field: Field, message: str) -> None:
@@ -35,6 +38,17 @@ class RegisterClientForm(FlaskForm):
         ],
         render_kw={"autocomplete": "off", "spellcheck": "false"},
     )
+    # Only while SPAR cannot answer: name and address typed by hand (not verified).
+    manual_entry = StringField(validators=[max_chars(1)], render_kw={"type": "hidden"})
+    given_name = StringField(_l("Förnamn"), validators=[max_chars(NAME_MAX)])
+    surname = StringField(_l("Efternamn"), validators=[max_chars(NAME_MAX)])
+    street = StringField(_l("Gatuadress"), validators=[max_chars(ADDRESS_MAX)])
+    postcode = StringField(_l("Postnummer"), validators=[max_chars(POSTCODE_MAX)])
+    city = StringField(_l("Postort"), validators=[max_chars(ADDRESS_MAX)])
+
+    @property
+    def manual(self) -> bool:
+        return self.manual_entry.data == "1"
 
 
 class EmailChangeForm(FlaskForm):

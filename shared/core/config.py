@@ -42,6 +42,16 @@ class Settings:
     bankid_key: str | None = None
     bankid_ca: str | None = None  # pinned BankID server CA (PEM)
     smtp_url: str | None = None  # smtp://user:pass@host:587; unset = dev outbox
+    # SPAR PersonSök program-program (the population register). Empty URL = the local
+    # test population (demo, tests); production refuses to start without SPAR.
+    spar_url: str = ""
+    spar_cert: str | None = None  # PKCS#12 file with the municipality's certificate
+    spar_cert_password: str | None = None
+    spar_ca: str | None = None  # PEM bundle pinning SPAR's server CA (default: system CAs)
+    spar_customer_number: str | None = None  # KundNrLeveransMottagare
+    spar_end_customer_number: str | None = None  # KundNrSlutkund (default: the same)
+    spar_assignment_id: str | None = None  # UppdragId
+    spar_timeout: float = 10.0  # seconds, per request
     session_idle_minutes: int = 30
     # Absolute session lifetimes, however active: a working day for staff; shorter for
     # citizens, who sign in again with BankID in seconds and use shared devices more.
@@ -87,6 +97,7 @@ class Settings:
         """Refuse to run in production with demo secrets or stand-ins."""
         if self.env not in {"demo", "production", "test"}:
             raise ConfigError(f"SKULDKOLL_ENV must be demo, production or test, not {self.env!r}")
+        self._check_spar()
         if self.env != "production":
             return
         problems = []
@@ -104,8 +115,31 @@ class Settings:
             problems.append("REDIS_URL")
         if not self.smtp_url:
             problems.append("SMTP_URL")
+        if not self.spar_url.startswith("https://") or not self.spar_cert:
+            problems.append("SPAR_URL (https)/SPAR_CERT")
         if problems:
             raise ConfigError("Production mode refuses demo settings; set: " + ", ".join(problems))
+
+    def _check_spar(self) -> None:
+        """SPAR's identification (IdentifieringsinformationWs): customer numbers
+        500001-599999 and a positive assignment id, whenever SPAR_URL is set."""
+        if not self.spar_url:
+            return
+        problems = []
+        for name, value in (
+            ("SPAR_CUSTOMER_NUMBER", self.spar_customer_number),
+            ("SPAR_END_CUSTOMER_NUMBER", self.spar_end_customer_number or "500001"),
+        ):
+            if not (value or "").isdigit() or not 500001 <= int(value) <= 599999:
+                problems.append(f"{name} (SPAR's customer number, 500001-599999)")
+        if not (self.spar_assignment_id or "").isdigit() or int(self.spar_assignment_id) < 1:
+            problems.append("SPAR_ASSIGNMENT_ID (uppdragsid from SPAR)")
+        if self.spar_cert and not Path(self.spar_cert).is_file():
+            problems.append(f"SPAR_CERT (no file at {self.spar_cert})")
+        if self.spar_timeout <= 0:
+            problems.append("SPAR_TIMEOUT (seconds, above 0)")
+        if problems:
+            raise ConfigError("SPAR_URL is set, so also set: " + ", ".join(problems))
 
 
 def _bool(value: str | None, default: bool) -> bool:
@@ -133,6 +167,14 @@ def load(environ: dict[str, str] | None = None) -> Settings:
         bankid_key=env.get("BANKID_KEY") or None,
         bankid_ca=env.get("BANKID_CA") or None,
         smtp_url=env.get("SMTP_URL") or None,
+        spar_url=env.get("SPAR_URL", ""),
+        spar_cert=env.get("SPAR_CERT") or None,
+        spar_cert_password=env.get("SPAR_CERT_PASSWORD") or None,
+        spar_ca=env.get("SPAR_CA") or None,
+        spar_customer_number=env.get("SPAR_CUSTOMER_NUMBER") or None,
+        spar_end_customer_number=env.get("SPAR_END_CUSTOMER_NUMBER") or None,
+        spar_assignment_id=env.get("SPAR_ASSIGNMENT_ID") or None,
+        spar_timeout=float(env.get("SPAR_TIMEOUT", "10")),
         session_idle_minutes=int(env.get("SESSION_IDLE_MINUTES", "30")),
         session_max_hours_staff=float(env.get("SESSION_MAX_HOURS_STAFF", "12")),
         session_max_hours_citizen=float(env.get("SESSION_MAX_HOURS_CITIZEN", "2")),

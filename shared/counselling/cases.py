@@ -17,7 +17,7 @@ from sqlalchemy.orm import Session
 from shared.core import clock
 from shared.core import db as dbmod
 from shared.core.actor import Actor
-from shared.core.errors import FieldError, NotAllowed
+from shared.core.errors import FieldError, FieldErrors, NotAllowed
 from shared.counselling.fullmakt import fullmakt_text, history, send_sign_request
 from shared.counselling.models import (
     Case,
@@ -32,10 +32,75 @@ from shared.identity.rules import (
     email_address,
     parse_personnummer,
 )
-from shared.integrations.population import PopulationRegister
+from shared.integrations.population import (
+    PopulationRegister,
+    RegisterRecord,
+    RegisterUnavailable,
+)
 from shared.security import audit, crypto
 
 OPEN = (CaseStatus.PENDING, CaseStatus.ACTIVE)
+
+
+REGISTER_UNAVAILABLE = "register_unavailable"  # the code of the error below
+
+
+def register_unavailable() -> FieldError:
+    """SPAR could not answer: the registration form offers to enter name and address."""
+    return FieldError(
+        "personnummer",
+        "Folkbokföringen (SPAR) svarar inte just nu. Försök igen om en stund, eller fyll i "
+        "klientens namn och adress själv: ärendet märks då som inte kontrollerat mot "
+        "folkbokföringen.",
+        code=REGISTER_UNAVAILABLE,
+    )
+
+
+def not_in_register() -> FieldError:
+    return FieldError(
+        "personnummer", "Personnumret finns inte i folkbokföringen. Kontrollera numret."
+    )
+
+
+@dataclass(frozen=True)
+class ManualEntry:
+    """Name and address typed by the counsellor while SPAR could not answer."""
+
+    given_name: str
+    surname: str
+    street: str | None = None
+    postcode: str | None = None
+    city: str | None = None
+
+    def record(self, digits: str) -> RegisterRecord:
+        given, surname = (self.given_name or "").strip(), (self.surname or "").strip()
+        problems = []
+        if not given:
+            problems.append(FieldError("given_name", "Ange klientens förnamn."))
+        if not surname:
+            problems.append(FieldError("surname", "Ange klientens efternamn."))
+        if problems:
+            raise FieldErrors(problems)
+        return RegisterRecord(
+            digits,
+            given,
+            surname,
+            (self.street or "").strip() or None,
+            (self.postcode or "").strip() or None,
+            (self.city or "").strip() or None,
+        )
+
+
+def look_up(register: PopulationRegister, digits: str, end_user: User) -> RegisterRecord:
+    """The person in folkbokföringen; a message at the personnummer when there is none,
+    ``register_unavailable()`` when SPAR cannot answer."""
+    try:
+        record = register.lookup(digits, end_user=str(end_user.id))
+    except RegisterUnavailable:
+        raise register_unavailable() from None
+    if record is None:
+        raise not_in_register()
+    return record
 
 
 @dataclass(frozen=True)
@@ -71,11 +136,16 @@ def register_client(
     email: str,
     register: PopulationRegister,
     today: date,
+    manual: ManualEntry | None = None,
 ) -> Registration:
     """Register a client by personnummer: look them up in the population register,
     create the case with its own data key and a pending fullmakt, and e-mail the
     client the link to sign. An open case for the same person in this municipality is
-    returned instead of a duplicate."""
+    returned instead of a duplicate.
+
+    SPAR is always asked first. Only when it cannot answer does ``manual`` (name and
+    address typed by the counsellor) stand in, and the case is marked not verified. A
+    person with skyddad identitet gets no address stored and a flagged case."""
     if counsellor.role != Role.COUNSELLOR:
         raise NotAllowed("Bara rådgivare kan registrera klienter.")
     try:
@@ -94,18 +164,21 @@ def register_client(
         )
         if existing is not None:
             return Registration(existing, created=False)
-    record = register.lookup(number.digits)
-    if record is None:
-        raise FieldError(
-            "personnummer", "Personnumret finns inte i folkbokföringen. Kontrollera numret."
-        )
+    verified = True
+    try:
+        record = look_up(register, number.digits, counsellor)
+    except FieldError as exc:
+        if exc.code != REGISTER_UNAVAILABLE or manual is None:
+            raise
+        record, verified = manual.record(number.digits), False
     if person is None:
         person = Person(
             pnr_index=crypto.blind_index(dbmod.get().settings.blind_index_key, number.digits),
             personnummer=number.digits,
         )
         session.add(person)
-    person.given_name, person.surname = record.given_name, record.surname
+    if verified or not person.given_name:  # a typed name never replaces SPAR's
+        person.given_name, person.surname = record.given_name, record.surname
     with crypto.data_key_scope(None), dbmod.system_scope():
         session.flush()  # a person outlives any one case: the system key
     municipality = session.get(Organisation, counsellor.organisation_id)
@@ -121,6 +194,8 @@ def register_client(
             street=None if record.protected else record.street,
             postcode=None if record.protected else record.postcode,
             city=None if record.protected else record.city,
+            protected_identity=record.protected,
+            register_verified=verified,
         )
         session.add(case)
         session.flush()
@@ -143,9 +218,48 @@ def register_client(
         "case.created",
         subject_type="case",
         subject_id=case.id,
-        details={"person_id": str(person.id)},
+        details={"person_id": str(person.id), "register_verified": verified},
     )
     return Registration(case, created=True)
+
+
+def check_against_register(
+    session: Session, counsellor: User, case: Case, register: PopulationRegister
+) -> RegisterRecord:
+    """Check a case registered by hand against SPAR again: the register's name and
+    address replace the typed ones (no address for skyddad identitet, and the case is
+    flagged) and the case is verified. Only the case's counsellor, on an open case."""
+    if case.counsellor_id != counsellor.id or counsellor.organisation_id != case.organisation_id:
+        raise NotAllowed("Bara ärendets rådgivare kan kontrollera klienten mot folkbokföringen.")
+    if case.status not in OPEN:
+        raise NotAllowed("Ärendet är avslutat.")
+    person = case.person
+    try:
+        record = look_up(register, person.personnummer, counsellor)
+    except FieldError as exc:
+        if exc.code == REGISTER_UNAVAILABLE:
+            raise NotAllowed(
+                "Folkbokföringen (SPAR) svarar inte just nu. Försök igen om en stund."
+            ) from None
+        raise NotAllowed(
+            "Personnumret finns inte i folkbokföringen. Kontrollera uppgifterna med klienten."
+        ) from None
+    person.given_name, person.surname = record.given_name, record.surname
+    with crypto.data_key_scope(None):
+        session.flush()
+    with crypto.data_key_scope(case.data_key_id):
+        case.street, case.postcode, case.city = record.street, record.postcode, record.city
+        case.protected_identity = record.protected
+        case.register_verified = True
+        session.flush()
+    audit.record(
+        session,
+        audit.Actor("user", str(counsellor.id), case.organisation_id),
+        "case.register_checked",
+        subject_type="case",
+        subject_id=case.id,
+    )
+    return record
 
 
 def transfer(session: Session, admin: User, case: Case, to: User) -> None:

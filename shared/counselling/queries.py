@@ -72,7 +72,11 @@ def _page(
 def _municipality(admin: User) -> Select:
     # The explicit filter matters: a municipality that is also a creditor sees other
     # municipalities' cases that sent it an inquiry through the tenant scope.
-    return select(Case).where(Case.organisation_id == admin.organisation_id)
+    # A case of a client with skyddad identitet is not listed: only its own counsellor
+    # sees that it exists.
+    return select(Case).where(
+        Case.organisation_id == admin.organisation_id, Case.protected_identity.is_(False)
+    )
 
 
 def municipality_cases(
@@ -102,7 +106,7 @@ def case_counts(session: Session, admin: User) -> dict[str, int]:
 
 def case_of_municipality(session: Session, admin: User, case_id: uuid.UUID) -> Case | None:
     case = session.get(Case, case_id)
-    if case is None or case.organisation_id != admin.organisation_id:
+    if case is None or case.organisation_id != admin.organisation_id or case.protected_identity:
         return None
     return case
 

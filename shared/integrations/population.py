@@ -1,10 +1,12 @@
 """The population register (folkbokföringen) behind one interface.
 
-A production deployment implements ``PopulationRegister`` with a SPAR client
-(Statens personadressregister: a person search by personnummer returns name, address
-and whether the identity is protected). The embedded default reads the local test
-population, which stands for that external service and is the same set of people the
-BankID simulator offers.
+Production asks SPAR (Statens personadressregister) through PersonSök program-program:
+``shared.integrations.spar.SparRegister``, a SOAP client over HTTPS with the
+municipality's certificate. Demo and tests read the local test population
+(``LocalTestRegister``), the same people the BankID simulator and the SPAR stand-in
+(``simulators.spar``) offer; pointing ``SPAR_URL`` at the stand-in runs the real adapter
+against it. The calling code sees only ``PopulationRegister``: a record, None (no such
+person) or ``RegisterUnavailable``.
 """
 
 from __future__ import annotations
@@ -25,34 +27,60 @@ class RegisterRecord:
     city: str | None
     protected: bool = False  # skyddad identitet: show no address anywhere
 
+    def __post_init__(self):
+        if self.protected:  # whatever a source sent, a protected record holds no address
+            for name in ("street", "postcode", "city"):
+                object.__setattr__(self, name, None)
+
     @property
     def name(self) -> str:
         return f"{self.given_name} {self.surname}"
 
 
+class RegisterUnavailable(Exception):  # noqa: N818 - a state of the register, not a bug
+    """The register could not be asked, or its answer could not be read (timeout, refused
+    connection, TLS, SOAP fault, a malformed answer). ``reason`` is a short category for
+    the log: never the personnummer or anything from the answer."""
+
+    def __init__(self, reason: str):
+        super().__init__(reason)
+        self.reason = reason
+
+
 class PopulationRegister(Protocol):
-    def lookup(self, personnummer: str) -> RegisterRecord | None:
-        """The person registered under ``personnummer`` (12 digits), or None."""
+    def lookup(self, personnummer: str, *, end_user: str) -> RegisterRecord | None:
+        """The person registered under ``personnummer`` (12 digits), or None. ``end_user``
+        names the user asking (SPAR logs it: SlutAnvandarId). Raises
+        ``RegisterUnavailable`` when the register cannot answer."""
+
+
+def record_from_test_person(person: test_persons.TestPerson) -> RegisterRecord:
+    return RegisterRecord(
+        person.personnummer,
+        person.given_name,
+        person.surname,
+        person.street,
+        person.postcode,
+        person.city,
+        protected=person.protected,
+    )
 
 
 class LocalTestRegister:
     """The test population shipped with the code (demo and tests)."""
 
-    def lookup(self, personnummer: str) -> RegisterRecord | None:
+    def lookup(self, personnummer: str, *, end_user: str = "test") -> RegisterRecord | None:
         person = test_persons.find(personnummer)
-        if person is None:
-            return None
-        return RegisterRecord(
-            person.personnummer,
-            person.given_name,
-            person.surname,
-            person.street,
-            person.postcode,
-            person.city,
-        )
+        return None if person is None else record_from_test_person(person)
 
 
 def register_from_settings(settings) -> PopulationRegister:
-    if settings.env == "production":
-        raise RuntimeError("no SPAR client is configured for production")
+    """SPAR when it is configured (``SPAR_URL``; production refuses to start without it,
+    ``Settings.check``), else the local test population."""
+    if settings.spar_url:
+        from shared.integrations.spar import register_for
+
+        return register_for(settings)
+    if settings.env == "production":  # Settings.check refuses this at startup already
+        raise RegisterUnavailable("not_configured")
     return LocalTestRegister()

@@ -1,7 +1,7 @@
 """The local test population: generated persons for the demo, the simulators and tests.
 
 ``data/test_persons.json`` is the single source (the BankID simulator's people and, in a
-later step, the stand-in population register read it). The numbers have valid check
+stand-in population register, ``simulators.spar``, read it). The numbers have valid check
 digits and may belong to real people, so every row is flagged ``test`` and must never be
 sent to a production service.
 """
@@ -27,6 +27,9 @@ class TestPerson:
     postcode: str
     city: str
     test: bool = True
+    # skyddad identitet (sekretessmarkering / skyddad folkbokföring): the population
+    # register withholds the address, and Skuldkoll never stores or shows one
+    protected: bool = False
 
     @property
     def name(self) -> str:

@@ -86,6 +86,7 @@ def handle(exc: DomainError) -> Response:
         return problem(exc.status, exc.message, code=exc.code, errors=errors or None)
     render = g.get("error_render")
     if exc.status == 422 and render is not None:
+        g.error = exc  # the render may read what was refused (``exc.code``)
         attach(g.get("error_form"), exc)
         response = make_response(render())
         response.status_code = 422
@@ -143,7 +144,7 @@ def database_error(exc: sa_exc.SQLAlchemyError) -> Response:
 
 def _forget() -> None:
     """Nothing of a previous request's form (an app context can outlive a request)."""
-    for name in ("error_form", "error_render", "error_location"):
+    for name in ("error_form", "error_render", "error_location", "error"):
         g.pop(name, None)
 
 

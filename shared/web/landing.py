@@ -157,6 +157,10 @@ def healthz():
         except Exception as exc:  # noqa: BLE001
             state["jobs"]["state"] = f"error: {type(exc).__name__}"
             status = 503
+    # which population register answers registrations: SPAR (SPAR_URL; production refuses
+    # to start without it) or the local test persons; SPAR itself is not asked here
+    settings = current_app.config["SETTINGS"]
+    state["population_register"] = "spar" if settings.spar_url else "test_persons"
     state["status"] = "ok" if status == 200 else "degraded"
     return state, status
 

@@ -549,3 +549,119 @@ def test_admin_of_another_municipality_gets_404_on_transfer(app, db, counsellor,
     )
     assert other_admin.get(f"/admin/cases/{case.id}/transfer").status_code == 404
     assert "Erik Andersson" not in other_admin.get("/admin/cases").get_data(as_text=True)
+
+
+# ---- SPAR: protected identity, and registering by hand when SPAR does not answer ---------
+
+PROTECTED = "198907152386"  # Nora Ek: skyddad identitet in the test population
+
+
+@pytest.fixture
+def spar_down(app, settings):
+    """The real SPAR adapter, pointed at a port where nothing listens."""
+    import socket
+
+    with socket.socket() as s:
+        s.bind(("127.0.0.1", 0))
+        port = s.getsockname()[1]
+    app.config["SETTINGS"] = settings.with_overrides(
+        spar_url=f"http://127.0.0.1:{port}/personsok",
+        spar_customer_number="500243",
+        spar_assignment_id="637",
+        spar_timeout=1.0,
+    )
+    return app
+
+
+def test_protected_identity_stores_no_address_and_flags_the_case(client, db, counsellor):
+    r = client.post("/cases/lookup", data={"personnummer": PROTECTED}, headers=HX)
+    html = r.get_data(as_text=True)
+    assert "Nora Ek" in html and "Skyddad identitet" in html and "Skyddsvägen" not in html
+    r = client.post("/cases/new", data={"personnummer": PROTECTED, "email": "n@example.se"})
+    assert r.status_code == 303
+    case = db.scalars(select(Case)).one()
+    assert case.protected_identity and case.register_verified
+    assert case.street is None and case.postcode is None and case.city is None
+    html = client.get(f"/cases/{case.id}").get_data(as_text=True)
+    assert 'id="protected-identity"' in html and "Ingen adress sparas" in html
+    assert "Skyddsvägen" not in html and "Hemort" not in html
+
+
+def test_the_admin_list_does_not_show_a_protected_case(
+    app, db, counsellor, factories, municipality
+):
+    protected = register(db, counsellor, pnr=PROTECTED, email="n@example.se")
+    register(db, counsellor)
+    admin_user = factories.user(municipality, Role.MUNICIPALITY_ADMIN)
+    admin = as_user(app, admin_user)
+    html = admin.get("/admin/cases").get_data(as_text=True)
+    assert "Erik Andersson" in html
+    assert "Nora Ek" not in html and str(protected.id) not in html
+    assert queries.case_counts(db, admin_user)["all"] == 1
+    assert admin.get(f"/admin/cases/{protected.id}/transfer").status_code == 404
+    # the owner still sees it in their own list
+    assert "Nora Ek" in as_user(app, counsellor).get("/").get_data(as_text=True)
+
+
+def test_spar_down_offers_to_enter_name_and_address(spar_down, client, db):
+    r = client.post("/cases/lookup", data={"personnummer": ERIK}, headers=HX)
+    html = r.get_data(as_text=True)
+    assert r.status_code == 200 and "svarar inte just nu" in html
+    assert 'name="given_name"' in html and 'name="manual_entry"' in html
+    r = client.post("/cases/new", data={"personnummer": ERIK, "email": "erik@example.se"})
+    html = r.get_data(as_text=True)
+    assert r.status_code == 422 and "svarar inte just nu" in html and 'name="surname"' in html
+    assert db.scalar(select(func.count()).select_from(Case)) == 0
+
+
+def test_spar_down_registers_by_hand_marked_not_verified(spar_down, client, db, settings):
+    form = {"personnummer": ERIK, "email": "erik@example.se", "manual_entry": "1"}
+    r = client.post("/cases/new", data=form | {"given_name": "Erik"})
+    assert r.status_code == 422 and "Ange klientens efternamn" in r.get_data(as_text=True)
+    r = client.post(
+        "/cases/new",
+        data=form
+        | {
+            "given_name": "Erik",
+            "surname": "Andersson",
+            "street": "Handgatan 1",
+            "postcode": "111 11",
+            "city": "Stockholm",
+        },
+    )
+    assert r.status_code == 303
+    case = db.scalars(select(Case)).one()
+    assert not case.register_verified and case.street == "Handgatan 1"
+    html = client.get(f"/cases/{case.id}").get_data(as_text=True)
+    assert 'id="register-unverified"' in html and "Kontrollera mot folkbokföringen igen" in html
+    # still down: a clear message, nothing changes
+    r = client.post(f"/cases/{case.id}/check-register")
+    assert r.status_code == 303
+    db.expire_all()
+    assert not db.get(Case, case.id).register_verified
+    # SPAR is back: the register's address replaces the typed one
+    spar_down.config["SETTINGS"] = settings
+    r = client.post(f"/cases/{case.id}/check-register")
+    assert r.status_code == 303
+    db.expire_all()
+    case = db.get(Case, case.id)
+    assert case.register_verified and case.street == "Götgatan 48"
+    assert audit_actions(db, "case.register_checked", case.id)
+
+
+def test_a_typed_entry_is_not_used_when_spar_answers(client, db):
+    r = client.post(
+        "/cases/new",
+        data={
+            "personnummer": ERIK,
+            "email": "erik@example.se",
+            "manual_entry": "1",
+            "given_name": "Fel",
+            "surname": "Namn",
+            "street": "Fejkgatan 1",
+        },
+    )
+    assert r.status_code == 303
+    case = db.scalars(select(Case)).one()
+    assert case.register_verified and case.street == "Götgatan 48"
+    assert case.person.given_name == "Erik"

@@ -31,8 +31,15 @@ def test_healthz_reports_database_and_inline_jobs(settings, database):
             "deadlines": {**unknown, "max_age_seconds": 7800},
             "escalation": {**unknown, "max_age_seconds": 7800},
         },
+        "population_register": "test_persons",
         "status": "ok",
     }
+    spar = settings.with_overrides(
+        spar_url="https://spar.example/2021.1/",
+        spar_customer_number="500243",
+        spar_assignment_id="637",
+    )
+    assert landing(spar).test_client().get("/healthz").json["population_register"] == "spar"
 
 
 def _queued(db, minutes_ago: int, attempts: int = 0) -> OutboxMessage:

@@ -243,27 +243,11 @@ def test_client_from_settings_uses_the_simulator_by_default():
 
 
 def test_mutual_tls_context_pins_the_ca_and_presents_our_certificate(tmp_path):
-    from datetime import UTC, datetime, timedelta
+    from cryptography.hazmat.primitives import serialization
 
-    from cryptography import x509
-    from cryptography.hazmat.primitives import hashes, serialization
-    from cryptography.hazmat.primitives.asymmetric import ec
-    from cryptography.x509.oid import NameOID
+    from tests.factories.certificates import self_signed
 
-    key = ec.generate_private_key(ec.SECP256R1())
-    name = x509.Name([x509.NameAttribute(NameOID.COMMON_NAME, "FP Testcert")])
-    now = datetime.now(UTC)
-    cert = (
-        x509.CertificateBuilder()
-        .subject_name(name)
-        .issuer_name(name)
-        .public_key(key.public_key())
-        .serial_number(1)
-        .not_valid_before(now - timedelta(days=1))
-        .not_valid_after(now + timedelta(days=1))
-        .add_extension(x509.BasicConstraints(ca=True, path_length=None), critical=True)
-        .sign(key, hashes.SHA256())
-    )
+    key, cert = self_signed("FP Testcert", ca=True)
     cert_file, key_file = tmp_path / "rp.crt", tmp_path / "rp.key"
     cert_file.write_bytes(cert.public_bytes(serialization.Encoding.PEM))
     key_file.write_bytes(
@@ -289,9 +273,10 @@ def test_mutual_tls_context_pins_the_ca_and_presents_our_certificate(tmp_path):
 
 def test_test_population_is_valid_and_flagged():
     persons = load_test_persons()
-    assert len(persons) == 16 and all(p.test for p in persons)
+    assert len(persons) == 17 and all(p.test for p in persons)
+    assert [p.name for p in persons if p.protected] == ["Nora Ek"]  # skyddad identitet
     numbers = [parse_personnummer(p.personnummer, AGES_ON) for p in persons]
-    assert len({n.digits for n in numbers}) == 16
+    assert len({n.digits for n in numbers}) == 17
     assert any(n.coordination for n in numbers)
     assert {n.gender for n in numbers} == {"M", "F"}
     for n in numbers:

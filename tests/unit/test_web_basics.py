@@ -37,11 +37,29 @@ def test_production_refuses_demo_secrets():
         load({"SKULDKOLL_ENV": "production"})
     for name in ("SECRET_KEY", "MASTER_KEYS", "BLIND_INDEX_KEY", "REDIS_URL", "SMTP_URL"):
         assert name in str(err.value)
+    assert "SPAR_URL (https)/SPAR_CERT" in str(err.value)  # said at startup, not a 500 later
+
+
+def test_spar_needs_its_identification_when_set(tmp_path):
+    with pytest.raises(ConfigError) as err:
+        load({"SPAR_URL": "http://127.0.0.1:5000/spar-sim/personsok", "SPAR_CUSTOMER_NUMBER": "12"})
+    assert "SPAR_CUSTOMER_NUMBER" in str(err.value) and "SPAR_ASSIGNMENT_ID" in str(err.value)
+    with pytest.raises(ConfigError, match="SPAR_CERT"):
+        load(
+            {
+                "SPAR_URL": "https://spar.example/",
+                "SPAR_CUSTOMER_NUMBER": "500243",
+                "SPAR_ASSIGNMENT_ID": "637",
+                "SPAR_CERT": str(tmp_path / "missing.p12"),
+            }
+        )
 
 
 def test_production_starts_with_real_settings(tmp_path):
     from shared.security.crypto import new_master_key_spec
 
+    cert = tmp_path / "kommun.p12"
+    cert.write_bytes(b"p12")
     settings = load(
         {
             "SKULDKOLL_ENV": "production",
@@ -54,6 +72,10 @@ def test_production_starts_with_real_settings(tmp_path):
             "BANKID_CERT": "/etc/skuldkoll/rp.pem",
             "INSTANCE_DIR": str(tmp_path),
             "SMTP_URL": "smtp://mail.example.se:587",
+            "SPAR_URL": "https://ext-ws.statenspersonadressregister.se/2021.1/",
+            "SPAR_CERT": str(cert),
+            "SPAR_CUSTOMER_NUMBER": "500243",
+            "SPAR_ASSIGNMENT_ID": "637",
         }
     )
     assert settings.env == "production" and settings.secure_cookies

@@ -7,7 +7,7 @@ import uuid
 from dataclasses import dataclass
 from datetime import date
 
-from flask import Blueprint, current_app, flash, url_for
+from flask import Blueprint, current_app, flash, g, url_for
 from flask_babel import gettext as _
 from flask_login import current_user
 
@@ -24,7 +24,11 @@ from shared.counselling import fullmakt as fullmakt_service
 from shared.counselling.models import Case
 from shared.identity.models import Role
 from shared.identity.rules import IdentityNumberError, parse_personnummer
-from shared.integrations.population import RegisterRecord, register_from_settings
+from shared.integrations.population import (
+    RegisterRecord,
+    RegisterUnavailable,
+    register_from_settings,
+)
 from shared.security import audit
 from shared.web import errors, htmx
 from shared.web.access import access, case_owner, loaded, staff
@@ -42,6 +46,15 @@ def new():
     form = RegisterClientForm()
     if form.validate_on_submit():
         errors.form_page(form, lambda: _render_new(form, 422))
+        manual = None
+        if form.manual:  # SPAR could not answer: the counsellor typed name and address
+            manual = cases.ManualEntry(
+                form.given_name.data,
+                form.surname.data,
+                form.street.data,
+                form.postcode.data,
+                form.city.data,
+            )
         registration = cases.register_client(
             db_session(),
             current_user.user,
@@ -49,6 +62,7 @@ def new():
             email=form.email.data,
             register=register_from_settings(current_app.config["SETTINGS"]),
             today=clock.today(),
+            manual=manual,
         )
         case = registration.case
         if registration.created:
@@ -75,12 +89,16 @@ def new():
 
 
 def _render_new(form: RegisterClientForm, status: int):
+    error = g.get("error")
+    unavailable = form.manual or getattr(error, "code", None) == cases.REGISTER_UNAVAILABLE
+    if unavailable:
+        form.manual_entry.data = "1"
     return htmx.render(
         NEW_PAGE,
         "counsellor/cases/_partials/register_form.html",
         status=status,
         form=form,
-        lookup=None,
+        lookup=Lookup(unavailable=True) if unavailable else None,
     )
 
 
@@ -88,6 +106,7 @@ def _render_new(form: RegisterClientForm, status: int):
 class Lookup:
     record: RegisterRecord | None = None
     error: str | None = None
+    unavailable: bool = False  # SPAR could not answer: name and address by hand
 
 
 @bp.post("/lookup")
@@ -104,23 +123,24 @@ def lookup():
             result, status = Lookup(error=_(str(exc))), 422
         else:
             register = register_from_settings(current_app.config["SETTINGS"])
-            record = register.lookup(number.digits)
-            if record is None:
-                result, status = (
-                    Lookup(
-                        error=_("Personnumret finns inte i folkbokföringen. Kontrollera numret.")
-                    ),
-                    422,
-                )
+            try:
+                record = register.lookup(number.digits, end_user=str(current_user.user.id))
+            except RegisterUnavailable:
+                # the counsellor may type name and address (the case is marked unverified)
+                form.manual_entry.data = "1"
+                result = Lookup(error=cases.register_unavailable().message, unavailable=True)
             else:
-                audit.record(
-                    db_session(),
-                    current_user.actor,
-                    "person.lookup",
-                    reason="registrering",
-                    details={"portal": "counsellor"},
-                )
-                result = Lookup(record=record)
+                if record is None:
+                    result, status = Lookup(error=cases.not_in_register().message), 422
+                else:
+                    audit.record(
+                        db_session(),
+                        current_user.actor,
+                        "person.lookup",
+                        reason="registrering",
+                        details={"portal": "counsellor"},
+                    )
+                    result = Lookup(record=record)
     return htmx.render(
         NEW_PAGE,
         "counsellor/cases/_partials/person_lookup.html",
@@ -272,4 +292,29 @@ def resend(case_id: uuid.UUID):
     errors.back_to(_case_url(case))
     fullmakt_service.resend_sign_request(db_session(), current_user.user, case)
     flash(_("Fullmakten har skickats igen till %(email)s.", email=case.email), "success")
+    return htmx.redirect(_case_url(case))
+
+
+@bp.post("/<uuid:case_id>/check-register")
+@access(case_owner())
+def check_register(case_id: uuid.UUID):
+    """Check a client registered by hand (SPAR did not answer then) against SPAR again."""
+    case = loaded("case")
+    errors.back_to(_case_url(case))
+    record = cases.check_against_register(
+        db_session(),
+        current_user.user,
+        case,
+        register_from_settings(current_app.config["SETTINGS"]),
+    )
+    if record.protected:
+        flash(
+            _(
+                "Klienten är kontrollerad mot folkbokföringen. Klienten har skyddad "
+                "identitet: adressen är borttagen och ärendet är markerat."
+            ),
+            "success",
+        )
+    else:
+        flash(_("Klienten är kontrollerad mot folkbokföringen."), "success")
     return htmx.redirect(_case_url(case))

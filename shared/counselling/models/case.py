@@ -5,7 +5,7 @@ import uuid
 from datetime import date, datetime
 from typing import TYPE_CHECKING
 
-from sqlalchemy import ForeignKey, Index, Integer, Uuid, or_, select
+from sqlalchemy import Boolean, ForeignKey, Index, Integer, Uuid, false, or_, select, true
 from sqlalchemy.orm import Mapped, mapped_column, relationship
 
 from shared.core.models import (
@@ -51,7 +51,7 @@ class Case(IdMixin, TimestampMixin, TenantOwned, Base):
             "organisation_id",
             "created_at",
             "id",
-            postgresql_include=["status"],
+            postgresql_include=["status", "protected_identity"],
         ),
     )
 
@@ -74,6 +74,12 @@ class Case(IdMixin, TimestampMixin, TenantOwned, Base):
         Encrypted("cases.city"), deferred=True, deferred_group="contact"
     )
     plan_months: Mapped[int] = mapped_column(Integer, default=36)
+    # Skyddad identitet (sekretessmarkering / skyddad folkbokföring in SPAR): no address
+    # is stored, and no list but its own counsellor's shows that the case exists.
+    protected_identity: Mapped[bool] = mapped_column(Boolean, default=False, server_default=false())
+    # False: name and address were entered by hand while SPAR could not answer, not yet
+    # checked against folkbokföringen.
+    register_verified: Mapped[bool] = mapped_column(Boolean, default=True, server_default=true())
     ended_at: Mapped[datetime | None] = mapped_column(UTCDateTime)
 
     person: Mapped[Person] = relationship()
