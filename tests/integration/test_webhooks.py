@@ -184,6 +184,15 @@ def due_again(db, wall, delivery) -> None:
     db.refresh(delivery)
 
 
+def retry_until_done(db, wall, delivery) -> None:
+    """Run each due retry of the delivery until it is no longer pending."""
+    while True:
+        db.refresh(delivery)
+        if delivery.status != DeliveryStatus.PENDING:
+            return
+        due_again(db, wall, delivery)
+
+
 # -- endpoints and signatures -------------------------------------------------------------
 
 
@@ -382,11 +391,7 @@ def test_gives_up_after_24_hours_then_can_be_redelivered(db, bank, receiver, wal
     add(db, bank, receiver.url)
     [delivery] = event(db, bank)
     run_outbox(db)
-    while True:
-        db.refresh(delivery)
-        if delivery.status != DeliveryStatus.PENDING:
-            break
-        due_again(db, wall, delivery)
+    retry_until_done(db, wall, delivery)
     assert delivery.status == DeliveryStatus.FAILED and delivery.failed_at is not None
     log = attempts_of(db, delivery)
     first, before_last, last = log[0].attempted_at, log[-2].attempted_at, log[-1].attempted_at
@@ -851,11 +856,7 @@ def test_a_given_up_delivery_lets_the_next_one_go(db, bank, receiver, wall, full
     receiver.status = 503
     [first], [second] = fullmakt_event(db, bank, fullmakt), fullmakt_event(db, bank, fullmakt)
     run_outbox(db)
-    while True:
-        db.refresh(first)
-        if first.status != DeliveryStatus.PENDING:
-            break
-        due_again(db, wall, first)
+    retry_until_done(db, wall, first)
     assert first.status == DeliveryStatus.FAILED
     tries = len(attempts_of(db, first))
     # Given up: the second went at once (not a minute later), with its own schedule.
