@@ -1,5 +1,6 @@
 """The creditor's own ledger: customers by personnummer with their debts, the fullmakter
-Skuldkoll has told it about, the events it received and the webhook-ids it has seen.
+Skuldkoll has told it about, the events it received, the webhook-ids it has seen and,
+per fullmakt, the sequence number of the last event applied to it.
 
 One JSON file, written whole (to a temporary file, then renamed) after every change, so
 a crash never leaves half a file. One process owns it; a lock orders its threads.
@@ -13,6 +14,8 @@ import json
 import os
 import tempfile
 import threading
+from collections.abc import Iterator
+from contextlib import contextmanager
 from datetime import UTC, datetime, timedelta
 from pathlib import Path
 from typing import Any
@@ -133,6 +136,7 @@ class Ledger:
                 "fullmakter": {},
                 "events": [],
                 "seen": {},
+                "sequences": {},
             }
             self._save()
 
@@ -206,6 +210,29 @@ class Ledger:
     def fullmakt(self, fullmakt_id: str) -> dict[str, Any] | None:
         with self._lock:
             return copy.deepcopy(self._data["fullmakter"].get(fullmakt_id))
+
+    def last_sequence(self, fullmakt_id: str) -> int | None:
+        """The sequence number of the fullmakt's last event applied here (None: none)."""
+        with self._lock:
+            return self._data.get("sequences", {}).get(fullmakt_id)
+
+    @contextmanager
+    def in_order(self, fullmakt_id: str, sequence: int | None) -> Iterator[bool]:
+        """Apply a fullmakt's event only if it is newer than the last one applied:
+        yields False for one whose ``sequence`` is not (it arrived late: a retry got
+        it past a later one), True otherwise, and after the block (which applies it)
+        records its number. Held under the lock, so two events handled at once apply
+        in their order. An event without a number (an older Skuldkoll) is applied."""
+        with self._lock:
+            sequences = self._data.setdefault("sequences", {})
+            last = sequences.get(fullmakt_id)
+            if sequence is not None and last is not None and sequence <= last:
+                yield False
+                return
+            yield True
+            if sequence is not None:
+                sequences[fullmakt_id] = sequence
+                self._save()
 
     def note_fullmakt(self, fullmakt_id: str, **fields: Any) -> dict[str, Any]:
         """Record what is known of a fullmakt (None values leave a field as it was)."""

@@ -5,7 +5,10 @@ secrets: during a rotation Skuldkoll signs with the old and the new one), drops 
 ``webhook-id`` it has seen (a retry or redelivery of something handled) and answers at
 once; an ``inquiry.created`` is then handled in a background thread: the customer is
 looked up in the ledger and the inquiry answered through the API, yes with the open
-debts or no. ``fullmakt.*`` events are recorded against the customer's fullmakt.
+debts or no. ``fullmakt.*`` events are recorded against the customer's fullmakt, in
+the order of their ``sequence`` (numbered per fullmakt by Skuldkoll): one that is not
+newer than the last applied to its fullmakt arrived late and is ignored, so a revoked
+fullmakt never shows as active again.
 """
 
 from __future__ import annotations
@@ -195,7 +198,9 @@ class CreditorSystem:
                 code=fullmakt.get("code"),
                 valid_from=fullmakt.get("valid_from"),
                 valid_until=fullmakt.get("valid_until"),
-                status="active",
+                # An inquiry may arrive after a later event of the fullmakt (a retry):
+                # the status is then that event's.
+                status="active" if self.ledger.last_sequence(fullmakt["id"]) is None else None,
                 agent=" – ".join(
                     x for x in (agent.get("organisation"), agent.get("counsellor")) if x
                 ),
@@ -236,31 +241,47 @@ class CreditorSystem:
     # -- fullmakt events ------------------------------------------------------------------
 
     def handle_fullmakt_event(self, webhook_id: str, event_type: str, data: dict[str, Any]) -> None:
-        if event_type == "fullmakt.sent":
-            principal, agent = data.get("principal") or {}, data.get("agent") or {}
-            if data.get("id"):
-                self.ledger.note_fullmakt(
-                    data["id"],
-                    personal_number=digits(principal.get("personal_number")),
-                    code=data.get("code"),
-                    status=data.get("status"),
-                    signed_at=data.get("signed_at"),
-                    valid_from=data.get("valid_from"),
-                    valid_until=data.get("valid_until"),
-                    agent=" – ".join(
-                        x for x in (agent.get("organisation"), agent.get("counsellor")) if x
-                    ),
-                )
-            self.ledger.outcome(
-                webhook_id, f"Fullmakten {data.get('code') or data.get('id')} sparad hos kunden."
-            )
-            return
-        if event_type not in STATUS_TEXT:
+        if event_type != "fullmakt.sent" and event_type not in STATUS_TEXT:
             self.ledger.outcome(webhook_id, "Okänd händelsetyp: loggad.")
             return
-        fullmakt_id = str(data.get("fullmakt_id") or "")
-        known = self.ledger.fullmakt(fullmakt_id) if fullmakt_id else None
-        if known is None:
+        fullmakt_id = str(data.get("id" if event_type == "fullmakt.sent" else "fullmakt_id") or "")
+        if not fullmakt_id:
+            self.ledger.outcome(webhook_id, "Fullmakten är okänd här: loggad.")
+            return
+        sequence = data.get("sequence")
+        with self.ledger.in_order(fullmakt_id, sequence) as newer:
+            if not newer:
+                last = self.ledger.last_sequence(fullmakt_id)
+                self.ledger.outcome(
+                    webhook_id,
+                    f"Äldre händelse (nr {sequence}, nr {last} redan tillämpad): ignorerad.",
+                )
+                return
+            self._apply_fullmakt_event(webhook_id, event_type, fullmakt_id, data)
+
+    def _apply_fullmakt_event(
+        self, webhook_id: str, event_type: str, fullmakt_id: str, data: dict[str, Any]
+    ) -> None:
+        if event_type == "fullmakt.sent":
+            principal, agent = data.get("principal") or {}, data.get("agent") or {}
+            self.ledger.note_fullmakt(
+                fullmakt_id,
+                personal_number=digits(principal.get("personal_number")),
+                code=data.get("code"),
+                status=data.get("status"),
+                signed_at=data.get("signed_at"),
+                valid_from=data.get("valid_from"),
+                valid_until=data.get("valid_until"),
+                agent=" – ".join(
+                    x for x in (agent.get("organisation"), agent.get("counsellor")) if x
+                ),
+            )
+            self.ledger.outcome(
+                webhook_id, f"Fullmakten {data.get('code') or fullmakt_id} sparad hos kunden."
+            )
+            return
+        # Its number is kept even so: an older fullmakt.sent arriving later is ignored.
+        if self.ledger.fullmakt(fullmakt_id) is None:
             self.ledger.outcome(webhook_id, "Fullmakten är okänd här: loggad.")
             return
         self.ledger.note_fullmakt(
@@ -294,6 +315,7 @@ def _summary(event: dict[str, Any]) -> dict[str, Any]:
         "timestamp": event.get("timestamp"),
         "inquiry_id": data.get("inquiry_id"),
         "fullmakt_id": fullmakt_id,
+        "sequence": data.get("sequence"),
     }
 
 

@@ -21,7 +21,7 @@ database (docs/security.md, "Row-level security"). The correlated EXISTS probes 
 are kept.
 
 Revision ID: 0015
-Revises: 0013
+Revises: 0014
 Create Date: 2026-12-01 12:00:00.000000
 """
 from collections.abc import Sequence
@@ -29,7 +29,7 @@ from collections.abc import Sequence
 from alembic import op
 
 revision: str = "0015"
-down_revision: str | None = "0013"
+down_revision: str | None = "0014"
 branch_labels: str | Sequence[str] | None = None
 depends_on: str | Sequence[str] | None = None
 

@@ -5,6 +5,11 @@ validity changed, expiring, expired, deleted.
 creditor link's worker job fans it out to the subscribers (``shared.creditor_link.
 fullmakt_events``). An event carries no personal data (the fullmakt's id, code and
 dates), so it outlives a purge.
+
+Every event about a fullmakt (these, and the creditor link's ``fullmakt.sent``) takes
+the fullmakt's next ``sequence`` number when it is created (``next_sequence``): 1, 2, …
+in the order their transactions commit, with no gaps. Its webhooks to one endpoint go
+in that order, and a receiver keeps the state of the highest number it has applied.
 """
 
 from __future__ import annotations
@@ -13,9 +18,12 @@ import uuid
 from datetime import date, datetime
 from typing import Any
 
+from sqlalchemy import update
 from sqlalchemy.orm import Session
+from sqlalchemy.orm.attributes import set_committed_value
 
 from shared.core import clock, jobs
+from shared.core import db as dbmod
 from shared.counselling.models import Fullmakt
 
 EVENTS = {  # event type -> what happened, for the e-mail (no personal data)
@@ -41,13 +49,34 @@ def _iso(value: date | datetime | None) -> str | None:
     return value.isoformat() if value is not None else None
 
 
-def event_for(fullmakt: Fullmakt, event_type: str, **data: Any) -> dict[str, Any]:
-    """An event about the fullmakt, as ``fan_out`` takes it. Its ``data`` is what the
-    subscribers get: no personal data."""
+def next_sequence(session: Session, fullmakt: Fullmakt) -> int:
+    """The fullmakt's next event number, taken in the caller's transaction: one UPDATE
+    of its counter, which locks the row until the transaction ends, so concurrent
+    events of one fullmakt get consecutive numbers in commit order, and a transaction
+    that rolls back gives its number back. (In the system scope: a creditor's action,
+    such as fetching the fullmakt, numbers an event of a municipality's fullmakt, and a
+    creditor may not otherwise write a fullmakt.)"""
+    with dbmod.system_scope():
+        sequence = session.execute(
+            update(Fullmakt)
+            .where(Fullmakt.id == fullmakt.id)
+            .values(event_seq=Fullmakt.event_seq + 1)
+            .returning(Fullmakt.event_seq)
+            .execution_options(synchronize_session=False)
+        ).scalar_one()
+    set_committed_value(fullmakt, "event_seq", sequence)
+    return sequence
+
+
+def event_for(session: Session, fullmakt: Fullmakt, event_type: str, **data: Any) -> dict[str, Any]:
+    """An event about the fullmakt, as ``fan_out`` takes it, with the fullmakt's next
+    sequence number. Its ``data`` is what the subscribers get: no personal data."""
     if event_type not in EVENTS:
         raise ValueError(f"unknown fullmakt event {event_type!r}")
+    sequence = next_sequence(session, fullmakt)
     body = {
         "fullmakt_id": str(fullmakt.id),
+        "sequence": sequence,
         "code": fullmakt.code,
         "status": "deleted" if event_type == "fullmakt.deleted" else fullmakt.status.value,
         "valid_from": _iso(fullmakt.valid_from),
@@ -59,6 +88,7 @@ def event_for(fullmakt: Fullmakt, event_type: str, **data: Any) -> dict[str, Any
         "id": "evt_" + uuid.uuid4().hex,
         "type": event_type,
         "fullmakt_id": str(fullmakt.id),
+        "sequence": sequence,
         "data": body,
     }
 
@@ -66,6 +96,6 @@ def event_for(fullmakt: Fullmakt, event_type: str, **data: Any) -> dict[str, Any
 def publish(session: Session, fullmakt: Fullmakt, event_type: str, **data: Any) -> dict[str, Any]:
     """Queue the event's fan-out to the subscribers, in the caller's transaction (the
     worker runs it unscoped)."""
-    event = event_for(fullmakt, event_type, **data)
+    event = event_for(session, fullmakt, event_type, **data)
     jobs.enqueue(session, jobs.FAN_OUT_FULLMAKT_EVENT, event=event)
     return event

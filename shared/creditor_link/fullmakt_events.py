@@ -68,7 +68,14 @@ def fan_out(session: Session, event: dict[str, Any]) -> int:
     for creditor in recipients(session, event):
         org_id = creditor.organisation_id
         if org_id is not None and webhook_endpoints.has_endpoint(session, org_id):
-            webhooks.emit(session, org_id, event["type"], event["data"])
+            webhooks.emit(
+                session,
+                org_id,
+                event["type"],
+                event["data"],
+                fullmakt_id=uuid.UUID(event["fullmakt_id"]),
+                sequence=event.get("sequence"),  # None in events queued before it had one
+            )
             told.append({"creditor_id": str(creditor.id), "channel": "webhook"})
             continue
         if org_id is not None:
@@ -132,7 +139,7 @@ def before_purge(session: Session, case: Case, reason: str) -> None:
     outlives the case), then the creditor side's rows about the case go."""
     for fullmakt in case.fullmakter:
         if fullmakt.signed_at is not None:
-            fan_out(session, events.event_for(fullmakt, "fullmakt.deleted", reason=reason))
+            fan_out(session, events.event_for(session, fullmakt, "fullmakt.deleted", reason=reason))
     webhooks.forget_case(session, case.id)
     session.execute(
         delete(FullmaktSubscription)

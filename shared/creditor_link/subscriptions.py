@@ -28,6 +28,7 @@ from shared.core import clock
 from shared.core import db as dbmod
 from shared.core.actor import Actor
 from shared.core.errors import NotAllowed
+from shared.counselling import events
 from shared.counselling.models import (
     Answer,
     Case,
@@ -258,8 +259,18 @@ def send_fullmakt(
     if not case.holds_valid_fullmakt(clock.today(), fullmakt):
         raise NotAllowed("Fullmakten gäller inte längre och kan inte hämtas.")
     data = fullmakt_json(fullmakt, case)
+    # Numbered among the fullmakt's events: a revocation after it comes after it.
+    data["sequence"] = events.next_sequence(session, fullmakt)
     data["inquiry_id"] = str(inquiry.id) if inquiry is not None else None
-    deliveries = webhooks.emit(session, org_id, "fullmakt.sent", data, case=case)
+    deliveries = webhooks.emit(
+        session,
+        org_id,
+        "fullmakt.sent",
+        data,
+        case=case,
+        fullmakt_id=fullmakt.id,
+        sequence=data["sequence"],
+    )
     audit.record(
         session,
         _actor(by, org_id),

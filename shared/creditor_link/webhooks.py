@@ -13,7 +13,10 @@ due again, also an attempt whose worker died (its lease has ended). At most
 ``MAX_CONCURRENT`` deliveries per organisation are in flight at once, across processes
 (a Redis semaphore; in-process without Redis). The ``webhook-id`` is the delivery's
 ``message_id``: stable across retries and redeliveries, so a receiver can drop
-duplicates. All webhook timing is wall-clock time (``clock.wall_now``): retries and
+duplicates. The events of one fullmakt go to an endpoint in the order of their
+``sequence`` (``in_turn``): a delivery is held while an earlier one of the same fullmakt
+to the same endpoint is pending, and goes when that one succeeds or is given up. All
+webhook timing is wall-clock time (``clock.wall_now``): retries and
 signature timestamps must not follow the demo clock.
 """
 
@@ -26,8 +29,8 @@ from dataclasses import dataclass, field
 from datetime import datetime, timedelta
 from typing import Any
 
-from sqlalchemy import Select, delete, func, select, update
-from sqlalchemy.orm import Session, defer, selectinload
+from sqlalchemy import ColumnElement, Select, delete, exists, func, literal_column, select, update
+from sqlalchemy.orm import Session, aliased, defer, selectinload
 
 from shared.core import clock, jobs
 from shared.core import db as dbmod
@@ -99,10 +102,14 @@ def emit(
     data: dict[str, Any],
     *,
     case: Case | None = None,
+    fullmakt_id: uuid.UUID | None = None,
+    sequence: int | None = None,
 ) -> list[WebhookDelivery]:
     """Queue the event to every active endpoint of the organisation, in the caller's
     transaction: one delivery each (the payload encrypted under the case's data key when
-    it is about a case, so a purge shreds it). [] when the organisation has none.
+    it is about a case, so a purge shreds it). [] when the organisation has none. An
+    event about a fullmakt gives its id and ``sequence`` (also in ``data``): its
+    deliveries wait for the earlier ones of the fullmakt (``in_turn``).
     Run it unscoped (a job) or in the organisation's own scope."""
     # The event is for organisation_id, whoever's action causes it.
     endpoints = session.scalars(
@@ -121,6 +128,8 @@ def emit(
             message_id=new_message_id(),
             event_type=event_type,
             case_id=case.id if case is not None else None,
+            fullmakt_id=fullmakt_id if sequence is not None else None,
+            sequence=sequence,
             payload=body,
             status=DeliveryStatus.PENDING,
             attempts=0,
@@ -134,6 +143,42 @@ def emit(
     for delivery in deliveries:
         jobs.enqueue(session, jobs.DELIVER_WEBHOOK, delivery_id=str(delivery.id))
     return deliveries
+
+
+def in_turn() -> ColumnElement[bool]:
+    """A delivery's turn has come: no delivery of an earlier event of the same fullmakt
+    to the same endpoint is still pending (one that succeeded or was given up holds
+    nothing back). Always true for an event that is not a fullmakt's. One probe of the
+    partial index ``ix_webhook_deliveries_pending_in_order`` per delivery."""
+    earlier = aliased(WebhookDelivery, name="earlier")
+    return ~exists().where(
+        earlier.endpoint_id == WebhookDelivery.endpoint_id,
+        earlier.fullmakt_id == WebhookDelivery.fullmakt_id,
+        earlier.sequence < WebhookDelivery.sequence,
+        # A literal, not a parameter: the partial index's predicate must be provable
+        # from the statement, also in a cached generic plan.
+        earlier.status == literal_column(f"'{DeliveryStatus.PENDING.value}'"),
+    )
+
+
+def _release_next(session: Session, delivery: WebhookDelivery) -> None:
+    """The delivery is done (succeeded or given up): queue the next event of its
+    fullmakt to the same endpoint now, rather than at the next minute's ``retry_due``."""
+    if delivery.fullmakt_id is None or delivery.sequence is None:
+        return
+    following = session.scalar(
+        select(WebhookDelivery.id)
+        .where(
+            WebhookDelivery.endpoint_id == delivery.endpoint_id,
+            WebhookDelivery.fullmakt_id == delivery.fullmakt_id,
+            WebhookDelivery.sequence > delivery.sequence,
+            WebhookDelivery.status == literal_column(f"'{DeliveryStatus.PENDING.value}'"),
+        )
+        .order_by(WebhookDelivery.sequence)
+        .limit(1)
+    )
+    if following is not None:
+        jobs.enqueue(session, jobs.DELIVER_WEBHOOK, delivery_id=str(following))
 
 
 def forget_case(session: Session, case_id: uuid.UUID) -> int:
@@ -206,11 +251,13 @@ class Claim:
 
 
 def claim_attempt(session: Session, delivery_id: uuid.UUID) -> Claim | None:
-    """Take the lease on the delivery's attempt if it is due: one conditional UPDATE (it
-    locks the row), so of two runs of the same due attempt only one gets it, and a run
-    that dies after it leaves the delivery due again when the lease ends. None when
-    there is nothing to send: not due (done, failed, or claimed by another run), or
-    given up because its endpoint is disabled. Commit it before the POST."""
+    """Take the lease on the delivery's attempt if it is due and its turn has come
+    (``in_turn``): one conditional UPDATE (it locks the row), so of two runs of the same
+    due attempt only one gets it, and a run that dies after it leaves the delivery due
+    again when the lease ends. None when there is nothing to send: not due (done,
+    failed, or claimed by another run), held behind an earlier event of its fullmakt
+    (queued again when that one is done), or given up because its endpoint is
+    disabled. Commit it before the POST."""
     now = clock.wall_now()
     lease_until = now + LEASE
     claimed = session.execute(
@@ -219,6 +266,7 @@ def claim_attempt(session: Session, delivery_id: uuid.UUID) -> Claim | None:
             WebhookDelivery.id == delivery_id,
             WebhookDelivery.status == DeliveryStatus.PENDING,
             WebhookDelivery.next_attempt_at <= now,
+            in_turn(),
         )
         .values(next_attempt_at=lease_until)
         .execution_options(synchronize_session=False)
@@ -228,7 +276,7 @@ def claim_attempt(session: Session, delivery_id: uuid.UUID) -> Claim | None:
     delivery = session.get(WebhookDelivery, delivery_id, populate_existing=True)
     endpoint = session.get(WebhookEndpoint, delivery.endpoint_id, populate_existing=True)
     if not endpoint.active:
-        _give_up(delivery, now)
+        _give_up(session, delivery, now)
         return None
     # The state says which attempt this is, whatever the job was queued with: a
     # redelivery that found no free slot is still the start of a new schedule.
@@ -320,23 +368,26 @@ def record_attempt(session: Session, claim: Claim, sent: Sent | None) -> str:
         delivery.status = DeliveryStatus.SUCCEEDED
         delivery.succeeded_at = done
         delivery.next_attempt_at = None
+        _release_next(session, delivery)
         return "succeeded"
     if done - window_start >= GIVE_UP_AFTER:
-        _give_up(delivery, done)
+        _give_up(session, delivery, done)
         return "failed"
     delivery.next_attempt_at = done + backoff(claim.tries_in_window + 1)
     return "retry"
 
 
-def _give_up(delivery: WebhookDelivery, at: datetime) -> None:
+def _give_up(session: Session, delivery: WebhookDelivery, at: datetime) -> None:
     delivery.status = DeliveryStatus.FAILED
     delivery.failed_at = at
     delivery.next_attempt_at = None
+    _release_next(session, delivery)
 
 
 def retry_due(session: Session, now: datetime | None = None, limit: int = 500) -> int:
-    """Queue an attempt of every pending delivery that is due (the minute job). One
-    already queued and not yet run is left alone, so a slow worker gets no pile-up."""
+    """Queue an attempt of every pending delivery that is due and whose turn has come
+    (the minute job; a held one is not due). One already queued and not yet run is left
+    alone, so a slow worker gets no pile-up."""
     now = now or clock.wall_now()
     due = list(
         session.scalars(
@@ -344,6 +395,7 @@ def retry_due(session: Session, now: datetime | None = None, limit: int = 500) -
             .where(
                 WebhookDelivery.status == DeliveryStatus.PENDING,
                 WebhookDelivery.next_attempt_at <= now,
+                in_turn(),
             )
             .order_by(WebhookDelivery.next_attempt_at)
             .limit(limit)

@@ -322,11 +322,15 @@ def test_every_event_reaches_every_subscriber_once(db, w):
     assert run_fan_outs(db) == 0  # the deletion went out synchronously, in the purge
     assert run_fan_outs(db) == 0
 
+    numbers = []
     for event_type in EVENT_TYPES:
         [hook] = deliveries(db, w.bank, event_type)
         body = json.loads(hook.payload)
         assert body["type"] == event_type and body["data"]["code"] == code
         assert body["data"]["fullmakt_id"] == fullmakt_id
+        # numbered per fullmakt, the delivery carrying its place for the order
+        assert (str(hook.fullmakt_id), hook.sequence) == (fullmakt_id, body["data"]["sequence"])
+        numbers.append(hook.sequence)
         assert hook.case_id is None  # no personal data: outlives the case
         [notice] = notices(db, w.agency, event_type)
         assert notice.data["code"] == code and notice.fullmakt_id == fullmakt.id
@@ -341,8 +345,10 @@ def test_every_event_reaches_every_subscriber_once(db, w):
     assert expired["reason"] == "expired" and expired["status"] == "expired"
     deleted = notices(db, w.agency, "fullmakt.deleted")[0].data
     assert deleted["reason"] == "retention_ended" and deleted["status"] == "deleted"
+    assert numbers == sorted(numbers) and len(set(numbers)) == len(EVENT_TYPES)
     assert set(deleted) == {
         "fullmakt_id",
+        "sequence",
         "code",
         "status",
         "valid_from",
@@ -355,7 +361,7 @@ def test_every_event_reaches_every_subscriber_once(db, w):
 def test_a_fan_out_run_twice_sends_once(db, w):
     [inquiry] = w.ask(w.agency_entry)
     w.yes(inquiry, w.agent)
-    event = events.event_for(w.fullmakt, "fullmakt.expiring")
+    event = events.event_for(db, w.fullmakt, "fullmakt.expiring")
     assert fullmakt_events.fan_out(db, event) == 1
     assert fullmakt_events.fan_out(db, event) == 0
     assert len(notices(db, w.agency, "fullmakt.expiring")) == 1
@@ -463,8 +469,9 @@ def test_another_organisation_sees_nothing(db, w):
     [inquiry] = w.ask(w.bank_entry)
     w.yes(inquiry, w.bank_admin, send_fullmakt=False)
     sub = w.subscription(w.bank_entry)
-    fullmakt_events.fan_out(db, events.event_for(w.fullmakt, "fullmakt.expiring"))
+    fullmakt_events.fan_out(db, events.event_for(db, w.fullmakt, "fullmakt.expiring"))
     db.commit()
+    inquiry_id = inquiry.id  # read before the other tenant's view, which cannot see it
     with dbmod.tenant(w.agency.id):
         assert subscriptions.subscriptions_of(db, w.agency.id) == []
         assert subscriptions.subscription_of(db, w.agency.id, sub.id) is None
@@ -473,7 +480,7 @@ def test_another_organisation_sees_nothing(db, w):
             customer_inquiries.customer_inquiries(db, w.agency.id, personnummer="198403122719")
             == []
         )
-        assert customer_inquiries.customer_inquiry(db, w.agency.id, inquiry.id) is None
+        assert customer_inquiries.customer_inquiry(db, w.agency.id, inquiry_id) is None
         assert notice_service.notices_of(db, w.agency.id) == []
     with dbmod.tenant(w.bank.id):
         assert subscriptions.subscriptions_of(db, w.bank.id) == [sub]
@@ -529,7 +536,7 @@ def test_notices_are_marked_read(db, w):
     [inquiry] = w.ask(w.agency_entry)
     w.yes(inquiry, w.agent)
     for event_type in ("fullmakt.expiring", "fullmakt.validity_changed"):
-        fullmakt_events.fan_out(db, events.event_for(w.fullmakt, event_type))
+        fullmakt_events.fan_out(db, events.event_for(db, w.fullmakt, event_type))
     assert notice_service.unread_notices(db, w.agency.id) == 2
     newest, oldest = notice_service.notices_of(db, w.agency.id)
     assert notice_service.mark_notices_read(db, w.agent, oldest.id) == 1

@@ -28,6 +28,7 @@ from shared.core import db as dbmod
 from shared.core.errors import FieldError, NotAllowed
 from shared.core.models import Base
 from shared.core.outbox import OutboxMessage
+from shared.counselling import events
 from shared.creditor_link import webhook_endpoints, webhooks
 from shared.creditor_link.models import DeliveryStatus, WebhookAttempt, WebhookDelivery
 from shared.identity.models import Organisation, OrgKind, Role
@@ -181,6 +182,15 @@ def due_again(db, wall, delivery) -> None:
     assert webhooks.retry_due(db) == 1
     run_outbox(db)
     db.refresh(delivery)
+
+
+def retry_until_done(db, wall, delivery) -> None:
+    """Run each due retry of the delivery until it is no longer pending."""
+    while True:
+        db.refresh(delivery)
+        if delivery.status != DeliveryStatus.PENDING:
+            return
+        due_again(db, wall, delivery)
 
 
 # -- endpoints and signatures -------------------------------------------------------------
@@ -381,11 +391,7 @@ def test_gives_up_after_24_hours_then_can_be_redelivered(db, bank, receiver, wal
     add(db, bank, receiver.url)
     [delivery] = event(db, bank)
     run_outbox(db)
-    while True:
-        db.refresh(delivery)
-        if delivery.status != DeliveryStatus.PENDING:
-            break
-        due_again(db, wall, delivery)
+    retry_until_done(db, wall, delivery)
     assert delivery.status == DeliveryStatus.FAILED and delivery.failed_at is not None
     log = attempts_of(db, delivery)
     first, before_last, last = log[0].attempted_at, log[-2].attempted_at, log[-1].attempted_at
@@ -779,3 +785,196 @@ def test_a_name_that_resolves_into_a_private_network_gets_nothing(db, bank, monk
         lambda host, *a, **k: [(socket.AF_INET, socket.SOCK_STREAM, 6, "", ("93.184.215.14", 0))],
     )
     assert not webhook_http.resolves_inside("https://hooks.banken.example/x")
+
+
+# -- a fullmakt's events in order ----------------------------------------------------------
+
+
+def fullmakt_event(db, bank, fullmakt, event_type: str = "fullmakt.validity_changed"):
+    """A numbered event of the fullmakt to each of the bank's endpoints (as the fan-out
+    sends it)."""
+    made = events.event_for(db, fullmakt, event_type)
+    return webhooks.emit(
+        db,
+        bank["org"].id,
+        made["type"],
+        made["data"],
+        fullmakt_id=fullmakt.id,
+        sequence=made["sequence"],
+    )
+
+
+def sequences(receiver, fullmakt=None) -> list[int]:
+    """The sequence numbers of the fullmakt events (of one fullmakt) the receiver was
+    sent, in arrival order, every try."""
+    bodies = [json.loads(r["body"])["data"] for r in receiver.requests]
+    wanted = None if fullmakt is None else str(fullmakt.id)
+    return [b["sequence"] for b in bodies if "sequence" in b and wanted in (None, b["fullmakt_id"])]
+
+
+def to(receiver, deliveries: list[WebhookDelivery]) -> WebhookDelivery:
+    """The one of an event's deliveries that goes to the receiver."""
+    [delivery] = [d for d in deliveries if d.endpoint.url == receiver.url]
+    return delivery
+
+
+@pytest.fixture
+def fullmakt(factories):
+    return factories.fullmakt(factories.case(), active=True)
+
+
+def test_a_fullmakts_events_go_in_sequence_while_the_first_is_retried(
+    db, bank, receiver, wall, fullmakt
+):
+    add(db, bank, receiver.url)
+    receiver.status = 503
+    [first], [second], [third] = (fullmakt_event(db, bank, fullmakt) for _ in range(3))
+    assert [first.sequence, second.sequence, third.sequence] == [1, 2, 3]
+    run_outbox(db)  # all three jobs run: the first is tried, the other two wait
+    assert sequences(receiver) == [1]
+    for held in (second, third):
+        db.refresh(held)
+        assert held.status == DeliveryStatus.PENDING and held.attempts == 0
+    assert webhooks.retry_due(db) == 0  # the first not due yet, the others held
+    wall.advance(7200)  # long past the first's retry: still only the first is due
+    assert webhooks.retry_due(db) == 1
+    run_outbox(db)
+    assert sequences(receiver) == [1, 1]
+
+    receiver.status = 204
+    due_again(db, wall, first)  # delivered, and it lets the second go, which lets the third
+    assert first.status == DeliveryStatus.SUCCEEDED
+    assert sequences(receiver) == [1, 1, 1, 2, 3]
+    assert receiver.ids() == [first.message_id] * 3 + [second.message_id, third.message_id]
+    for done in (second, third):
+        db.refresh(done)
+        assert done.status == DeliveryStatus.SUCCEEDED and done.attempts == 1
+
+
+def test_a_given_up_delivery_lets_the_next_one_go(db, bank, receiver, wall, fullmakt):
+    add(db, bank, receiver.url)
+    receiver.status = 503
+    [first], [second] = fullmakt_event(db, bank, fullmakt), fullmakt_event(db, bank, fullmakt)
+    run_outbox(db)
+    retry_until_done(db, wall, first)
+    assert first.status == DeliveryStatus.FAILED
+    tries = len(attempts_of(db, first))
+    # Given up: the second went at once (not a minute later), with its own schedule.
+    db.refresh(second)
+    assert second.status == DeliveryStatus.PENDING and second.attempts == 1
+    assert sequences(receiver) == [1] * tries + [2]
+    assert attempts_of(db, second)[0].trigger == "first"
+    receiver.status = 204
+    due_again(db, wall, second)
+    assert second.status == DeliveryStatus.SUCCEEDED
+    assert receiver.ids()[-2:] == [second.message_id] * 2  # retries keep the webhook-id
+
+
+def test_one_fullmakt_held_holds_back_no_other_event(db, bank, receiver, factories, fullmakt):
+    other = factories.fullmakt(factories.case(), active=True)
+    add(db, bank, receiver.url)
+    spare = Receiver().start()  # a second endpoint of the bank, which answers
+    try:
+        add(db, bank, spare.url)
+        receiver.status = 503
+        blocked = [fullmakt_event(db, bank, fullmakt) for _ in range(2)]
+        run_outbox(db)
+        # On the endpoint that fails, the fullmakt's second event waits for its first;
+        # on the other endpoint both went, in order.
+        assert sequences(receiver) == [1] and sequences(spare) == [1, 2]
+        receiver.status = 204
+        free = [to(receiver, fullmakt_event(db, bank, other)) for _ in range(2)]
+        unordered = to(receiver, event(db, bank, 7))
+        run_outbox(db)
+        assert sequences(receiver, other) == [1, 2]  # the other fullmakt is not held
+        assert unordered.message_id in receiver.ids()  # nor an event about no fullmakt
+        assert sequences(receiver, fullmakt) == [1]
+        first, second = (to(receiver, pair) for pair in blocked)
+        db.refresh(first), db.refresh(second)
+        assert first.status == second.status == DeliveryStatus.PENDING
+        assert (first.attempts, second.attempts) == (1, 0)
+        for done in free:
+            db.refresh(done)
+            assert done.status == DeliveryStatus.SUCCEEDED
+    finally:
+        spare.stop()
+
+
+def test_claiming_in_turn_reads_the_index_of_pending_deliveries(db, bank, fullmakt):
+    """The probe for an earlier pending event is one range of the partial index, not a
+    scan of the delivery log."""
+    from sqlalchemy import text
+
+    stmt = select(WebhookDelivery.id).where(
+        WebhookDelivery.status == DeliveryStatus.PENDING, webhooks.in_turn()
+    )
+    sql = str(stmt.compile(db.bind, compile_kwargs={"literal_binds": True}))
+    if db.bind.dialect.name == "postgresql":
+        db.execute(text("SET LOCAL enable_seqscan = off"))  # tiny tables: as at scale
+        plan = "\n".join(db.scalars(text("EXPLAIN " + sql)))
+    else:
+        plan = "\n".join(str(row) for row in db.execute(text("EXPLAIN QUERY PLAN " + sql)))
+    assert "ix_webhook_deliveries_pending_in_order" in plan, plan
+
+
+@pytest.fixture
+def postgres_db(settings, tmp_path):
+    """A PostgreSQL database of the test's own, committed for real, for threads that
+    each need a connection. Skipped on SQLite (one writer at a time)."""
+    import os
+
+    from alembic import command
+
+    from tests.factories.database import alembic_config, own_database
+
+    if not os.environ.get("DATABASE_URL", "").startswith("postgresql"):
+        pytest.skip("concurrent writers need PostgreSQL (SQLite has one writer at a time)")
+    previous_db, previous_keyring = dbmod._db, crypto._keyring
+    with own_database(tmp_path) as url:
+        engine = dbmod.make_engine(url)
+        with engine.begin() as conn:
+            command.upgrade(alembic_config(conn), "head")
+        database = dbmod.Database(replace(settings, database_url=url), engine)
+        dbmod.set_database(database)
+        with database.session() as s, s.begin():
+            dbmod.ensure_system_key(s)
+        try:
+            yield database
+        finally:
+            engine.dispose()
+            dbmod.set_database(previous_db)
+            crypto.set_keyring(previous_keyring)
+
+
+def test_concurrent_events_of_one_fullmakt_get_distinct_gap_free_numbers(postgres_db):
+    from shared.counselling.models import Fullmakt
+
+    with postgres_db.session() as s, s.begin():
+        made = Factories(s)
+        fullmakt_id = made.fullmakt(made.case(), active=True).id
+    n, undone = 8, 3  # the fourth thread rolls its transaction back
+    start = threading.Barrier(n)
+    committed: list[int] = []
+
+    def publish(i: int) -> None:
+        with postgres_db.session() as s:
+            try:
+                with s.begin():
+                    f = s.get(Fullmakt, fullmakt_id)
+                    start.wait(10)
+                    number = events.next_sequence(s, f)
+                    time.sleep(0.05)  # others queue on the row meanwhile
+                    if i == undone:
+                        raise RuntimeError("rolled back")
+                committed.append(number)
+            except RuntimeError:
+                pass
+
+    threads = [threading.Thread(target=publish, args=(i,)) for i in range(n)]
+    for t in threads:
+        t.start()
+    for t in threads:
+        t.join(60)
+    assert sorted(committed) == list(range(1, n))  # no duplicate, no gap
+    with postgres_db.session() as s:
+        assert s.get(Fullmakt, fullmakt_id).event_seq == n - 1

@@ -370,14 +370,14 @@ def test_unsubscribe_stops_events_and_subscribe_resumes(world, db):
         select(FullmaktSubscription).where(FullmaktSubscription.fullmakt_id == fullmakt.id)
     )
     assert not sub.active and sub.ended_by == Actor("user", str(world.agent.id))
-    fullmakt_events.fan_out(db, events.event_for(fullmakt, "fullmakt.expiring"))
+    fullmakt_events.fan_out(db, events.event_for(db, fullmakt, "fullmakt.expiring"))
     assert db.scalars(select(CreditorNotice)).all() == []  # no event reaches it
     r = c.post(f"{base}/subscribe")  # without JavaScript: back to the page
     assert r.status_code == 303
     assert r.headers["Location"].endswith(f"/inquiries/{yes.id}/fullmakter")
     db.expire_all()
     assert sub.active and sub.source == "portal"
-    fullmakt_events.fan_out(db, events.event_for(fullmakt, "fullmakt.expiring"))
+    fullmakt_events.fan_out(db, events.event_for(db, fullmakt, "fullmakt.expiring"))
     assert len(db.scalars(select(CreditorNotice)).all()) == 1
 
 
@@ -482,7 +482,7 @@ def test_notices_are_listed_counted_and_marked_read(world, db):
     fullmakt = world.erik.fullmakt
     fullmakt_service.revoke(db, world.erik.person, fullmakt)
     fullmakt_events.fan_out(
-        db, events.event_for(fullmakt, "fullmakt.revoked", reason="revoked_by_principal")
+        db, events.event_for(db, fullmakt, "fullmakt.revoked", reason="revoked_by_principal")
     )
     db.commit()
     [notice] = db.scalars(select(CreditorNotice)).all()

@@ -464,3 +464,84 @@ def test_a_rewritten_config_file_is_picked_up(system, api, tmp_path):
 def _test_persons() -> list[dict]:
     path = Path(__file__).resolve().parents[2] / "shared/integrations/data/test_persons.json"
     return json.loads(path.read_text(encoding="utf-8"))["persons"]
+
+
+def fullmakt_event(event_type: str, fullmakt_id: str, sequence: int, **data) -> dict:
+    """A numbered fullmakt event as Skuldkoll sends it (``fullmakt.sent``: the fullmakt
+    with its principal; the others: its id, status and validity)."""
+    if event_type == "fullmakt.sent":
+        body = {
+            "id": fullmakt_id,
+            "sequence": sequence,
+            "code": "FM-ABCD-EFGH",
+            "type": "debt_counselling",
+            "status": "active",
+            "valid_from": "2026-11-20",
+            "valid_until": "2027-11-19",
+            "principal": {"personal_number": ERIK, "name": "Erik Andersson"},
+            "agent": {"organisation": "Skövde kommun", "counsellor": "Anna Berg"},
+        }
+    else:
+        body = {"fullmakt_id": fullmakt_id, "sequence": sequence, "code": "FM-ABCD-EFGH"}
+    body.update(data)
+    return {"type": event_type, "timestamp": "2026-11-25T08:00:00Z", "data": body}
+
+
+def test_an_event_older_than_the_last_applied_is_ignored(system, api):
+    """Arrival order is not event order (a retry, a redelivery): the ledger keeps the
+    state of the highest sequence it applied, so a late older event changes nothing."""
+    fid = str(uuid.uuid4())
+    post(system, fullmakt_event("fullmakt.sent", fid, 1))
+    newer = fullmakt_event(
+        "fullmakt.validity_changed", fid, 3, status="active", valid_until="2027-03-01"
+    )
+    older = fullmakt_event(
+        "fullmakt.validity_changed", fid, 2, status="active", valid_until="2027-06-01"
+    )
+    assert post(system, newer).status_code == 200
+    assert post(system, older).status_code == 200  # received, not applied
+    assert system.ledger.fullmakt(fid)["valid_until"] == "2027-03-01"
+    assert system.ledger.events()[0]["outcome"] == (
+        "Äldre händelse (nr 2, nr 3 redan tillämpad): ignorerad."
+    )
+    revoked = fullmakt_event("fullmakt.revoked", fid, 4, status="revoked", reason="x")
+    post(system, revoked)
+    post(system, fullmakt_event("fullmakt.sent", fid, 1))  # a redelivery of the first, late
+    kept = system.ledger.fullmakt(fid)
+    assert kept["status"] == "revoked" and kept["valid_until"] == "2027-03-01"
+    assert system.ledger.last_sequence(fid) == 4
+    # A later inquiry under it does not make it active again either.
+    late = inquiry(ERIK)
+    late["data"]["fullmakt"]["id"] = fid
+    post(system, late)
+    assert system.ledger.fullmakt(fid)["status"] == "revoked"
+
+
+def test_a_revocation_that_overtook_the_fullmakt_leaves_no_active_fullmakt(system, api):
+    """fullmakt.revoked (sequence 3) arrives before the fullmakt.sent (2) it follows: the
+    fullmakt is not known yet, but its number is kept, so the late fullmakt.sent is
+    ignored and the ledger never shows a revoked fullmakt as active."""
+    fid = str(uuid.uuid4())
+    post(system, fullmakt_event("fullmakt.revoked", fid, 3, status="revoked"))
+    assert system.ledger.events()[0]["outcome"] == "Fullmakten är okänd här: loggad."
+    post(system, fullmakt_event("fullmakt.sent", fid, 2))
+    assert system.ledger.fullmakt(fid) is None
+    assert [f["status"] for f in system.ledger.snapshot()["fullmakter"].values()] == []
+    # In order, the same two events leave it revoked.
+    other = str(uuid.uuid4())
+    post(system, fullmakt_event("fullmakt.sent", other, 2))
+    post(system, fullmakt_event("fullmakt.revoked", other, 3, status="revoked"))
+    assert system.ledger.fullmakt(other)["status"] == "revoked"
+
+
+def test_an_event_without_a_sequence_is_applied_as_it_comes(system, api):
+    """From a Skuldkoll before sequence numbers: applied in arrival order, as before."""
+    fid = str(uuid.uuid4())
+    sent = fullmakt_event("fullmakt.sent", fid, 1)
+    del sent["data"]["sequence"]
+    post(system, sent)
+    revoked = fullmakt_event("fullmakt.revoked", fid, 2, status="revoked")
+    del revoked["data"]["sequence"]
+    post(system, revoked)
+    assert system.ledger.fullmakt(fid)["status"] == "revoked"
+    assert system.ledger.last_sequence(fid) is None

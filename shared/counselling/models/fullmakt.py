@@ -64,6 +64,10 @@ class Fullmakt(IdMixin, TimestampMixin, TenantOwned, Base):
     ended_at: Mapped[datetime | None] = mapped_column(UTCDateTime)
     end_reason: Mapped[str | None] = mapped_column(String(40))
     history: Mapped[list] = mapped_column(JSON, default=list)  # [{at, event, by}]
+    # The sequence number of the fullmakt's latest event to creditors (0: none yet).
+    # Raised only by ``shared.counselling.events.next_sequence``, in the transaction
+    # that creates the event, so the numbers are gap-free and in commit order.
+    event_seq: Mapped[int] = mapped_column(Integer, default=0, server_default="0")
 
     case: Mapped[Case] = relationship(back_populates="fullmakter")
 

@@ -13,7 +13,7 @@ import enum
 import uuid
 from datetime import datetime
 
-from sqlalchemy import ForeignKey, Index, Integer, String, Uuid
+from sqlalchemy import ForeignKey, Index, Integer, String, Uuid, text
 from sqlalchemy.orm import Mapped, mapped_column, relationship
 
 from shared.core import clock
@@ -49,9 +49,18 @@ class DeliveryStatus(enum.StrEnum):
     FAILED = "failed"  # gave up after the retry schedule (can still be redelivered)
 
 
+# A pending delivery of a fullmakt's event: what holds the next one back (see
+# ``shared.creditor_link.webhooks.in_turn``). Partial: only the few pending rows.
+PENDING_IN_ORDER = text("status = 'pending' AND fullmakt_id IS NOT NULL")
+
+
 class WebhookDelivery(IdMixin, TimestampMixin, TenantOwned, Base):
     """One event to one endpoint. The payload may hold personal data: it is encrypted,
-    under the case's data key when it is about a case (so purging the case shreds it)."""
+    under the case's data key when it is about a case (so purging the case shreds it).
+
+    A fullmakt's events carry its ``fullmakt_id`` and ``sequence`` (1, 2, … per
+    fullmakt): per endpoint, a delivery waits while one of an earlier sequence of the
+    same fullmakt is still pending."""
 
     __tablename__ = "webhook_deliveries"
     # the organisation's webhook log, newest first (with or without a status)
@@ -64,6 +73,14 @@ class WebhookDelivery(IdMixin, TimestampMixin, TenantOwned, Base):
             "created_at",
             "id",
         ),
+        Index(
+            "ix_webhook_deliveries_pending_in_order",
+            "endpoint_id",
+            "fullmakt_id",
+            "sequence",
+            postgresql_where=PENDING_IN_ORDER,
+            sqlite_where=PENDING_IN_ORDER,
+        ),
     )
 
     endpoint_id: Mapped[uuid.UUID] = mapped_column(
@@ -72,6 +89,10 @@ class WebhookDelivery(IdMixin, TimestampMixin, TenantOwned, Base):
     message_id: Mapped[str] = mapped_column(String(40), unique=True)  # the webhook-id
     event_type: Mapped[str] = mapped_column(String(60))
     case_id: Mapped[uuid.UUID | None] = mapped_column(Uuid, ForeignKey("cases.id"), index=True)
+    # The fullmakt the event is about and its place among the fullmakt's events. No
+    # foreign key: a fullmakt.deleted delivery outlives the purged fullmakt.
+    fullmakt_id: Mapped[uuid.UUID | None] = mapped_column(Uuid)
+    sequence: Mapped[int | None] = mapped_column(Integer)
     # JSON, loaded only when sent (the log shows no payload)
     payload: Mapped[str] = mapped_column(Encrypted("webhook_deliveries.payload"), deferred=True)
     status: Mapped[DeliveryStatus] = mapped_column(str_enum(DeliveryStatus, 20), index=True)
