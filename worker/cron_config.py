@@ -15,6 +15,7 @@ SCHEDULE: list[tuple[str, str, str]] = [
     (jobs.INQUIRY_DEADLINES, "20 * * * *", "default"),
     (jobs.RETRY_WEBHOOKS, "* * * * *", "default"),
     (jobs.PURGE_IDEMPOTENCY_RECORDS, "40 * * * *", "default"),
+    (jobs.AUDIT_CHECKPOINT, "* * * * *", "default"),
 ]
 
 try:

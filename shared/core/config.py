@@ -19,6 +19,9 @@ INSTANCE_DIR = Path(os.environ.get("INSTANCE_DIR", ROOT / "instance"))
 DEMO_SECRET_KEY = "demo-secret-key-not-for-production"  # noqa: S105
 DEMO_MASTER_KEY = "demo:" + base64.urlsafe_b64encode(b"skuldkoll-demo-master-key-32-byt").decode()
 DEMO_BLIND_INDEX_KEY = "demo-blind-index-key-not-for-production"
+DEMO_AUDIT_MAC_KEY = "demo:" + base64.urlsafe_b64encode(b"skuldkoll-demo-audit-mac-key-32b").decode(
+    "ascii"
+)
 
 
 class ConfigError(RuntimeError):
@@ -34,6 +37,13 @@ class Settings:
     # "id:base64key,id2:base64key" - the first one wraps new data keys.
     master_keys: str = DEMO_MASTER_KEY
     blind_index_key: str = DEMO_BLIND_INDEX_KEY
+    # The audit log's MAC keys, "id:base64key,id2:base64key" like MASTER_KEYS: the first
+    # MACs new entries and signs checkpoints, the others only verify older entries.
+    audit_mac_keys: str = DEMO_AUDIT_MAC_KEY
+    # Where signed checkpoints of the audit chain go (append-only file, outside the
+    # database); None = instance_dir/audit-checkpoints.log.
+    audit_checkpoint_path: Path | None = None
+    audit_checkpoint_every: int = 1000  # entries; besides the worker's job every minute
     port: int = 5000
     base_url: str = "http://127.0.0.1:5000"
     # BankID RP API v6.0. Empty = the local simulator mounted at /bankid-sim.
@@ -53,6 +63,10 @@ class Settings:
     @property
     def testing(self) -> bool:
         return self.env == "test"
+
+    @property
+    def audit_checkpoint_file(self) -> Path:
+        return self.audit_checkpoint_path or self.instance_dir / "audit-checkpoints.log"
 
     @property
     def bankid_base_url(self) -> str:
@@ -78,6 +92,8 @@ class Settings:
             problems.append("MASTER_KEYS")
         if self.blind_index_key == DEMO_BLIND_INDEX_KEY:
             problems.append("BLIND_INDEX_KEY")
+        if "demo:" in self.audit_mac_keys or self.audit_mac_keys == DEMO_AUDIT_MAC_KEY:
+            problems.append("AUDIT_MAC_KEYS")
         if not self.bankid_url or not self.bankid_cert:
             problems.append("BANKID_URL/BANKID_CERT")
         if self.database_url.startswith("sqlite"):
@@ -108,6 +124,11 @@ def load(environ: dict[str, str] | None = None) -> Settings:
         secret_key=env.get("SECRET_KEY", DEMO_SECRET_KEY),
         master_keys=env.get("MASTER_KEYS", DEMO_MASTER_KEY),
         blind_index_key=env.get("BLIND_INDEX_KEY", DEMO_BLIND_INDEX_KEY),
+        audit_mac_keys=env.get("AUDIT_MAC_KEYS", DEMO_AUDIT_MAC_KEY),
+        audit_checkpoint_path=Path(env["AUDIT_CHECKPOINT_PATH"])
+        if env.get("AUDIT_CHECKPOINT_PATH")
+        else None,
+        audit_checkpoint_every=int(env.get("AUDIT_CHECKPOINT_EVERY", "1000")),
         port=port,
         base_url=env.get("BASE_URL", f"http://127.0.0.1:{port}"),
         bankid_url=env.get("BANKID_URL", ""),
