@@ -51,7 +51,11 @@ class Settings:
     bankid_cert: str | None = None  # PEM client certificate (production / BankID test env)
     bankid_key: str | None = None
     bankid_ca: str | None = None  # pinned BankID server CA (PEM)
-    smtp_url: str | None = None  # smtp://user:pass@host:587; unset = dev outbox
+    # smtp+starttls://user:pass@host:587, smtps://…:465 or smtp:// (no TLS; demo, or
+    # with smtp_allow_plaintext); unset = dev outbox (shared.integrations.mail)
+    smtp_url: str | None = None
+    smtp_ca_file: str | None = None  # PEM CA bundle for the SMTP server; unset = system CAs
+    smtp_allow_plaintext: bool = False  # production: allow smtp:// (a relay on this host)
     session_idle_minutes: int = 30
     secure_cookies: bool = False
     instance_dir: Path = field(default=INSTANCE_DIR)
@@ -102,6 +106,10 @@ class Settings:
             problems.append("REDIS_URL")
         if not self.smtp_url:
             problems.append("SMTP_URL")
+        elif not self.smtp_url.startswith(("smtp+starttls://", "smtps://")) and not (
+            self.smtp_url.startswith("smtp://") and self.smtp_allow_plaintext
+        ):
+            problems.append("SMTP_URL (smtp+starttls:// or smtps://; or SMTP_ALLOW_PLAINTEXT)")
         if problems:
             raise ConfigError("Production mode refuses demo settings; set: " + ", ".join(problems))
 
@@ -136,6 +144,8 @@ def load(environ: dict[str, str] | None = None) -> Settings:
         bankid_key=env.get("BANKID_KEY") or None,
         bankid_ca=env.get("BANKID_CA") or None,
         smtp_url=env.get("SMTP_URL") or None,
+        smtp_ca_file=env.get("SMTP_CA_FILE") or None,
+        smtp_allow_plaintext=_bool(env.get("SMTP_ALLOW_PLAINTEXT"), False),
         session_idle_minutes=int(env.get("SESSION_IDLE_MINUTES", "30")),
         secure_cookies=_bool(env.get("SECURE_COOKIES"), mode == "production"),
         instance_dir=instance_dir,

@@ -61,7 +61,7 @@ def test_production_starts_with_real_settings(tmp_path):
             "BANKID_URL": "https://appapi2.bankid.com/rp/v6.0/",
             "BANKID_CERT": "/etc/skuldkoll/rp.pem",
             "INSTANCE_DIR": str(tmp_path),
-            "SMTP_URL": "smtp://mail.example.se:587",
+            "SMTP_URL": "smtp+starttls://mail.example.se:587",
         }
     )
     assert settings.env == "production" and settings.secure_cookies
