@@ -39,7 +39,6 @@ USER_AGENT = "Skuldkoll-Webhooks/1.0"
 
 
 LOCAL_HOSTS = {"localhost", "127.0.0.1", "::1"}
-INSIDE_MESSAGE = "Adressen måste nås från internet; en lokal eller privat adress går inte."
 REFUSED_DELIVERY = "Adressen leder till ett lokalt eller privat nät; inget skickades."
 
 IpAddress = ipaddress.IPv4Address | ipaddress.IPv6Address
@@ -159,7 +158,9 @@ def check_url(url: str | None, *, allow_local_http: bool = False) -> str:
     ):
         # A name that does not resolve now is let through: DNS may not be set up yet,
         # and each delivery resolves and checks it again.
-        raise FieldError("url", INSIDE_MESSAGE)
+        raise FieldError(
+            "url", "Adressen måste nås från internet; en lokal eller privat adress går inte."
+        )
     return str(parsed)
 
 
