@@ -204,7 +204,7 @@ def post(
     ``pin``: the address to connect to (``pinned_address``), instead of resolving the
     name again; the name stays the ``Host`` and the TLS server name."""
     at = clock.wall_now()
-    target = httpx.URL(url)
+    target: str | httpx.URL = url
     extensions = {}
     headers = {
         "content-type": "application/json",
@@ -214,9 +214,12 @@ def post(
         "webhook-signature": sign(endpoint_secrets, message_id, at, body),
     }
     if pin is not None:
-        headers["host"] = target.netloc.decode("ascii")
-        extensions["sni_hostname"] = target.host
-        target = target.copy_with(host=pin)
+        # A client of its own per POST (below), so no pooled connection made for one
+        # name at this address carries a request for another.
+        named = httpx.URL(url)
+        headers["host"] = named.netloc.decode("ascii")
+        extensions["sni_hostname"] = named.host
+        target = named.copy_with(host=pin)
     client = http or httpx.Client(timeout=TIMEOUT, follow_redirects=False)
     started = time.perf_counter()
     status, error = None, None
