@@ -1590,10 +1590,12 @@ def write_budgets(w: World, load: Load) -> None:
 def write_audit(w: World, load: Load) -> None:
     """The audit log of the main events (cases created, fullmakter signed and revoked,
     API keys and webhook endpoints created; not the answers and subscriptions, which
-    would triple it), in time order, hash-chained exactly as ``shared.security.audit``
-    chains entries: ``skuldkoll audit-verify`` passes and the app's next entry links to
-    the last of these."""
+    would triple it), in time order, MAC-chained exactly as ``shared.security.audit``
+    chains entries (under the ``AUDIT_MAC_KEYS`` of the settings): after a checkpoint
+    (``skuldkoll audit-checkpoint``) ``skuldkoll audit-verify`` passes and the app's
+    next entry links to the last of these."""
     events = sorted(w.audit_events, key=lambda e: (e[0], str(e[6]), e[4]))
+    chain = audit.ChainConfig.from_settings(w.settings)
 
     def rows() -> Iterator[tuple]:
         prev = audit.GENESIS
@@ -1618,7 +1620,7 @@ def write_audit(w: World, load: Load) -> None:
                 reason=None,
                 details=details,
             )
-            digest = audit.entry_hash(prev, entry)
+            digest = audit.link(prev, entry, chain)
             yield (
                 seq,
                 at,
@@ -1632,6 +1634,7 @@ def write_audit(w: World, load: Load) -> None:
                 details,
                 prev,
                 digest,
+                entry.mac_key_id,
             )
             prev = digest
 
@@ -1639,7 +1642,7 @@ def write_audit(w: World, load: Load) -> None:
         "audit_log",
         columns(
             "seq at actor_type actor_id organisation_id action subject_type subject_id reason "
-            "details prev_hash hash"
+            "details prev_hash hash mac_key_id"
         ),
         rows(),
     )

@@ -53,21 +53,44 @@ def demo_data() -> None:
 
 @main.command("audit-verify")
 def audit_verify() -> None:
-    """Verify the audit log's hash chain; exit 1 and name the first broken entry."""
+    """Verify the audit log's MAC chain against the signed checkpoints; exit 1 and name
+    the first broken entry (or the missing tail, or the missing checkpoint store)."""
     from shared.security import audit
 
     _database()
     with _operator_session() as s:
         result = audit.verify(s)
     if result.ok:
-        click.echo(f"audit log OK: {result.checked} entries, chain intact")
+        upto = (
+            f"up to the checkpoint at seq={result.checkpoint_seq}"
+            if result.checkpoint_seq
+            else "no checkpoint yet"
+        )
+        click.echo(f"audit log OK: {result.checked} entries, chain intact ({upto})")
         return
+    where = f"entry seq={result.broken_seq}" if result.broken_seq else "the checkpoints"
     click.echo(
-        f"audit log BROKEN at entry seq={result.broken_seq}: {result.problem} "
+        f"audit log BROKEN at {where}: {result.problem} "
         f"({result.checked} entries before it are intact)",
         err=True,
     )
     sys.exit(1)
+
+
+@main.command("audit-checkpoint")
+def audit_checkpoint() -> None:
+    """Sign the audit chain's head into the checkpoint store now (the worker does so
+    every minute): run it once after upgrading to migration 0016."""
+    from shared.security import audit
+
+    _database()
+    with _operator_session() as s:
+        cp = audit.write_checkpoint(s)
+    store = audit.chain_config().store
+    if cp is None:
+        click.echo("audit log is empty: no checkpoint needed")
+    else:
+        click.echo(f"checkpoint at seq={cp.seq} in {getattr(store, 'path', store)}")
 
 
 @main.group()

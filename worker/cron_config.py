@@ -18,6 +18,7 @@ SCHEDULE: list[tuple[str, str, str]] = [
     (jobs.INQUIRY_DEADLINES, "20 * * * *", "default"),
     (jobs.RETRY_WEBHOOKS, "* * * * *", "default"),
     (jobs.PURGE_IDEMPOTENCY_RECORDS, "40 * * * *", "default"),
+    (jobs.AUDIT_CHECKPOINT, "* * * * *", "default"),
 ]
 
 EVERY_SECONDS: dict[str, int] = {jobs.SWEEP_OUTBOX: 15, jobs.RETRY_WEBHOOKS: 15}

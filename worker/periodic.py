@@ -58,3 +58,14 @@ def purge_idempotency_records() -> int:
 
     with db.system_scope(), db.session_scope() as session:
         return idempotency.purge_expired(session)
+
+
+def audit_checkpoint() -> int | None:
+    """Sign the audit chain's head into the checkpoint store, when it moved."""
+    ensure_initialised()
+    from shared.core import db
+    from shared.security import audit
+
+    with db.session_scope() as session:
+        cp = audit.write_checkpoint(session)
+    return cp.seq if cp else None

@@ -19,6 +19,9 @@ INSTANCE_DIR = Path(os.environ.get("INSTANCE_DIR", ROOT / "instance"))
 DEMO_SECRET_KEY = "demo-secret-key-not-for-production"  # noqa: S105
 DEMO_MASTER_KEY = "demo:" + base64.urlsafe_b64encode(b"skuldkoll-demo-master-key-32-byt").decode()
 DEMO_BLIND_INDEX_KEY = "demo-blind-index-key-not-for-production"
+DEMO_AUDIT_MAC_KEY = "demo:" + base64.urlsafe_b64encode(b"skuldkoll-demo-audit-mac-key-32b").decode(
+    "ascii"
+)
 
 
 class ConfigError(RuntimeError):
@@ -34,6 +37,13 @@ class Settings:
     # "id:base64key,id2:base64key" - the first one wraps new data keys.
     master_keys: str = DEMO_MASTER_KEY
     blind_index_key: str = DEMO_BLIND_INDEX_KEY
+    # The audit log's MAC keys, "id:base64key,id2:base64key" like MASTER_KEYS: the first
+    # MACs new entries and signs checkpoints, the others only verify older entries.
+    audit_mac_keys: str = DEMO_AUDIT_MAC_KEY
+    # Where signed checkpoints of the audit chain go (append-only file, outside the
+    # database); None = instance_dir/audit-checkpoints.log.
+    audit_checkpoint_path: Path | None = None
+    audit_checkpoint_every: int = 1000  # entries; besides the worker's job every minute
     port: int = 5000
     base_url: str = "http://127.0.0.1:5000"
     # BankID RP API v6.0. Empty = the local simulator mounted at /bankid-sim.
@@ -41,6 +51,11 @@ class Settings:
     bankid_cert: str | None = None  # PEM client certificate (production / BankID test env)
     bankid_key: str | None = None
     bankid_ca: str | None = None  # pinned BankID server CA (PEM)
+    # smtp+starttls://user:pass@host:587, smtps://…:465 or smtp:// (no TLS; demo, or
+    # with smtp_allow_plaintext); unset = dev outbox (shared.integrations.mail)
+    smtp_url: str | None = None
+    smtp_ca_file: str | None = None  # PEM CA bundle for the SMTP server; unset = system CAs
+    smtp_allow_plaintext: bool = False  # production: allow smtp:// (a relay on this host)
     smtp_url: str | None = None  # smtp://user:pass@host:587; unset = dev outbox
     # SPAR PersonSök program-program (the population register). Empty URL = the local
     # test population (demo, tests); production refuses to start without SPAR.
@@ -79,6 +94,10 @@ class Settings:
         return self.env == "test"
 
     @property
+    def audit_checkpoint_file(self) -> Path:
+        return self.audit_checkpoint_path or self.instance_dir / "audit-checkpoints.log"
+
+    @property
     def bankid_base_url(self) -> str:
         return self.bankid_url or f"http://127.0.0.1:{self.port}/bankid-sim/rp/v6.0/"
 
@@ -107,6 +126,8 @@ class Settings:
             problems.append("MASTER_KEYS")
         if self.blind_index_key == DEMO_BLIND_INDEX_KEY:
             problems.append("BLIND_INDEX_KEY")
+        if "demo:" in self.audit_mac_keys or self.audit_mac_keys == DEMO_AUDIT_MAC_KEY:
+            problems.append("AUDIT_MAC_KEYS")
         if not self.bankid_url or not self.bankid_cert:
             problems.append("BANKID_URL/BANKID_CERT")
         if self.database_url.startswith("sqlite"):
@@ -115,6 +136,10 @@ class Settings:
             problems.append("REDIS_URL")
         if not self.smtp_url:
             problems.append("SMTP_URL")
+        elif not self.smtp_url.startswith(("smtp+starttls://", "smtps://")) and not (
+            self.smtp_url.startswith("smtp://") and self.smtp_allow_plaintext
+        ):
+            problems.append("SMTP_URL (smtp+starttls:// or smtps://; or SMTP_ALLOW_PLAINTEXT)")
         if not self.spar_url.startswith("https://") or not self.spar_cert:
             problems.append("SPAR_URL (https)/SPAR_CERT")
         if problems:
@@ -160,6 +185,11 @@ def load(environ: dict[str, str] | None = None) -> Settings:
         secret_key=env.get("SECRET_KEY", DEMO_SECRET_KEY),
         master_keys=env.get("MASTER_KEYS", DEMO_MASTER_KEY),
         blind_index_key=env.get("BLIND_INDEX_KEY", DEMO_BLIND_INDEX_KEY),
+        audit_mac_keys=env.get("AUDIT_MAC_KEYS", DEMO_AUDIT_MAC_KEY),
+        audit_checkpoint_path=Path(env["AUDIT_CHECKPOINT_PATH"])
+        if env.get("AUDIT_CHECKPOINT_PATH")
+        else None,
+        audit_checkpoint_every=int(env.get("AUDIT_CHECKPOINT_EVERY", "1000")),
         port=port,
         base_url=env.get("BASE_URL", f"http://127.0.0.1:{port}"),
         bankid_url=env.get("BANKID_URL", ""),
@@ -175,6 +205,8 @@ def load(environ: dict[str, str] | None = None) -> Settings:
         spar_end_customer_number=env.get("SPAR_END_CUSTOMER_NUMBER") or None,
         spar_assignment_id=env.get("SPAR_ASSIGNMENT_ID") or None,
         spar_timeout=float(env.get("SPAR_TIMEOUT", "10")),
+        smtp_ca_file=env.get("SMTP_CA_FILE") or None,
+        smtp_allow_plaintext=_bool(env.get("SMTP_ALLOW_PLAINTEXT"), False),
         session_idle_minutes=int(env.get("SESSION_IDLE_MINUTES", "30")),
         session_max_hours_staff=float(env.get("SESSION_MAX_HOURS_STAFF", "12")),
         session_max_hours_citizen=float(env.get("SESSION_MAX_HOURS_CITIZEN", "2")),

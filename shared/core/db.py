@@ -21,7 +21,7 @@ from sqlalchemy.orm import ORMExecuteState, Session, sessionmaker, with_loader_c
 from shared.core import clock
 from shared.core.config import Settings
 from shared.core.models import TenantOwned
-from shared.security import crypto
+from shared.security import audit, crypto
 from shared.security.models import DataKey
 
 # The organisation the current request or job acts for. None = no tenant: under
@@ -228,6 +228,7 @@ class Database:
         self.keyring = crypto.Keyring(settings.master_keys)
         self.keyring.loader = self._load_keys
         crypto.set_keyring(self.keyring)
+        audit.configure(settings)
 
     def _load_keys(self, key_ids: Collection[uuid.UUID]) -> list[crypto.WrappedKey]:
         """The live wrapped keys among ``key_ids``, in one query on a connection of their

@@ -50,6 +50,7 @@ FULLMAKT_DEADLINES = "worker.periodic.fullmakt_deadlines"
 INQUIRY_DEADLINES = "worker.periodic.inquiry_deadlines"
 RETRY_WEBHOOKS = "worker.periodic.retry_webhooks"
 PURGE_IDEMPOTENCY_RECORDS = "worker.periodic.purge_idempotency_records"
+AUDIT_CHECKPOINT = "worker.periodic.audit_checkpoint"
 JOBS = frozenset(
     {
         SEND_EMAIL,

@@ -12,6 +12,7 @@ from sqlalchemy.orm import Mapped, Session, mapped_column
 
 from shared.core import clock, jobs
 from shared.core import db as dbmod
+from shared.core.config import Settings
 from shared.core.models import Base, Encrypted, IdMixin, TimestampMixin, UTCDateTime
 
 
@@ -31,8 +32,8 @@ class EmailMessage(IdMixin, TimestampMixin, Base):
     transport: Mapped[str | None] = mapped_column(String(20))  # smtp | dev-outbox
 
 
-# (smtp_url, to, subject, body, message_id) -> the transport used
-Transport = Callable[[str | None, str, str, str, str], str]
+# (settings, to, subject, body, message_id) -> the transport used
+Transport = Callable[[Settings, str, str, str, str], str]
 
 
 def queue_email(
@@ -58,6 +59,6 @@ def send_queued(session: Session, message_id: uuid.UUID, transport: Transport) -
     if message is None or message.sent_at is not None:
         return
     message.transport = transport(
-        dbmod.get().settings.smtp_url, message.to, message.subject, message.body, str(message.id)
+        dbmod.get().settings, message.to, message.subject, message.body, str(message.id)
     )
     message.sent_at = clock.now()

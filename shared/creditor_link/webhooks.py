@@ -46,7 +46,13 @@ from shared.creditor_link.models import (
 )
 from shared.creditor_link.webhook_endpoints import allow_local_http, secret_entries, valid_secrets
 from shared.integrations import concurrency
-from shared.integrations.webhook_http import HttpClient, Result, post, resolves_inside
+from shared.integrations.webhook_http import (
+    AddressRefused,
+    HttpClient,
+    Result,
+    pinned_address,
+    post,
+)
 from shared.security import audit, crypto
 
 MAX_CONCURRENT = 3  # deliveries in flight per creditor organisation
@@ -316,13 +322,15 @@ def send(claim: Claim, *, http: HttpClient | None = None) -> Sent | None:
         if not got:
             return None
         attempted_at = clock.wall_now()
-        if not allow_local_http() and resolves_inside(claim.url):
-            result = Result(
-                None, 0, "Adressen leder till ett lokalt eller privat nät; inget skickades."
-            )
+        try:
+            # Resolved once and checked; the POST connects to that very address. The
+            # demo's and the tests' receivers on this machine are reached by name.
+            pin = None if allow_local_http() else pinned_address(claim.url)
+        except AddressRefused as refused:
+            result = Result(None, 0, str(refused))
         else:
             signing = valid_secrets(claim.secrets, attempted_at)
-            result = post(claim.url, signing, claim.message_id, claim.body, http)
+            result = post(claim.url, signing, claim.message_id, claim.body, http, pin=pin)
     return Sent(attempted_at, clock.wall_now(), result)
 
 

@@ -45,16 +45,17 @@ class WrappedKey:
     wrapped: bytes
 
 
-def parse_master_keys(spec: str) -> dict[str, bytes]:
+def parse_master_keys(spec: str, name: str = "MASTER_KEYS") -> dict[str, bytes]:
+    """``id:base64key,id2:base64key`` (32-byte keys; the first is the current one)."""
     keys: dict[str, bytes] = {}
     for part in filter(None, (p.strip() for p in spec.split(","))):
         key_id, _, b64 = part.partition(":")
         raw = base64.urlsafe_b64decode(b64 + "=" * (-len(b64) % 4))
         if len(raw) != 32 or not key_id:
-            raise ValueError(f"master key {key_id!r} must be 32 bytes, base64-encoded")
+            raise ValueError(f"{name}: key {key_id!r} must be 32 bytes, base64-encoded")
         keys[key_id] = raw
     if not keys:
-        raise ValueError("MASTER_KEYS is empty")
+        raise ValueError(f"{name} is empty")
     return keys
 
 

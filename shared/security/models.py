@@ -12,10 +12,12 @@ from shared.core.models import Base, IdMixin, TimestampMixin, UTCDateTime
 
 
 class AuditEntry(Base):
-    """One line of the append-only, hash-chained audit log.
+    """One line of the append-only, MAC-chained audit log.
 
-    ``hash`` = SHA-256 over the previous entry's hash and this entry's canonical
-    content, so changing or deleting any entry breaks every later link. The database
+    ``hash`` = HMAC-SHA256 under the key ``mac_key_id`` (``AUDIT_MAC_KEYS``, not in the
+    database) over the previous entry's hash and this entry's canonical content, so
+    changing or deleting any entry breaks every later link and nobody without the key
+    can recompute them (entries before migration 0016: plain SHA-256, no key id). The database
     refuses UPDATE and DELETE on this table (triggers in the migration). Entries name
     people by id, never by personnummer or name.
     """
@@ -37,6 +39,7 @@ class AuditEntry(Base):
     # unique: two entries claiming the same predecessor would be a fork in the chain
     prev_hash: Mapped[str] = mapped_column(String(64), unique=True)
     hash: Mapped[str] = mapped_column(String(64), unique=True)
+    mac_key_id: Mapped[str | None] = mapped_column(String(40))
 
 
 class DataKey(IdMixin, TimestampMixin, Base):

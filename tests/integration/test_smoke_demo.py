@@ -49,9 +49,18 @@ def test_migrations_demo_data_app_and_audit_verify_on_sqlite(tmp_path):
     app = run([sys.executable, "-c", CHECK_APP], env, timeout=120)
     assert app.returncode == 0 and "ok" in app.stdout, app.stderr[-3000:]
 
+    no_checkpoint = run([BIN / "skuldkoll", "audit-verify"], env)
+    assert no_checkpoint.returncode == 1 and "checkpoint store is missing" in no_checkpoint.stderr
+    checkpoint = run([BIN / "skuldkoll", "audit-checkpoint"], env)
+    assert checkpoint.returncode == 0 and "checkpoint at seq=" in checkpoint.stdout
     ok = run([BIN / "skuldkoll", "audit-verify"], env)
     assert ok.returncode == 0 and "chain intact" in ok.stdout
     db = sqlite3.connect(tmp_path / "skuldkoll.db")
+    db.execute("DROP TRIGGER audit_log_no_delete")
+    db.execute("DELETE FROM audit_log WHERE seq = (SELECT max(seq) FROM audit_log)")
+    db.commit()
+    cut = run([BIN / "skuldkoll", "audit-verify"], env)
+    assert cut.returncode == 1 and "entries at the end were deleted" in cut.stderr
     db.execute("DROP TRIGGER audit_log_no_update")
     db.execute("UPDATE audit_log SET action = 'forged' WHERE seq = 1")
     db.commit()

@@ -8,6 +8,7 @@ from __future__ import annotations
 import json
 import socket
 import sqlite3
+import ssl
 import threading
 import time
 import uuid
@@ -18,6 +19,7 @@ from datetime import UTC, datetime, timedelta
 from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
 from itertools import pairwise
 
+import httpx
 import pytest
 import standardwebhooks.webhooks as swh
 from sqlalchemy import select
@@ -36,6 +38,7 @@ from shared.integrations import concurrency, webhook_http
 from shared.security import audit, crypto
 from shared.security.models import AuditEntry
 from tests.factories import Factories, register, sign
+from tests.factories.network import Certificates, certificates, fake_dns
 from worker.jobs import attempt_webhook
 
 # -- a creditor's system on 127.0.0.1 ---------------------------------------------------
@@ -105,6 +108,36 @@ class Receiver:
 
     def ids(self) -> list[str]:
         return [r["headers"]["webhook-id"] for r in self.requests]
+
+
+@contextmanager
+def https_receiver(certs: Certificates):
+    """An HTTPS server on 127.0.0.1 presenting ``certs``: yields its port and the Host
+    headers of the requests it answered."""
+    hosts: list[str] = []
+
+    class Handler(BaseHTTPRequestHandler):
+        def do_POST(self):  # noqa: N802 - the stdlib's name
+            self.rfile.read(int(self.headers["content-length"]))
+            hosts.append(self.headers["host"])
+            self.send_response(204)
+            self.send_header("content-length", "0")
+            self.end_headers()
+
+        def log_message(self, *args):
+            pass
+
+    server = ThreadingHTTPServer(("127.0.0.1", 0), Handler)
+    context = ssl.SSLContext(ssl.PROTOCOL_TLS_SERVER)
+    context.load_cert_chain(certs.cert, certs.key)
+    server.socket = context.wrap_socket(server.socket, server_side=True)
+    server.daemon_threads = True
+    threading.Thread(target=server.serve_forever, daemon=True).start()
+    try:
+        yield server.server_address[1], hosts
+    finally:
+        server.shutdown()
+        server.server_close()
 
 
 def free_port() -> int:
@@ -761,30 +794,145 @@ def test_semaphore_slots_hold_across_clients_and_expire(request, backend, monkey
 def test_a_name_that_resolves_into_a_private_network_gets_nothing(db, bank, monkeypatch):
     # Outside the demo and tests: the endpoint was accepted by its name, which later
     # points at 10.0.0.5 (DNS rebinding); the delivery refuses to go there.
-    import socket
-
     monkeypatch.setattr(webhooks, "allow_local_http", lambda: False)
+    monkeypatch.setattr(webhook_endpoints, "allow_local_http", lambda: False)
+    answer = ["93.184.215.14"]
+    fake_dns(monkeypatch, {"hooks.banken.example": lambda: answer})
     add(db, bank, "https://hooks.banken.example/skuldkoll")
+    answer[:] = ["10.0.0.5"]
     sent = []
     monkeypatch.setattr(webhooks, "post", lambda *a, **k: sent.append(a))
-    monkeypatch.setattr(
-        socket,
-        "getaddrinfo",
-        lambda host, *a, **k: [(socket.AF_INET, socket.SOCK_STREAM, 6, "", ("10.0.0.5", 0))],
-    )
     [delivery] = event(db, bank)
     run_outbox(db)
     db.refresh(delivery)
     [attempt] = attempts_of(db, delivery)
     assert sent == [] and attempt.status_code is None and "privat" in attempt.error
     assert delivery.status == DeliveryStatus.PENDING  # retried: the name may be fixed
-    assert webhook_http.resolves_inside("https://hooks.banken.example/x")
-    monkeypatch.setattr(
-        socket,
-        "getaddrinfo",
-        lambda host, *a, **k: [(socket.AF_INET, socket.SOCK_STREAM, 6, "", ("93.184.215.14", 0))],
-    )
-    assert not webhook_http.resolves_inside("https://hooks.banken.example/x")
+    answer[:] = ["93.184.215.14"]
+    assert webhook_http.pinned_address("https://hooks.banken.example/x") == "93.184.215.14"
+
+
+INSIDE_SPELLINGS = [
+    "https://2130706433/hooks",  # 127.0.0.1 as one decimal number
+    "https://0x7f000001/hooks",  # ... in hexadecimal
+    "https://127.1/hooks",  # ... with the middle bytes left out
+    "https://0177.0.0.1/hooks",  # ... in octal
+    "https://0x0a.1/hooks",  # 10.0.0.1
+    "https://[::ffff:127.0.0.1]/hooks",  # IPv4-mapped IPv6
+    "https://[::ffff:a9fe:a9fe]/latest",  # 169.254.169.254, mapped
+    "https://[64:ff9b::7f00:1]/hooks",  # NAT64 of 127.0.0.1
+    "https://[2002:7f00:1::1]/hooks",  # 6to4 of 127.0.0.1
+    "https://[::127.0.0.1]/hooks",  # IPv4-compatible (deprecated)
+    "https://[fd12:3456:789a::1]/hooks",  # unique local
+    "https://[fe80::1]/hooks",  # link-local
+    "https://[::]/hooks",  # unspecified
+    "https://0.0.0.0/hooks",
+    "https://100.64.0.1/hooks",  # shared address space (carrier-grade NAT)
+    "https://localhost./hooks",
+    "https://LOCALHOST/hooks",
+    "https://api.localhost/hooks",
+    "https://intern.banken.example/hooks",  # a name that resolves into a private network
+    "https://dual.banken.example/hooks",  # one public and one private address
+]
+PRIVATE_NAMES = {
+    "intern.banken.example": ["192.168.10.20"],
+    "dual.banken.example": ["93.184.215.14", "fd00::5"],
+    "hooks.banken.example": ["93.184.215.14", "2606:2800:220:1::1"],
+}
+
+
+@pytest.mark.parametrize("url", INSIDE_SPELLINGS)
+def test_an_inside_address_in_any_spelling_is_refused_when_added(db, bank, monkeypatch, url):
+    fake_dns(monkeypatch, PRIVATE_NAMES)
+    monkeypatch.setattr(webhook_endpoints, "allow_local_http", lambda: False)
+    with pytest.raises(FieldError) as err:
+        webhook_endpoints.add_endpoint(db, bank["admin"], url)
+    assert err.value.field == "url"
+    message = err.value.message
+    assert "en lokal eller privat adress går inte" in message or "inte en giltig URL" in message
+
+
+@pytest.mark.parametrize(
+    "url",
+    [
+        "https://93.184.215.14/hooks",
+        "https://[2606:2800:220:1::1]/hooks",
+        "https://hooks.banken.example/hooks",
+        "https://not-yet-in-dns.banken.example/hooks",  # checked again at each delivery
+    ],
+)
+def test_a_public_address_or_name_is_accepted(db, bank, monkeypatch, url):
+    fake_dns(monkeypatch, PRIVATE_NAMES)
+    monkeypatch.setattr(webhook_endpoints, "allow_local_http", lambda: False)
+    endpoint, _secret = webhook_endpoints.add_endpoint(db, bank["admin"], url)
+    assert endpoint.url == url
+
+
+@pytest.mark.parametrize("url", [u for u in INSIDE_SPELLINGS if "0177" not in u])
+def test_an_inside_address_in_any_spelling_gets_no_delivery(db, bank, monkeypatch, url):
+    """An endpoint stored before these checks (or by hand): nothing is sent to it."""
+    fake_dns(monkeypatch, PRIVATE_NAMES)
+    endpoint, _ = add(db, bank, "https://hooks.banken.example/hooks")
+    endpoint.url = url
+    db.commit()
+    monkeypatch.setattr(webhooks, "allow_local_http", lambda: False)
+    sent = []
+    monkeypatch.setattr(webhooks, "post", lambda *a, **k: sent.append(a))
+    [delivery] = event(db, bank)
+    run_outbox(db)
+    [attempt] = attempts_of(db, delivery)
+    assert sent == [] and attempt.status_code is None and "privat" in attempt.error
+
+
+def test_the_delivery_connects_to_the_address_it_checked(db, bank, monkeypatch):
+    """DNS rebinding: the name answers a public address to the check and 127.0.0.1
+    right after. The name is resolved once; the POST goes to the checked address with
+    the name as Host and TLS server name."""
+    answers = iter([["93.184.215.14"], ["127.0.0.1"]])
+    asked = fake_dns(monkeypatch, {"hooks.banken.example": lambda: next(answers)})
+    monkeypatch.setattr(webhooks, "allow_local_http", lambda: False)
+    add(db, bank, "https://hooks.banken.example/skuldkoll")  # not checked: a test setting
+    requests = []
+
+    def receive(request: httpx.Request) -> httpx.Response:
+        requests.append(request)
+        return httpx.Response(204)
+
+    [delivery] = event(db, bank)
+    db.commit()  # queued, not yet run
+    http = httpx.Client(transport=httpx.MockTransport(receive))
+    assert attempt_webhook(delivery.id, http=http) == "succeeded"
+    assert asked == ["hooks.banken.example"]
+    [request] = requests
+    assert request.url == "https://93.184.215.14/skuldkoll"
+    assert request.headers["host"] == "hooks.banken.example"
+    assert request.extensions["sni_hostname"] == "hooks.banken.example"
+
+
+def test_a_pinned_post_checks_the_certificate_for_the_name(monkeypatch, tmp_path):
+    """Over real TLS: connected to the pinned address without asking DNS, the server's
+    certificate is verified for the URL's name (SNI), and a certificate for another
+    name is refused."""
+    good = certificates(tmp_path / "good", "hooks.banken.example")
+    other = certificates(tmp_path / "other", "elsewhere.example")
+    asked = fake_dns(monkeypatch, {})  # the name resolves nowhere: only the pin reaches it
+    for certs, ok in ((good, True), (other, False)):
+        with https_receiver(certs) as (port, hosts):
+            context = ssl.create_default_context(cafile=certs.ca)
+            with httpx.Client(verify=context) as http:
+                result = webhook_http.post(
+                    f"https://hooks.banken.example:{port}/hooks",
+                    [webhook_http.new_secret()],
+                    "msg_1",
+                    "{}",
+                    http,
+                    pin="127.0.0.1",
+                )
+        assert result.ok is ok, result.error
+        assert hosts == ([f"hooks.banken.example:{port}"] if ok else [])
+        if not ok:
+            assert "CERTIFICATE_VERIFY_FAILED" in result.error
+    assert asked == []
 
 
 # -- a fullmakt's events in order ----------------------------------------------------------

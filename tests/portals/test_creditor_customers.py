@@ -147,7 +147,7 @@ def with_endpoint(world, db, monkeypatch) -> list[dict]:
     db.commit()
     received = []
 
-    def post(url, secrets, message_id, body, http=None):
+    def post(url, secrets, message_id, body, http=None, *, pin=None):
         received.append(json.loads(body))
         return webhook_http.Result(204, 3, None)
 

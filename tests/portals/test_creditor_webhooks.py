@@ -17,6 +17,7 @@ from shared.creditor_link.models import DeliveryStatus, WebhookDelivery, Webhook
 from shared.identity.models import OrgKind, Role
 from shared.security.models import AuditEntry
 from tests.factories import login_staff, redirect_target
+from tests.factories.network import fake_dns
 from worker.jobs import attempt_webhook
 
 HX = {"HX-Request": "true"}
@@ -89,6 +90,33 @@ def test_a_bad_url_is_a_422_at_the_field(db, bank, url, message):
     response = admin.post("/webhooks/endpoints", data={"url": url}, headers=HX)
     assert response.status_code == 422
     assert 'id="url-error"' in response.text and message in response.text
+    assert db.scalars(select(WebhookEndpoint)).all() == []
+
+
+@pytest.mark.parametrize(
+    "url",
+    [
+        "https://2130706433/hooks",
+        "https://0x7f000001/hooks",
+        "https://127.1/hooks",
+        "https://[::ffff:127.0.0.1]/hooks",
+        "https://0177.0.0.1/hooks",
+        "https://[fd00::1]/hooks",
+        "https://[fe80::1]/hooks",
+        "https://localhost./hooks",
+        "https://intern.kreditbanken.example/hooks",
+    ],
+)
+def test_a_local_or_private_address_is_a_422_at_the_field(db, bank, monkeypatch, url):
+    """Outside the demo and tests (where the reference creditor system runs on this
+    machine), in every spelling, and a name that resolves into a private network."""
+    fake_dns(monkeypatch, {"intern.kreditbanken.example": ["10.20.30.40"]})
+    monkeypatch.setattr(webhook_endpoints, "allow_local_http", lambda: False)
+    admin = client_as(bank, bank["admin"])
+    response = admin.post("/webhooks/endpoints", data={"url": url}, headers=HX)
+    assert response.status_code == 422
+    assert 'id="url-error"' in response.text
+    assert "lokal eller privat adress" in response.text or "inte en giltig" in response.text
     assert db.scalars(select(WebhookEndpoint)).all() == []
 
 

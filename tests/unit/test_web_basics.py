@@ -35,7 +35,14 @@ def test_personnummer_is_masked_unless_asked():
 def test_production_refuses_demo_secrets():
     with pytest.raises(ConfigError) as err:
         load({"SKULDKOLL_ENV": "production"})
-    for name in ("SECRET_KEY", "MASTER_KEYS", "BLIND_INDEX_KEY", "REDIS_URL", "SMTP_URL"):
+    for name in (
+        "SECRET_KEY",
+        "MASTER_KEYS",
+        "BLIND_INDEX_KEY",
+        "AUDIT_MAC_KEYS",
+        "REDIS_URL",
+        "SMTP_URL",
+    ):
         assert name in str(err.value)
     assert "SPAR_URL (https)/SPAR_CERT" in str(err.value)  # said at startup, not a 500 later
 
@@ -66,12 +73,13 @@ def test_production_starts_with_real_settings(tmp_path):
             "SECRET_KEY": "s" * 40,
             "MASTER_KEYS": new_master_key_spec("k2026"),
             "BLIND_INDEX_KEY": "b" * 40,
+            "AUDIT_MAC_KEYS": new_master_key_spec("a2026"),
             "DATABASE_URL": "postgresql+psycopg://app@db/skuldkoll",
             "REDIS_URL": "redis://redis:6379/0",
             "BANKID_URL": "https://appapi2.bankid.com/rp/v6.0/",
             "BANKID_CERT": "/etc/skuldkoll/rp.pem",
             "INSTANCE_DIR": str(tmp_path),
-            "SMTP_URL": "smtp://mail.example.se:587",
+            "SMTP_URL": "smtp+starttls://mail.example.se:587",
             "SPAR_URL": "https://ext-ws.statenspersonadressregister.se/2021.1/",
             "SPAR_CERT": str(cert),
             "SPAR_CUSTOMER_NUMBER": "500243",
