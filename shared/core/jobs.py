@@ -25,10 +25,10 @@ import logging
 import traceback
 import uuid
 from collections.abc import Callable
-from datetime import timedelta
+from datetime import datetime, timedelta
 from typing import Any
 
-from sqlalchemy import event, select, update
+from sqlalchemy import Select, event, select, update
 from sqlalchemy.orm import Session
 
 from shared.core import clock, db, heartbeat, logcontext
@@ -273,13 +273,32 @@ def _run_message(msg_id: uuid.UUID) -> str:
         session.close()
 
 
+def stale_messages(now: datetime, stale_after: timedelta, *, rq: bool) -> Select:
+    """The messages the sweep hands over again, oldest first: not done and not given up,
+    and under RQ not handed over (or handed over too long ago), in-process failed and
+    due again. One range of the outbox's partial index of pending messages."""
+    stmt = select(OutboxMessage.id).where(
+        OutboxMessage.done_at.is_(None), OutboxMessage.attempts < MAX_RUNS
+    )
+    if rq:
+        undispatched = OutboxMessage.dispatched_at.is_(None) & (
+            OutboxMessage.created_at < now - min(UNDISPATCHED_AFTER, stale_after)
+        )
+        stmt = stmt.where(undispatched | (OutboxMessage.dispatched_at < now - stale_after))
+    else:
+        stmt = stmt.where(
+            OutboxMessage.created_at < now - stale_after,
+            OutboxMessage.attempts < len(RETRY_INTERVALS),
+        )
+    return stmt.order_by(OutboxMessage.created_at)
+
+
 def sweep_outbox(stale_after: timedelta = timedelta(minutes=2), limit: int = 500) -> int:
     """Hand over messages that were committed but never dispatched (Redis was down, the
     process died after its commit), jobs a dead worker abandoned, and (in-process) those
     that failed, so nothing queued is lost. Records the cron heartbeat."""
     heartbeat.beat(heartbeat.CRON)
     now = clock.wall_now()
-    cutoff = now - stale_after
     rq = backend() == "rq"
     if rq:
         try:
@@ -287,20 +306,7 @@ def sweep_outbox(stale_after: timedelta = timedelta(minutes=2), limit: int = 500
         except Exception:  # noqa: BLE001 - Redis down: the outbox below waits for it
             log.exception("could not look for abandoned jobs")
     with db.system_scope(), db.get().session() as s:
-        stmt = select(OutboxMessage.id).where(
-            OutboxMessage.done_at.is_(None), OutboxMessage.attempts < MAX_RUNS
-        )
-        if rq:
-            undispatched = OutboxMessage.dispatched_at.is_(None) & (
-                OutboxMessage.created_at < now - min(UNDISPATCHED_AFTER, stale_after)
-            )
-            stmt = stmt.where(undispatched | (OutboxMessage.dispatched_at < cutoff))
-        else:
-            stmt = stmt.where(
-                OutboxMessage.created_at < cutoff,
-                OutboxMessage.attempts < len(RETRY_INTERVALS),
-            )
-        ids = list(s.scalars(stmt.order_by(OutboxMessage.created_at).limit(limit)))
+        ids = list(s.scalars(stale_messages(now, stale_after, rq=rq).limit(limit)))
     for msg_id in ids:
         dispatch(msg_id)
     return len(ids)
