@@ -400,4 +400,10 @@ def _install_error_pages(app: Flask) -> None:
             )
         if request.accept_mimetypes.best == "application/json":
             return {"error": exc.name, "status": exc.code}, exc.code
-        return render_template("shared/error.html", error=exc), exc.code
+        page = render_template("shared/error.html", error=exc)
+        headers = {}
+        if getattr(request, "htmx", None):
+            # Whatever the element aimed at, the reader sees the error page (too many
+            # sign-in attempts, an expired form, a refused write), not a silent no-op.
+            headers = {"HX-Retarget": "body", "HX-Reswap": "innerHTML show:window:top"}
+        return page, exc.code, headers

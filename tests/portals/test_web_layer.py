@@ -37,6 +37,28 @@ def test_csrf_is_required_and_accepted_from_the_htmx_header(make_app, factories)
     assert r.status_code == 204 and r.headers["HX-Redirect"].endswith("/login")
 
 
+def test_an_error_page_replaces_the_page_for_htmx_requests(make_app, factories):
+    """An htmx request answered with an error (an expired form, too many attempts, a
+    page that is gone) shows the error page instead of leaving the click silent: the
+    answer retargets the body, and the htmx config swaps 4xx/5xx."""
+    app = make_app("counsellor", WTF_CSRF_ENABLED=True)
+    client = app.test_client()
+    login_staff(client, factories.user(factories.org(OrgKind.MUNICIPALITY)))
+    expired = client.post("/logout", headers=HX)  # no CSRF token: 400
+    gone = client.get("/cases/00000000-0000-4000-8000-000000000000", headers=HX)
+    for r, words in ((expired, "Felaktig begäran"), (gone, "Sidan finns inte")):
+        assert r.headers["HX-Retarget"] == "body" and words in r.get_data(as_text=True)
+        assert r.headers["HX-Reswap"].startswith("innerHTML")
+    plain = client.get("/cases/00000000-0000-4000-8000-000000000000")
+    assert plain.status_code == 404 and "HX-Retarget" not in plain.headers
+    config = json.loads(
+        re.search(
+            r"name=\"htmx-config\" content='([^']+)'", client.get("/").get_data(as_text=True)
+        )[1]
+    )
+    assert {"code": "[45]..", "swap": True, "error": True} in config["responseHandling"]
+
+
 def test_one_url_two_renderings(make_app):
     bp = Blueprint("probe", __name__)
 
