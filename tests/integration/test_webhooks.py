@@ -909,6 +909,50 @@ def test_the_delivery_connects_to_the_address_it_checked(db, bank, monkeypatch):
     assert request.extensions["sni_hostname"] == "hooks.banken.example"
 
 
+@contextmanager
+def redirecting_receiver(location: str):
+    """A receiver on 127.0.0.1 that answers every POST with ``307`` to ``location``:
+    yields its URL and the paths it was asked for."""
+    hits: list[str] = []
+
+    class Handler(BaseHTTPRequestHandler):
+        def do_POST(self):  # noqa: N802 - the stdlib's name
+            self.rfile.read(int(self.headers["content-length"]))
+            hits.append(self.path)
+            self.send_response(307)
+            self.send_header("location", location)
+            self.send_header("content-length", "0")
+            self.end_headers()
+
+        def log_message(self, *args):
+            pass
+
+    server = ThreadingHTTPServer(("127.0.0.1", 0), Handler)
+    server.daemon_threads = True
+    threading.Thread(target=server.serve_forever, daemon=True).start()
+    try:
+        yield f"http://127.0.0.1:{server.server_address[1]}/hooks", hits
+    finally:
+        server.shutdown()
+        server.server_close()
+
+
+def test_a_redirect_is_a_failed_attempt_and_is_not_followed(db, bank, receiver):
+    """SSRF through a redirect: an endpoint that answers 307 to another address (one
+    inside, say) gets its one POST; the delivery does not follow it there (a 307 would
+    repeat the POST with its body), and the attempt counts as failed."""
+    with redirecting_receiver(receiver.url) as (url, hits):
+        add(db, bank, url)
+        [delivery] = event(db, bank)
+        run_outbox(db)
+    assert hits == ["/hooks"]
+    assert receiver.requests == []  # the address the redirect named got nothing
+    [attempt] = attempts_of(db, delivery)
+    assert attempt.status_code == 307 and attempt.error.startswith("HTTP 307")
+    db.refresh(delivery)
+    assert delivery.status != DeliveryStatus.SUCCEEDED
+
+
 def test_a_pinned_post_checks_the_certificate_for_the_name(monkeypatch, tmp_path):
     """Over real TLS: connected to the pinned address without asking DNS, the server's
     certificate is verified for the URL's name (SNI), and a certificate for another

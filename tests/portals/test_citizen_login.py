@@ -260,3 +260,24 @@ def test_second_login_finds_the_same_person(portal, tester, wall, db):
         assert client.get(poll_url, headers=HX).status_code == 286
     people = [p for p in db.scalars(select(Person)) if p.personnummer == ERIK]
     assert len(people) == 1
+
+
+@pytest.mark.parametrize("name", PORTALS)
+def test_starting_a_bankid_sign_in_is_rate_limited_per_address(make_app, sim_app, name):
+    """Each start is an order at BankID: one address gets the sign-in limit (10 a
+    minute, the limit of every portal's sign-in POSTs), however many browser sessions it
+    uses; another address is not held back."""
+    mounted = DispatcherMiddleware(NotFound(), {"/bankid-sim": sim_app})
+    app = make_app(
+        name,
+        BANKID_TRANSPORT=httpx.WSGITransport(app=mounted),
+        RATELIMIT_ENABLED=True,
+        RATELIMIT_STORAGE_URI="memory://",
+    )
+
+    def start(address: str) -> int:
+        client = app.test_client()  # a new browser session each time
+        return client.post("/login/bankid", environ_base={"REMOTE_ADDR": address}).status_code
+
+    assert [start("10.1.2.3") for _ in range(11)] == [200] * 10 + [429]
+    assert start("10.1.2.4") == 200
