@@ -56,7 +56,6 @@ class Settings:
     smtp_url: str | None = None
     smtp_ca_file: str | None = None  # PEM CA bundle for the SMTP server; unset = system CAs
     smtp_allow_plaintext: bool = False  # production: allow smtp:// (a relay on this host)
-    smtp_url: str | None = None  # smtp://user:pass@host:587; unset = dev outbox
     # SPAR PersonSök program-program (the population register). Empty URL = the local
     # test population (demo, tests); production refuses to start without SPAR.
     spar_url: str = ""
