@@ -1077,3 +1077,19 @@ def test_listing_inquiries_runs_the_same_queries_for_one_or_many(world, db, coun
         send(db, world.anna, pnr, world.entry)
     many, n = queries_for_list(clock.at("2026-12-01 09:05"))
     assert n == 5 and many == one, (one, many)
+
+
+def test_each_api_key_has_its_own_rate_limit(world, make_app):
+    """One creditor's runaway system is limited by its key; another key (another
+    creditor) goes on, and the 429 is problem+json with Retry-After."""
+    app = make_app(
+        "creditor",
+        RATELIMIT_ENABLED=True,
+        RATELIMIT_STORAGE_URI="memory://",
+        API_RATE_LIMIT="3 per minute",
+    )
+    client = app.test_client()
+    mine = [client.get(V1 + "/inquiries", headers=world.auth) for _ in range(4)]
+    assert [r.status_code for r in mine] == [200, 200, 200, 429]
+    assert mine[-1].mimetype == PROBLEM and "Retry-After" in mine[-1].headers
+    assert client.get(V1 + "/inquiries", headers=world.theirs).status_code == 200

@@ -3,6 +3,8 @@
 
 from __future__ import annotations
 
+import hashlib
+
 from flask import Response, abort, g, request
 from flask_babel import gettext as _
 
@@ -17,6 +19,16 @@ def _unauthorized(detail: str, *, presented: bool) -> Response:
     # RFC 6750 §3: no error code when no credentials were sent.
     challenge = 'Bearer realm="skuldkoll"' + (', error="invalid_token"' if presented else "")
     return problem(401, detail, code="invalid_api_key", headers={"WWW-Authenticate": challenge})
+
+
+def api_rate_key() -> str:
+    """Whom the API's rate limit counts: the presented key (by a digest, never the key
+    itself in the limiter's storage), else the client's address."""
+    scheme, _sep, token = request.headers.get("Authorization", "").partition(" ")
+    token = token.strip()
+    if scheme.lower() == "bearer" and token:
+        return "key:" + hashlib.sha256(token.encode()).hexdigest()[:32]
+    return "addr:" + (request.remote_addr or "")
 
 
 def api_key() -> Rule:
