@@ -118,6 +118,9 @@ def database(settings, engine):
     dbmod.set_database(database)
     yield database
     outer.rollback()
+    # A test may have switched roles for its transaction (tests.factories.roles): what
+    # the pooled connection learnt about row-level security ended with it.
+    connection.info.pop(dbmod.ROLE_UNDER_RLS, None)
     connection.close()
 
 

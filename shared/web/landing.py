@@ -7,7 +7,9 @@ from __future__ import annotations
 from flask import Blueprint, Flask, abort, current_app
 from flask_babel import lazy_gettext as _l
 from sqlalchemy import select, text
+from sqlalchemy.orm import joinedload, undefer
 
+from shared.core import db as dbmod
 from shared.core import health, jobs
 from shared.core.mail import EmailMessage
 from shared.identity.models import Role, User
@@ -93,15 +95,19 @@ def _demo_logins() -> list[dict]:
         Role.CREDITOR_ADMIN: "creditor",
         Role.PLATFORM_OPERATOR: "operator",
     }
-    users = (
-        db_session()
-        .scalars(
-            select(User)
-            .where(User.email.like("%@demo.skuldkoll.se"), User.active.is_(True))
-            .order_by(User.email)
+    # The demo's logins of every organisation on one page (a demo-only list, no personal
+    # data): a deliberate read across tenants, the deferred TOTP secret included.
+    with dbmod.system_scope():
+        users = (
+            db_session()
+            .scalars(
+                select(User)
+                .options(joinedload(User.organisation), undefer(User.totp_secret))
+                .where(User.email.like("%@demo.skuldkoll.se"), User.active.is_(True))
+                .order_by(User.email)
+            )
+            .all()
         )
-        .all()
-    )
     return [
         {
             "email": u.email,
@@ -123,9 +129,12 @@ def dev_mail():
     if not current_app.config["SETTINGS"].demo:
         abort(404)
     session = db_session()
-    messages = session.scalars(
-        select(EmailMessage).order_by(EmailMessage.created_at.desc()).limit(50)
-    ).all()
+    # The dev outbox is the system's, read only in the system scope (as the worker
+    # sending the mail does); this route exists only in demo mode.
+    with dbmod.system_scope():
+        messages = session.scalars(
+            select(EmailMessage).order_by(EmailMessage.created_at.desc()).limit(50)
+        ).all()
     audit.record(
         session,
         audit.Actor("anonymous", "demo"),

@@ -153,7 +153,8 @@ def login_staff(client: FlaskClient, user: User) -> None:
         return
     portal = next(name for name, admitted in roles.items() if user.role in admitted)
     _sign_in_staff(_portal_app(app, portal).test_client(), user)
-    with dbmod.get().session() as s, dbmod.tenant(None):
+    # the suite reads the user back across tenants (no tenant alone sees no rows)
+    with dbmod.system_scope(), dbmod.get().session() as s:
         _session_here(client, StaffPrincipal(s.get(User, user.id)))
 
 
@@ -230,5 +231,7 @@ def login_citizen(client: FlaskClient, person: Person) -> None:
         _sign_in_citizen(client, person)
         return
     _sign_in_citizen(_portal_app(app, "client").test_client(), person)
-    with dbmod.get().session() as s:
+    # a person is no tenant's: the suite reads it in the system scope, as the citizen
+    # portals do
+    with dbmod.system_scope(), dbmod.get().session() as s:
         _session_here(client, CitizenPrincipal(s.get(Person, person.id)))

@@ -334,7 +334,10 @@ def test_the_send_form_searches_a_large_directory(world, db, factories):
 def test_the_directory_search_is_one_statement_and_bounded(world, db):
     with counting_statements(db.get_bind()) as counted:
         choice = inquiries.directory(db, "x" * 5000, [uuid.uuid4() for _ in range(1000)])
-    [select] = [sql for sql in counted.sql if sql.startswith("SELECT")]
+    # One statement reads the directory (on PostgreSQL the transaction's first statement
+    # also tells row-level security its scope: a set_config, which reads no table).
+    [select] = [sql for sql in counted.sql if sql.startswith("SELECT") and "creditors" in sql]
     assert choice.chosen == [] and choice.matches == [] and not choice.more
+    select = re.sub(r"%\(\w+\)s", "?", select)  # psycopg's named placeholders
     in_list = select.split("creditors.id IN", 1)[1].split(")", 1)[0]
     assert in_list.count(",") + 1 == inquiries.MAX_CHOSEN  # the ticks are capped
