@@ -28,6 +28,7 @@ from shared.counselling.models import (
     FullmaktStatus,
     Inquiry,
 )
+from shared.identity import persons
 from shared.identity.models import BankIdOrder
 from shared.security import audit, crypto
 
@@ -50,8 +51,11 @@ BeforePurge = Callable[[Session, Case, str], None]
 
 
 def purge(session: Session, case: Case, reason: str, *, before_purge: BeforePurge) -> None:
-    """Delete a case and destroy its data key (crypto-shredding: backups become
-    unreadable too). The audit log keeps that it happened, not what it held."""
+    """Delete a case and destroy its data key (crypto-shredding: the key is in the key
+    store, never in a database backup, so the backups' copies of the case become
+    unreadable too), and the client's row when nothing else refers to it. The audit log
+    keeps that it happened, not what it held: its entries name the case and the person
+    by random ids that resolve to nothing once the rows are gone."""
     session.flush()
     fullmakt_ids = [str(f.id) for f in case.fullmakter]
     before_purge(session, case, reason)
@@ -68,6 +72,7 @@ def purge(session: Session, case: Case, reason: str, *, before_purge: BeforePurg
             .execution_options(synchronize_session="fetch")
         )
     key_id, case_id, org_id = case.data_key_id, case.id, case.organisation_id
+    person_id = case.person_id
     session.delete(case)
     session.flush()
     dbmod.destroy_data_key(session, key_id)
@@ -79,6 +84,8 @@ def purge(session: Session, case: Case, reason: str, *, before_purge: BeforePurg
         subject_id=case_id,
         details={"reason": reason, "organisation_id": str(org_id)},
     )
+    # The client's row goes with their last case (a client who never signed too).
+    persons.forget_if_unreferenced(session, person_id, reason)
 
 
 def process_deadlines(
