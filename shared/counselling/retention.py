@@ -8,7 +8,7 @@ data key and deleting its rows (crypto-shredding: backups become unreadable too)
 from __future__ import annotations
 
 from collections.abc import Callable
-from datetime import datetime, timedelta
+from datetime import date, datetime, timedelta
 
 from sqlalchemy import delete, select
 from sqlalchemy.orm import Session
@@ -42,6 +42,14 @@ EXPIRY_NOTICE = timedelta(days=30)  # the client hears this long before it expir
 
 
 RETENTION_AFTER_END = timedelta(days=30)  # then the case's data is destroyed
+
+
+def purge_date(case: Case) -> date | None:
+    """The day (in Sweden) an ended case's data is purged: ``RETENTION_AFTER_END`` after
+    it ended, by the sweep that runs every hour. None while the case has not ended."""
+    if case.ended_at is None:
+        return None
+    return (case.ended_at + RETENTION_AFTER_END).astimezone(clock.STOCKHOLM).date()
 
 
 # What the packages above counselling keep about a case (the creditor link's
