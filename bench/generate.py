@@ -12,7 +12,8 @@ schema with its constraints and row-level security policies), fills the tables w
 encrypts it: through ``shared.security.crypto.Keyring`` under the ``MASTER_KEYS`` and
 ``BLIND_INDEX_KEY`` of the environment (``shared.core.config``; the demo keys when
 unset), persons under the system data key, each case's data under its own data key
-(wrapped into ``data_keys`` as ``shared.core.db.create_data_key`` does), with the column's
+(wrapped into the key store of ``KEY_STORE_URL`` and registered in ``data_keys``, as
+``shared.core.db.create_data_key`` does; put into the store before the commit), with the column's
 purpose (``"cases.email"``) as associated data. So the app served with the same
 environment reads the data.
 
@@ -87,7 +88,8 @@ from shared.creditor_link.models import DeliveryStatus
 from shared.creditor_link.webhooks import envelope
 from shared.identity.api_keys import KEY_PREFIX, PREFIX_LENGTH
 from shared.identity.models import Channel, OrgKind, Role
-from shared.security import audit, crypto, passwords
+from shared.security import audit, crypto, keystore, passwords
+from shared.security.models import IN_KEY_STORE
 
 ROOT = Path(__file__).resolve().parents[1]
 
@@ -541,13 +543,13 @@ def write_directory(w: World, load: Load) -> None:
     the creditor directory (one entry per creditor organisation, web or API)."""
     rng = w.rng("directory")
     w.system_key = new_uuid(rng)
-    wk = w.new_data_key(w.system_key)
+    w.new_data_key(w.system_key)
     w.keyring.default_key_id = w.system_key
     created = at_offset(2 * YEAR)
     load.copy(
         "data_keys",
         ("id", "created_at", "purpose", "master_key_id", "wrapped", "current", "destroyed_at"),
-        [(w.system_key, created, "system", wk.master_key_id, wk.wrapped, True, None)],
+        [(w.system_key, created, "system", IN_KEY_STORE, None, True, None)],
     )
     s = w.scale
     for m in range(s.municipalities):
@@ -862,8 +864,8 @@ def write_clients(w: World, load: Load) -> None:
 
     def data_keys() -> Iterator[tuple]:
         for c in w.cases:
-            wk = w.new_data_key(c.key_id)
-            yield (c.key_id, c.created_at, "case", wk.master_key_id, wk.wrapped, False, None)
+            w.new_data_key(c.key_id)
+            yield (c.key_id, c.created_at, "case", IN_KEY_STORE, None, False, None)
 
     load.copy(
         "data_keys",
@@ -1827,6 +1829,9 @@ def generate(
                 f"indexes ({len(deferred.indexes)}) and foreign keys "
                 f"({len(deferred.foreign_keys)}) restored: {time.perf_counter() - began:.1f} s"
             )
+        began = time.perf_counter()
+        keystore.open_store(settings.key_store).put(world.wrapped.values())
+        say(f"key store ({len(world.wrapped)} keys): {time.perf_counter() - began:.1f} s")
         commit = time.perf_counter()
         conn.commit()
         say(f"commit: {time.perf_counter() - commit:.1f} s")

@@ -107,6 +107,32 @@ def keys_init() -> None:
     click.echo(f"system data key: {key_id}")
 
 
+@keys.command("move-to-store")
+def keys_move_to_store() -> None:
+    """Move the wrapped data keys still in the database's data_keys table to the key
+    store (KEY_STORE_URL), where the database's backups do not reach them.
+
+    Migration 0018 does this itself unless it ran in production without KEY_STORE_URL;
+    the app refuses to start while keys are left in the table. Each key is written to
+    the store and read back before its row forgets it; safe to run again."""
+    from shared.security import audit
+
+    settings = config.load()
+    database = dbmod.init(settings)
+    with database.engine.begin() as conn:
+        moved = dbmod.move_keys_to_store(conn, database.key_store)
+    with _operator_session() as s:
+        database.load_default_key(s)
+        if moved:
+            audit.record(
+                s,
+                audit.Actor.system("cli"),
+                "keys.moved_to_store",
+                details={"keys": moved},
+            )
+    click.echo(f"moved {moved} data keys to the key store {database.key_store.url}")
+
+
 @keys.command("new-master-key")
 @click.argument("key_id")
 def keys_new_master(key_id: str) -> None:

@@ -44,6 +44,10 @@ class Settings:
     # database); None = instance_dir/audit-checkpoints.log.
     audit_checkpoint_path: Path | None = None
     audit_checkpoint_every: int = 1000  # entries; besides the worker's job every minute
+    # Where the wrapped data keys live (shared.security.keystore): file:///dir,
+    # sqlite:///file or a PostgreSQL database of its own - never the application's
+    # database, so its backups hold no keys. Empty = file://$INSTANCE_DIR/keys.
+    key_store_url: str = ""
     port: int = 5000
     base_url: str = "http://127.0.0.1:5000"
     # BankID RP API v6.0. Empty = the local simulator mounted at /bankid-sim.
@@ -97,6 +101,10 @@ class Settings:
         return self.audit_checkpoint_path or self.instance_dir / "audit-checkpoints.log"
 
     @property
+    def key_store(self) -> str:
+        return self.key_store_url or (self.instance_dir / "keys").as_uri()
+
+    @property
     def bankid_base_url(self) -> str:
         return self.bankid_url or f"http://127.0.0.1:{self.port}/bankid-sim/rp/v6.0/"
 
@@ -116,6 +124,8 @@ class Settings:
         if self.env not in {"demo", "production", "test"}:
             raise ConfigError(f"SKULDKOLL_ENV must be demo, production or test, not {self.env!r}")
         self._check_spar()
+        if self.key_store_url and self.key_store_url == self.database_url:
+            raise ConfigError("KEY_STORE_URL must not be the application's database")
         if self.env != "production":
             return
         problems = []
@@ -131,6 +141,8 @@ class Settings:
             problems.append("BANKID_URL/BANKID_CERT")
         if self.database_url.startswith("sqlite"):
             problems.append("DATABASE_URL (SQLite)")
+        if not self.key_store_url:
+            problems.append("KEY_STORE_URL (the data keys' store, outside the database)")
         if not self.redis_url:
             problems.append("REDIS_URL")
         if not self.smtp_url:
@@ -189,6 +201,7 @@ def load(environ: dict[str, str] | None = None) -> Settings:
         if env.get("AUDIT_CHECKPOINT_PATH")
         else None,
         audit_checkpoint_every=int(env.get("AUDIT_CHECKPOINT_EVERY", "1000")),
+        key_store_url=env.get("KEY_STORE_URL", ""),
         port=port,
         base_url=env.get("BASE_URL", f"http://127.0.0.1:{port}"),
         bankid_url=env.get("BANKID_URL", ""),

@@ -15,14 +15,14 @@ from contextvars import ContextVar
 from datetime import datetime
 from typing import Any
 
-from sqlalchemy import Engine, Select, and_, create_engine, event, or_, select, text
+from sqlalchemy import Engine, Select, and_, create_engine, event, func, or_, select, text
 from sqlalchemy.orm import ORMExecuteState, Session, sessionmaker, with_loader_criteria
 
 from shared.core import clock
-from shared.core.config import Settings
+from shared.core.config import ConfigError, Settings
 from shared.core.models import TenantOwned
-from shared.security import audit, crypto
-from shared.security.models import DataKey
+from shared.security import audit, crypto, keystore
+from shared.security.models import IN_KEY_STORE, DataKey
 
 # The organisation the current request or job acts for. None = no tenant: under
 # row-level security such a transaction sees no tenant's rows (fails closed) unless it
@@ -225,35 +225,45 @@ class Database:
         if self.engine.dialect.name == "sqlite":
             bind = self.engine.execution_options(sqlite_immediate=True)
         self.session_factory = sessionmaker(bind, expire_on_commit=False)
+        self.key_store = keystore.open_store(settings.key_store)
         self.keyring = crypto.Keyring(settings.master_keys)
         self.keyring.loader = self._load_keys
         crypto.set_keyring(self.keyring)
         audit.configure(settings)
 
     def _load_keys(self, key_ids: Collection[uuid.UUID]) -> list[crypto.WrappedKey]:
-        """The live wrapped keys among ``key_ids``, in one query on a connection of their
-        own (a key is needed while a result is being read; destroyed keys are absent)."""
-        with self.engine.connect() as conn:
-            rows = conn.execute(
-                select(DataKey.id, DataKey.master_key_id, DataKey.wrapped).where(
-                    DataKey.id.in_(list(key_ids)), DataKey.wrapped.is_not(None)
-                )
-            ).all()
-        return [crypto.WrappedKey(r.id, r.master_key_id, r.wrapped) for r in rows]
+        """The live wrapped keys among ``key_ids``, from the key store in one round trip
+        (destroyed keys are absent). Not from this database: its backups hold no keys."""
+        return self.key_store.get_many(key_ids)
 
-    def load_default_key(self, session: Session | None = None) -> uuid.UUID | None:
-        """Find the current system data key (new values are encrypted under it)."""
+    def load_default_key(
+        self, session: Session | None = None, *, allow_keys_in_table: bool = False
+    ) -> uuid.UUID | None:
+        """Find the current system data key (new values are encrypted under it). Every
+        process calls this at start: it refuses to run while wrapped keys are still in
+        the ``data_keys`` table (migration 0018 moves them when it can reach the key
+        store; otherwise ``skuldkoll keys move-to-store``)."""
         stmt = select(DataKey.id).where(DataKey.purpose == "system", DataKey.current.is_(True))
+        left = select(func.count()).select_from(DataKey).where(DataKey.wrapped.is_not(None))
         if session is not None:
-            key_id = session.scalar(stmt)
+            key_id, in_table = session.scalar(stmt), session.scalar(left)
         else:
             with self.engine.connect() as conn:
-                key_id = conn.scalar(stmt)
+                key_id, in_table = conn.scalar(stmt), conn.scalar(left)
+        if in_table and not allow_keys_in_table:
+            raise KeysInDatabase(
+                f"{in_table} data keys are still in the database's data_keys table, where "
+                "its backups hold them: run `skuldkoll keys move-to-store` (KEY_STORE_URL)"
+            )
         self.keyring.default_key_id = key_id
         return key_id
 
     def session(self) -> Session:
         return self.session_factory()
+
+
+class KeysInDatabase(ConfigError):
+    """Wrapped data keys are still in the application's database (before 0018's move)."""
 
 
 _db: Database | None = None
@@ -299,20 +309,19 @@ def session_scope(org_id: uuid.UUID | None = None) -> Iterator[Session]:
 
 
 def create_data_key(session: Session, purpose: str, *, current: bool = False) -> DataKey:
-    kr = get().keyring
+    """A new data key: its material wrapped into the key store (committed there at
+    once: a rolled-back transaction leaves an unused key behind, never a row without
+    its key), its registry row in ``data_keys`` (in this transaction)."""
+    database = get()
+    kr = database.keyring
     wk = kr.new_data_key()
+    database.key_store.put([wk])
     if current:
         for old in session.scalars(
             select(DataKey).where(DataKey.purpose == purpose, DataKey.current.is_(True))
         ):
             old.current = False
-    row = DataKey(
-        id=wk.id,
-        purpose=purpose,
-        master_key_id=wk.master_key_id,
-        wrapped=wk.wrapped,
-        current=current,
-    )
+    row = DataKey(id=wk.id, purpose=purpose, current=current)
     session.add(row)
     session.flush()
     if purpose == "system" and current:
@@ -328,26 +337,56 @@ def ensure_system_key(session: Session) -> uuid.UUID:
 
 
 def rewrap_data_keys(session: Session) -> int:
-    """Re-wrap every live data key under the current master key (master key rotation)."""
-    kr = get().keyring
-    count = 0
-    for row in session.scalars(select(DataKey).where(DataKey.wrapped.is_not(None))):
-        if row.master_key_id == kr.current_master_id:
-            continue
-        wk = kr.rewrap(crypto.WrappedKey(row.id, row.master_key_id, row.wrapped))
-        row.master_key_id, row.wrapped = wk.master_key_id, wk.wrapped
-        count += 1
-    return count
+    """Re-wrap every live data key in the key store under the current master key
+    (master key rotation). ``session`` is unused: the keys are not in the database."""
+    database = get()
+    kr = database.keyring
+    return database.key_store.rewrap_all(kr.rewrap, kr.current_master_id)
 
 
 def destroy_data_key(session: Session, key_id: uuid.UUID) -> None:
-    """Crypto-shredding: without the key its ciphertexts are unreadable, backups too."""
+    """Crypto-shredding: the key leaves the key store at once, before this transaction
+    commits (should the transaction fail, the purge runs again on the next sweep over
+    data that is already unreadable: failing towards deletion). No database backup holds
+    the key, so its ciphertexts there are unreadable too; the key store's own backups
+    hold it until they age out (docs/security.md)."""
+    database = get()
+    database.key_store.destroy(key_id)
     row = session.get(DataKey, key_id)
     if row is not None:
         row.wrapped = None
         row.current = False
         row.destroyed_at = clock.now()
-    get().keyring.forget(key_id)
+    database.keyring.forget(key_id)
+
+
+def move_keys_to_store(connection, store: keystore.KeyStore) -> int:
+    """Move the wrapped keys still in ``data_keys`` (before migration 0018) into
+    ``store``: each is written there and read back before its row forgets it. Raw SQL on
+    ``connection`` (the migration's or the CLI's), so it runs on any schema since 0018."""
+    rows = connection.execute(
+        text("SELECT id, master_key_id, wrapped FROM data_keys WHERE wrapped IS NOT NULL")
+    ).all()
+    keys = [crypto.WrappedKey(_as_uuid(r.id), r.master_key_id, bytes(r.wrapped)) for r in rows]
+    if not keys:
+        return 0
+    store.put(keys)
+    stored = {wk.id: wk for wk in store.get_many([wk.id for wk in keys])}
+    for wk in keys:
+        if stored.get(wk.id) != wk:
+            raise RuntimeError(f"key store {store.url} did not keep data key {wk.id}")
+    table = DataKey.__table__
+    for wk in keys:
+        connection.execute(
+            table.update()
+            .where(table.c.id == wk.id)
+            .values(wrapped=None, master_key_id=IN_KEY_STORE)
+        )
+    return len(keys)
+
+
+def _as_uuid(value: Any) -> uuid.UUID:
+    return value if isinstance(value, uuid.UUID) else uuid.UUID(str(value))
 
 
 def newest_first(

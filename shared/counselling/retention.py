@@ -8,7 +8,7 @@ data key and deleting its rows (crypto-shredding: backups become unreadable too)
 from __future__ import annotations
 
 from collections.abc import Callable
-from datetime import datetime, timedelta
+from datetime import date, datetime, timedelta
 
 from sqlalchemy import delete, select
 from sqlalchemy.orm import Session
@@ -28,6 +28,7 @@ from shared.counselling.models import (
     FullmaktStatus,
     Inquiry,
 )
+from shared.identity import persons
 from shared.identity.models import BankIdOrder
 from shared.security import audit, crypto
 
@@ -43,6 +44,14 @@ EXPIRY_NOTICE = timedelta(days=30)  # the client hears this long before it expir
 RETENTION_AFTER_END = timedelta(days=30)  # then the case's data is destroyed
 
 
+def purge_date(case: Case) -> date | None:
+    """The day (in Sweden) an ended case's data is purged: ``RETENTION_AFTER_END`` after
+    it ended, by the sweep that runs every hour. None while the case has not ended."""
+    if case.ended_at is None:
+        return None
+    return (case.ended_at + RETENTION_AFTER_END).astimezone(clock.STOCKHOLM).date()
+
+
 # What the packages above counselling keep about a case (the creditor link's
 # subscriptions and webhook deliveries), removed first: ``before_purge(session, case,
 # reason)``. The worker passes ``shared.creditor_link.fullmakt_events.before_purge``.
@@ -50,8 +59,11 @@ BeforePurge = Callable[[Session, Case, str], None]
 
 
 def purge(session: Session, case: Case, reason: str, *, before_purge: BeforePurge) -> None:
-    """Delete a case and destroy its data key (crypto-shredding: backups become
-    unreadable too). The audit log keeps that it happened, not what it held."""
+    """Delete a case and destroy its data key (crypto-shredding: the key is in the key
+    store, never in a database backup, so the backups' copies of the case become
+    unreadable too), and the client's row when nothing else refers to it. The audit log
+    keeps that it happened, not what it held: its entries name the case and the person
+    by random ids that resolve to nothing once the rows are gone."""
     session.flush()
     fullmakt_ids = [str(f.id) for f in case.fullmakter]
     before_purge(session, case, reason)
@@ -68,6 +80,7 @@ def purge(session: Session, case: Case, reason: str, *, before_purge: BeforePurg
             .execution_options(synchronize_session="fetch")
         )
     key_id, case_id, org_id = case.data_key_id, case.id, case.organisation_id
+    person_id = case.person_id
     session.delete(case)
     session.flush()
     dbmod.destroy_data_key(session, key_id)
@@ -79,6 +92,8 @@ def purge(session: Session, case: Case, reason: str, *, before_purge: BeforePurg
         subject_id=case_id,
         details={"reason": reason, "organisation_id": str(org_id)},
     )
+    # The client's row goes with their last case (a client who never signed too).
+    persons.forget_if_unreferenced(session, person_id, reason)
 
 
 def process_deadlines(

@@ -42,13 +42,24 @@ class AuditEntry(Base):
     mac_key_id: Mapped[str | None] = mapped_column(String(40))
 
 
+IN_KEY_STORE = "key-store"  # data_keys.master_key_id since 0018: the key is in the store
+
+
 class DataKey(IdMixin, TimestampMixin, Base):
-    """A data encryption key, wrapped by a master key (envelope encryption)."""
+    """The registry of a data encryption key: its purpose, whether it is the current
+    system key, when it was destroyed. The key itself (wrapped by a master key) lives in
+    the key store (``shared.security.keystore``), outside this database and its backups.
+
+    ``master_key_id`` and ``wrapped`` held the wrapped key before migration 0018; since
+    then ``wrapped`` is empty and ``master_key_id`` says ``IN_KEY_STORE`` (the app
+    refuses to start while a row still holds a key: ``skuldkoll keys move-to-store``).
+    A later migration drops them, when no installation can have keys left in them.
+    """
 
     __tablename__ = "data_keys"
 
     purpose: Mapped[str] = mapped_column(String(40))  # "system" or "case"
-    master_key_id: Mapped[str] = mapped_column(String(40))
-    wrapped: Mapped[bytes | None] = mapped_column(LargeBinary)  # None once destroyed
+    master_key_id: Mapped[str] = mapped_column(String(40), default=IN_KEY_STORE)
+    wrapped: Mapped[bytes | None] = mapped_column(LargeBinary)  # legacy, always empty
     current: Mapped[bool] = mapped_column(Boolean, default=False)
     destroyed_at: Mapped[datetime | None] = mapped_column(UTCDateTime)

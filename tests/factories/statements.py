@@ -1,11 +1,10 @@
 """Counting the SQL statements one request runs, to show that a page's count does not
 grow with the data (no query per row).
 
-Every statement on the engine counts: the request's own and a data key read on a
-connection of its own. The keyring's cache is emptied before each request, so two
-measurements load their data keys alike (a page that decrypted one key per row would
-show it), and its loader reads through the test's connection, where the test's keys are
-(uncommitted to any other connection).
+Every statement on the engine counts, and each round trip to the key store (the
+keyring's loader, ``KEY STORE get_many``). The keyring's cache is emptied before each
+request, so two measurements load their data keys alike (a page that decrypted one key
+per row would show it).
 """
 
 from __future__ import annotations
@@ -17,11 +16,9 @@ from contextlib import contextmanager
 from dataclasses import dataclass, field
 from typing import Any
 
-from sqlalchemy import Engine, event, select
+from sqlalchemy import Engine, event
 
-from shared.core import db as dbmod
 from shared.security import crypto
-from shared.security.models import DataKey
 
 _SAVEPOINT = re.compile(r"sa_savepoint_\d+")  # numbered anew each time
 
@@ -45,27 +42,20 @@ def counting_statements(engine: Engine) -> Iterator[Statements]:
     def count(_conn, _cursor, statement, _parameters, _context, _executemany) -> None:
         found.sql.append(_SAVEPOINT.sub("sa_savepoint", statement))
 
+    keyring = crypto.keyring()
+    loader = keyring.loader
+
+    def load_keys(key_ids: Collection[uuid.UUID]) -> list[crypto.WrappedKey]:
+        found.sql.append("KEY STORE get_many")
+        return loader(key_ids)
+
     event.listen(engine, "before_cursor_execute", count)
+    keyring.loader = load_keys
     try:
         yield found
     finally:
+        keyring.loader = loader
         event.remove(engine, "before_cursor_execute", count)
-
-
-def keys_from_this_transaction(database: dbmod.Database) -> None:
-    """Let the keyring load data keys through the test's connection (``database`` is the
-    suite's fixture, whose sessions join one outer transaction)."""
-    connection = database.session_factory.kw["bind"]
-
-    def load(key_ids: Collection[uuid.UUID]) -> list[crypto.WrappedKey]:
-        rows = connection.execute(
-            select(DataKey.id, DataKey.master_key_id, DataKey.wrapped).where(
-                DataKey.id.in_(list(key_ids)), DataKey.wrapped.is_not(None)
-            )
-        )
-        return [crypto.WrappedKey(row.id, row.master_key_id, row.wrapped) for row in rows]
-
-    database.keyring.loader = load
 
 
 def statements_of(

@@ -21,7 +21,7 @@ from shared.core.config import Settings
 from shared.counselling.models import Answer, Case, Debt, Fullmakt, Inquiry
 from shared.identity import api_keys
 from shared.identity.models import Creditor, Person, User
-from shared.security import audit, crypto, passwords
+from shared.security import audit, crypto, keystore, passwords
 from tests.factories import SUITE_NOW
 
 URL = os.environ.get("DATABASE_URL", "")
@@ -62,21 +62,9 @@ def bench(tmp_path_factory) -> Iterator[Bench]:
     try:
         with clock.frozen(SUITE_NOW):
             result = generate.generate(url, SCALE, seed=SEED, settings=settings, quiet=True)
-        # The app's keyring, finding the data keys in the bench database as the app does.
+        # The app's keyring, finding the data keys in the key store as the app does.
         keyring = crypto.Keyring(settings.master_keys)
-
-        def load_keys(key_ids) -> list[crypto.WrappedKey]:
-            with engine.connect() as conn:
-                rows = conn.execute(
-                    text(
-                        "SELECT id, master_key_id, wrapped FROM data_keys "
-                        "WHERE id = ANY(:ids) AND wrapped IS NOT NULL"
-                    ),
-                    {"ids": list(key_ids)},
-                ).all()
-            return [crypto.WrappedKey(r.id, r.master_key_id, r.wrapped) for r in rows]
-
-        keyring.loader = load_keys
+        keyring.loader = keystore.open_store(settings.key_store).get_many
         yield Bench(engine, settings, result, keyring)
     finally:
         engine.dispose()
@@ -94,7 +82,7 @@ def test_rows_per_table_as_the_scale_says(bench):
         "persons": s.cases,
         "cases": s.cases,
         "fullmakter": s.cases,
-        "data_keys": s.cases + 1,  # one per case and the system key
+        "data_keys": s.cases + 1,  # one per case and the system key (the registry)
         "inquiries": s.inquiries,
     }
     for name, count in expected.items():
@@ -273,3 +261,10 @@ def test_each_client_has_a_valid_fullmakt_and_answers_with_debts(bench):
                 )
             )
             assert debts >= 1, i
+
+
+def test_the_data_keys_are_in_the_key_store_not_in_the_database(bench):
+    assert bench.scalar("SELECT count(*) FROM data_keys WHERE wrapped IS NOT NULL") == 0
+    with bench.engine.connect() as conn:
+        registry = {uuid.UUID(str(i)) for i in conn.scalars(text("SELECT id FROM data_keys"))}
+    assert registry <= keystore.open_store(bench.settings.key_store).ids()

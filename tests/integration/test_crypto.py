@@ -10,7 +10,7 @@ from sqlalchemy import Text, select, text, type_coerce
 
 from shared.core import db as dbmod
 from shared.identity.models import Person, User
-from shared.security import crypto
+from shared.security import crypto, keystore
 from shared.security.models import DataKey
 
 PNR = "197805142390"
@@ -79,31 +79,37 @@ def test_data_key_rotation_keeps_old_values_readable(db, factories, database):
     database.keyring.default_key_id = old_key  # leave the shared keyring as it was
 
 
-def test_master_key_rotation_rewraps_data_keys(db, factories, database, settings):
-    factories.person(PNR, "Gunilla", "Åkerström")
+def test_master_key_rotation_rewraps_data_keys(db, factories, database, settings, tmp_path):
+    # A key store of this test's own: the rotation is not rolled back with the test.
+    database.key_store = keystore.open_store(f"sqlite:///{tmp_path / 'keys.db'}")
+    shared_system = database.keyring.default_key_id
+    key_id = dbmod.create_data_key(db, "system", current=True).id
+    person = factories.person(PNR, "Gunilla", "Åkerström")
     db.commit()
     new_master = crypto.new_master_key_spec("m2")
     both = crypto.Keyring(f"{new_master},{settings.master_keys}")
-    both.loader = database._load_keys
     database.keyring.master_keys = both.master_keys
     database.keyring.current_master_id = "m2"
-    assert dbmod.rewrap_data_keys(db) >= 1
-    db.commit()
-    db.expire_all()
-    # A keyring that knows only the new master key reads everything.
-    only_new = crypto.Keyring(new_master)
-
-    def load_in_this_transaction(key_ids):
-        rows = [db.get(DataKey, key_id) for key_id in key_ids]
-        return [crypto.WrappedKey(r.id, r.master_key_id, r.wrapped) for r in rows if r]
-
-    only_new.loader = load_in_this_transaction
-    assert {row.master_key_id for row in db.scalars(select(DataKey))} == {"m2"}
-    token = db.execute(text("SELECT surname FROM persons")).scalars().first()
-    assert only_new.decrypt(token, b"persons.surname") == "Åkerström"
-    restored = crypto.Keyring(settings.master_keys)
-    database.keyring.master_keys = {**restored.master_keys, **both.master_keys}
-    database.keyring.current_master_id = restored.current_master_id
+    try:
+        assert dbmod.rewrap_data_keys(db) == 1
+        assert dbmod.rewrap_data_keys(db) == 0  # each key once
+        [stored] = database.key_store.get_many([key_id])
+        assert stored.master_key_id == "m2"
+        # A keyring that knows only the new master key reads everything.
+        only_new = crypto.Keyring(new_master)
+        only_new.loader = database.key_store.get_many
+        token = db.execute(
+            text("SELECT surname FROM persons WHERE id = :id"),
+            {"id": person.id if db.bind.dialect.name == "postgresql" else person.id.hex},
+        ).scalar_one()
+        assert crypto.token_key_id(token) == key_id
+        assert only_new.decrypt(token, b"persons.surname") == "Åkerström"
+    finally:
+        restored = crypto.Keyring(settings.master_keys)
+        database.keyring.master_keys = restored.master_keys
+        database.keyring.current_master_id = restored.current_master_id
+        database.keyring.default_key_id = shared_system
+        database.keyring.forget(key_id)
 
 
 def test_destroyed_data_key_makes_data_unreadable(db, factories, database):
@@ -118,6 +124,8 @@ def test_destroyed_data_key_makes_data_unreadable(db, factories, database):
     db.expunge_all()
     with pytest.raises(crypto.DataKeyError):
         db.get(Person, person.id)
+    assert database.key_store.get_many([key.id]) == []  # gone from the store itself
+    assert db.get(DataKey, key.id).destroyed_at is not None  # the registry says when
 
 
 def test_unknown_master_key_is_refused():
@@ -148,10 +156,9 @@ def test_the_key_cache_is_bounded_and_loads_a_page_of_keys_in_one_query(db, fact
     ring = crypto.Keyring(database.settings.master_keys, cache_size=4)
     calls = []
 
-    def loader(key_ids):  # as Database._load_keys, in the test's transaction
+    def loader(key_ids):  # Database._load_keys: the key store, one round trip
         calls.append(set(key_ids))
-        rows = db.scalars(select(DataKey).where(DataKey.id.in_(list(key_ids))))
-        return [crypto.WrappedKey(r.id, r.master_key_id, r.wrapped) for r in rows]
+        return database._load_keys(key_ids)
 
     ring.loader = loader
     ring.preload(keys[:4])

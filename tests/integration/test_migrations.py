@@ -5,11 +5,13 @@ from __future__ import annotations
 import json
 import uuid
 
+import pytest
 from alembic import command
 from alembic.autogenerate import compare_metadata
 from alembic.migration import MigrationContext
 from sqlalchemy import create_engine, text
 
+from shared.core.config import Settings
 from shared.core.db import make_engine
 from shared.core.models import Base
 from tests.factories.database import alembic_config, own_database
@@ -117,5 +119,62 @@ def test_actor_strings_become_typed_columns_and_back(tmp_path):
                 (stored,) = conn.execute(text("SELECT history FROM fullmakter")).one()
                 stored = json.loads(stored) if isinstance(stored, str) else stored
                 assert [e["by"] for e in stored] == [f"user:{user}", "system"]
+        finally:
+            engine.dispose()
+
+
+def _legacy_key(conn, key_id: uuid.UUID, wrapped: bytes) -> None:
+    conn.execute(
+        text(
+            "INSERT INTO data_keys (id, purpose, master_key_id, wrapped, current, created_at) "
+            "VALUES (:id, 'case', 'demo', :w, false, '2026-11-01 10:00:00+00:00')"
+        ),
+        {"id": key_id if conn.dialect.name == "postgresql" else key_id.hex, "w": wrapped},
+    )
+
+
+def test_0018_moves_the_wrapped_keys_out_of_the_database(tmp_path, monkeypatch):
+    from shared.core import db as dbmod
+    from shared.security import audit, crypto, keystore
+
+    # A Database of its own below sets the process's keyring and audit chain: put back.
+    monkeypatch.setattr(crypto, "_keyring", crypto._keyring)
+    monkeypatch.setattr(audit, "_config", audit._config)
+    store_url = f"sqlite:///{tmp_path / 'keys.db'}"
+    monkeypatch.setenv("KEY_STORE_URL", store_url)
+    key_id, wrapped = uuid.uuid4(), b"\x01" * 60
+    with own_database(tmp_path) as url:
+        engine = make_engine(url)
+        try:
+            with engine.begin() as conn:
+                command.upgrade(alembic_config(conn), "0016")
+                _legacy_key(conn, key_id, wrapped)
+            with engine.begin() as conn:
+                command.upgrade(alembic_config(conn), "0018")
+                row = conn.execute(text("SELECT master_key_id, wrapped FROM data_keys")).one()
+            assert tuple(row) == ("key-store", None)  # the database forgot it
+            [stored] = keystore.open_store(store_url).get_many([key_id])
+            assert (stored.master_key_id, stored.wrapped) == ("demo", wrapped)
+            with engine.begin() as conn:  # and back
+                command.downgrade(alembic_config(conn), "0016")
+                row = conn.execute(text("SELECT master_key_id, wrapped FROM data_keys")).one()
+            assert (row[0], bytes(row[1])) == ("demo", wrapped)
+
+            # A key left in the table (0018 in production without KEY_STORE_URL): every
+            # process refuses to start until `keys move-to-store` has moved it.
+            with engine.begin() as conn:
+                command.upgrade(alembic_config(conn), "head")
+                other = uuid.uuid4()
+                _legacy_key(conn, other, b"\x02" * 60)
+            settings = Settings(
+                env="test", database_url=url, key_store_url=store_url, instance_dir=tmp_path
+            )
+            database = dbmod.Database(settings, engine)
+            with pytest.raises(dbmod.KeysInDatabase):
+                database.load_default_key()
+            with engine.begin() as conn:
+                assert dbmod.move_keys_to_store(conn, database.key_store) == 1
+            database.load_default_key()
+            assert other in database.key_store.ids()
         finally:
             engine.dispose()

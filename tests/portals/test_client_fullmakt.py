@@ -320,6 +320,8 @@ def test_revoke_requires_the_confirmation_and_ends_the_case(client, tester, wall
     assert case.status == CaseStatus.ENDED and case.ended_at is not None
     html = client.get(fullmakt_url(case)).get_data(as_text=True)
     assert "Fullmakten är återkallad." in html and "Återkallad" in html
+    # The day of the purge, 30 days after the end (the suite's day is 2026-12-01).
+    assert "De uppgifter som har samlats in raderas den 2026-12-31." in html
     assert "Signera med BankID" not in html and UNDERSTOOD not in html
     assert "Avslutat" in client.get("/").get_data(as_text=True)
     # Nothing to sign any more.

@@ -38,7 +38,7 @@ from tests.factories import (
     register,
     sign,
 )
-from tests.factories.statements import Statements, keys_from_this_transaction, statements_of
+from tests.factories.statements import Statements, statements_of
 from tests.factories.worlds import World
 
 V1 = "/api/v1"
@@ -98,7 +98,6 @@ def _send(db, counsellor: User, case: Case, creditors: list[Creditor]) -> list[I
 
 @pytest.fixture
 def world(db, factories: Factories, make_app, database) -> ScaleWorld:
-    keys_from_this_transaction(database)
     skovde = factories.org(OrgKind.MUNICIPALITY, "Skövde kommun")
     lerum = factories.org(OrgKind.MUNICIPALITY, "Lerums kommun")
     anna = factories.user(skovde, Role.COUNSELLOR, name="Anna Berg")

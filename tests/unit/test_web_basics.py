@@ -84,10 +84,19 @@ def test_production_starts_with_real_settings(tmp_path):
             "SPAR_CERT": str(cert),
             "SPAR_CUSTOMER_NUMBER": "500243",
             "SPAR_ASSIGNMENT_ID": "637",
+            "KEY_STORE_URL": f"file://{tmp_path}/keys",
         }
     )
     assert settings.env == "production" and settings.secure_cookies
     assert not settings.bankid_simulated
+    assert settings.key_store == f"file://{tmp_path}/keys"
+
+
+def test_production_needs_a_key_store_outside_the_database():
+    with pytest.raises(ConfigError, match="KEY_STORE_URL"):
+        load({"SKULDKOLL_ENV": "production"})
+    with pytest.raises(ConfigError, match="KEY_STORE_URL must not be"):
+        load({"DATABASE_URL": "postgresql://db/x", "KEY_STORE_URL": "postgresql://db/x"})
 
 
 def test_demo_defaults_point_at_the_local_simulator():

@@ -23,6 +23,7 @@ from portals.client.forms import RevokeForm
 from portals.client.labels import case_status, fullmakt_status
 from shared.core import clock
 from shared.counselling import fullmakt as fullmakt_service
+from shared.counselling import retention
 from shared.counselling.models import Fullmakt, FullmaktStatus
 from shared.identity import citizen_auth
 from shared.identity.models import BankIdOrder, Organisation
@@ -85,6 +86,8 @@ def render_fullmakt(
         error=error,
         pending=fullmakt.status == FullmaktStatus.PENDING,
         active=fullmakt.status == FullmaktStatus.ACTIVE,
+        purge_on=retention.purge_date(fullmakt.case),
+        retention_days=retention.RETENTION_AFTER_END.days,
     )
 
 
@@ -227,8 +230,9 @@ def revoke(fullmakt_id: uuid.UUID):
         fullmakt_service.revoke(db_session(), current_user.person, fullmakt)
         flash(
             _(
-                "Fullmakten är återkallad. Inga nya uppgifter hämtas in, och de uppgifter "
-                "som har samlats in raderas."
+                "Fullmakten är återkallad. Inga nya uppgifter hämtas in. De uppgifter som "
+                "har samlats in raderas den %(date)s.",
+                date=iso_date(retention.purge_date(fullmakt.case)),
             ),
             "success",
         )
