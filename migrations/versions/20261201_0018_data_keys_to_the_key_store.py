@@ -13,7 +13,7 @@ for now: the app refuses to start until ``skuldkoll keys move-to-store`` has mov
 (never a guessed path, where keys could be lost with a container's disk).
 
 Revision ID: 0018
-Revises: 0016
+Revises: 0017
 Create Date: 2026-12-01 15:00:00.000000
 """
 import os
@@ -24,7 +24,7 @@ import sqlalchemy as sa
 from alembic import op
 
 revision: str = '0018'
-down_revision: str | None = '0016'
+down_revision: str | None = '0017'
 branch_labels: str | Sequence[str] | None = None
 depends_on: str | Sequence[str] | None = None
 

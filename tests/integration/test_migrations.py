@@ -147,7 +147,7 @@ def test_0018_moves_the_wrapped_keys_out_of_the_database(tmp_path, monkeypatch):
         engine = make_engine(url)
         try:
             with engine.begin() as conn:
-                command.upgrade(alembic_config(conn), "0016")
+                command.upgrade(alembic_config(conn), "0017")
                 _legacy_key(conn, key_id, wrapped)
             with engine.begin() as conn:
                 command.upgrade(alembic_config(conn), "0018")
@@ -156,7 +156,7 @@ def test_0018_moves_the_wrapped_keys_out_of_the_database(tmp_path, monkeypatch):
             [stored] = keystore.open_store(store_url).get_many([key_id])
             assert (stored.master_key_id, stored.wrapped) == ("demo", wrapped)
             with engine.begin() as conn:  # and back
-                command.downgrade(alembic_config(conn), "0016")
+                command.downgrade(alembic_config(conn), "0017")
                 row = conn.execute(text("SELECT master_key_id, wrapped FROM data_keys")).one()
             assert (row[0], bytes(row[1])) == ("demo", wrapped)
 
