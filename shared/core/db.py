@@ -426,14 +426,33 @@ def create_application_role(
     if not _ROLE_NAME.fullmatch(name):
         raise ValueError(f"not a plain role name: {name!r}")
     attributes = "NOSUPERUSER NOBYPASSRLS NOCREATEDB NOCREATEROLE"
-    connection.execute(
-        text(
-            f"DO $$ BEGIN IF NOT EXISTS (SELECT FROM pg_roles WHERE rolname = '{name}') "
-            f"THEN CREATE ROLE {name} {'LOGIN' if login else 'NOLOGIN'} {attributes}; END IF; "
-            "EXCEPTION WHEN duplicate_object THEN NULL; END $$"
-        )
+    login_attr = "LOGIN" if login else "NOLOGIN"
+    may_manage_roles = connection.scalar(
+        text("SELECT rolsuper OR rolcreaterole FROM pg_roles WHERE rolname = current_user")
     )
-    connection.execute(text(f"ALTER ROLE {name} {'LOGIN ' if login else ''}{attributes}"))
+    role = connection.execute(
+        text("SELECT rolsuper, rolbypassrls, rolcanlogin FROM pg_roles WHERE rolname = :n"),
+        {"n": name},
+    ).first()
+    wanted = role is None or role.rolsuper or role.rolbypassrls or (login and not role.rolcanlogin)
+    if (wanted or password is not None) and not may_manage_roles:
+        # A managed database's owner often may not create roles: say what to ask for.
+        raise ValueError(
+            f"{connection.scalar(text('SELECT current_user'))} may not create or alter "
+            f"roles. Have a superuser (or a role with CREATEROLE) run:\n"
+            f"  CREATE ROLE {name} {login_attr} PASSWORD '…' {attributes};\n"
+            "(or ALTER ROLE for an existing one), then run this command again without "
+            "--password-env to grant it the tables."
+        )
+    if role is None:  # another process may create it meanwhile (the test suites)
+        connection.execute(
+            text(
+                f"DO $$ BEGIN CREATE ROLE {name} {login_attr} {attributes}; "
+                "EXCEPTION WHEN duplicate_object THEN NULL; END $$"
+            )
+        )
+    elif wanted:
+        connection.execute(text(f"ALTER ROLE {name} {login_attr} {attributes}"))
     if password is not None:
         quoted = "'" + password.replace("'", "''") + "'"
         connection.exec_driver_sql(f"ALTER ROLE {name} PASSWORD {quoted}")

@@ -414,3 +414,41 @@ def test_db_role_create_makes_a_role_that_row_level_security_binds(db):
             c.execute(text(f"DROP OWNED BY {name}"))
             c.execute(text(f"DROP ROLE IF EXISTS {name}"))
         owner.dispose()
+
+
+@pg_only
+def test_db_role_create_says_what_to_ask_for_when_the_owner_may_not_create_roles():
+    """A managed database's owner often lacks CREATEROLE: the command names the SQL a
+    superuser runs, and once the role exists it only grants (no traceback)."""
+    import os
+
+    from click.testing import CliRunner
+    from sqlalchemy import create_engine
+
+    from shared.cli import main
+
+    url = os.environ["DATABASE_URL"]
+    owner = create_engine(url)
+    limited, name = "skuldkoll_limited_owner", "skuldkoll_cli_test_2"
+    with owner.begin() as c:
+        c.execute(text(f"DROP ROLE IF EXISTS {name}"))
+        c.execute(text(f"DROP ROLE IF EXISTS {limited}"))
+        c.execute(text(f"CREATE ROLE {limited} NOLOGIN NOCREATEROLE"))
+    try:
+        with owner.connect() as c:
+            c.execute(text(f"SET ROLE {limited}"))
+            with pytest.raises(ValueError, match=f"CREATE ROLE {name} LOGIN"):
+                dbmod.create_application_role(c, name, password="x")
+            c.rollback()
+        with owner.begin() as c:  # the superuser does what it said
+            c.execute(text(f"CREATE ROLE {name} LOGIN NOSUPERUSER NOBYPASSRLS"))
+        result = CliRunner().invoke(
+            main, ["db-role", "create", "--name", name, "--database-url", url]
+        )
+        assert result.exit_code == 0, result.output
+    finally:
+        with owner.begin() as c:
+            c.execute(text(f"DROP OWNED BY {name}"))
+            c.execute(text(f"DROP ROLE IF EXISTS {name}"))
+            c.execute(text(f"DROP ROLE IF EXISTS {limited}"))
+        owner.dispose()
