@@ -11,7 +11,7 @@ schema with its constraints and row-level security policies), fills the tables w
 ``COPY`` in dependency order and runs ``ANALYZE``. Personal data is encrypted as the app
 encrypts it: through ``shared.security.crypto.Keyring`` under the ``MASTER_KEYS`` and
 ``BLIND_INDEX_KEY`` of the environment (``shared.core.config``; the demo keys when
-unset), persons under the system data key, each case's data under its own data key
+unset), each person and each case's data under a data key of its own
 (wrapped into the key store of ``KEY_STORE_URL`` and registered in ``data_keys``, as
 ``shared.core.db.create_data_key`` does; put into the store before the commit), with the column's
 purpose (``"cases.email"``) as associated data. So the app served with the same
@@ -837,40 +837,57 @@ def _plan_cases(w: World) -> None:
 
 @writer("clients")
 def write_clients(w: World, load: Load) -> None:
-    """Persons (under the system key), one data key per case, the cases (their data under
-    the case's key) and their signed fullmakter (active, or revoked in the last month)."""
+    """Persons and cases, each under a data key of its own (made first: the persons and
+    cases refer to their keys), and the cases' signed fullmakter (active, or revoked in
+    the last month)."""
     _plan_cases(w)
     rng = w.rng("clients")
+    key_rng = w.rng("person-keys")  # apart, so the other draws stay as they were
+    person_keys = {c.person_id: new_uuid(key_rng) for c in w.cases}
     index_key = w.settings.blind_index_key
-    sys_key = w.system_key
-
-    def persons() -> Iterator[tuple]:
-        for c in w.cases:
-            yield (
-                c.person_id,
-                c.created_at - timedelta(minutes=1),
-                crypto.blind_index(index_key, c.pnr),
-                w.seal(c.pnr, P_PERSONNUMMER, sys_key),
-                w.seal(c.given, P_GIVEN, sys_key),
-                w.seal(c.surname, P_SURNAME, sys_key),
-                c.signed_at if c.index < accounts.SIGN_IN_USERS else None,
-            )
-
-    load.copy(
-        "persons",
-        ("id", "created_at", "pnr_index", "personnummer", "given_name", "surname", "last_login_at"),
-        persons(),
-    )
 
     def data_keys() -> Iterator[tuple]:
         for c in w.cases:
             w.new_data_key(c.key_id)
             yield (c.key_id, c.created_at, "case", IN_KEY_STORE, None, False, None)
+            person_key = person_keys[c.person_id]
+            w.new_data_key(person_key)
+            born = c.created_at - timedelta(minutes=1)
+            yield (person_key, born, "person", IN_KEY_STORE, None, False, None)
 
     load.copy(
         "data_keys",
         ("id", "created_at", "purpose", "master_key_id", "wrapped", "current", "destroyed_at"),
         data_keys(),
+    )
+
+    def persons() -> Iterator[tuple]:
+        for c in w.cases:
+            key = person_keys[c.person_id]
+            yield (
+                c.person_id,
+                c.created_at - timedelta(minutes=1),
+                key,
+                crypto.blind_index(index_key, c.pnr),
+                w.seal(c.pnr, P_PERSONNUMMER, key),
+                w.seal(c.given, P_GIVEN, key),
+                w.seal(c.surname, P_SURNAME, key),
+                c.signed_at if c.index < accounts.SIGN_IN_USERS else None,
+            )
+
+    load.copy(
+        "persons",
+        (
+            "id",
+            "created_at",
+            "data_key_id",
+            "pnr_index",
+            "personnummer",
+            "given_name",
+            "surname",
+            "last_login_at",
+        ),
+        persons(),
     )
 
     def cases() -> Iterator[tuple]:

@@ -167,32 +167,27 @@ def keys_rotate_master() -> None:
 @keys.command("reencrypt-persons")
 @click.option("--batch", default=500, show_default=True, help="rows per transaction")
 def keys_reencrypt_persons(batch: int) -> None:
-    """Encrypt every person's data under the current system data key.
+    """Encrypt every person's data under a data key of the person's own.
 
-    A person outlives any one case, so persons belong under the system key; earlier
-    versions encrypted a registered client under the case's key, and after a new system
-    key (``rotate-data``) the old one can retire only once nothing uses it. Commits each
-    batch; safe to stop and run again (rows already under the key are skipped)."""
-    from shared.identity.models import Person
+    A person's key is destroyed with the person's row, so a database backup no longer
+    decrypts a person who is gone; earlier versions encrypted persons under the system
+    key (or a registered client under the case's key). Gives each person without a key
+    its own and moves the values there. Commits each batch; safe to stop and run again
+    (persons already under their key are skipped)."""
+    from shared.identity import persons
     from shared.security import audit
-    from shared.security.reencrypt import reencrypt_batch
 
-    database = _database()
-    key_id = database.keyring.default_key_id
-    if key_id is None:
-        raise click.ClickException("no system data key: run `skuldkoll keys init`")
+    _database()
     read = rewritten = unreadable = 0
     after = None
     while True:
         with _operator_session() as s:
-            step = reencrypt_batch(s, Person.__table__, key_id, after=after, size=batch)
+            step = persons.reencrypt_batch(s, after=after, size=batch)
             if step.rewritten:
                 audit.record(
                     s,
                     audit.Actor.system("cli"),
                     "keys.persons_reencrypted",
-                    subject_type="data_key",
-                    subject_id=key_id,
                     details={"rows": step.rewritten},
                 )
         read, rewritten = read + step.read, rewritten + step.rewritten
@@ -200,7 +195,7 @@ def keys_reencrypt_persons(batch: int) -> None:
         after = step.last_id
         if after is None:
             break
-    click.echo(f"{read} persons read, {rewritten} re-encrypted under the system key {key_id}")
+    click.echo(f"{read} persons read, {rewritten} re-encrypted under their own data keys")
     if unreadable:
         click.echo(
             f"{unreadable} persons have values under a destroyed key and were left as they are"

@@ -25,6 +25,7 @@ from shared.counselling.models import (
     Fullmakt,
     FullmaktStatus,
 )
+from shared.identity import persons
 from shared.identity.models import Organisation, Person, Role, User
 from shared.identity.rules import (
     EmailAddressError,
@@ -172,15 +173,12 @@ def register_client(
             raise
         record, verified = manual.record(number.digits), False
     if person is None:
-        person = Person(
-            pnr_index=crypto.blind_index(dbmod.get().settings.blind_index_key, number.digits),
-            personnummer=number.digits,
-        )
-        session.add(person)
-    if verified or not person.given_name:  # a typed name never replaces SPAR's
-        person.given_name, person.surname = record.given_name, record.surname
-    with crypto.data_key_scope(None), dbmod.system_scope():
-        session.flush()  # a person outlives any one case: the system key
+        with dbmod.system_scope():
+            person = persons.new(session, number.digits)
+    # a person outlives any one case: under a key of the person's own
+    with dbmod.system_scope(), persons.key_scope(session, person):
+        if verified or not person.given_name:  # a typed name never replaces SPAR's
+            person.given_name, person.surname = record.given_name, record.surname
     municipality = session.get(Organisation, counsellor.organisation_id)
     key = dbmod.create_data_key(session, "case")
     with crypto.data_key_scope(key.id):
@@ -244,9 +242,8 @@ def check_against_register(
         raise NotAllowed(
             "Personnumret finns inte i folkbokföringen. Kontrollera uppgifterna med klienten."
         ) from None
-    person.given_name, person.surname = record.given_name, record.surname
-    with crypto.data_key_scope(None):
-        session.flush()
+    with persons.key_scope(session, person):
+        person.given_name, person.surname = record.given_name, record.surname
     with crypto.data_key_scope(case.data_key_id):
         case.street, case.postcode, case.city = record.street, record.postcode, record.city
         case.protected_identity = record.protected

@@ -29,6 +29,7 @@ from sqlalchemy.orm import Session
 
 from shared.core import clock
 from shared.core import db as dbmod
+from shared.identity import persons
 from shared.identity.models import BankIdOrder, Person
 from shared.identity.rules import IdentityNumberError, parse_personnummer
 from shared.integrations import bankid
@@ -207,7 +208,7 @@ def _complete(session: Session, order: BankIdOrder, data: dict[str, Any]) -> Per
         return None
     person = _find_or_create_person(session, number.digits)
     # BankID's names are the registered ones; take them fresh at every sign-in.
-    with crypto.data_key_scope(None):  # a person outlives any one case: the system key
+    with persons.key_scope(session, person):  # under the person's own key
         person.given_name = user.get("givenName") or person.given_name
         person.surname = user.get("surname") or person.surname
     order.status, order.hint_code, order.person_id = bankid.COMPLETE, None, person.id
@@ -245,9 +246,7 @@ def _find_or_create_person(session: Session, digits: str) -> Person:
         return person
     try:
         with session.begin_nested():  # two first sign-ins at once: one wins, one reads
-            person = Person(pnr_index=index, personnummer=digits)
-            session.add(person)
-            session.flush()
+            person = persons.new(session, digits)
     except IntegrityError:
         return session.scalars(select(Person).where(Person.pnr_index == index)).one()
     audit.record(

@@ -41,9 +41,17 @@ class Factories:
         personnummer: str = "198001012387",
         given_name: str = "Test",
         surname: str = "Testsson",
+        *,
+        legacy: bool = False,
     ) -> Person:
+        """A person under a data key of its own (``legacy=True``: as before migration
+        0020, no key of its own, under the caller's key)."""
         return self._make(
-            m.PersonFactory, personnummer=personnummer, given_name=given_name, surname=surname
+            m.PersonFactory,
+            personnummer=personnummer,
+            given_name=given_name,
+            surname=surname,
+            legacy=legacy,
         )
 
     def case(self, counsellor: User | None = None, *, signed: bool = False, **values) -> Case:

@@ -39,6 +39,7 @@ from shared.counselling.models import (
     Inquiry,
     InquiryStatus,
 )
+from shared.identity import persons
 from shared.identity.models import Channel, Creditor, Organisation, OrgKind, Person, Role, User
 from shared.security import crypto
 
@@ -131,15 +132,29 @@ class UserFactory(ModelFactory):
 
 
 class PersonFactory(ModelFactory):
+    """A person as ``persons.new`` makes one: under a data key of its own
+    (``legacy=True``: a row from before migration 0020, no key of its own, under the
+    caller's key)."""
+
     class Meta:
         model = Person
 
+    class Params:
+        legacy = factory.Trait(data_key_id=None)
+
+    data_key_id = factory.LazyFunction(
+        lambda: dbmod.create_data_key(current_session(), persons.PERSON_KEY).id
+    )
     personnummer = factory.Sequence(personnummer)
     pnr_index = factory.LazyAttribute(
         lambda o: crypto.blind_index(dbmod.get().settings.blind_index_key, o.personnummer)
     )
     given_name = "Test"
     surname = factory.Sequence(lambda n: f"Testsson {n}")
+
+    @classmethod
+    def _data_key_id(cls, values):
+        return values["data_key_id"] or AMBIENT_KEY
 
 
 def _history(event: str, actor_type: str, actor_id: object) -> dict[str, str]:

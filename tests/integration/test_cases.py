@@ -48,9 +48,14 @@ def test_case_data_is_encrypted_under_the_cases_own_key(db, counsellor):
     assert "erik@example.se" not in repr(raw)
     assert {crypto.token_key_id(v) for v in raw} == {case.data_key_id}
     assert db.get(DataKey, case.data_key_id).purpose == "case"
-    # The person outlives the case (a purge shreds the case's key): the system key.
-    person = db.execute(text("SELECT personnummer, given_name, surname FROM persons")).one()
-    assert {crypto.token_key_id(v) for v in person} == {crypto.keyring().default_key_id}
+    # The person may outlive the case: under a key of the person's own, destroyed with
+    # the person's row (neither the case's key nor the system key).
+    person = db.execute(
+        text("SELECT data_key_id, personnummer, given_name, surname FROM persons")
+    ).one()
+    assert {crypto.token_key_id(v) for v in person[1:]} == {case.person.data_key_id}
+    assert case.person.data_key_id not in {case.data_key_id, crypto.keyring().default_key_id}
+    assert db.get(DataKey, case.person.data_key_id).purpose == "person"
 
 
 def test_an_open_case_is_found_instead_of_a_duplicate(db, counsellor, factories, municipality):

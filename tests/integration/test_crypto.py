@@ -63,12 +63,13 @@ def test_ciphertext_is_bound_to_its_column(db, factories):
 
 
 def test_data_key_rotation_keeps_old_values_readable(db, factories, database):
-    old = factories.person(PNR, "Gunilla", "Åkerström")
+    # values under the system key (persons as before migration 0020)
+    old = factories.person(PNR, "Gunilla", "Åkerström", legacy=True)
     db.commit()
     old_key = database.keyring.default_key_id
     new_key = dbmod.create_data_key(db, "system", current=True).id
     assert new_key != old_key
-    fresh = factories.person("198112189871", "Nils", "Öberg")
+    fresh = factories.person("198112189871", "Nils", "Öberg", legacy=True)
     db.commit()
     db.expunge_all()
     tokens = dict(db.execute(text("SELECT pnr_index, surname FROM persons")).all())
@@ -84,7 +85,7 @@ def test_master_key_rotation_rewraps_data_keys(db, factories, database, settings
     database.key_store = keystore.open_store(f"sqlite:///{tmp_path / 'keys.db'}")
     shared_system = database.keyring.default_key_id
     key_id = dbmod.create_data_key(db, "system", current=True).id
-    person = factories.person(PNR, "Gunilla", "Åkerström")
+    person = factories.person(PNR, "Gunilla", "Åkerström", legacy=True)
     db.commit()
     new_master = crypto.new_master_key_spec("m2")
     both = crypto.Keyring(f"{new_master},{settings.master_keys}")
@@ -115,7 +116,7 @@ def test_master_key_rotation_rewraps_data_keys(db, factories, database, settings
 def test_destroyed_data_key_makes_data_unreadable(db, factories, database):
     key = dbmod.create_data_key(db, "case")
     with crypto.data_key_scope(key.id):
-        person = factories.person(PNR, "Gunilla", "Åkerström")
+        person = factories.person(PNR, "Gunilla", "Åkerström", legacy=True)
     db.commit()
     token = db.execute(text("SELECT surname FROM persons")).scalars().first()
     assert crypto.token_key_id(token) == key.id
@@ -177,21 +178,23 @@ def test_the_key_cache_is_bounded_and_loads_a_page_of_keys_in_one_query(db, fact
         ring.data_key(uuid.uuid4())
 
 
-def test_persons_move_to_the_system_key_in_resumable_batches(db, factories, database):
-    """``skuldkoll keys reencrypt-persons``: a client registered by an earlier version
-    (encrypted under its case's key) moves under the system key; a person under a
-    destroyed key is counted and left; a second run changes nothing."""
-    from shared.security.reencrypt import reencrypt_batch
+def test_persons_move_to_keys_of_their_own_in_resumable_batches(db, factories, database):
+    """``skuldkoll keys reencrypt-persons``: persons written before migration 0020 (under
+    the system key, or a client under its case's key) each get a data key of their own
+    and move there; a person under a destroyed key is counted and left (no key made); a
+    person already under its own key is skipped; a second run changes nothing."""
+    from shared.identity import persons
 
     system = database.keyring.default_key_id
     case_key = dbmod.create_data_key(db, "case")
     gone_key = dbmod.create_data_key(db, "case")
     with crypto.data_key_scope(case_key.id):
-        moved = [factories.person(PNR, "Gunilla", "Åkerström")]
-        moved.append(factories.person("198112189871", "Nils", "Öberg"))
+        moved = [factories.person(PNR, "Gunilla", "Åkerström", legacy=True)]
+    moved.append(factories.person("198112189871", "Nils", "Öberg", legacy=True))
     with crypto.data_key_scope(gone_key.id):
-        lost = factories.person("194907016645", "Bo", "Ek")
-    kept = factories.person("197108023128", "Eva", "Lind")  # already under the system key
+        lost = factories.person("194907016645", "Bo", "Ek", legacy=True)
+    kept = factories.person("197108023128", "Eva", "Lind")  # already under its own key
+    kept_key = kept.data_key_id
     db.commit()
     dbmod.destroy_data_key(db, gone_key.id)
     db.commit()
@@ -199,7 +202,7 @@ def test_persons_move_to_the_system_key_in_resumable_batches(db, factories, data
     def run() -> list:
         steps, after = [], None
         while True:
-            steps.append(reencrypt_batch(db, Person.__table__, system, after=after, size=2))
+            steps.append(persons.reencrypt_batch(db, after=after, size=2))
             db.commit()
             after = steps[-1].last_id
             if after is None:
@@ -214,11 +217,19 @@ def test_persons_move_to_the_system_key_in_resumable_batches(db, factories, data
     columns = ("personnummer", "given_name", "surname")
     table = Person.__table__
     raw = [type_coerce(table.c[name], Text) for name in columns]
-    rows = db.execute(select(table.c.id, *raw)).all()
-    keys = {r[0]: {crypto.token_key_id(t) for t in r[1:] if t} for r in rows}
+    rows = db.execute(select(table.c.id, table.c.data_key_id, *raw)).all()
+    keys = {r[0]: {crypto.token_key_id(t) for t in r[2:] if t} for r in rows}
+    own = {r[0]: r[1] for r in rows}
     for person in [*moved, kept]:
-        assert keys[person.id] == {system}
-    assert keys[lost.id] == {gone_key.id}
+        assert own[person.id] is not None and keys[person.id] == {own[person.id]}
+    assert len({own[p.id] for p in [*moved, kept]}) == 3  # a key each
+    assert own[kept.id] == kept_key
+    assert not {system, case_key.id} & {k for p in moved for k in keys[p.id]}
+    assert keys[lost.id] == {gone_key.id} and own[lost.id] is None
+    purposes = set(
+        db.scalars(select(DataKey.purpose).where(DataKey.id.in_([k for k in own.values() if k])))
+    )
+    assert purposes == {persons.PERSON_KEY}
     db.expunge_all()
     assert db.get(Person, moved[0].id).surname == "Åkerström"
     assert db.get(Person, moved[1].id).given_name == "Nils"

@@ -1,8 +1,9 @@
 from __future__ import annotations
 
+import uuid
 from datetime import datetime
 
-from sqlalchemy import Integer, String
+from sqlalchemy import ForeignKey, Integer, String, Uuid
 from sqlalchemy.orm import Mapped, mapped_column
 
 from shared.core.models import Base, Encrypted, IdMixin, TimestampMixin, UTCDateTime
@@ -14,10 +15,17 @@ class Person(IdMixin, TimestampMixin, Base):
     Not tenant-owned: the same person may be a client in one municipality and a debtor
     of several creditors; access goes through cases and claims. The personnummer is
     stored encrypted and found through its blind index.
+
+    The encrypted columns are under the person's own data key (``data_key_id``),
+    destroyed when the row is deleted (``shared.identity.persons``), so a database backup
+    taken before then no longer decrypts the person afterwards. ``None``: a row written
+    before migration 0020, under the system key until ``skuldkoll keys
+    reencrypt-persons`` gives it a key of its own.
     """
 
     __tablename__ = "persons"
 
+    data_key_id: Mapped[uuid.UUID | None] = mapped_column(Uuid, ForeignKey("data_keys.id"))
     pnr_index: Mapped[str] = mapped_column(String(64), unique=True)
     personnummer: Mapped[str] = mapped_column(Encrypted("persons.personnummer"))  # 12 digits
     given_name: Mapped[str | None] = mapped_column(Encrypted("persons.given_name"))
