@@ -17,6 +17,7 @@ from shared.counselling.models import (
     CaseStatus,
     Fullmakt,
 )
+from shared.identity import persons
 from shared.identity.models import Organisation, Person, Role, User
 
 # -- case lists: a page of a tab, and the tabs' counts ----------------------------------
@@ -45,9 +46,6 @@ _CASE_ROW = load_only(
     Case.created_at,
     raiseload=True,
 )
-_CLIENT = selectinload(Case.person).load_only(
-    Person.id, Person.personnummer, Person.given_name, Person.surname, raiseload=True
-)
 _FULLMAKT_DATES = selectinload(Case.fullmakter).load_only(
     Fullmakt.id,
     Fullmakt.case_id,
@@ -62,11 +60,15 @@ _FULLMAKT_DATES = selectinload(Case.fullmakter).load_only(
 def _page(
     session: Session, stmt: Select, before: tuple[datetime, uuid.UUID] | None, limit: int
 ) -> list[Case]:
-    return list(
+    """A page of cases, each with its client's number and name (``case.person``; the
+    persons' data keys in one key-store call, ``persons.load``)."""
+    cases = list(
         session.scalars(
             dbmod.newest_first(stmt, Case.created_at, Case.id, before=before, limit=limit)
         )
     )
+    persons.attach(session, cases)
+    return cases
 
 
 def _municipality(admin: User) -> Select:
@@ -91,7 +93,6 @@ def municipality_cases(
     the row ``before``, with each case's counsellor (the name, and whether active)."""
     stmt = _in_tab(_municipality(admin), tab).options(
         _CASE_ROW,
-        _CLIENT,
         _FULLMAKT_DATES,
         selectinload(Case.counsellor).load_only(User.id, User.name, User.active, raiseload=True),
     )
@@ -184,7 +185,7 @@ def cases_of_counsellor(
     ``before``."""
     return _page(
         session,
-        _in_tab(_own(user), tab).options(_CASE_ROW, _CLIENT, _FULLMAKT_DATES),
+        _in_tab(_own(user), tab).options(_CASE_ROW, _FULLMAKT_DATES),
         before,
         limit,
     )

@@ -27,6 +27,7 @@ from shared.counselling.models import (
 from shared.creditor_link.inbox import directory_ids
 from shared.creditor_link.models import FullmaktSubscription
 from shared.creditor_link.subscriptions import answered_yes, org_creditors, subscription_by_ids
+from shared.identity import persons
 from shared.identity.models import Creditor, Organisation, Person, User
 from shared.security import crypto
 
@@ -83,9 +84,6 @@ def customer_inquiries(
             # the case (its address and e-mail stay encrypted)
             selectinload(Inquiry.case).options(
                 load_only(Case.id, Case.person_id, Case.counsellor_id, Case.status, raiseload=True),
-                selectinload(Case.person).load_only(
-                    Person.id, Person.personnummer, Person.given_name, Person.surname
-                ),
                 selectinload(Case.counsellor).load_only(User.id, User.name, raiseload=True),
             )
         ),
@@ -97,6 +95,7 @@ def customer_inquiries(
     found = list(session.scalars(stmt))
     if not found:
         return []
+    persons.attach(session, [i.case for i in found])  # their keys in one call
     today = clock.today()
     municipalities = dict(
         session.execute(

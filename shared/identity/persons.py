@@ -19,10 +19,11 @@ from __future__ import annotations
 import uuid
 from collections.abc import Collection, Iterable, Iterator
 from contextlib import contextmanager
+from typing import Any
 
 from sqlalchemy import Column, delete, inspect, literal, select
 from sqlalchemy.orm import Session, load_only
-from sqlalchemy.orm.attributes import flag_modified
+from sqlalchemy.orm.attributes import flag_modified, set_committed_value
 
 from shared.core import db as dbmod
 from shared.core.models import Base
@@ -85,8 +86,7 @@ def load(
 ) -> dict[uuid.UUID, Person]:
     """A page's persons by id (their number and name), with their data keys (and the keys
     ``also``) fetched from the key store in ONE round trip first: two statements and one
-    key-store call however many persons. A relationship to a person loaded here (a
-    case's ``person``) then resolves without a statement."""
+    key-store call however many persons."""
     ids = set(person_ids)
     keys = set(also)
     if ids:
@@ -114,6 +114,15 @@ def reencrypt_batch(
         after=after,
         size=size,
     )
+
+
+def attach(session: Session, rows: Iterable[Any], also: Iterable[uuid.UUID | None] = ()) -> None:
+    """Set each row's ``person`` (rows with a ``person_id``: a page's cases) from ``load``
+    (the persons' keys, and ``also``, in one key-store call)."""
+    rows = list(rows)
+    found = load(session, {r.person_id for r in rows}, also)
+    for row in rows:
+        set_committed_value(row, "person", found.get(row.person_id))
 
 
 def referring_columns() -> list[Column]:
