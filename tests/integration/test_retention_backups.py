@@ -90,11 +90,15 @@ def test_a_backup_taken_before_the_purge_no_longer_decrypts_the_case(db, databas
     )
     db.commit()
     case_id, person_id, key_id = case.id, case.person_id, case.data_key_id
+    person_key = case.person.data_key_id
 
     backup = take_backup(db)
     tokens = ciphertexts(backup)
     case_tokens = [t for t in tokens if crypto.token_key_id(t[2]) == key_id]
     assert {t[0] for t in case_tokens} >= {"cases", "fullmakter", "debts"}
+    person_tokens = [t for t in tokens if t[0] == "persons"]
+    assert {crypto.token_key_id(t[2]) for t in person_tokens} == {person_key}
+    assert {t[1] for t in person_tokens} >= {"persons.personnummer", "persons.surname"}
     ring = platform_keyring(database)
     assert all(readable(ring, token, purpose) for _, purpose, token in tokens)  # before
     # The database (and so its backup) holds no key: only the keys' registry.
@@ -108,7 +112,10 @@ def test_a_backup_taken_before_the_purge_no_longer_decrypts_the_case(db, databas
 
     ring = platform_keyring(database)  # afresh: what a restore would start with
     assert not any(readable(ring, token, purpose) for _, purpose, token in case_tokens)
-    assert database.key_store.get_many([key_id]) == []
+    # nor the person's row: its key went with the row (the blind index alone, an HMAC
+    # under BLIND_INDEX_KEY, does not give the personnummer back)
+    assert not any(readable(ring, token, purpose) for _, purpose, token in person_tokens)
+    assert database.key_store.get_many([key_id, person_key]) == []
     db.expire_all()
     assert db.get(Case, case_id) is None
     assert db.get(Person, person_id) is None  # nothing refers to Erik any more
@@ -119,10 +126,10 @@ def test_a_client_who_never_signed_leaves_no_row(db, database, world):
     anna, _entry, _agent = world
     case = register(db, anna, OTHERS[0], "aldrig@example.se").case
     db.commit()
-    person_id, key_id = case.person_id, case.data_key_id
+    person_id, keys = case.person_id, {case.data_key_id, case.person.data_key_id}
     backup = take_backup(db)
-    case_tokens = [t for t in ciphertexts(backup) if crypto.token_key_id(t[2]) == key_id]
-    assert case_tokens
+    case_tokens = [t for t in ciphertexts(backup) if crypto.token_key_id(t[2]) in keys]
+    assert {t[0] for t in case_tokens} >= {"cases", "persons"}
     assert fullmakt_deadlines(db, clock.now() + timedelta(days=30, hours=1))["deleted"] == 1
     db.commit()
     ring = platform_keyring(database)
@@ -145,7 +152,9 @@ def test_a_person_with_another_case_keeps_their_row(db, factories, world):
     assert fullmakt_deadlines(db, clock.now() + timedelta(days=30, hours=1))["deleted"] == 1
     db.commit()
     db.expire_all()
-    assert db.get(Person, other.person_id) is not None
+    crypto.keyring().clear_cache()
+    kept = db.get(Person, other.person_id)
+    assert kept is not None and kept.personnummer == OTHERS[1]  # their key kept too
     with dbmod.system_scope():
         assert db.get(Case, other.id) is not None
 
