@@ -45,7 +45,8 @@ sign-in and signing orders), ``idempotency_records`` (they expire after a day),
 dev outbox) and ``heartbeats`` (when the running worker's periodic jobs last ran: at most
 three rows, none of them scale; a beat written here would be stale when the pages are
 measured and make ``/healthz`` answer 503, which ``bench/pages.py`` waits on, while no
-beat at all is "unknown"). Webhook deliveries are written for creditor 0's
+beat at all is "unknown") and ``unsent_fullmakt_events`` (an event's row lives only until
+its fan-out job has run). Webhook deliveries are written for creditor 0's
 events (inquiries, fullmakter sent after a yes, revocations), not for the other
 endpoints; subscribers without an endpoint get portal notices of revocations.
 """
@@ -1682,6 +1683,7 @@ LEFT_EMPTY = {
     "sign_in_throttles",
     "email_messages",
     "heartbeats",  # the worker's, not data at scale (see the module's docstring)
+    "unsent_fullmakt_events",  # fan-outs not yet run: none once the jobs are done
 }
 
 
@@ -1813,6 +1815,17 @@ def dry_run(
     return world, load
 
 
+def key_store_for(database_url: str, settings: skconfig.Settings) -> str:
+    """The key store of one bench database: ``KEY_STORE_URL`` when set, else a directory
+    of its own under the instance directory. The data is deterministic from the seed, so
+    two bench databases (the scale's and the demo's) have the same key ids: one shared
+    store would mix their keys."""
+    if settings.key_store_url:
+        return settings.key_store_url
+    name = make_url(database_url).database or "bench"
+    return (settings.instance_dir / "bench-keys" / name).as_uri()
+
+
 def generate(
     database_url: str,
     scale: Scale,
@@ -1847,7 +1860,7 @@ def generate(
                 f"({len(deferred.foreign_keys)}) restored: {time.perf_counter() - began:.1f} s"
             )
         began = time.perf_counter()
-        keystore.open_store(settings.key_store).put(world.wrapped.values())
+        keystore.open_store(key_store_for(database_url, settings)).put(world.wrapped.values())
         say(f"key store ({len(world.wrapped)} keys): {time.perf_counter() - began:.1f} s")
         commit = time.perf_counter()
         conn.commit()

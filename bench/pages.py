@@ -46,7 +46,7 @@ import pyotp
 from sqlalchemy import create_engine, event, text
 from sqlalchemy.engine import Engine, make_url
 
-from bench import accounts, report
+from bench import accounts, generate, report
 from bench.report import BARE, Measurement
 from shared.core import config
 from shared.core import db as dbmod
@@ -135,7 +135,8 @@ def app_environ(url: str) -> dict[str, str]:
     generator had them; unset, both are the demo's) in test mode, as the application role,
     without Redis (jobs in-process)."""
     env = {k: v for k, v in os.environ.items() if k != "REDIS_URL"}
-    return env | {"SKULDKOLL_ENV": "test", "DATABASE_URL": app_url(url)}
+    store = generate.key_store_for(url, config.load(env))  # where the generator put them
+    return env | {"SKULDKOLL_ENV": "test", "DATABASE_URL": app_url(url), "KEY_STORE_URL": store}
 
 
 def prepare_role(owner: Engine) -> None:

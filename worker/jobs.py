@@ -42,6 +42,11 @@ def fan_out_fullmakt_event(session: Session, *, event: dict) -> None:
     fullmakt_events.fan_out(session, event)
 
 
+def fan_out_fullmakt_event_given_up(session: Session, *, event: dict) -> None:
+    """The outbox gave the event's fan-out up: the fullmakt's later events go without it."""
+    fullmakt_events.given_up(session, event)
+
+
 def follow_yes_answer(
     session: Session,
     *,

@@ -51,6 +51,9 @@ INQUIRY_DEADLINES = "worker.periodic.inquiry_deadlines"
 RETRY_WEBHOOKS = "worker.periodic.retry_webhooks"
 PURGE_IDEMPOTENCY_RECORDS = "worker.periodic.purge_idempotency_records"
 AUDIT_CHECKPOINT = "worker.periodic.audit_checkpoint"
+# what to do when the outbox gives a job up (it failed every retry), with its payload
+FAN_OUT_GIVEN_UP = "worker.jobs.fan_out_fullmakt_event_given_up"
+ON_GIVE_UP = {FAN_OUT_FULLMAKT_EVENT: FAN_OUT_GIVEN_UP}
 JOBS = frozenset(
     {
         SEND_EMAIL,
@@ -260,14 +263,17 @@ def _run_message(msg_id: uuid.UUID) -> str:
     except Exception:
         session.rollback()
         with database.session() as s, s.begin():
-            s.execute(
+            failed = s.execute(
                 update(OutboxMessage)
                 .where(OutboxMessage.id == msg_id)
                 .values(
                     attempts=OutboxMessage.attempts + 1,
                     last_error=traceback.format_exc(limit=5)[-4000:],
                 )
-            )
+                .returning(OutboxMessage.attempts, OutboxMessage.job, OutboxMessage.payload)
+            ).one_or_none()
+        if failed is not None and failed.attempts >= give_up_after() and failed.job in ON_GIVE_UP:
+            _given_up(msg_id, ON_GIVE_UP[failed.job], failed.payload)
         raise
     finally:
         session.close()
@@ -291,6 +297,30 @@ def stale_messages(now: datetime, stale_after: timedelta, *, rq: bool) -> Select
             OutboxMessage.attempts < len(RETRY_INTERVALS),
         )
     return stmt.order_by(OutboxMessage.created_at)
+
+
+def give_up_after() -> int:
+    """How many failed runs of a message the outbox makes before it gives it up: RQ's
+    first run and its retries; in-process, the first run and the sweep's."""
+    return MAX_RUNS if backend() == "rq" else len(RETRY_INTERVALS)
+
+
+def _given_up(msg_id: uuid.UUID, handler: str, payload: dict[str, Any]) -> None:
+    """The message failed its last run: its job's ``ON_GIVE_UP`` handler runs, in a
+    transaction of its own (if it fails too, whatever waited for the job has a time
+    limit of its own)."""
+    log.error("outbox message %s given up after its last retry", msg_id)
+    database = db.get()
+    session = database.session()
+    try:
+        resolve(handler)(session, **payload)
+        session.commit()
+        after_commit(session)
+    except Exception:  # noqa: BLE001 - logged; the failure of the job itself is raised
+        session.rollback()
+        log.exception("the give-up handler of outbox message %s failed", msg_id)
+    finally:
+        session.close()
 
 
 def sweep_outbox(stale_after: timedelta = timedelta(minutes=2), limit: int = 500) -> int:

@@ -10,6 +10,9 @@ Every event about a fullmakt (these, and the creditor link's ``fullmakt.sent``) 
 the fullmakt's next ``sequence`` number when it is created (``next_sequence``): 1, 2, …
 in the order their transactions commit, with no gaps. Its webhooks to one endpoint go
 in that order, and a receiver keeps the state of the highest number it has applied.
+The fan-outs of two events may run in either order (several workers): until an event's
+fan-out is done, an ``UnsentFullmaktEvent`` row says so (``publish`` writes it,
+``fanned_out`` deletes it) and holds the later events back.
 """
 
 from __future__ import annotations
@@ -18,13 +21,13 @@ import uuid
 from datetime import date, datetime
 from typing import Any
 
-from sqlalchemy import update
+from sqlalchemy import delete, insert, update
 from sqlalchemy.orm import Session
 from sqlalchemy.orm.attributes import set_committed_value
 
 from shared.core import clock, jobs
 from shared.core import db as dbmod
-from shared.counselling.models import Fullmakt
+from shared.counselling.models import Fullmakt, UnsentFullmaktEvent
 
 EVENTS = {  # event type -> what happened, for the e-mail (no personal data)
     "fullmakt.signed": "har signerats av fullmaktsgivaren med BankID",
@@ -95,7 +98,43 @@ def event_for(session: Session, fullmakt: Fullmakt, event_type: str, **data: Any
 
 def publish(session: Session, fullmakt: Fullmakt, event_type: str, **data: Any) -> dict[str, Any]:
     """Queue the event's fan-out to the subscribers, in the caller's transaction (the
-    worker runs it unscoped)."""
+    worker runs it unscoped), and note it as not yet fanned out: the fullmakt's later
+    events wait for it. (In the system scope: the note is the system's, as the
+    sequence.)"""
     event = event_for(session, fullmakt, event_type, **data)
+    with dbmod.system_scope():
+        session.execute(
+            insert(UnsentFullmaktEvent).values(
+                fullmakt_id=fullmakt.id, sequence=event["sequence"], created_at=clock.wall_now()
+            )
+        )
     jobs.enqueue(session, jobs.FAN_OUT_FULLMAKT_EVENT, event=event)
     return event
+
+
+def fanned_out(session: Session, event: dict[str, Any]) -> None:
+    """The event's fan-out is done, or given up: it no longer holds the later events of
+    its fullmakt back. (A no-op for an event queued before it had a sequence, or whose
+    fullmakt was purged meanwhile.)"""
+    if event.get("sequence") is None:
+        return
+    with dbmod.system_scope():
+        session.execute(
+            delete(UnsentFullmaktEvent)
+            .where(
+                UnsentFullmaktEvent.fullmakt_id == uuid.UUID(event["fullmakt_id"]),
+                UnsentFullmaktEvent.sequence == event["sequence"],
+            )
+            .execution_options(synchronize_session=False)
+        )
+
+
+def forget(session: Session, fullmakt_ids: list[uuid.UUID]) -> None:
+    """Before the fullmakter are purged: their unsent events hold nothing back any more
+    (a fan-out that runs after the purge finds no subscriber)."""
+    with dbmod.system_scope():
+        session.execute(
+            delete(UnsentFullmaktEvent)
+            .where(UnsentFullmaktEvent.fullmakt_id.in_(fullmakt_ids))
+            .execution_options(synchronize_session=False)
+        )

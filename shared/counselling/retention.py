@@ -67,6 +67,7 @@ def purge(session: Session, case: Case, reason: str, *, before_purge: BeforePurg
     session.flush()
     fullmakt_ids = [str(f.id) for f in case.fullmakter]
     before_purge(session, case, reason)
+    events.forget(session, [f.id for f in case.fullmakter])
     for model in (Debt, BudgetEntry, Inquiry, EmailMessage, Fullmakt):
         session.execute(
             delete(model)

@@ -56,14 +56,41 @@ def recipients(session: Session, event: dict[str, Any]) -> list[Creditor]:
 def fan_out(session: Session, event: dict[str, Any]) -> int:
     """Send the event to its recipients: a webhook to an organisation with an endpoint,
     else a portal notice (for an organisation) and an e-mail (to the creditor's address).
-    Returns how many creditors were told; an event already sent is not sent again."""
+    Returns how many creditors were told; an event already sent is not sent again.
+    Then the fullmakt's later events, held until this fan-out is done, may go."""
     done = session.scalar(
         select(AuditEntry.seq).where(
             AuditEntry.action == "fullmakt.event_sent", AuditEntry.subject_id == event["id"]
         )
     )
-    if done is not None:
-        return 0
+    told = [] if done is not None else _send(session, event)
+    _release(session, event)
+    return len(told)
+
+
+def given_up(session: Session, event: dict[str, Any]) -> None:
+    """The outbox gave the event's fan-out up (it failed every retry): it is not sent,
+    and the fullmakt's later events no longer wait for it (they carry the fullmakt's
+    state, which is newer)."""
+    _release(session, event)
+    audit.record(
+        session,
+        audit.Actor.system("worker"),
+        "fullmakt.event_given_up",
+        subject_type="fullmakt_event",
+        subject_id=event["id"],
+        details={"type": event["type"], "fullmakt_id": event["fullmakt_id"]},
+    )
+
+
+def _release(session: Session, event: dict[str, Any]) -> None:
+    """The event's fan-out is over: the fullmakt's next deliveries may go."""
+    events.fanned_out(session, event)
+    if event.get("sequence") is not None:
+        webhooks.release_held(session, uuid.UUID(event["fullmakt_id"]), event["sequence"])
+
+
+def _send(session: Session, event: dict[str, Any]) -> list[dict[str, str]]:
     told = []
     for creditor in recipients(session, event):
         org_id = creditor.organisation_id
@@ -104,7 +131,7 @@ def fan_out(session: Session, event: dict[str, Any]) -> int:
                 "recipients": told,
             },
         )
-    return len(told)
+    return told
 
 
 def _email(session: Session, creditor: Creditor, event: dict[str, Any]) -> None:

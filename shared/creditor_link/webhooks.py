@@ -15,7 +15,9 @@ due again, also an attempt whose worker died (its lease has ended). At most
 ``message_id``: stable across retries and redeliveries, so a receiver can drop
 duplicates. The events of one fullmakt go to an endpoint in the order of their
 ``sequence`` (``in_turn``): a delivery is held while an earlier one of the same fullmakt
-to the same endpoint is pending, and goes when that one succeeds or is given up. All
+to the same endpoint is pending, and goes when that one succeeds or is given up; and
+while the fan-out of an earlier event of the fullmakt has not run (its deliveries may
+not exist yet), until it is done or given up. All
 webhook timing is wall-clock time (``clock.wall_now``): retries and
 signature timestamps must not follow the demo clock.
 """
@@ -37,7 +39,7 @@ from shared.core import db as dbmod
 from shared.core.errors import NotAllowed
 from shared.core.lists import capped_counts
 from shared.core.outbox import OutboxMessage
-from shared.counselling.models import Case
+from shared.counselling.models import Case, UnsentFullmaktEvent
 from shared.creditor_link.models import (
     DeliveryStatus,
     WebhookAttempt,
@@ -81,6 +83,13 @@ JITTER = 0.1  # ± share of each backoff delay, so retries of many deliveries sp
 
 
 GIVE_UP_AFTER = timedelta(hours=24)  # retried until an attempt this long after the first
+
+
+# An event whose fan-out has not run holds the fullmakt's later events back at most this
+# long: longer than the outbox retries a job (``shared.core.jobs.RETRY_INTERVALS``, 22.4 h)
+# and gives it up (which ends the hold at once), so only a give-up that could not be
+# recorded (the database was away) waits for it.
+HOLD_AT_MOST = timedelta(hours=25)
 
 
 def new_message_id() -> str:
@@ -151,12 +160,17 @@ def emit(
     return deliveries
 
 
-def in_turn() -> ColumnElement[bool]:
+def in_turn(now: datetime | None = None) -> ColumnElement[bool]:
     """A delivery's turn has come: no delivery of an earlier event of the same fullmakt
     to the same endpoint is still pending (one that succeeded or was given up holds
-    nothing back). Always true for an event that is not a fullmakt's. One probe of the
-    partial index ``ix_webhook_deliveries_pending_in_order`` per delivery."""
+    nothing back), and the fan-out of every earlier event of the fullmakt has run (or
+    was given up, or is older than ``HOLD_AT_MOST``), so no earlier delivery can still
+    appear. Always true for an event that is not a fullmakt's. One probe of the partial
+    index ``ix_webhook_deliveries_pending_in_order`` and one of the primary key of
+    ``unsent_fullmakt_events`` per delivery."""
+    now = now or clock.wall_now()
     earlier = aliased(WebhookDelivery, name="earlier")
+    unsent = aliased(UnsentFullmaktEvent, name="unsent")
     return ~exists().where(
         earlier.endpoint_id == WebhookDelivery.endpoint_id,
         earlier.fullmakt_id == WebhookDelivery.fullmakt_id,
@@ -164,7 +178,32 @@ def in_turn() -> ColumnElement[bool]:
         # A literal, not a parameter: the partial index's predicate must be provable
         # from the statement, also in a cached generic plan.
         earlier.status == literal_column(f"'{DeliveryStatus.PENDING.value}'"),
+    ) & ~exists().where(
+        unsent.fullmakt_id == WebhookDelivery.fullmakt_id,
+        unsent.sequence < WebhookDelivery.sequence,
+        unsent.created_at > now - HOLD_AT_MOST,
     )
+
+
+def release_held(session: Session, fullmakt_id: uuid.UUID, sequence: int) -> None:
+    """The fan-out of the fullmakt's event ``sequence`` is done (or given up): queue, per
+    endpoint, the fullmakt's next pending delivery after it, which may have been held
+    waiting for it (its claim looks again whether its turn has come; one that is still
+    held goes when its predecessor is done, or at the next ``retry_due``)."""
+    following = session.execute(
+        select(WebhookDelivery.endpoint_id, WebhookDelivery.id)
+        .where(
+            WebhookDelivery.fullmakt_id == fullmakt_id,
+            WebhookDelivery.sequence > sequence,
+            WebhookDelivery.status == literal_column(f"'{DeliveryStatus.PENDING.value}'"),
+        )
+        .order_by(WebhookDelivery.sequence)
+    ).all()
+    first: dict[uuid.UUID, uuid.UUID] = {}
+    for endpoint_id, delivery_id in following:
+        first.setdefault(endpoint_id, delivery_id)
+    for delivery_id in first.values():
+        jobs.enqueue(session, jobs.DELIVER_WEBHOOK, delivery_id=str(delivery_id))
 
 
 def _release_next(session: Session, delivery: WebhookDelivery) -> None:
@@ -272,7 +311,7 @@ def claim_attempt(session: Session, delivery_id: uuid.UUID) -> Claim | None:
             WebhookDelivery.id == delivery_id,
             WebhookDelivery.status == DeliveryStatus.PENDING,
             WebhookDelivery.next_attempt_at <= now,
-            in_turn(),
+            in_turn(now),
         )
         .values(next_attempt_at=lease_until)
         .execution_options(synchronize_session=False)
@@ -403,7 +442,7 @@ def retry_due(session: Session, now: datetime | None = None, limit: int = 500) -
             .where(
                 WebhookDelivery.status == DeliveryStatus.PENDING,
                 WebhookDelivery.next_attempt_at <= now,
-                in_turn(),
+                in_turn(now),
             )
             .order_by(WebhookDelivery.next_attempt_at)
             .limit(limit)

@@ -64,7 +64,7 @@ def bench(tmp_path_factory) -> Iterator[Bench]:
             result = generate.generate(url, SCALE, seed=SEED, settings=settings, quiet=True)
         # The app's keyring, finding the data keys in the key store as the app does.
         keyring = crypto.Keyring(settings.master_keys)
-        keyring.loader = keystore.open_store(settings.key_store).get_many
+        keyring.loader = keystore.open_store(generate.key_store_for(url, settings)).get_many
         yield Bench(engine, settings, result, keyring)
     finally:
         engine.dispose()
@@ -267,4 +267,5 @@ def test_the_data_keys_are_in_the_key_store_not_in_the_database(bench):
     assert bench.scalar("SELECT count(*) FROM data_keys WHERE wrapped IS NOT NULL") == 0
     with bench.engine.connect() as conn:
         registry = {uuid.UUID(str(i)) for i in conn.scalars(text("SELECT id FROM data_keys"))}
-    assert registry <= keystore.open_store(bench.settings.key_store).ids()
+    store = generate.key_store_for(bench.settings.database_url, bench.settings)
+    assert registry <= keystore.open_store(store).ids()

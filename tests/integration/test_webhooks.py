@@ -31,13 +31,19 @@ from shared.core.errors import FieldError, NotAllowed
 from shared.core.models import Base
 from shared.core.outbox import OutboxMessage
 from shared.counselling import events
-from shared.creditor_link import webhook_endpoints, webhooks
-from shared.creditor_link.models import DeliveryStatus, WebhookAttempt, WebhookDelivery
-from shared.identity.models import Organisation, OrgKind, Role
+from shared.counselling.models import UnsentFullmaktEvent
+from shared.creditor_link import fullmakt_events, webhook_endpoints, webhooks
+from shared.creditor_link.models import (
+    DeliveryStatus,
+    FullmaktSubscription,
+    WebhookAttempt,
+    WebhookDelivery,
+)
+from shared.identity.models import Channel, Organisation, OrgKind, Role
 from shared.integrations import concurrency, webhook_http
 from shared.security import audit, crypto
 from shared.security.models import AuditEntry
-from tests.factories import Factories, register, sign
+from tests.factories import Factories, purge_case, register, sign
 from tests.factories.network import Certificates, certificates, fake_dns
 from worker.jobs import attempt_webhook
 
@@ -1094,7 +1100,7 @@ def test_one_fullmakt_held_holds_back_no_other_event(db, bank, receiver, factori
 
 def test_claiming_in_turn_reads_the_index_of_pending_deliveries(db, bank, fullmakt):
     """The probe for an earlier pending event is one range of the partial index, not a
-    scan of the delivery log."""
+    scan of the delivery log; the probe for an earlier unsent event one of a key."""
     from sqlalchemy import text
 
     stmt = select(WebhookDelivery.id).where(
@@ -1107,6 +1113,166 @@ def test_claiming_in_turn_reads_the_index_of_pending_deliveries(db, bank, fullma
     else:
         plan = "\n".join(str(row) for row in db.execute(text("EXPLAIN QUERY PLAN " + sql)))
     assert "ix_webhook_deliveries_pending_in_order" in plan, plan
+    # and the probe for an earlier event not yet fanned out, one of the primary key
+    unsent = (
+        "pk_unsent_fullmakt_events"
+        if db.bind.dialect.name == "postgresql"
+        else "sqlite_autoindex_unsent_fullmakt_events_1"
+    )
+    assert unsent in plan, plan
+
+
+# -- ... also when the fan-outs of its events run out of order ----------------------------
+
+
+def follow(db, factories, bank, fullmakt) -> None:
+    """The bank subscribes to the fullmakt (as after a yes answer)."""
+    creditor = factories.creditor(bank["org"], name="Kreditbanken", channel=Channel.API)
+    db.add(
+        FullmaktSubscription(
+            organisation_id=bank["org"].id,
+            creditor_id=creditor.id,
+            fullmakt_id=fullmakt.id,
+            case_id=fullmakt.case_id,
+            source="answer",
+        )
+    )
+    db.commit()
+
+
+def published(db, fullmakt, *event_types: str) -> list[uuid.UUID]:
+    """Publish the events, committed; their fan-out jobs (outbox ids, in sequence order)
+    are left for the test to run, in any order."""
+    for event_type in event_types:
+        events.publish(db, fullmakt, event_type)
+    db.commit()
+    db.info.pop(jobs.PENDING_KEY, None)
+    queued = db.scalars(
+        select(OutboxMessage).where(
+            OutboxMessage.job == jobs.FAN_OUT_FULLMAKT_EVENT, OutboxMessage.done_at.is_(None)
+        )
+    )
+    return [m.id for m in sorted(queued, key=lambda m: m.payload["event"]["sequence"])]
+
+
+def fan_out(msg_id: uuid.UUID) -> None:
+    assert jobs.run_message(msg_id) == "done"
+
+
+def test_a_later_events_fan_out_running_first_waits_for_the_earlier(
+    db, bank, receiver, factories, fullmakt
+):
+    """Several workers run the fan-outs in any order: the revocation's may run before
+    the fan-out of the change before it has made its delivery."""
+    add(db, bank, receiver.url)
+    follow(db, factories, bank, fullmakt)
+    changed, revoked = published(db, fullmakt, "fullmakt.validity_changed", "fullmakt.revoked")
+    fan_out(revoked)
+    assert sequences(receiver) == []  # its delivery exists, held
+    [held] = db.scalars(select(WebhookDelivery)).all()
+    assert held.sequence == 2 and held.status == DeliveryStatus.PENDING and held.attempts == 0
+    assert webhooks.retry_due(db) == 0  # held, not due
+    fan_out(changed)  # the change goes, then the revocation, at once
+    assert sequences(receiver) == [1, 2]
+    assert [json.loads(r["body"])["type"] for r in receiver.requests] == [
+        "fullmakt.validity_changed",
+        "fullmakt.revoked",
+    ]
+    assert db.scalars(select(UnsentFullmaktEvent)).all() == []
+
+
+def test_a_subscriber_since_the_earlier_event_gets_both_in_order(
+    db, bank, receiver, factories, fullmakt
+):
+    add(db, bank, receiver.url)
+    [changed] = published(db, fullmakt, "fullmakt.validity_changed")  # before it subscribed
+    follow(db, factories, bank, fullmakt)
+    [_changed, expiring] = published(db, fullmakt, "fullmakt.expiring")
+    fan_out(expiring)
+    assert sequences(receiver) == []
+    fan_out(changed)  # it reads the subscribers when it runs: the bank is one now
+    assert sequences(receiver) == [1, 2]
+
+
+def test_an_earlier_event_another_creditor_gets_holds_nothing_back(
+    db, bank, receiver, factories, fullmakt
+):
+    """An event made for one creditor only (as ``fullmakt.sent``, with no fan-out):
+    while it is retried there, the next event reaches the others at once."""
+    other = factories.org(OrgKind.CREDITOR, "Andra Banken")
+    other_bank = {"org": other, "admin": factories.user(other, Role.CREDITOR_ADMIN)}
+    down = Receiver().start()
+    try:
+        down.status = 503
+        add(db, other_bank, down.url)
+        add(db, bank, receiver.url)
+        follow(db, factories, bank, fullmakt)
+        [sent] = fullmakt_event(db, other_bank, fullmakt)
+        run_outbox(db)
+        [expiring] = published(db, fullmakt, "fullmakt.expiring")
+        fan_out(expiring)
+        assert sequences(down) == [1] and sequences(receiver) == [2]
+        db.refresh(sent)
+        assert sent.status == DeliveryStatus.PENDING
+    finally:
+        down.stop()
+
+
+def test_a_given_up_fan_out_lets_the_later_events_go(
+    db, bank, receiver, factories, fullmakt, monkeypatch
+):
+    add(db, bank, receiver.url)
+    follow(db, factories, bank, fullmakt)
+    broken, revoked = published(db, fullmakt, "fullmakt.validity_changed", "fullmakt.revoked")
+    real_send = fullmakt_events._send
+
+    def send(session, event):
+        if event["sequence"] == 1:
+            raise RuntimeError("the fan-out fails")
+        return real_send(session, event)
+
+    monkeypatch.setattr(fullmakt_events, "_send", send)
+    fan_out(revoked)
+    for _run in range(jobs.give_up_after() - 1):
+        with pytest.raises(RuntimeError):
+            jobs.run_message(broken)
+        assert sequences(receiver) == []  # still retried: the revocation waits
+    with pytest.raises(RuntimeError):
+        jobs.run_message(broken)  # its last run: given up
+    assert sequences(receiver) == [2]
+    db.expire_all()
+    assert db.get(OutboxMessage, broken).done_at is None  # failed, not done
+    assert db.scalar(select(AuditEntry).where(AuditEntry.action == "fullmakt.event_given_up"))
+
+
+def test_an_unsent_event_holds_the_later_ones_back_only_so_long(
+    db, bank, receiver, wall, factories, fullmakt
+):
+    """If even giving the fan-out up could not be recorded (the database was away)."""
+    add(db, bank, receiver.url)
+    follow(db, factories, bank, fullmakt)
+    _lost, revoked = published(db, fullmakt, "fullmakt.validity_changed", "fullmakt.revoked")
+    fan_out(revoked)
+    wall.advance((webhooks.HOLD_AT_MOST - timedelta(minutes=1)).total_seconds())
+    assert webhooks.retry_due(db) == 0
+    wall.advance(120)
+    assert webhooks.retry_due(db) == 1
+    run_outbox(db)
+    assert sequences(receiver) == [2]
+
+
+def test_a_purged_fullmakts_deletion_is_not_held_by_an_unsent_event(
+    db, bank, receiver, factories, fullmakt
+):
+    add(db, bank, receiver.url)
+    follow(db, factories, bank, fullmakt)
+    [unsent] = published(db, fullmakt, "fullmakt.expired")
+    purge_case(db, fullmakt.case, "retention_ended")  # fullmakt.deleted, sent in the purge
+    run_outbox(db)
+    assert sequences(receiver) == [2]
+    fan_out(unsent)  # after the purge: no one to tell, nothing held
+    assert sequences(receiver) == [2]
+    assert db.scalars(select(UnsentFullmaktEvent)).all() == []
 
 
 @pytest.fixture

@@ -3,7 +3,7 @@
 from shared.counselling.models.budget import BudgetEntry
 from shared.counselling.models.case import Case, CaseStatus
 from shared.counselling.models.debt import Debt, DebtSource
-from shared.counselling.models.fullmakt import Fullmakt, FullmaktStatus
+from shared.counselling.models.fullmakt import Fullmakt, FullmaktStatus, UnsentFullmaktEvent
 from shared.counselling.models.inquiry import ANSWERABLE, Answer, Inquiry, InquiryStatus
 
 __all__ = [
@@ -18,4 +18,5 @@ __all__ = [
     "FullmaktStatus",
     "Inquiry",
     "InquiryStatus",
+    "UnsentFullmaktEvent",
 ]

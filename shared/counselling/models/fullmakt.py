@@ -10,6 +10,7 @@ from sqlalchemy import JSON, Date, ForeignKey, Integer, String, Uuid, and_, or_
 from sqlalchemy.ext.hybrid import hybrid_method
 from sqlalchemy.orm import Mapped, mapped_column, relationship
 
+from shared.core import clock
 from shared.core.models import (
     Base,
     Encrypted,
@@ -97,3 +98,19 @@ class Fullmakt(IdMixin, TimestampMixin, TenantOwned, Base):
             cls.valid_from <= day,
             or_(cls.valid_until.is_(None), cls.valid_until >= day),
         )
+
+
+class UnsentFullmaktEvent(Base):
+    """An event of a fullmakt whose fan-out to the subscribers has not run yet (or
+    failed and is being retried): written with the event's outbox message
+    (``shared.counselling.events.publish``), deleted when the fan-out is done or given
+    up. While one is here, the fullmakt's later events are held back at every endpoint
+    (``shared.creditor_link.webhooks.in_turn``): a later event's fan-out may run first.
+    No foreign key and no personal data; the purge removes a fullmakt's rows."""
+
+    __tablename__ = "unsent_fullmakt_events"
+
+    fullmakt_id: Mapped[uuid.UUID] = mapped_column(Uuid, primary_key=True)
+    sequence: Mapped[int] = mapped_column(Integer, primary_key=True)
+    # wall time: a row older than ``webhooks.HOLD_AT_MOST`` holds nothing back any more
+    created_at: Mapped[datetime] = mapped_column(UTCDateTime, default=clock.wall_now)
