@@ -7,7 +7,7 @@ destroyed with the row. Existing persons stay under the system key (``data_key_i
 NULL) until ``skuldkoll keys reencrypt-persons`` moves them.
 
 Revision ID: 0020
-Revises: 0018
+Revises: 0019
 Create Date: 2026-12-01 08:00:00.000000
 """
 from collections.abc import Sequence
@@ -17,7 +17,7 @@ from alembic import op
 
 
 revision: str = '0020'
-down_revision: str | None = '0018'
+down_revision: str | None = '0019'
 branch_labels: str | Sequence[str] | None = None
 depends_on: str | Sequence[str] | None = None
 
