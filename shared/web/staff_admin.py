@@ -97,37 +97,45 @@ def staff_admin_blueprint(admin_role: Role, layout: str) -> Blueprint:
         flash(message, "success")
         return htmx.redirect(url_for("staff.index"))
 
-    @bp.post("/<uuid:user_id>/deactivate")
-    @access(member)
-    def deactivate(user_id: uuid.UUID):
-        name = loaded("member").name
-        return _act(staff_admin.deactivate, _("%(name)s kan inte längre logga in.", name=name))
-
-    @bp.post("/<uuid:user_id>/reactivate")
-    @access(member)
-    def reactivate(user_id: uuid.UUID):
-        name = loaded("member").name
-        return _act(staff_admin.reactivate, _("%(name)s kan logga in igen.", name=name))
-
-    @bp.post("/<uuid:user_id>/resend")
-    @access(member)
-    def resend(user_id: uuid.UUID):
-        name = loaded("member").name
-        return _act(
-            staff_admin.resend_invitation,
-            _("En ny inbjudan har skickats till %(name)s.", name=name),
-        )
-
-    @bp.post("/<uuid:user_id>/unlock")
-    @access(member)
-    def unlock(user_id: uuid.UUID):
-        name = loaded("member").name
-        return _act(
-            lambda s, actor, user: staff_auth.unlock(s, current_user.actor, user),
-            _("%(name)s kan försöka logga in igen.", name=name),
-        )
+    add_member_actions(bp, "/<uuid:user_id>", member, _act)
 
     return bp
+
+
+def _unlock(session, _actor, user) -> None:
+    staff_auth.unlock(session, current_user.actor, user)
+
+
+# What an admin (or the platform operator, for an organisation's admins) does to a member
+# of staff: the service, and what the page then says.
+MEMBER_ACTIONS = {
+    "resend": (
+        staff_admin.resend_invitation,
+        lambda name: _("En ny inbjudan har skickats till %(name)s.", name=name),
+    ),
+    "deactivate": (
+        staff_admin.deactivate,
+        lambda name: _("%(name)s kan inte längre logga in.", name=name),
+    ),
+    "reactivate": (
+        staff_admin.reactivate,
+        lambda name: _("%(name)s kan logga in igen.", name=name),
+    ),
+    "unlock": (_unlock, lambda name: _("%(name)s kan försöka logga in igen.", name=name)),
+}
+
+
+def add_member_actions(bp: Blueprint, prefix: str, rule, act) -> None:
+    """``POST {prefix}/<action>`` for each of ``MEMBER_ACTIONS`` (endpoints named after
+    them), behind ``rule`` (which loads the ``member``); ``act(service, message)`` runs
+    the service and answers."""
+    for name, (service, said) in MEMBER_ACTIONS.items():
+
+        def view(user_id: uuid.UUID, service=service, said=said):
+            return act(service, said(loaded("member").name))
+
+        view.__name__ = view.__qualname__ = name
+        bp.add_url_rule(f"{prefix}/{name}", name, access(rule)(view), methods=["POST"])
 
 
 def _role(value: str | None) -> Role:

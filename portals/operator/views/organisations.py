@@ -12,12 +12,13 @@ from flask_login import current_user
 
 from portals.operator.forms import OrganisationForm
 from shared.core import clock
-from shared.identity import platform, staff_admin, staff_auth
+from shared.identity import platform, staff_admin
 from shared.identity.models import Role, User
 from shared.web import errors, htmx, paging
 from shared.web.access import access, loaded, managed_staff, staff
 from shared.web.factory import db_session, request_in_system_scope
 from shared.web.forms import EmptyForm
+from shared.web.staff_admin import add_member_actions
 
 bp = Blueprint("organisations", __name__, template_folder="../templates")
 # The operator keeps the platform's tenants and directory: once the access rule has let a
@@ -109,34 +110,4 @@ def _act(action, message: str):
     return htmx.redirect(url_for("organisations.show", org_id=user.organisation_id))
 
 
-@bp.post("/admins/<uuid:user_id>/resend")
-@access(ADMIN_OF_ORG)
-def resend(user_id: uuid.UUID):
-    name = loaded("member").name
-    return _act(
-        staff_admin.resend_invitation, _("En ny inbjudan har skickats till %(name)s.", name=name)
-    )
-
-
-@bp.post("/admins/<uuid:user_id>/deactivate")
-@access(ADMIN_OF_ORG)
-def deactivate(user_id: uuid.UUID):
-    name = loaded("member").name
-    return _act(staff_admin.deactivate, _("%(name)s kan inte längre logga in.", name=name))
-
-
-@bp.post("/admins/<uuid:user_id>/reactivate")
-@access(ADMIN_OF_ORG)
-def reactivate(user_id: uuid.UUID):
-    name = loaded("member").name
-    return _act(staff_admin.reactivate, _("%(name)s kan logga in igen.", name=name))
-
-
-@bp.post("/admins/<uuid:user_id>/unlock")
-@access(ADMIN_OF_ORG)
-def unlock(user_id: uuid.UUID):
-    name = loaded("member").name
-    return _act(
-        lambda s, _actor, user: staff_auth.unlock(s, current_user.actor, user),
-        _("%(name)s kan försöka logga in igen.", name=name),
-    )
+add_member_actions(bp, "/admins/<uuid:user_id>", ADMIN_OF_ORG, _act)
