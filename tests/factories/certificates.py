@@ -9,7 +9,10 @@ from cryptography.hazmat.primitives import hashes
 from cryptography.hazmat.primitives.asymmetric import ec
 from cryptography.x509.oid import NameOID
 
-VALID_FROM = datetime(2026, 1, 1, tzinfo=UTC)  # fixed: tests never read the real date
+# OpenSSL checks a certificate against the real time, not the suite's clock: a fixed
+# window (tests never read the real date) wide enough for any day the suite runs on.
+VALID_FROM = datetime(2026, 1, 1, tzinfo=UTC)
+VALID_UNTIL = VALID_FROM + timedelta(days=3650)
 
 
 def self_signed(common_name: str, *, ca: bool = False):
@@ -23,7 +26,7 @@ def self_signed(common_name: str, *, ca: bool = False):
         .public_key(key.public_key())
         .serial_number(1)
         .not_valid_before(VALID_FROM)
-        .not_valid_after(VALID_FROM + timedelta(days=3650))
+        .not_valid_after(VALID_UNTIL)
     )
     if ca:
         builder = builder.add_extension(

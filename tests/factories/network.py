@@ -7,13 +7,14 @@ import ipaddress
 import socket
 from collections.abc import Callable
 from dataclasses import dataclass
-from datetime import UTC, datetime, timedelta
 from pathlib import Path
 
 from cryptography import x509
 from cryptography.hazmat.primitives import hashes, serialization
 from cryptography.hazmat.primitives.asymmetric import ec
 from cryptography.x509.oid import NameOID
+
+from tests.factories.certificates import VALID_FROM, VALID_UNTIL
 
 Answers = dict[str, list[str] | Callable[[], list[str]]]
 
@@ -65,7 +66,6 @@ def _name(common_name: str) -> x509.Name:
 def certificates(directory: Path, *hostnames: str) -> Certificates:
     """A fresh CA and a server certificate it signed for ``hostnames`` (DNS names or IP
     addresses). A client without ``ca`` sees a certificate nobody it trusts issued."""
-    now = datetime.now(UTC)
     ca_key = ec.generate_private_key(ec.SECP256R1())
     ca_cert = (
         x509.CertificateBuilder()
@@ -73,8 +73,8 @@ def certificates(directory: Path, *hostnames: str) -> Certificates:
         .issuer_name(_name("Skuldkoll test CA"))
         .public_key(ca_key.public_key())
         .serial_number(x509.random_serial_number())
-        .not_valid_before(now - timedelta(minutes=5))
-        .not_valid_after(now + timedelta(days=1))
+        .not_valid_before(VALID_FROM)
+        .not_valid_after(VALID_UNTIL)
         .add_extension(x509.BasicConstraints(ca=True, path_length=None), critical=True)
         .add_extension(
             x509.SubjectKeyIdentifier.from_public_key(ca_key.public_key()), critical=False
@@ -94,8 +94,8 @@ def certificates(directory: Path, *hostnames: str) -> Certificates:
         .issuer_name(ca_cert.subject)
         .public_key(key.public_key())
         .serial_number(x509.random_serial_number())
-        .not_valid_before(now - timedelta(minutes=5))
-        .not_valid_after(now + timedelta(days=1))
+        .not_valid_before(VALID_FROM)
+        .not_valid_after(VALID_UNTIL)
         .add_extension(x509.SubjectAlternativeName(alt_names), critical=False)
         .add_extension(x509.BasicConstraints(ca=False, path_length=None), critical=True)
         .add_extension(
